@@ -1,0 +1,19 @@
+"""Why a request is still waiting, in words a coordinator can pass on."""
+
+from django.utils.translation import gettext_lazy as _
+
+# The engine's reason codes (see the matching contract), plus one the service adds.
+TIME_PASSED = "time_passed"
+
+REASON_LABELS = {
+    "no_skill": _("No volunteer offers this kind of help"),
+    "out_of_range": _("No volunteer with this skill lives close enough"),
+    "no_common_slot": _("No volunteer nearby is free at the requested times"),
+    "excluded": _("Every suitable volunteer has already declined it"),
+    "capacity": _("All suitable volunteers are busy with other tasks"),
+    TIME_PASSED: _("All the requested times have passed"),
+}
+
+
+def reason_label(code: str) -> str:
+    return str(REASON_LABELS.get(code, code))

@@ -1,0 +1,87 @@
+"""When matching runs: debounced per community, off the request thread, never twice at once.
+
+A trigger (new request, changed offer, decline, expiry) marks the community as due a few
+seconds from now, in the same transaction as the change, and wakes the matching worker
+after the commit. The worker (`matching.worker`) claims due communities one at a time; a
+PostgreSQL advisory lock keeps two runs for one community from overlapping across
+processes. The queue row is the truth: a lost wake-up is caught by the worker's tick.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.exceptions import ChannelFull
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from matching.models import MatchingQueue
+
+logger = logging.getLogger(__name__)
+
+MATCHING_CHANNEL = "matching-runs"
+WAKE = "matching.wake"
+# Any constant tells our advisory locks apart from other users of the same database.
+ADVISORY_LOCK_NAMESPACE = 7301
+
+
+def schedule_matching(community_id: int, *, delay_seconds: float | None = None) -> None:
+    """Mark the community due for a run soon; several triggers coalesce into one run."""
+    delay = settings.MATCHING_DEBOUNCE_SECONDS if delay_seconds is None else delay_seconds
+    due_at = timezone.now() + dt.timedelta(seconds=delay)
+    updated = MatchingQueue.objects.filter(community_id=community_id, due_at__isnull=True).update(
+        due_at=due_at
+    )
+    if not updated:
+        MatchingQueue.objects.get_or_create(community_id=community_id, defaults={"due_at": due_at})
+    transaction.on_commit(wake_worker)
+
+
+def wake_worker() -> None:
+    channel_layer = get_channel_layer()
+    try:
+        async_to_sync(channel_layer.send)(MATCHING_CHANNEL, {"type": WAKE})
+    except ChannelFull:
+        pass  # The worker is behind; it will find the due community on its own.
+    except Exception:
+        logger.exception("Could not wake the matching worker; its tick will find the work")
+
+
+def claim_due_community(community_id: int, now: dt.datetime) -> bool:
+    """Take a due community off the queue; only one process can win the claim."""
+    return bool(MatchingQueue.objects.filter(community_id=community_id, due_at__lte=now).update(due_at=None))
+
+
+def due_community_ids(now: dt.datetime) -> list[int]:
+    return list(
+        MatchingQueue.objects.filter(due_at__lte=now)
+        .order_by("due_at")
+        .values_list("community_id", flat=True)
+    )
+
+
+def seconds_until_next_due(now: dt.datetime) -> float | None:
+    next_due = (
+        MatchingQueue.objects.filter(due_at__isnull=False)
+        .order_by("due_at")
+        .values_list("due_at", flat=True)[:1]
+    )
+    if not next_due:
+        return None
+    return max(0.0, (next_due[0] - now).total_seconds())
+
+
+def lock_community_for_matching(community_id: int) -> None:
+    """Hold the community's matching lock until the transaction ends.
+
+    PostgreSQL: an advisory transaction lock, so runs from several processes queue up.
+    SQLite allows one writer at a time (transactions begin IMMEDIATE), which already
+    serialises runs.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_LOCK_NAMESPACE, community_id])

@@ -1,0 +1,253 @@
+"""The thin Django service around the engine: database -> instance -> solve -> proposals.
+
+`propose_assignments` loads a community's open requests and available volunteers, asks
+`matching.engine.solve` for an optimal assignment, and creates the proposals, all in one
+transaction under the community's matching lock. Proposals already made and tasks already
+accepted are never touched: their requests are not open and their volunteers' capacity is
+reduced by what they already carry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+
+from matching.engine import parse_instance, solve
+from matching.models import MatchingRun
+from matching.reasons import TIME_PASSED
+from matching.scheduling import (
+    claim_due_community,
+    due_community_ids,
+    lock_community_for_matching,
+    seconds_until_next_due,
+)
+from mutualaid.aid.models import Assignment, Community, HelpRequest, TimeWindow, VolunteerOffer
+from mutualaid.aid.services import assignments_propose_batch, expire_overdue_proposals
+from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class MatchingSnapshot:
+    """A community's open requests and available volunteers as an engine instance."""
+
+    instance: dict
+    requests_by_key: dict[str, HelpRequest]
+    volunteer_ids_by_key: dict[str, int]
+    time_passed: list[HelpRequest] = field(default_factory=list)
+
+
+@dataclass
+class MatchingOutcome:
+    run: MatchingRun | None
+    proposed: int
+    total_km: float
+    unassigned_by_reason: dict[str, int]
+    certificate: dict
+    open_requests: int
+    available_volunteers: int
+    seconds: float
+    dry_run: bool
+
+
+def request_key(help_request_id: int) -> str:
+    return f"r{help_request_id}"
+
+
+def volunteer_key(user_id: int) -> str:
+    return f"v{user_id}"
+
+
+def load_snapshot(community: Community, *, today: dt.date | None = None) -> MatchingSnapshot:
+    """Map the database to the engine's instance (and lock the open requests)."""
+    today = today or timezone.localdate()
+    open_requests = list(
+        HelpRequest.objects.select_for_update(of=("self",))
+        .filter(community=community, status=RequestStatus.OPEN)
+        .select_related("category")
+        .prefetch_related(Prefetch("time_windows", queryset=TimeWindow.objects.filter(date__gte=today)))
+        .order_by("pk")
+    )
+    offers = list(
+        VolunteerOffer.objects.filter(community=community, is_paused=False, volunteer__is_active=True)
+        .annotate(
+            carrying=Count(
+                "volunteer__assignments",
+                filter=Q(volunteer__assignments__status__in=LIVE_ASSIGNMENT_STATUSES),
+            )
+        )
+        .prefetch_related("skills")
+        .order_by("pk")
+    )
+    requests_data, requests_by_key, time_passed = [], {}, []
+    for help_request in open_requests:
+        slots = sorted({window.weekly_slot for window in help_request.time_windows.all()})
+        if not help_request.any_time and not slots:
+            time_passed.append(help_request)  # an empty list would mean "any time" to the engine
+            continue
+        key = request_key(help_request.pk)
+        requests_by_key[key] = help_request
+        requests_data.append(
+            {
+                "id": key,
+                "lat": help_request.latitude,
+                "lon": help_request.longitude,
+                "skills": [help_request.category.slug],
+                "slots": slots,
+                "priority": int(help_request.urgency),
+            }
+        )
+    volunteers_data, volunteer_ids_by_key = [], {}
+    for offer in offers:
+        key = volunteer_key(offer.volunteer_id)
+        volunteer_ids_by_key[key] = offer.volunteer_id
+        volunteers_data.append(
+            {
+                "id": key,
+                "lat": offer.latitude,
+                "lon": offer.longitude,
+                "skills": sorted(skill.slug for skill in offer.skills.all() if skill.is_active),
+                "slots": sorted(offer.availability),
+                "max_km": offer.max_km,
+                "capacity": max(0, offer.capacity - offer.carrying),
+            }
+        )
+    exclude = _exclusions(requests_by_key, volunteer_ids_by_key)
+    instance = {"requests": requests_data, "volunteers": volunteers_data, "exclude": exclude}
+    return MatchingSnapshot(instance, requests_by_key, volunteer_ids_by_key, time_passed)
+
+
+def _exclusions(requests_by_key: dict[str, HelpRequest], volunteer_ids_by_key: dict[str, int]) -> list:
+    """Volunteers who declined or let a request expire, and nobody helps themselves."""
+    request_ids = [help_request.pk for help_request in requests_by_key.values()]
+    failed = Assignment.objects.filter(
+        help_request_id__in=request_ids, status__in=[AssignmentStatus.DECLINED, AssignmentStatus.EXPIRED]
+    ).values_list("help_request_id", "volunteer_id")
+    pairs = {(request_key(request_id), volunteer_key(user_id)) for request_id, user_id in failed}
+    for key, help_request in requests_by_key.items():
+        if help_request.requester_id is not None:
+            pairs.add((key, volunteer_key(help_request.requester_id)))
+    return sorted([request, volunteer] for request, volunteer in pairs if volunteer in volunteer_ids_by_key)
+
+
+def propose_assignments(
+    *,
+    community: Community,
+    trigger: str = MatchingRun.Trigger.AUTOMATIC,
+    started_by=None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> MatchingOutcome:
+    """Propose the optimal volunteers for a community's open requests, in one transaction."""
+    started = time.perf_counter()
+    report = progress or (lambda stage, fraction: None)
+    with transaction.atomic():
+        lock_community_for_matching(community.pk)
+        report("loading", 0.0)
+        snapshot = load_snapshot(community)
+        report("solving", 0.2)
+        result = solve(parse_instance(snapshot.instance), progress=_scaled(report, 0.2, 0.9))
+        report("saving", 0.9)
+        reasons = Counter(item.reason for item in result.unassigned)
+        reasons.update({TIME_PASSED: len(snapshot.time_passed)} if snapshot.time_passed else {})
+        outcome = MatchingOutcome(
+            run=None,
+            proposed=len(result.assignments),
+            total_km=float(result.total_km),
+            unassigned_by_reason=dict(sorted(reasons.items())),
+            certificate=result.to_json().get("certificate", {}),
+            open_requests=len(snapshot.requests_by_key) + len(snapshot.time_passed),
+            available_volunteers=len(snapshot.volunteer_ids_by_key),
+            seconds=0.0,
+            dry_run=dry_run,
+        )
+        if not dry_run:
+            _save(snapshot, result, community)
+            outcome.seconds = time.perf_counter() - started
+            outcome.run = MatchingRun.objects.create(
+                community=community,
+                trigger=trigger,
+                started_by=started_by,
+                seconds=outcome.seconds,
+                open_requests=outcome.open_requests,
+                available_volunteers=outcome.available_volunteers,
+                proposed=outcome.proposed,
+                total_km=outcome.total_km,
+                unassigned_by_reason=outcome.unassigned_by_reason,
+                certificate=outcome.certificate,
+            )
+    outcome.seconds = time.perf_counter() - started
+    report("done", 1.0)
+    return outcome
+
+
+def _scaled(report: Progress, start: float, end: float) -> Progress:
+    return lambda stage, fraction: report(stage, start + (end - start) * fraction)
+
+
+def _save(snapshot: MatchingSnapshot, result, community: Community) -> None:
+    proposals = [
+        (
+            snapshot.requests_by_key[item.request],
+            snapshot.volunteer_ids_by_key[item.volunteer],
+            float(item.km),
+        )
+        for item in result.assignments
+    ]
+    assignments_propose_batch(proposals=proposals)
+    waiting = {item.request: item.reason for item in result.unassigned}
+    changed = []
+    for key, reason in waiting.items():
+        help_request = snapshot.requests_by_key[key]
+        if help_request.unassigned_reason != reason:
+            help_request.unassigned_reason = reason
+            changed.append(help_request)
+    for help_request in snapshot.time_passed:
+        if help_request.unassigned_reason != TIME_PASSED:
+            help_request.unassigned_reason = TIME_PASSED
+            changed.append(help_request)
+    HelpRequest.objects.bulk_update(changed, ["unassigned_reason"])
+
+
+def run_due_matching(*, now: dt.datetime | None = None) -> float | None:
+    """The worker's unit of work: expire overdue proposals, run every due community.
+
+    Returns the seconds until the next community is due (None when none is waiting).
+    """
+    now = now or timezone.now()
+    expired = expire_overdue_proposals(now=now)
+    if expired:
+        logger.info("Expired %d unanswered proposals", expired)
+    for community_id in due_community_ids(now):
+        if not claim_due_community(community_id, now):
+            continue  # another worker took it
+        community = Community.objects.get(pk=community_id)
+        try:
+            outcome = propose_assignments(community=community)
+        except Exception:
+            logger.exception("Matching failed for %s; it will be tried again", community)
+            from matching.scheduling import schedule_matching
+
+            with transaction.atomic():
+                schedule_matching(community_id, delay_seconds=60)
+            continue
+        logger.info(
+            "Matching %s: %d proposed, %.1f km, waiting %s (%.2f s)",
+            community,
+            outcome.proposed,
+            outcome.total_km,
+            outcome.unassigned_by_reason,
+            outcome.seconds,
+        )
+    return seconds_until_next_due(timezone.now())

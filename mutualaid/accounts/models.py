@@ -1,0 +1,53 @@
+"""People: one user model for citizens, volunteers and coordinators.
+
+A person is a citizen when they post requests and a volunteer when they have a
+VolunteerOffer; both roles can coexist. Coordinators are staff of exactly one community.
+"""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    community = models.ForeignKey(
+        "aid.Community",
+        verbose_name=_("community"),
+        on_delete=models.PROTECT,
+        related_name="members",
+        null=True,
+        blank=True,
+    )
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=8, choices=settings.LANGUAGES, default="nl"
+    )
+    email_notifications = models.BooleanField(
+        _("e-mail me about my tasks"),
+        default=True,
+        help_text=_("New proposals for volunteers; acceptance and completion for requesters."),
+    )
+    is_coordinator = models.BooleanField(
+        _("coordinator"),
+        default=False,
+        help_text=_("Runs their community: sees its requests, volunteers and matching."),
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_coordinator=False) | models.Q(community__isnull=False),
+                name="coordinator_belongs_to_a_community",
+            )
+        ]
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_volunteer(self) -> bool:
+        return hasattr(self, "volunteer_offer")

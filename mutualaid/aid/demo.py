@@ -1,0 +1,197 @@
+"""The Leuven demo: one community, a coordinator, ~30 requests and ~60 volunteers.
+
+Reproducible (a fixed seed), and located only with the offline gazetteer, so it loads
+without internet. Everyone's password is DEMO_PASSWORD.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from mutualaid.accounts.models import User
+from mutualaid.aid import services
+from mutualaid.aid.geocoding import OfflineGazetteer
+from mutualaid.aid.models import Category, Community, Urgency
+from mutualaid.aid.places import Location
+
+DEMO_PASSWORD = "leuven-helpt"
+COMMUNITY_SLUG = "leuven"
+
+CATEGORIES = [
+    ("shopping", "Shopping"),
+    ("pharmacy", "Pharmacy"),
+    ("driving", "Driving"),
+    ("companionship", "Companionship"),
+    ("dog_walking", "Dog walking"),
+    ("paperwork", "Paperwork"),
+    ("small_repairs", "Small repairs"),
+    ("digital_help", "Digital help"),
+]
+CATEGORY_WEIGHTS = [30, 15, 12, 15, 8, 8, 6, 6]
+NEEDS = {
+    "shopping": [
+        "Groceries for the week: bread, milk, fruit, coffee.",
+        "Heavy shopping: water bottles and potatoes.",
+    ],
+    "pharmacy": ["Pick up my prescription at the pharmacy.", "Fetch eye drops ordered at the pharmacy."],
+    "driving": ["A lift to the hospital (Gasthuisberg) for a check-up.", "A lift to the dentist and back."],
+    "companionship": ["A friendly chat over coffee.", "A short walk together in the park."],
+    "dog_walking": ["Walk my dog for half an hour.", "Walk my old labrador, he is gentle."],
+    "paperwork": ["Help with a letter from the tax office.", "Fill in a form for the health insurance."],
+    "small_repairs": ["Change a light bulb I cannot reach.", "Fix a dripping tap."],
+    "digital_help": ["Set up video calls with my grandchildren.", "Help me book a train ticket online."],
+}
+FIRST_NAMES = [
+    "Maria",
+    "Jan",
+    "Els",
+    "Luc",
+    "An",
+    "Marc",
+    "Fatima",
+    "Pieter",
+    "Sofie",
+    "Ahmed",
+    "Lieve",
+    "Tom",
+    "Josée",
+    "Karim",
+    "Hilde",
+    "Bram",
+    "Nadia",
+    "Wim",
+    "Claire",
+    "Yusuf",
+    "Greet",
+    "Koen",
+    "Amélie",
+    "Joris",
+]
+LAST_NAMES = [
+    "Peeters",
+    "Janssens",
+    "Maes",
+    "Jacobs",
+    "Mertens",
+    "Willems",
+    "Claes",
+    "Goossens",
+    "Wouters",
+    "De Smet",
+    "Dubois",
+    "Lambert",
+    "El Amrani",
+    "Vermeulen",
+    "Van den Broeck",
+    "Hermans",
+    "Aerts",
+    "Dupont",
+]
+REQUESTS = 30
+VOLUNTEERS = 60
+
+
+def _person(rng: random.Random, username: str, community: Community) -> User:
+    user = User(
+        username=username,
+        first_name=rng.choice(FIRST_NAMES),
+        last_name=rng.choice(LAST_NAMES),
+        email=f"{username}@example.org",
+        phone=f"+32 470 {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
+        community=community,
+        preferred_language=rng.choice(["nl", "nl", "nl", "fr", "en"]),
+    )
+    user.set_password(DEMO_PASSWORD)
+    user.save()
+    return user
+
+
+def _address(rng: random.Random, gazetteer: OfflineGazetteer) -> Location:
+    street = rng.choice(gazetteer.streets)
+    address = f"{street['name']} {rng.randint(1, 120)}, {street['postcode']} Leuven"
+    return gazetteer.locate(address)
+
+
+def load_leuven_demo(*, seed: int = 2020, progress: Callable[[str], None] = lambda line: None) -> Community:
+    """Create the demo community and its people; returns the existing one if loaded."""
+    existing = Community.objects.filter(slug=COMMUNITY_SLUG).first()
+    if existing is not None:
+        progress("The Leuven demo is already loaded.")
+        return existing
+    rng = random.Random(seed)
+    gazetteer = OfflineGazetteer()
+    with transaction.atomic():
+        community = Community.objects.create(
+            name="Leuven",
+            slug=COMMUNITY_SLUG,
+            latitude=50.8798,
+            longitude=4.7005,
+            contact_phone="016 27 20 00",
+        )
+        categories = [
+            Category.objects.create(community=community, slug=slug, name=name) for slug, name in CATEGORIES
+        ]
+        coordinator = _person(rng, "coordinator", community)
+        coordinator.is_coordinator = True
+        coordinator.is_staff = True
+        coordinator.save()
+        _grant_coordinator_admin(coordinator)
+        progress("Community, categories and coordinator created.")
+
+        for index in range(1, VOLUNTEERS + 1):
+            volunteer = _person(rng, f"volunteer{index}", community)
+            skills = set(rng.choices(categories, CATEGORY_WEIGHTS, k=rng.randint(1, 3)))
+            services.volunteer_offer_save(
+                volunteer=volunteer,
+                community=community,
+                skills=skills,
+                location=_address(rng, gazetteer),
+                max_km=rng.choice([1.5, 2, 3, 5, 8]),
+                availability=rng.sample(range(21), rng.randint(3, 10)),
+                capacity=rng.choices([1, 2, 3], [60, 30, 10])[0],
+            )
+            if index % 10 == 0:
+                progress(f"Volunteers: {index}/{VOLUNTEERS}")
+
+        today = timezone.localdate()
+        for index in range(1, REQUESTS + 1):
+            citizen = _person(rng, f"citizen{index}", community)
+            category = rng.choices(categories, CATEGORY_WEIGHTS)[0]
+            any_time = rng.random() < 0.2
+            windows = {
+                (today + dt.timedelta(days=rng.randint(0, 6)), rng.randint(0, 2))
+                for _ in range(rng.randint(1, 3))
+            }
+            services.help_request_create(
+                community=community,
+                requester=citizen,
+                created_by=citizen,
+                category=category,
+                description=rng.choice(NEEDS[category.slug]),
+                urgency=rng.choices(list(Urgency.values), [60, 25, 15])[0],
+                location=_address(rng, gazetteer),
+                time_windows=[] if any_time else sorted(windows),
+                any_time=any_time,
+            )
+            if index % 10 == 0:
+                progress(f"Requests: {index}/{REQUESTS}")
+    return community
+
+
+def _grant_coordinator_admin(user: User) -> None:
+    """Let a coordinator use the admin for their community's data."""
+    from django.contrib.auth.models import Permission
+
+    codenames = [
+        "view_community", "change_community",
+        "view_category", "add_category", "change_category",
+        "view_helprequest", "change_helprequest",
+        "view_volunteeroffer", "change_volunteeroffer",
+        "view_assignment", "view_statuschange", "view_user", "view_matchingrun",
+    ]  # fmt: skip
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))

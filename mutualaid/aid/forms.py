@@ -1,0 +1,157 @@
+"""Forms for citizens and volunteers: every bad input gets a message next to its field."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from mutualaid.aid.geocoding import GeocodingError, locate, neighbourhood_near
+from mutualaid.aid.models import Category, Community, PartOfDay, Urgency
+from mutualaid.aid.places import Location
+
+DAYS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")]
+WEEKLY_SLOT_CHOICES = [
+    (day_index * 3 + part.value, f"{day} {part.label}")
+    for day_index, day in enumerate(DAYS)
+    for part in PartOfDay
+]
+MAX_DAYS_AHEAD = 60
+TIME_WINDOW_ROWS = 3
+
+
+class PlaceFormMixin(forms.Form):
+    """An address, or a point picked on the map (latitude and longitude)."""
+
+    address = forms.CharField(
+        label=_("Address"),
+        max_length=255,
+        required=False,
+        help_text=_("Street, number and postcode, e.g. Naamsestraat 12, 3000 Leuven."),
+    )
+    latitude = forms.FloatField(label=_("Latitude"), required=False, min_value=-90, max_value=90)
+    longitude = forms.FloatField(label=_("Longitude"), required=False, min_value=-180, max_value=180)
+
+    def clean_location(self) -> Location | None:
+        address = self.cleaned_data.get("address", "").strip()
+        latitude, longitude = self.cleaned_data.get("latitude"), self.cleaned_data.get("longitude")
+        if latitude is not None and longitude is not None:
+            return Location(latitude, longitude, address, neighbourhood_near(latitude, longitude))
+        if latitude is not None or longitude is not None:
+            self.add_error("latitude", _("Give both latitude and longitude, or pick the place on the map."))
+            return None
+        if not address:
+            self.add_error("address", _("Give your address or pick the place on the map."))
+            return None
+        try:
+            return locate(address)
+        except GeocodingError as error:
+            self.add_error("address", str(error))
+            return None
+
+
+class HelpRequestForm(PlaceFormMixin):
+    category = forms.ModelChoiceField(label=_("What kind of help?"), queryset=Category.objects.none())
+    description = forms.CharField(
+        label=_("What do you need?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("No address or phone number here: the volunteer gets those once they accept."),
+    )
+    urgency = forms.TypedChoiceField(
+        label=_("How urgent is it?"), choices=Urgency.choices, coerce=int, initial=Urgency.THIS_WEEK
+    )
+    any_time = forms.BooleanField(label=_("Any time suits me"), required=False)
+
+    field_order = ["category", "description", "urgency", "address", "latitude", "longitude", "any_time"]
+
+    def __init__(self, *args, community: Community, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = community.categories.filter(is_active=True)
+        for row in range(1, TIME_WINDOW_ROWS + 1):
+            self.fields[f"window_{row}_date"] = forms.DateField(
+                label=_("Day %(row)s") % {"row": row},
+                required=False,
+                widget=forms.DateInput(attrs={"type": "date"}),
+            )
+            self.fields[f"window_{row}_part"] = forms.TypedChoiceField(
+                label=_("Part of day %(row)s") % {"row": row},
+                choices=[("", "---------"), *PartOfDay.choices],
+                coerce=int,
+                required=False,
+                empty_value=None,
+            )
+
+    def window_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [
+            (self[f"window_{row}_date"], self[f"window_{row}_part"]) for row in range(1, TIME_WINDOW_ROWS + 1)
+        ]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        today = timezone.localdate()
+        windows = []
+        for row in range(1, TIME_WINDOW_ROWS + 1):
+            date, part = cleaned.get(f"window_{row}_date"), cleaned.get(f"window_{row}_part")
+            if date is None and part is None:
+                continue
+            if date is None:
+                self.add_error(f"window_{row}_date", _("Pick the day for this part of the day."))
+            elif part is None:
+                self.add_error(f"window_{row}_part", _("Pick morning, afternoon or evening."))
+            elif date < today:
+                self.add_error(f"window_{row}_date", _("This day has passed."))
+            elif date > today + dt.timedelta(days=MAX_DAYS_AHEAD):
+                self.add_error(
+                    f"window_{row}_date", _("Pick a day within %(days)s days.") % {"days": MAX_DAYS_AHEAD}
+                )
+            else:
+                windows.append((date, part))
+        if not cleaned.get("any_time") and not windows and not self.has_error("window_1_date"):
+            self.add_error("any_time", _("Say when you need help, or tick 'any time suits me'."))
+        cleaned["time_windows"] = windows
+        cleaned["location"] = self.clean_location()
+        return cleaned
+
+
+class VolunteerOfferForm(PlaceFormMixin):
+    skills = forms.ModelMultipleChoiceField(
+        label=_("I can help with"), queryset=Category.objects.none(), widget=forms.CheckboxSelectMultiple
+    )
+    max_km = forms.FloatField(
+        label=_("How far will you travel (km)?"), min_value=0.5, max_value=50, initial=3
+    )
+    availability = forms.TypedMultipleChoiceField(
+        label=_("When are you usually free?"),
+        choices=WEEKLY_SLOT_CHOICES,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Tick at least one part of the week when you are free.")},
+    )
+    capacity = forms.IntegerField(label=_("How many tasks at once?"), min_value=1, max_value=10, initial=1)
+
+    field_order = ["skills", "address", "latitude", "longitude", "max_km", "availability", "capacity"]
+
+    def __init__(self, *args, community: Community, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["skills"].queryset = community.categories.filter(is_active=True)
+
+    def availability_grid(self) -> list[tuple[str, list]]:
+        """The 21 checkboxes as 7 rows (days) of 3 (parts of the day)."""
+        boxes = list(self["availability"])
+        return [(str(day), boxes[index * 3 : index * 3 + 3]) for index, day in enumerate(DAYS)]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        cleaned["location"] = self.clean_location()
+        return cleaned
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(label=_("Why not? (optional)"), max_length=255, required=False)
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Why cancel? (optional)"), max_length=255, required=False)

@@ -1,0 +1,156 @@
+"""Turning an address into a point, behind one small interface.
+
+`locate(address)` first asks the offline gazetteer (the Leuven demo's streets, shipped
+with the code, so the embedded default works without internet), then geopy's provider:
+Nominatim by default, or a city's own Nominatim via NOMINATIM_DOMAIN. A failed lookup is a
+`GeocodingError` with a message for the form, never an exception that reaches the user.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+import unicodedata
+from pathlib import Path
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from mutualaid.aid.places import Location
+
+logger = logging.getLogger(__name__)
+
+GAZETTEER_PATH = Path(__file__).parent / "data" / "leuven_gazetteer.json"
+
+
+class GeocodingError(Exception):
+    """The address could not be turned into a point; the message is for the person."""
+
+
+class Geocoder(Protocol):
+    def locate(self, address: str) -> Location | None: ...
+
+
+def _fold(text: str) -> str:
+    """Lower case, no accents, single spaces: 'Blijde-Inkomststraat' ~ 'blijde inkomststraat'."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+class OfflineGazetteer:
+    """Known streets and postcodes from a JSON table: the demo's offline geocoder."""
+
+    def __init__(self, path: Path = GAZETTEER_PATH) -> None:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        self.districts: dict[str, dict] = data["districts"]
+        # Longest names first so 'Naamsesteenweg' is not taken for a shorter street.
+        self.streets = sorted(data["streets"], key=lambda street: -len(street["name"]))
+
+    def locate(self, address: str) -> Location | None:
+        folded = f" {_fold(address)} "
+        postcode_match = re.search(r"\b(3\d{3})\b", folded)
+        postcode = postcode_match.group(1) if postcode_match else None
+        candidates = [street for street in self.streets if f" {_fold(street['name'])} " in folded]
+        if postcode:
+            candidates = [street for street in candidates if street["postcode"] == postcode] or candidates
+        if not candidates:
+            return None
+        street = candidates[0]
+        district = self.districts.get(street["postcode"], {})
+        return Location(
+            latitude=street["lat"],
+            longitude=street["lon"],
+            address=address.strip(),
+            neighbourhood=district.get("name", ""),
+        )
+
+    def neighbourhood_of_postcode(self, postcode: str) -> str:
+        return self.districts.get(postcode, {}).get("name", "")
+
+
+class NominatimGeocoder:
+    """geopy's Nominatim client; a city can point NOMINATIM_DOMAIN at its own server."""
+
+    def __init__(self, domain: str, user_agent: str, timeout: float, gazetteer: OfflineGazetteer) -> None:
+        from geopy.geocoders import Nominatim
+
+        self.client = Nominatim(domain=domain, user_agent=user_agent, timeout=timeout)
+        self.gazetteer = gazetteer
+
+    def locate(self, address: str) -> Location | None:
+        from geopy.exc import GeopyError
+
+        try:
+            found = self.client.geocode(address, addressdetails=True, country_codes="be")
+        except (GeopyError, OSError, ValueError) as error:
+            logger.warning("Geocoding %r failed: %s", address, error)
+            raise GeocodingError(
+                _("The address service cannot be reached right now. Pick the place on the map instead.")
+            ) from error
+        if found is None:
+            return None
+        details = found.raw.get("address", {})
+        neighbourhood = (
+            self.gazetteer.neighbourhood_of_postcode(details.get("postcode", ""))
+            or details.get("suburb")
+            or details.get("city_district")
+            or details.get("town")
+            or details.get("city", "")
+        )
+        return Location(found.latitude, found.longitude, address.strip(), neighbourhood)
+
+
+class ChainGeocoder:
+    """Ask each geocoder in turn; the first that knows the address wins."""
+
+    def __init__(self, geocoders: list[Geocoder]) -> None:
+        self.geocoders = geocoders
+
+    def locate(self, address: str) -> Location | None:
+        for geocoder in self.geocoders:
+            location = geocoder.locate(address)
+            if location is not None:
+                return location
+        return None
+
+
+@functools.cache
+def default_geocoder() -> Geocoder:
+    gazetteer = OfflineGazetteer()
+    if settings.GEOCODER == "offline":
+        return gazetteer
+    online = NominatimGeocoder(
+        settings.NOMINATIM_DOMAIN, settings.GEOCODER_USER_AGENT, settings.GEOCODER_TIMEOUT_SECONDS, gazetteer
+    )
+    return ChainGeocoder([gazetteer, online])
+
+
+def locate(address: str, geocoder: Geocoder | None = None) -> Location:
+    """The point for an address, or a GeocodingError that says what to do instead."""
+    address = address.strip()
+    if len(address) < 4:
+        raise GeocodingError(_("Please give a street and house number, or pick the place on the map."))
+    location = (geocoder or default_geocoder()).locate(address)
+    if location is None:
+        raise GeocodingError(
+            _("We could not find '%(address)s'. Check the street name, or pick the place on the map.")
+            % {"address": address}
+        )
+    return location
+
+
+def neighbourhood_near(latitude: float, longitude: float) -> str:
+    """The name of the nearest known district, for a point picked on the map."""
+    from geopy.distance import great_circle
+
+    gazetteer = OfflineGazetteer()
+    best = min(
+        gazetteer.districts.values(),
+        key=lambda district: great_circle((latitude, longitude), (district["lat"], district["lon"])).km,
+    )
+    if great_circle((latitude, longitude), (best["lat"], best["lon"])).km > 5:
+        return ""
+    return best["name"]

@@ -1,0 +1,240 @@
+"""The domain of the service: who needs help, who offers it, and the tasks between them.
+
+State changes never happen here: they go through `services.py`, which checks the
+transition against `states.py`, records a `StatusChange` and publishes events.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from mutualaid.aid.states import AssignmentStatus, RequestStatus
+
+
+class Community(models.Model):
+    """A town or neighbourhood running its own mutual-aid service on this deployment."""
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), unique=True)
+    latitude = models.FloatField(_("latitude of the centre"))
+    longitude = models.FloatField(_("longitude of the centre"))
+    contact_phone = models.CharField(_("phone line for people who are not online"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("community")
+        verbose_name_plural = _("communities")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(models.Model):
+    """A kind of help (shopping, pharmacy...): what a request needs and a volunteer offers.
+
+    Coordinators edit their community's list in the admin; `slug` is the skill name the
+    matching engine compares.
+    """
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="categories")
+    slug = models.SlugField(_("code"))
+    name = models.CharField(_("name"), max_length=80)
+    is_active = models.BooleanField(_("offered"), default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["community", "slug"], name="unique_category_slug")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Urgency(models.IntegerChoices):
+    # The value is the matching engine's priority: higher is served first.
+    THIS_WEEK = 1, _("This week")
+    SOON = 2, _("In the next two days")
+    TODAY = 3, _("Today, it is urgent")
+
+
+class PartOfDay(models.IntegerChoices):
+    MORNING = 0, _("Morning")
+    AFTERNOON = 1, _("Afternoon")
+    EVENING = 2, _("Evening")
+
+
+class Place(models.Model):
+    """A located address: what geocoding or a map pin produced."""
+
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    latitude = models.FloatField(_("latitude"))
+    longitude = models.FloatField(_("longitude"))
+    neighbourhood = models.CharField(_("neighbourhood"), max_length=120, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class HelpRequest(Place):
+    """What a citizen (or a coordinator on their behalf) asks for."""
+
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="help_requests")
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="help_requests",
+        null=True,
+        blank=True,
+        help_text=_("Empty when a coordinator filed it for someone without an account."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="help_requests")
+    description = models.TextField(_("what do you need?"), max_length=2000)
+    urgency = models.PositiveSmallIntegerField(
+        _("urgency"), choices=Urgency.choices, default=Urgency.THIS_WEEK
+    )
+    any_time = models.BooleanField(_("any time suits me"), default=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=RequestStatus.choices, default=RequestStatus.OPEN, db_index=True
+    )
+    # Why the last matching run left the request waiting (an engine reason code).
+    unassigned_reason = models.CharField(_("waiting because"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("help request")
+        verbose_name_plural = _("help requests")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["community", "status"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.category} ({self.get_status_display()})"
+
+
+class TimeWindow(models.Model):
+    """A part of a day in which the help is wanted."""
+
+    help_request = models.ForeignKey(HelpRequest, on_delete=models.CASCADE, related_name="time_windows")
+    date = models.DateField(_("date"))
+    part_of_day = models.PositiveSmallIntegerField(_("part of day"), choices=PartOfDay.choices)
+
+    class Meta:
+        verbose_name = _("time window")
+        verbose_name_plural = _("time windows")
+        ordering = ["date", "part_of_day"]
+        constraints = [
+            models.UniqueConstraint(fields=["help_request", "date", "part_of_day"], name="unique_time_window")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%a %d %b} {self.get_part_of_day_display()}"
+
+    @property
+    def weekly_slot(self) -> int:
+        """The engine's slot number: 7 days x 3 parts, Monday morning = 0."""
+        return self.date.weekday() * 3 + self.part_of_day
+
+
+class VolunteerOffer(Place):
+    """A volunteer's profile: what, where, when and how much they can help."""
+
+    volunteer = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="volunteer_offer"
+    )
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="volunteer_offers")
+    skills = models.ManyToManyField(Category, verbose_name=_("I can help with"), related_name="volunteers")
+    max_km = models.FloatField(_("how far I will travel (km)"), default=3.0)
+    # Weekly slots (0..20: Monday morning .. Sunday evening) in which the volunteer is free.
+    availability = models.JSONField(_("when I am free"), default=list)
+    capacity = models.PositiveSmallIntegerField(_("tasks at once"), default=1)
+    is_paused = models.BooleanField(_("paused"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("volunteer offer")
+        verbose_name_plural = _("volunteer offers")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(max_km__gt=0), name="offer_max_km_positive"),
+            models.CheckConstraint(condition=models.Q(capacity__lte=10), name="offer_capacity_at_most_10"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.volunteer} ({self.community})"
+
+
+class Assignment(models.Model):
+    """A request proposed to one volunteer: the task they accept, decline and complete."""
+
+    help_request = models.ForeignKey(HelpRequest, on_delete=models.PROTECT, related_name="assignments")
+    volunteer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="assignments"
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=AssignmentStatus.choices,
+        default=AssignmentStatus.PROPOSED,
+        db_index=True,
+    )
+    km = models.FloatField(_("distance (km)"))
+    proposed_at = models.DateTimeField(_("proposed"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("answer before"))
+    responded_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    decline_reason = models.CharField(_("reason for declining"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        ordering = ["-proposed_at"]
+        constraints = [
+            # The database, not only the code, keeps a request from being given twice.
+            models.UniqueConstraint(
+                fields=["help_request"],
+                condition=models.Q(status__in=[AssignmentStatus.PROPOSED, AssignmentStatus.ACCEPTED]),
+                name="one_live_assignment_per_request",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.help_request} -> {self.volunteer} ({self.get_status_display()})"
+
+
+class StatusChange(models.Model):
+    """One recorded transition of a request or an assignment: who, when, from, to, why."""
+
+    class Subject(models.TextChoices):
+        REQUEST = "request", _("help request")
+        ASSIGNMENT = "assignment", _("assignment")
+
+    help_request = models.ForeignKey(HelpRequest, on_delete=models.CASCADE, related_name="status_changes")
+    assignment = models.ForeignKey(
+        Assignment, on_delete=models.CASCADE, related_name="status_changes", null=True, blank=True
+    )
+    subject = models.CharField(max_length=16, choices=Subject.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Empty when the system made the change (matching, expiry)."),
+    )
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.from_status or '-'} -> {self.to_status}"

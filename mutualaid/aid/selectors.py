@@ -1,0 +1,151 @@
+"""Reads the views share, each already limited to what its reader may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from mutualaid.accounts.models import User
+from mutualaid.aid.models import Assignment, Community, HelpRequest, TimeWindow
+from mutualaid.aid.places import coarse_point
+from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
+
+
+def is_coordinator_of(user: User, community_id: int) -> bool:
+    return user.is_authenticated and (
+        user.is_superuser or (user.is_coordinator and user.community_id == community_id)
+    )
+
+
+def _with_live_assignment(queryset: QuerySet[HelpRequest]) -> QuerySet[HelpRequest]:
+    live = Assignment.objects.filter(status__in=LIVE_ASSIGNMENT_STATUSES).select_related("volunteer")
+    return queryset.select_related("category", "community").prefetch_related(
+        Prefetch("assignments", queryset=live, to_attr="live_assignments"), "time_windows"
+    )
+
+
+def requests_of_citizen(user: User) -> QuerySet[HelpRequest]:
+    """A citizen's own requests, newest first, with who is coming."""
+    return _with_live_assignment(HelpRequest.objects.filter(requester=user))
+
+
+def request_for_viewer(user: User, request_id: int) -> HelpRequest:
+    """One request, if the viewer is its requester or coordinates its community; else 404."""
+    help_request = _with_live_assignment(HelpRequest.objects.all()).filter(pk=request_id).first()
+    if help_request is None:
+        raise Http404
+    if help_request.requester_id == user.pk or is_coordinator_of(user, help_request.community_id):
+        return help_request
+    raise Http404  # the same answer as for a missing id, so ids cannot be probed
+
+
+@dataclass(frozen=True)
+class TaskForVolunteer:
+    """What a volunteer may see of a task: exact place and contact only while accepted."""
+
+    assignment: Assignment
+    category: str
+    description: str
+    urgency: str
+    windows: list[TimeWindow]
+    any_time: bool
+    neighbourhood: str
+    latitude: float
+    longitude: float
+    exact: bool
+    address: str
+    requester_name: str
+    requester_phone: str
+
+
+def task_for_volunteer(assignment: Assignment) -> TaskForVolunteer:
+    help_request = assignment.help_request
+    exact = assignment.status == AssignmentStatus.ACCEPTED
+    if exact:
+        latitude, longitude = help_request.latitude, help_request.longitude
+    else:
+        latitude, longitude = coarse_point(help_request.latitude, help_request.longitude)
+    requester = help_request.requester
+    return TaskForVolunteer(
+        assignment=assignment,
+        category=help_request.category.name,
+        description=help_request.description,
+        urgency=help_request.get_urgency_display(),
+        windows=list(help_request.time_windows.all()),
+        any_time=help_request.any_time,
+        neighbourhood=help_request.neighbourhood,
+        latitude=latitude,
+        longitude=longitude,
+        exact=exact,
+        address=help_request.address if exact else "",
+        requester_name=(requester.display_name if requester else "") if exact else "",
+        requester_phone=(requester.phone if requester else "") if exact else "",
+    )
+
+
+def _volunteer_assignments(user: User) -> QuerySet[Assignment]:
+    return (
+        Assignment.objects.filter(volunteer=user)
+        .select_related("help_request__category", "help_request__requester")
+        .prefetch_related("help_request__time_windows")
+    )
+
+
+def inbox_of_volunteer(user: User) -> dict[str, list[TaskForVolunteer]]:
+    """Proposals waiting for an answer, tasks accepted, and the recent past."""
+    assignments = list(_volunteer_assignments(user).order_by("-proposed_at")[:100])
+    inbox: dict[str, list[TaskForVolunteer]] = {"proposed": [], "accepted": [], "past": []}
+    for assignment in assignments:
+        bucket = assignment.status if assignment.status in LIVE_ASSIGNMENT_STATUSES else "past"
+        inbox[bucket].append(task_for_volunteer(assignment))
+    return inbox
+
+
+def assignment_for_volunteer(user: User, assignment_id: int) -> Assignment:
+    assignment = _volunteer_assignments(user).filter(pk=assignment_id).first()
+    if assignment is None:
+        raise Http404
+    return assignment
+
+
+def community_for_coordinator(user: User, slug: str | None = None) -> Community:
+    """The community a coordinator runs (a superuser may pick any by slug)."""
+    if user.is_superuser:
+        community = Community.objects.filter(slug=slug).first() if slug else None
+        community = community or user.community or Community.objects.first()
+    elif user.is_coordinator:
+        community = user.community
+    else:
+        community = None
+    if community is None:
+        raise Http404
+    return community
+
+
+BOARD_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED, RequestStatus.ACCEPTED, RequestStatus.DONE)
+
+
+def community_board(community: Community, *, per_status: int = 50) -> dict:
+    """The coordinator dashboard: counts and the latest tasks of each status."""
+    counts = dict(
+        HelpRequest.objects.filter(community=community)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    base = _with_live_assignment(HelpRequest.objects.filter(community=community).select_related("requester"))
+    columns = [
+        {
+            "status": status,
+            "label": RequestStatus(status).label,
+            "count": counts.get(status, 0),
+            "requests": list(base.filter(status=status).order_by("-updated_at")[:per_status]),
+        }
+        for status in BOARD_STATUSES
+    ]
+    volunteers = community.volunteer_offers.aggregate(
+        total=Count("pk"), active=Count("pk", filter=Q(is_paused=False))
+    )
+    return {"columns": columns, "volunteers": volunteers, "cancelled": counts.get(RequestStatus.CANCELLED, 0)}

@@ -1,0 +1,71 @@
+"""The task lifecycle as explicit state machines.
+
+A help request goes open -> proposed -> accepted -> done; a failed proposal (declined,
+expired) sends it back to open; it can be cancelled until it is done. Each proposal is an
+Assignment with its own small machine. Services consult these tables before any change.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RequestStatus(models.TextChoices):
+    OPEN = "open", _("Looking for a volunteer")
+    PROPOSED = "proposed", _("Proposed to a volunteer")
+    ACCEPTED = "accepted", _("A volunteer is coming")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class AssignmentStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Waiting for your answer")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Expired")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+REQUEST_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        (RequestStatus.OPEN, RequestStatus.PROPOSED),
+        (RequestStatus.PROPOSED, RequestStatus.ACCEPTED),
+        (RequestStatus.PROPOSED, RequestStatus.OPEN),  # declined or expired
+        (RequestStatus.ACCEPTED, RequestStatus.DONE),
+        (RequestStatus.OPEN, RequestStatus.CANCELLED),
+        (RequestStatus.PROPOSED, RequestStatus.CANCELLED),
+        (RequestStatus.ACCEPTED, RequestStatus.CANCELLED),
+    }
+)
+
+ASSIGNMENT_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        (AssignmentStatus.PROPOSED, AssignmentStatus.ACCEPTED),
+        (AssignmentStatus.PROPOSED, AssignmentStatus.DECLINED),
+        (AssignmentStatus.PROPOSED, AssignmentStatus.EXPIRED),
+        (AssignmentStatus.PROPOSED, AssignmentStatus.CANCELLED),
+        (AssignmentStatus.ACCEPTED, AssignmentStatus.DONE),
+        (AssignmentStatus.ACCEPTED, AssignmentStatus.CANCELLED),
+    }
+)
+
+LIVE_ASSIGNMENT_STATUSES = (AssignmentStatus.PROPOSED, AssignmentStatus.ACCEPTED)
+CANCELLABLE_REQUEST_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED, RequestStatus.ACCEPTED)
+
+
+class InvalidTransition(Exception):
+    """The requested change is not allowed from the object's current state."""
+
+    def __init__(self, subject: str, from_status: str, to_status: str) -> None:
+        self.subject, self.from_status, self.to_status = subject, from_status, to_status
+        super().__init__(f"A {subject} cannot go from '{from_status}' to '{to_status}'.")
+
+
+def check_request_transition(from_status: str, to_status: str) -> None:
+    if (from_status, to_status) not in REQUEST_TRANSITIONS:
+        raise InvalidTransition("help request", from_status, to_status)
+
+
+def check_assignment_transition(from_status: str, to_status: str) -> None:
+    if (from_status, to_status) not in ASSIGNMENT_TRANSITIONS:
+        raise InvalidTransition("assignment", from_status, to_status)

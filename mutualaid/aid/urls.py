@@ -1,0 +1,20 @@
+from django.urls import path
+
+from mutualaid.aid import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("requests/", views.my_requests, name="my-requests"),
+    path("requests/new/", views.request_create, name="request-create"),
+    path("requests/<int:request_id>/", views.request_detail, name="request-detail"),
+    path("requests/<int:request_id>/cancel/", views.request_cancel, name="request-cancel"),
+    path("volunteer/offer/", views.offer_edit, name="offer-edit"),
+    path("volunteer/offer/pause/", views.offer_pause, name="offer-pause"),
+    path("volunteer/inbox/", views.inbox, name="inbox"),
+    path("volunteer/tasks/<int:assignment_id>/", views.task_detail, name="task-detail"),
+    path("volunteer/tasks/<int:assignment_id>/accept/", views.task_accept, name="task-accept"),
+    path("volunteer/tasks/<int:assignment_id>/decline/", views.task_decline, name="task-decline"),
+    path("volunteer/tasks/<int:assignment_id>/done/", views.task_done, name="task-done"),
+    path("coordinator/", views.dashboard, name="dashboard"),
+    path("coordinator/match/", views.dashboard_match_now, name="dashboard-match"),
+]

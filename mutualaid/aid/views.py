@@ -1,0 +1,246 @@
+"""Pages for citizens, volunteers and coordinators: parse, check, call a service, render."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from matching.models import MatchingRun
+from matching.reasons import reason_label
+from matching.scheduling import schedule_matching
+from mutualaid.aid import selectors, services
+from mutualaid.aid.forms import CancelForm, DeclineForm, HelpRequestForm, VolunteerOfferForm
+from mutualaid.aid.models import VolunteerOffer
+from mutualaid.aid.states import InvalidTransition
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "aid/home.html")
+
+
+def _community_of(request: HttpRequest):
+    if request.user.community is None:
+        raise Http404
+    return request.user.community
+
+
+def _add_service_errors(form, error: ValidationError) -> None:
+    for field, field_errors in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, field_errors)
+
+
+@login_required
+def my_requests(request: HttpRequest) -> HttpResponse:
+    help_requests = selectors.requests_of_citizen(request.user)
+    return render(request, "aid/my_requests.html", {"help_requests": help_requests})
+
+
+@login_required
+def request_create(request: HttpRequest) -> HttpResponse:
+    community = _community_of(request)
+    form = HelpRequestForm(request.POST or None, community=community)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            help_request = services.help_request_create(
+                community=community,
+                requester=request.user,
+                created_by=request.user,
+                category=data["category"],
+                description=data["description"],
+                urgency=data["urgency"],
+                location=data["location"],
+                time_windows=data["time_windows"],
+                any_time=data["any_time"],
+            )
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(request, _("Your request is posted. We are looking for a volunteer."))
+            return redirect("request-detail", request_id=help_request.pk)
+    return render(request, "aid/request_form.html", {"form": form, "community": community})
+
+
+@login_required
+def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    help_request = selectors.request_for_viewer(request.user, request_id)
+    live = help_request.live_assignments[0] if help_request.live_assignments else None
+    return render(
+        request,
+        "aid/request_detail.html",
+        {
+            "help_request": help_request,
+            "live_assignment": live,
+            "waiting_reason": reason_label(help_request.unassigned_reason)
+            if help_request.unassigned_reason
+            else "",
+            "cancel_form": CancelForm(),
+            "history": help_request.status_changes.filter(subject="request").select_related("actor"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def request_cancel(request: HttpRequest, request_id: int) -> HttpResponse:
+    help_request = selectors.request_for_viewer(request.user, request_id)
+    form = CancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        services.help_request_cancel(help_request=help_request, actor=request.user, reason=reason)
+    except services.TaskActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Your request is cancelled."))
+    return redirect("request-detail", request_id=help_request.pk)
+
+
+@login_required
+def offer_edit(request: HttpRequest) -> HttpResponse:
+    community = _community_of(request)
+    offer = VolunteerOffer.objects.filter(volunteer=request.user).first()
+    initial = None
+    if offer is not None:
+        initial = {
+            "skills": list(offer.skills.all()),
+            "address": offer.address,
+            "latitude": offer.latitude if not offer.address else None,
+            "longitude": offer.longitude if not offer.address else None,
+            "max_km": offer.max_km,
+            "availability": offer.availability,
+            "capacity": offer.capacity,
+        }
+    form = VolunteerOfferForm(request.POST or None, initial=initial, community=community)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.volunteer_offer_save(
+                volunteer=request.user,
+                community=community,
+                skills=data["skills"],
+                location=data["location"],
+                max_km=data["max_km"],
+                availability=data["availability"],
+                capacity=data["capacity"],
+            )
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("Thank you! Your offer is saved; proposals will appear in your inbox.")
+            )
+            return redirect("inbox")
+    return render(request, "aid/offer_form.html", {"form": form, "offer": offer})
+
+
+@login_required
+@require_POST
+def offer_pause(request: HttpRequest) -> HttpResponse:
+    offer = VolunteerOffer.objects.filter(volunteer=request.user).first()
+    if offer is None:
+        raise Http404
+    paused = request.POST.get("paused") == "1"
+    services.volunteer_offer_set_paused(offer=offer, paused=paused)
+    messages.success(request, _("Paused: you get no new proposals.") if paused else _("Welcome back!"))
+    return redirect("inbox")
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    offer = VolunteerOffer.objects.filter(volunteer=request.user).first()
+    if offer is None:
+        return redirect("offer-edit")
+    return render(
+        request,
+        "aid/inbox.html",
+        {"inbox": selectors.inbox_of_volunteer(request.user), "offer": offer, "decline_form": DeclineForm()},
+    )
+
+
+@login_required
+def task_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    assignment = selectors.assignment_for_volunteer(request.user, assignment_id)
+    return render(
+        request,
+        "aid/task_detail.html",
+        {"task": selectors.task_for_volunteer(assignment), "decline_form": DeclineForm()},
+    )
+
+
+def _task_action(request: HttpRequest, assignment_id: int, action: Callable, success: str) -> HttpResponse:
+    assignment = selectors.assignment_for_volunteer(request.user, assignment_id)
+    try:
+        action(assignment)
+    except (services.TaskActionError, InvalidTransition) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, success)
+    return redirect("task-detail", assignment_id=assignment.pk)
+
+
+@login_required
+@require_POST
+def task_accept(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    return _task_action(
+        request,
+        assignment_id,
+        lambda assignment: services.assignment_accept(assignment=assignment, volunteer=request.user),
+        _("Thank you! The requester now sees that you are coming."),
+    )
+
+
+@login_required
+@require_POST
+def task_decline(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    form = DeclineForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    assignment = selectors.assignment_for_volunteer(request.user, assignment_id)
+    try:
+        services.assignment_decline(assignment=assignment, volunteer=request.user, reason=reason)
+    except (services.TaskActionError, InvalidTransition) as error:
+        messages.error(request, str(error))
+        return redirect("task-detail", assignment_id=assignment.pk)
+    messages.success(request, _("Declined. We will look for someone else."))
+    return redirect("inbox")
+
+
+@login_required
+@require_POST
+def task_done(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    return _task_action(
+        request,
+        assignment_id,
+        lambda assignment: services.assignment_complete(assignment=assignment, volunteer=request.user),
+        _("Marked as done. Thank you for helping!"),
+    )
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    community = selectors.community_for_coordinator(request.user, request.GET.get("community"))
+    board = selectors.community_board(community)
+    last_run = MatchingRun.objects.filter(community=community).first()
+    for column in board["columns"]:
+        for help_request in column["requests"]:
+            help_request.waiting_reason = reason_label(help_request.unassigned_reason)
+    return render(
+        request,
+        "aid/dashboard.html",
+        {"community": community, "board": board, "last_run": last_run},
+    )
+
+
+@login_required
+@require_POST
+def dashboard_match_now(request: HttpRequest) -> HttpResponse:
+    community = selectors.community_for_coordinator(request.user, request.POST.get("community"))
+    schedule_matching(community.pk, delay_seconds=0)
+    messages.success(request, _("Matching will run in a moment; new proposals appear here."))
+    return redirect("dashboard")

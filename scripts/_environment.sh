@@ -1,0 +1,29 @@
+# Shared by serve.sh and test.sh: find Python 3.11+, create .venv, install the project.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+find_python() {
+  for candidate in python3.13 python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$candidate"; return 0
+    fi
+  done
+  echo "Python 3.11 or newer is needed (e.g. 'sudo apt-get install python3')." >&2
+  return 1
+}
+
+ensure_virtualenv() {  # $1: the extras to install, e.g. "" or "[dev]"
+  local python
+  python=$(find_python)
+  if [ ! -x .venv/bin/python ]; then
+    echo "==> Creating the virtual environment in .venv"
+    if ! "$python" -m venv .venv; then
+      echo "Could not create a virtual environment: on Debian/Ubuntu run 'sudo apt-get install python3-venv'." >&2
+      exit 1
+    fi
+  fi
+  echo "==> Installing the project and its dependencies"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".$1"
+}

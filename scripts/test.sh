@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Set everything up and run all checks and tests: lint, unit, service, socket and browser.
+# With DATABASE_URL / REDIS_URL set, the same tests run on PostgreSQL and Redis.
+source "$(dirname "${BASH_SOURCE[0]}")/_environment.sh"
+ensure_virtualenv "[dev]"
+
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "==> Installing Chromium and its driver for the browser tests"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+    echo "The browser tests need 'chromium' and 'chromium-driver' (apt-get install them as root)." >&2; exit 1
+  fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+echo "==> Lint"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "==> Django checks"
+.venv/bin/python manage.py check
+.venv/bin/python manage.py makemigrations --check --dry-run
+echo "==> Tests (${DATABASE_URL:+PostgreSQL}${DATABASE_URL:-SQLite}, ${REDIS_URL:+Redis}${REDIS_URL:-in-memory} channel layer)" | sed -E 's#postgres://[^ ,]*##'
+exec .venv/bin/python -m pytest "$@"

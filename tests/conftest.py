@@ -1,0 +1,143 @@
+"""Shared personas: a citizen, two volunteers, a coordinator, and someone from elsewhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from mutualaid.accounts.models import User
+from mutualaid.aid import services
+from mutualaid.aid.geocoding import default_geocoder
+from mutualaid.aid.models import Category, Community, HelpRequest, Urgency, VolunteerOffer
+from mutualaid.aid.places import Location
+
+PASSWORD = "a-long-test-password"
+NAAMSESTRAAT = Location(50.8735, 4.7003, "Naamsestraat 12, 3000 Leuven", "Leuven centrum")
+LADEUZEPLEIN = Location(50.8790, 4.7050, "Ladeuzeplein 5, 3000 Leuven", "Leuven centrum")
+KESSEL_LO = Location(50.8895, 4.7270, "Gemeentestraat 3, 3010 Leuven", "Kessel-Lo")
+ALL_WEEK = list(range(21))
+
+
+@pytest.fixture(autouse=True)
+def offline_and_quiet(settings):
+    """No test reaches the internet: the offline gazetteer geocodes, no map tiles load."""
+    settings.GEOCODER = "offline"
+    settings.MAP_TILE_URL = ""
+    settings.MATCHING_DEBOUNCE_SECONDS = 0
+    # Tests run matching rounds themselves; no background worker in the test process.
+    settings.MATCHING_WORKER = "external"
+    default_geocoder.cache_clear()
+    yield
+    default_geocoder.cache_clear()
+
+
+def make_user(username: str, community: Community | None, **extra) -> User:
+    user = User(username=username, first_name=username.title(), community=community, **extra)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+@pytest.fixture
+def community(db) -> Community:
+    return Community.objects.create(name="Leuven", slug="leuven", latitude=50.8798, longitude=4.7005)
+
+
+@pytest.fixture
+def other_community(db) -> Community:
+    return Community.objects.create(name="Herent", slug="herent", latitude=50.9070, longitude=4.6720)
+
+
+@pytest.fixture
+def shopping(community) -> Category:
+    return Category.objects.create(community=community, slug="shopping", name="Shopping")
+
+
+@pytest.fixture
+def pharmacy(community) -> Category:
+    return Category.objects.create(community=community, slug="pharmacy", name="Pharmacy")
+
+
+@pytest.fixture
+def citizen(community) -> User:
+    return make_user("citizen", community, last_name="Peeters", phone="+32 470 11 22 33")
+
+
+@pytest.fixture
+def other_citizen(community) -> User:
+    return make_user("neighbour", community, last_name="Maes")
+
+
+@pytest.fixture
+def coordinator(community) -> User:
+    return make_user("coordinator", community, is_coordinator=True, is_staff=True)
+
+
+@pytest.fixture
+def outsider_coordinator(other_community) -> User:
+    return make_user("herent-coordinator", other_community, is_coordinator=True, is_staff=True)
+
+
+def make_volunteer(
+    username: str, community: Community, skills: list[Category], location: Location, **offer
+) -> User:
+    user = make_user(username, community, last_name="Volunteer", phone="+32 470 99 88 77")
+    services.volunteer_offer_save(
+        volunteer=user,
+        community=community,
+        skills=skills,
+        location=location,
+        max_km=offer.get("max_km", 5.0),
+        availability=offer.get("availability", ALL_WEEK),
+        capacity=offer.get("capacity", 1),
+    )
+    return user
+
+
+@pytest.fixture
+def volunteer(community, shopping, pharmacy) -> User:
+    """The volunteer nearest to the citizen's address."""
+    return make_volunteer("volunteer", community, [shopping, pharmacy], LADEUZEPLEIN)
+
+
+@pytest.fixture
+def second_volunteer(community, shopping) -> User:
+    return make_volunteer("second-volunteer", community, [shopping], KESSEL_LO)
+
+
+def post_request(
+    requester: User | None,
+    community: Community,
+    category: Category,
+    *,
+    location: Location = NAAMSESTRAAT,
+    urgency: int = Urgency.THIS_WEEK,
+    created_by: User | None = None,
+) -> HelpRequest:
+    return services.help_request_create(
+        community=community,
+        requester=requester,
+        created_by=created_by or requester,
+        category=category,
+        description="Groceries for the week, please.",
+        urgency=urgency,
+        location=location,
+        time_windows=[(timezone.localdate() + dt.timedelta(days=1), 0)],
+    )
+
+
+@pytest.fixture
+def help_request(citizen, community, shopping) -> HelpRequest:
+    return post_request(citizen, community, shopping)
+
+
+@pytest.fixture
+def proposal(help_request, volunteer):
+    """The help request proposed to the volunteer (as matching would)."""
+    return services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
+
+
+def offer_of(user: User) -> VolunteerOffer:
+    return VolunteerOffer.objects.get(volunteer=user)

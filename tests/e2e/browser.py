@@ -1,0 +1,60 @@
+"""A real headless Chromium for end-to-end tests (Debian's chromium + chromium-driver)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BINARY", "/usr/bin/chromedriver")
+TIMEOUT_SECONDS = 15
+
+
+def new_browser(*, javascript: bool = True) -> webdriver.Chrome:
+    """A fresh headless Chromium with its own profile; never reaches outside hosts."""
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        raise RuntimeError(
+            f"The browser tests need {CHROMIUM} and {CHROMEDRIVER}: apt-get install chromium chromium-driver"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--no-first-run",
+        "--window-size=1280,1000",
+        f"--user-data-dir={tempfile.mkdtemp(prefix='browser-profile-')}",
+    ):
+        options.add_argument(flag)
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(TIMEOUT_SECONDS * 2)
+    return driver
+
+
+def wait_for_text(driver: webdriver.Chrome, text: str, timeout: float = TIMEOUT_SECONDS) -> None:
+    WebDriverWait(driver, timeout).until(
+        expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "body"), text)
+    )
+
+
+def log_in(driver: webdriver.Chrome, base_url: str, username: str, password: str) -> None:
+    driver.get(f"{base_url}/accounts/login/")
+    driver.find_element(By.NAME, "username").send_keys(username)
+    driver.find_element(By.NAME, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    wait_for_text(driver, "Log out")
