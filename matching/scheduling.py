@@ -17,6 +17,7 @@ from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from matching.models import MatchingQueue
@@ -33,10 +34,9 @@ def schedule_matching(community_id: int, *, delay_seconds: float | None = None) 
     """Mark the community due for a run soon; several triggers coalesce into one run."""
     delay = settings.MATCHING_DEBOUNCE_SECONDS if delay_seconds is None else delay_seconds
     due_at = timezone.now() + dt.timedelta(seconds=delay)
-    updated = MatchingQueue.objects.filter(community_id=community_id, due_at__isnull=True).update(
-        due_at=due_at
-    )
-    if not updated:
+    # Never postpone a run already due sooner; pull a later one (a retry) forward.
+    queue = MatchingQueue.objects.filter(community_id=community_id)
+    if not queue.filter(Q(due_at__isnull=True) | Q(due_at__gt=due_at)).update(due_at=due_at):
         MatchingQueue.objects.get_or_create(community_id=community_id, defaults={"due_at": due_at})
     transaction.on_commit(wake_worker)
 

@@ -34,7 +34,8 @@ def offline_and_quiet(settings):
 
 
 def make_user(username: str, community: Community | None, **extra) -> User:
-    user = User(username=username, first_name=username.title(), community=community, **extra)
+    extra.setdefault("first_name", username.title())
+    user = User(username=username, community=community, **extra)
     user.set_password(PASSWORD)
     user.save()
     return user

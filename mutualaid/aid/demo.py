@@ -10,6 +10,7 @@ import datetime as dt
 import random
 from collections.abc import Callable
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
@@ -96,7 +97,7 @@ REQUESTS = 30
 VOLUNTEERS = 60
 
 
-def _person(rng: random.Random, username: str, community: Community) -> User:
+def _person(rng: random.Random, username: str, community: Community, password_hash: str) -> User:
     user = User(
         username=username,
         first_name=rng.choice(FIRST_NAMES),
@@ -106,7 +107,7 @@ def _person(rng: random.Random, username: str, community: Community) -> User:
         community=community,
         preferred_language=rng.choice(["nl", "nl", "nl", "fr", "en"]),
     )
-    user.set_password(DEMO_PASSWORD)
+    user.password = password_hash
     user.save()
     return user
 
@@ -125,6 +126,8 @@ def load_leuven_demo(*, seed: int = 2020, progress: Callable[[str], None] = lamb
         return existing
     rng = random.Random(seed)
     gazetteer = OfflineGazetteer()
+    # One hash for everyone: hashing 91 times on purpose-slow PBKDF2 would take ~20 s.
+    password_hash = make_password(DEMO_PASSWORD)
     with transaction.atomic():
         community = Community.objects.create(
             name="Leuven",
@@ -136,7 +139,7 @@ def load_leuven_demo(*, seed: int = 2020, progress: Callable[[str], None] = lamb
         categories = [
             Category.objects.create(community=community, slug=slug, name=name) for slug, name in CATEGORIES
         ]
-        coordinator = _person(rng, "coordinator", community)
+        coordinator = _person(rng, "coordinator", community, password_hash)
         coordinator.is_coordinator = True
         coordinator.is_staff = True
         coordinator.save()
@@ -144,7 +147,7 @@ def load_leuven_demo(*, seed: int = 2020, progress: Callable[[str], None] = lamb
         progress("Community, categories and coordinator created.")
 
         for index in range(1, VOLUNTEERS + 1):
-            volunteer = _person(rng, f"volunteer{index}", community)
+            volunteer = _person(rng, f"volunteer{index}", community, password_hash)
             skills = set(rng.choices(categories, CATEGORY_WEIGHTS, k=rng.randint(1, 3)))
             services.volunteer_offer_save(
                 volunteer=volunteer,
@@ -160,7 +163,7 @@ def load_leuven_demo(*, seed: int = 2020, progress: Callable[[str], None] = lamb
 
         today = timezone.localdate()
         for index in range(1, REQUESTS + 1):
-            citizen = _person(rng, f"citizen{index}", community)
+            citizen = _person(rng, f"citizen{index}", community, password_hash)
             category = rng.choices(categories, CATEGORY_WEIGHTS)[0]
             any_time = rng.random() < 0.2
             windows = {
