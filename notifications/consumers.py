@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import json
+
 from asgiref.sync import async_to_sync
 from channels.generic.websocket import JsonWebsocketConsumer
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
 
+from mutualaid.accounts.models import User
+from mutualaid.aid import selectors, services
+from mutualaid.aid.states import InvalidTransition
 from notifications.events import TASK_CHANGED, community_group, person_group
+
+ACTIONS = {"accept", "decline"}
 
 
 class TaskUpdatesConsumer(JsonWebsocketConsumer):
     """Joins the person's own group, plus their community's if they coordinate it.
 
     Events only say which request changed; the page then fetches what its reader may see.
+    A volunteer may also accept or decline over the socket: every message is authorised
+    again, through the same services as the pages.
     """
 
     def connect(self) -> None:
@@ -37,5 +49,55 @@ class TaskUpdatesConsumer(JsonWebsocketConsumer):
                 "request": event["request"],
                 "status": event["status"],
                 "change": event["change"],
+            }
+        )
+
+    def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            content = json.loads(text_data or "")
+        except (TypeError, ValueError):
+            self.reply(False, _("The message is not valid JSON."))
+            return
+        self.receive_json(content)
+
+    def receive_json(self, content, **kwargs) -> None:
+        if not isinstance(content, dict) or content.get("action") not in ACTIONS:
+            self.reply(False, _("Unknown action: send accept or decline."))
+            return
+        assignment_id, reason = content.get("assignment"), content.get("reason", "")
+        if (
+            not isinstance(assignment_id, int)
+            or isinstance(assignment_id, bool)
+            or not isinstance(reason, str)
+        ):
+            self.reply(False, _("Give the assignment as a number and the reason as text."))
+            return
+        # The person may have been deactivated since they connected: ask the database.
+        volunteer = User.objects.filter(pk=self.scope["user"].pk, is_active=True).first()
+        if volunteer is None:
+            self.reply(False, _("Your account is not active."))
+            self.close(code=4403)
+            return
+        try:
+            assignment = selectors.assignment_for_volunteer(volunteer, assignment_id)
+            if content["action"] == "accept":
+                services.assignment_accept(assignment=assignment, volunteer=volunteer)
+            else:
+                services.assignment_decline(assignment=assignment, volunteer=volunteer, reason=reason[:255])
+        except (Http404, PermissionDenied):
+            self.reply(False, _("There is no such task in your inbox."), content["action"], assignment_id)
+        except (services.TaskActionError, InvalidTransition) as error:
+            self.reply(False, str(error), content["action"], assignment_id)
+        else:
+            self.reply(True, "", content["action"], assignment_id)
+
+    def reply(self, ok: bool, message: str, action: str | None = None, assignment: int | None = None) -> None:
+        self.send_json(
+            {
+                "type": "action.result",
+                "ok": ok,
+                "message": message,
+                "action": action,
+                "assignment": assignment,
             }
         )

@@ -68,11 +68,16 @@ class HelpFlowInTheBrowserTests(ChannelsLiveServerTestCase):
         volunteer.get(f"{self.live_server_url}/volunteer/inbox/")
         wait_for_text(volunteer, "Waiting for your answer (1)")
         assert "Peeters" not in volunteer.page_source  # no name before accepting
+        citizen.get(f"{self.live_server_url}/requests/{help_request.pk}/")
+        wait_for_text(citizen, "Live updates on")
+        citizen.execute_script("document.body.dataset.loadedOnce = 'yes';")  # gone if the page reloads
+
         volunteer.find_element(By.XPATH, "//button[normalize-space()='Accept']").click()
         wait_for_text(volunteer, "The requester now sees that you are coming")
         assert "Naamsestraat 12" in volunteer.page_source  # the exact address once accepted
 
-        citizen.get(f"{self.live_server_url}/requests/{help_request.pk}/")
+        # The citizen's open page changes by itself, without a reload.
         wait_for_text(citizen, "Jan Janssens is coming to help you")
+        assert citizen.execute_script("return document.body.dataset.loadedOnce") == "yes"
         help_request.refresh_from_db()
         assert help_request.status == "accepted"

@@ -93,3 +93,72 @@ async def test_events_carry_no_personal_data(citizen, community, shopping, volun
     event = await mine.receive_json_from(timeout=5)
     assert set(event) == {"type", "request", "status", "change"}
     await mine.disconnect()
+
+
+def proposed_to(volunteer, citizen, community, shopping):
+    help_request = post_request(citizen, community, shopping)
+    with transaction.atomic():
+        return services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.5)
+
+
+async def test_volunteer_accepts_over_the_socket_through_the_same_service(
+    volunteer, citizen, community, shopping
+):
+    assignment = await sync_to_async(proposed_to)(volunteer, citizen, community, shopping)
+    socket, _ = await connect(volunteer)
+    await socket.send_json_to({"action": "accept", "assignment": assignment.pk})
+    messages = [await socket.receive_json_from(timeout=5) for _ in range(2)]
+    result = next(message for message in messages if message["type"] == "action.result")
+    assert result == {
+        "type": "action.result",
+        "ok": True,
+        "message": "",
+        "action": "accept",
+        "assignment": assignment.pk,
+    }
+    await assignment.arefresh_from_db()
+    assert assignment.status == "accepted"
+    await socket.disconnect()
+
+
+async def test_a_volunteer_cannot_act_on_someone_elses_proposal_over_the_socket(
+    volunteer, second_volunteer, citizen, community, shopping
+):
+    assignment = await sync_to_async(proposed_to)(volunteer, citizen, community, shopping)
+    socket, _ = await connect(second_volunteer)
+    await socket.send_json_to({"action": "accept", "assignment": assignment.pk})
+    result = await socket.receive_json_from(timeout=5)
+    assert result["ok"] is False and "no such task" in result["message"]
+    await assignment.arefresh_from_db()
+    assert assignment.status == "proposed"
+    await socket.disconnect()
+
+
+async def test_every_socket_message_is_authorised_again_after_deactivation(
+    volunteer, citizen, community, shopping
+):
+    assignment = await sync_to_async(proposed_to)(volunteer, citizen, community, shopping)
+    socket, _ = await connect(volunteer)
+    volunteer.is_active = False
+    await volunteer.asave()
+    await socket.send_json_to({"action": "accept", "assignment": assignment.pk})
+    result = await socket.receive_json_from(timeout=5)
+    assert result["ok"] is False
+    await assignment.arefresh_from_db()
+    assert assignment.status == "proposed"
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["not json", "[]", '{"action": "delete", "assignment": 1}', '{"action": "accept", "assignment": "1"}',
+     '{"action": "accept", "assignment": true}', '{"action": "decline", "assignment": 1, "reason": 5}'],
+)  # fmt: skip
+async def test_bad_socket_messages_get_a_clear_error_and_keep_the_socket_open(message, volunteer):
+    socket, _ = await connect(volunteer)
+    await socket.send_to(text_data=message)
+    result = await socket.receive_json_from(timeout=5)
+    assert result["type"] == "action.result" and result["ok"] is False and result["message"]
+    await socket.send_to(text_data="[]")
+    assert (await socket.receive_json_from(timeout=5))["ok"] is False  # still answering
+    await socket.disconnect()
