@@ -1,4 +1,6 @@
-"""The matching worker: a loop that waits for wake-ups on the channel layer, or its tick.
+"""The background worker: matching runs, proposal expiry and the e-mail outbox.
+
+A loop that waits for wake-ups on the channel layer, or its tick.
 
 Production runs it as its own process (`manage.py matching_worker`, any number of them,
 sharing Redis and PostgreSQL). The embedded default has a single daphne process and an
@@ -17,6 +19,7 @@ from django.conf import settings
 
 from matching.scheduling import MATCHING_CHANNEL
 from matching.services import run_due_matching
+from notifications.emails import send_pending_emails
 
 logger = logging.getLogger(__name__)
 
@@ -40,4 +43,8 @@ async def run_matching_worker(stop: asyncio.Event | None = None) -> None:
         except Exception:
             logger.exception("The matching worker's round failed; trying again at the next tick")
             next_due = None
+        try:
+            await database_sync_to_async(send_pending_emails, thread_sensitive=False)()
+        except Exception:
+            logger.exception("Sending e-mails failed; the outbox keeps them for the next round")
         wait = tick if next_due is None else max(0.05, min(next_due, tick))

@@ -36,7 +36,10 @@ from mutualaid.aid.states import (
     check_assignment_transition,
     check_request_transition,
 )
+from notifications.emails import queue_emails, task_emails
 from notifications.events import publish_task_change
+
+EMAILED_CHANGES = ("proposed", "accepted", "done")
 
 
 class TaskActionError(Exception):
@@ -86,12 +89,26 @@ def _set_assignment_status(
     assignment.save(update_fields=["status", "responded_at", "decline_reason"])
 
 
-def _publish(help_request: HelpRequest, change: str, volunteer_ids: Iterable[int] = ()) -> None:
+def _publish(
+    help_request: HelpRequest, change: str, volunteer_ids: Iterable[int] = (), *, assignment=None
+) -> None:
+    volunteer_ids = sorted(set(volunteer_ids))
+    if change in EMAILED_CHANGES:
+        volunteers = list(User.objects.filter(pk__in=volunteer_ids))
+        queue_emails(
+            task_emails(
+                help_request=help_request, change=change, volunteers=volunteers, assignment=assignment
+            )
+        )
+    _announce(help_request, change, volunteer_ids)
+
+
+def _announce(help_request: HelpRequest, change: str, volunteer_ids: list[int]) -> None:
     publish_task_change(
         request_id=help_request.pk,
         community_id=help_request.community_id,
         requester_id=help_request.requester_id,
-        volunteer_ids=sorted(set(volunteer_ids)),
+        volunteer_ids=volunteer_ids,
         request_status=help_request.status,
         change=change,
     )
@@ -253,7 +270,7 @@ def assignment_propose(
     _set_request_status(
         help_request, RequestStatus.PROPOSED, actor=actor, reason=reason, assignment=assignment
     )
-    _publish(help_request, "proposed", [volunteer.pk])
+    _publish(help_request, "proposed", [volunteer.pk], assignment=assignment)
     return assignment
 
 
@@ -391,6 +408,15 @@ def assignments_propose_batch(
     HelpRequest.objects.bulk_update(
         [request for request, _v, _k in proposals], ["status", "unassigned_reason"]
     )
-    for help_request, volunteer_id, _km in proposals:
-        _publish(help_request, "proposed", [volunteer_id])
+    volunteers = User.objects.in_bulk({volunteer_id for _request, volunteer_id, _km in proposals})
+    emails = []
+    for assignment, (help_request, volunteer_id, _km) in zip(assignments, proposals, strict=True):
+        emails += task_emails(
+            help_request=help_request,
+            change="proposed",
+            volunteers=[volunteers[volunteer_id]],
+            assignment=assignment,
+        )
+        _announce(help_request, "proposed", [volunteer_id])
+    queue_emails(emails)
     return assignments

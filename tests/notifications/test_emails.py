@@ -1,0 +1,74 @@
+"""E-mail for people who are not online: who gets what, in which language, and faults."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from mutualaid.aid import services
+from notifications.emails import MAX_ATTEMPTS, send_pending_emails
+from notifications.models import OutgoingEmail
+
+
+@pytest.fixture(autouse=True)
+def everyone_has_an_address(citizen, volunteer):
+    for user in (citizen, volunteer):
+        user.email = f"{user.username}@example.org"
+        user.save()
+
+
+def test_volunteer_is_mailed_a_proposal_without_the_requesters_name_or_address(proposal, volunteer):
+    assert send_pending_emails() == 1
+    (message,) = mail.outbox
+    assert message.to == [volunteer.email]
+    assert "Shopping" in message.subject
+    assert "Leuven centrum" in message.body
+    assert f"/volunteer/tasks/{proposal.pk}/" in message.body
+    assert "Peeters" not in message.body and "Naamsestraat" not in message.body
+
+
+def test_requester_is_mailed_when_a_volunteer_accepts_and_when_it_is_done(proposal, volunteer, citizen):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    services.assignment_complete(assignment=proposal, volunteer=volunteer)
+    send_pending_emails()
+    to_citizen = [message for message in mail.outbox if message.to == [citizen.email]]
+    assert len(to_citizen) == 2
+    assert volunteer.display_name in to_citizen[0].body
+    assert "done" in to_citizen[1].subject
+
+
+def test_nobody_is_mailed_who_opted_out(help_request, volunteer, citizen):
+    for user in (citizen, volunteer):
+        user.email_notifications = False
+        user.save()
+    assignment = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
+    services.assignment_accept(assignment=assignment, volunteer=volunteer)
+    assert send_pending_emails() == 0
+    assert mail.outbox == []
+
+
+def test_a_mail_server_that_is_down_never_undoes_the_change_and_the_mail_is_retried(
+    proposal, volunteer, citizen, settings, monkeypatch
+):
+    def refuse(*args, **kwargs):
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr("notifications.emails.send_mail", refuse)
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    proposal.refresh_from_db()
+    assert proposal.status == "accepted"  # committed whatever the mail server does
+    assert send_pending_emails() == 0
+    waiting = OutgoingEmail.objects.filter(sent_at__isnull=True)
+    assert waiting.count() == 2
+    assert all(email.attempts == 1 and "mail server down" in email.last_error for email in waiting)
+
+    monkeypatch.undo()
+    assert send_pending_emails() == 2
+    assert not OutgoingEmail.objects.filter(sent_at__isnull=True).exists()
+
+
+def test_a_mail_that_keeps_failing_stops_being_tried(proposal, monkeypatch):
+    monkeypatch.setattr("notifications.emails.send_mail", lambda *a, **k: 1 / 0)
+    for _ in range(MAX_ATTEMPTS + 2):
+        send_pending_emails()
+    assert OutgoingEmail.objects.get().attempts == MAX_ATTEMPTS
