@@ -21,6 +21,12 @@ ALL_WEEK = list(range(21))
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Deliberately slow hashing is for production; tests create many people.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def offline_and_quiet(settings):
     """No test reaches the internet: the offline gazetteer geocodes, no map tiles load."""
     settings.GEOCODER = "offline"

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from mutualaid.accounts.models import User
 from mutualaid.aid.models import (
     Assignment,
     Category,
@@ -27,9 +28,21 @@ class CommunityScopedAdmin(admin.ModelAdmin):
         return queryset.filter(**{self.community_path: request.user.community_id})
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "community" and not request.user.is_superuser:
-            kwargs["queryset"] = Community.objects.filter(pk=request.user.community_id)
+        # Choices too: a coordinator must not see (or pick) people and categories of others.
+        if not request.user.is_superuser:
+            community_id = request.user.community_id
+            if db_field.related_model is Community:
+                kwargs["queryset"] = Community.objects.filter(pk=community_id)
+            elif db_field.related_model is Category:
+                kwargs["queryset"] = Category.objects.filter(community_id=community_id)
+            elif db_field.related_model is User:
+                kwargs["queryset"] = User.objects.filter(community_id=community_id)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.related_model is Category and not request.user.is_superuser:
+            kwargs["queryset"] = Category.objects.filter(community_id=request.user.community_id)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(Community)
@@ -64,7 +77,7 @@ class StatusChangeInline(admin.TabularInline):
 @admin.register(HelpRequest)
 class HelpRequestAdmin(CommunityScopedAdmin):
     list_display = ["pk", "category", "status", "urgency", "neighbourhood", "requester", "created_at"]
-    list_filter = ["status", "urgency", "category"]
+    list_filter = ["status", "urgency", ("category", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["description", "address", "requester__username", "requester__last_name"]
     # Status changes only through the services, so every change is recorded.
     readonly_fields = ["status", "unassigned_reason", "created_at", "updated_at"]
@@ -74,7 +87,7 @@ class HelpRequestAdmin(CommunityScopedAdmin):
 @admin.register(VolunteerOffer)
 class VolunteerOfferAdmin(CommunityScopedAdmin):
     list_display = ["volunteer", "community", "max_km", "capacity", "is_paused", "neighbourhood"]
-    list_filter = ["is_paused", "skills"]
+    list_filter = ["is_paused", ("skills", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["volunteer__username", "volunteer__last_name", "address"]
     filter_horizontal = ["skills"]
 

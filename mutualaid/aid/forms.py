@@ -109,7 +109,12 @@ class HelpRequestForm(PlaceFormMixin):
                 )
             else:
                 windows.append((date, part))
-        if not cleaned.get("any_time") and not windows and not self.has_error("window_1_date"):
+        half_filled = any(
+            self.has_error(f"window_{row}_{part}")
+            for row in range(1, TIME_WINDOW_ROWS + 1)
+            for part in ("date", "part")
+        )
+        if not cleaned.get("any_time") and not windows and not half_filled:
             self.add_error("any_time", _("Say when you need help, or tick 'any time suits me'."))
         cleaned["time_windows"] = windows
         cleaned["location"] = self.clean_location()

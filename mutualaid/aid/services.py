@@ -248,10 +248,11 @@ def volunteer_offer_set_paused(*, offer: VolunteerOffer, paused: bool) -> Volunt
     return offer
 
 
+@transaction.atomic
 def assignment_propose(
     *, help_request: HelpRequest, volunteer: User, km: float, actor: User | None = None, reason: str = ""
 ) -> Assignment:
-    """Propose an open request to a volunteer. Runs inside the caller's transaction."""
+    """Propose an open request to a volunteer (a coordinator's choice, or a test's)."""
     help_request = _locked_request(help_request.pk)
     if help_request.status != RequestStatus.OPEN:
         raise InvalidTransition("help request", help_request.status, RequestStatus.PROPOSED)
@@ -348,10 +349,10 @@ def _expire(assignment: Assignment, help_request: HelpRequest) -> None:
 
 
 @transaction.atomic
-def assignment_expire(*, assignment: Assignment) -> bool:
+def assignment_expire(*, assignment: Assignment, now: dt.datetime | None = None) -> bool:
     """Expire a proposal left unanswered past its deadline; False if it was answered."""
     assignment, help_request = _locked_assignment(assignment.pk)
-    if assignment.status != AssignmentStatus.PROPOSED or assignment.expires_at > timezone.now():
+    if assignment.status != AssignmentStatus.PROPOSED or assignment.expires_at > (now or timezone.now()):
         return False
     _expire(assignment, help_request)
     return True
@@ -361,7 +362,7 @@ def expire_overdue_proposals(*, now: dt.datetime | None = None) -> int:
     """Expire every overdue proposal, each in its own transaction; returns how many."""
     now = now or timezone.now()
     overdue = Assignment.objects.filter(status=AssignmentStatus.PROPOSED, expires_at__lte=now)
-    return sum(assignment_expire(assignment=assignment) for assignment in overdue)
+    return sum(assignment_expire(assignment=assignment, now=now) for assignment in overdue)
 
 
 def assignments_propose_batch(
@@ -374,7 +375,8 @@ def assignments_propose_batch(
     """
     for help_request, _volunteer_id, _km in proposals:
         check_request_transition(help_request.status, RequestStatus.PROPOSED)
-    expires_at = timezone.now() + dt.timedelta(hours=settings.PROPOSAL_EXPIRY_HOURS)
+    now = timezone.now()
+    expires_at = now + dt.timedelta(hours=settings.PROPOSAL_EXPIRY_HOURS)
     assignments = Assignment.objects.bulk_create(
         Assignment(help_request=help_request, volunteer_id=volunteer_id, km=km, expires_at=expires_at)
         for help_request, volunteer_id, km in proposals
@@ -404,9 +406,10 @@ def assignments_propose_batch(
         )
         help_request.status = RequestStatus.PROPOSED
         help_request.unassigned_reason = ""
+        help_request.updated_at = now
     StatusChange.objects.bulk_create(changes)
     HelpRequest.objects.bulk_update(
-        [request for request, _v, _k in proposals], ["status", "unassigned_reason"]
+        [request for request, _v, _k in proposals], ["status", "unassigned_reason", "updated_at"]
     )
     volunteers = User.objects.in_bulk({volunteer_id for _request, volunteer_id, _km in proposals})
     emails = []

@@ -1,0 +1,1009 @@
+"""The services: each state change, its StatusChange records and the events it publishes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from matching.models import MatchingQueue
+from mutualaid.aid import services
+from mutualaid.aid.models import Assignment, Category, HelpRequest, StatusChange, Urgency, VolunteerOffer
+from mutualaid.aid.places import Location
+from mutualaid.aid.services import TaskActionError
+from mutualaid.aid.states import AssignmentStatus, InvalidTransition, RequestStatus
+from notifications import events
+from tests.conftest import (
+    KESSEL_LO,
+    LADEUZEPLEIN,
+    NAAMSESTRAAT,
+    make_user,
+    make_volunteer,
+    offer_of,
+    post_request,
+)
+
+TOMORROW = timezone.localdate() + dt.timedelta(days=1)
+HERENT = Location(50.9070, 4.6720, "Kerkstraat 1, 3020 Herent", "Herent")
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """What reaches the channel layer: (groups, event) per published change."""
+    published: list[tuple[list[str], dict]] = []
+    monkeypatch.setattr(events, "send_to_groups", lambda groups, event: published.append((groups, event)))
+    return published
+
+
+def records(help_request: HelpRequest, **filters) -> list[tuple]:
+    """The recorded history of a request: (subject, actor, from, to, reason) in order."""
+    return [
+        (change.subject, change.actor, change.from_status, change.to_status, change.reason)
+        for change in StatusChange.objects.filter(help_request=help_request, **filters)
+    ]
+
+
+def groups_of(community, *people) -> list[str]:
+    return [events.community_group(community.pk)] + [
+        events.person_group(user_id) for user_id in sorted(person.pk for person in people)
+    ]
+
+
+def task_event(help_request: HelpRequest, status: str, change: str) -> dict:
+    return {"type": events.TASK_CHANGED, "request": help_request.pk, "status": status, "change": change}
+
+
+def make_overdue(assignment: Assignment) -> None:
+    Assignment.objects.filter(pk=assignment.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+    assignment.refresh_from_db()
+
+
+def create_request(community, requester, category, **overrides) -> HelpRequest:
+    arguments = {
+        "community": community,
+        "requester": requester,
+        "created_by": requester,
+        "category": category,
+        "description": "Pick up my prescription.",
+        "urgency": Urgency.SOON,
+        "location": NAAMSESTRAAT,
+        "time_windows": [(TOMORROW, 1)],
+    }
+    arguments.update(overrides)
+    return services.help_request_create(**arguments)
+
+
+# help_request_create
+
+
+def test_posting_a_request_opens_it_and_records_who_created_it(citizen, community, pharmacy):
+    help_request = create_request(community, citizen, pharmacy)
+
+    help_request.refresh_from_db()
+    assert help_request.status == RequestStatus.OPEN
+    assert (help_request.requester, help_request.created_by, help_request.category) == (
+        citizen,
+        citizen,
+        pharmacy,
+    )
+    assert (help_request.address, help_request.latitude, help_request.longitude) == (
+        NAAMSESTRAAT.address,
+        NAAMSESTRAAT.latitude,
+        NAAMSESTRAAT.longitude,
+    )
+    assert help_request.neighbourhood == "Leuven centrum"
+    assert records(help_request) == [("request", citizen, "", RequestStatus.OPEN, "created")]
+
+
+def test_posting_a_request_saves_its_time_windows_once_each_in_order(citizen, community, pharmacy):
+    later = TOMORROW + dt.timedelta(days=2)
+    help_request = create_request(
+        community, citizen, pharmacy, time_windows=[(later, 2), (TOMORROW, 0), (later, 2), (TOMORROW, 1)]
+    )
+
+    saved = [(window.date, window.part_of_day) for window in help_request.time_windows.all()]
+    assert saved == [(TOMORROW, 0), (TOMORROW, 1), (later, 2)]
+    assert not help_request.any_time
+
+
+def test_an_any_time_request_needs_no_time_window(citizen, community, pharmacy):
+    help_request = create_request(community, citizen, pharmacy, time_windows=[], any_time=True)
+
+    assert help_request.any_time
+    assert not help_request.time_windows.exists()
+
+
+def test_a_coordinator_can_file_a_request_for_someone_without_an_account(coordinator, community, shopping):
+    help_request = create_request(community, None, shopping, created_by=coordinator)
+
+    assert help_request.requester is None
+    assert help_request.created_by == coordinator
+    assert records(help_request) == [("request", coordinator, "", RequestStatus.OPEN, "created")]
+
+
+def test_posting_with_a_category_of_another_community_is_refused(citizen, community, other_community):
+    gardening = Category.objects.create(community=other_community, slug="gardening", name="Gardening")
+
+    with pytest.raises(ValidationError) as raised:
+        create_request(community, citizen, gardening)
+
+    assert "category" in raised.value.message_dict
+    assert not HelpRequest.objects.exists()
+
+
+def test_posting_with_an_inactive_category_is_refused(citizen, community, shopping):
+    shopping.is_active = False
+    shopping.save()
+
+    with pytest.raises(ValidationError) as raised:
+        create_request(community, citizen, shopping)
+
+    assert "category" in raised.value.message_dict
+    assert not HelpRequest.objects.exists()
+
+
+def test_posting_without_time_windows_or_any_time_is_refused(citizen, community, shopping):
+    with pytest.raises(ValidationError) as raised:
+        create_request(community, citizen, shopping, time_windows=[], any_time=False)
+
+    assert "time_windows" in raised.value.message_dict
+    assert not HelpRequest.objects.exists()
+    assert not StatusChange.objects.exists()
+
+
+def test_posting_a_request_makes_matching_due_for_its_community(
+    citizen, community, other_community, shopping
+):
+    before = timezone.now()
+    create_request(community, citizen, shopping)
+
+    queue = MatchingQueue.objects.get(community=community)
+    assert queue.due_at is not None
+    assert before <= queue.due_at <= timezone.now()  # the tests' debounce is 0 seconds
+    assert not MatchingQueue.objects.filter(community=other_community).exists()
+
+
+def test_a_second_trigger_keeps_the_earlier_due_time(citizen, community, shopping):
+    create_request(community, citizen, shopping)
+    first_due = MatchingQueue.objects.get(community=community).due_at
+
+    create_request(community, citizen, shopping)
+
+    assert MatchingQueue.objects.get(community=community).due_at == first_due
+
+
+# assignment_propose
+
+
+def test_proposing_moves_the_request_to_proposed_and_records_both_changes(help_request, volunteer):
+    assignment = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
+
+    help_request.refresh_from_db()
+    assert help_request.status == RequestStatus.PROPOSED
+    assert (assignment.status, assignment.volunteer, assignment.km) == (
+        AssignmentStatus.PROPOSED,
+        volunteer,
+        0.7,
+    )
+    assert assignment.expires_at > timezone.now()
+    assert records(help_request, assignment=assignment) == [
+        ("assignment", None, "", AssignmentStatus.PROPOSED, "matching"),
+        ("request", None, RequestStatus.OPEN, RequestStatus.PROPOSED, ""),
+    ]
+
+
+def test_proposal_deadline_follows_the_setting(settings, help_request, volunteer):
+    settings.PROPOSAL_EXPIRY_HOURS = 2
+    before = timezone.now()
+
+    assignment = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
+
+    assert before + dt.timedelta(hours=2) <= assignment.expires_at <= timezone.now() + dt.timedelta(hours=2)
+
+
+def test_a_request_already_proposed_cannot_be_proposed_again(proposal, second_volunteer):
+    with pytest.raises(InvalidTransition):
+        services.assignment_propose(help_request=proposal.help_request, volunteer=second_volunteer, km=2.0)
+
+    assert Assignment.objects.filter(help_request=proposal.help_request).count() == 1
+
+
+# assignment_accept
+
+
+def test_accepting_a_proposal_tells_the_request_a_volunteer_is_coming(proposal, volunteer):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+
+    proposal.refresh_from_db()
+    help_request = proposal.help_request
+    help_request.refresh_from_db()
+    assert proposal.status == AssignmentStatus.ACCEPTED
+    assert proposal.responded_at is not None
+    assert help_request.status == RequestStatus.ACCEPTED
+    assert records(help_request, assignment=proposal)[-2:] == [
+        ("assignment", volunteer, AssignmentStatus.PROPOSED, AssignmentStatus.ACCEPTED, ""),
+        ("request", volunteer, RequestStatus.PROPOSED, RequestStatus.ACCEPTED, ""),
+    ]
+
+
+def test_another_volunteer_cannot_accept_someone_elses_proposal(proposal, second_volunteer):
+    history = records(proposal.help_request)
+
+    with pytest.raises(PermissionDenied):
+        services.assignment_accept(assignment=proposal, volunteer=second_volunteer)
+
+    proposal.refresh_from_db()
+    assert proposal.status == AssignmentStatus.PROPOSED
+    assert records(proposal.help_request) == history
+
+
+def test_accepting_twice_is_refused_with_a_message(proposal, volunteer):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    history = records(proposal.help_request)
+
+    with pytest.raises(TaskActionError, match="already answered"):
+        services.assignment_accept(assignment=proposal, volunteer=volunteer)
+
+    assert records(proposal.help_request) == history
+
+
+def test_accepting_after_the_deadline_expires_the_proposal_and_keeps_the_expiry(
+    proposal, volunteer, sent, django_capture_on_commit_callbacks
+):
+    make_overdue(proposal)
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(TaskActionError, match="expired"):
+        services.assignment_accept(assignment=proposal, volunteer=volunteer)
+
+    # Had the expiry been rolled back with the error, the request would still be proposed
+    # and its on-commit event would have been dropped.
+    proposal.refresh_from_db()
+    help_request = HelpRequest.objects.get(pk=proposal.help_request_id)
+    assert proposal.status == AssignmentStatus.EXPIRED
+    assert help_request.status == RequestStatus.OPEN
+    assert records(help_request, assignment=proposal)[-2:] == [
+        ("assignment", None, AssignmentStatus.PROPOSED, AssignmentStatus.EXPIRED, "no answer in time"),
+        ("request", None, RequestStatus.PROPOSED, RequestStatus.OPEN, "expired"),
+    ]
+    assert [event["change"] for _groups, event in sent] == ["expired"]
+    assert MatchingQueue.objects.get(community=help_request.community).due_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_expiry_found_while_accepting_is_committed_although_the_accept_fails(
+    citizen, community, shopping, volunteer, sent
+):
+    help_request = post_request(citizen, community, shopping)
+    with transaction.atomic():
+        proposal = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
+    make_overdue(proposal)
+    sent.clear()
+
+    with pytest.raises(TaskActionError):
+        services.assignment_accept(assignment=proposal, volunteer=volunteer)
+
+    assert Assignment.objects.get(pk=proposal.pk).status == AssignmentStatus.EXPIRED
+    assert HelpRequest.objects.get(pk=help_request.pk).status == RequestStatus.OPEN
+    assert [event["change"] for _groups, event in sent] == ["expired"]
+
+
+# assignment_decline
+
+
+def test_declining_opens_the_request_again_and_keeps_the_reason(proposal, volunteer, community):
+    MatchingQueue.objects.filter(community=community).update(due_at=None)  # as after a run
+
+    services.assignment_decline(assignment=proposal, volunteer=volunteer, reason="I am ill this week")
+
+    proposal.refresh_from_db()
+    help_request = HelpRequest.objects.get(pk=proposal.help_request_id)
+    assert proposal.status == AssignmentStatus.DECLINED
+    assert proposal.decline_reason == "I am ill this week"
+    assert proposal.responded_at is not None
+    assert help_request.status == RequestStatus.OPEN
+    assert records(help_request, assignment=proposal)[-2:] == [
+        ("assignment", volunteer, AssignmentStatus.PROPOSED, AssignmentStatus.DECLINED, "I am ill this week"),
+        ("request", volunteer, RequestStatus.PROPOSED, RequestStatus.OPEN, "declined"),
+    ]
+    assert MatchingQueue.objects.get(community=community).due_at is not None
+
+
+def test_declining_a_proposal_already_accepted_is_refused(proposal, volunteer):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+
+    with pytest.raises(TaskActionError):
+        services.assignment_decline(assignment=proposal, volunteer=volunteer, reason="changed my mind")
+
+    proposal.refresh_from_db()
+    assert proposal.status == AssignmentStatus.ACCEPTED
+    assert proposal.decline_reason == ""
+
+
+def test_another_volunteer_cannot_decline_someone_elses_proposal(proposal, second_volunteer):
+    with pytest.raises(PermissionDenied):
+        services.assignment_decline(assignment=proposal, volunteer=second_volunteer)
+
+    proposal.refresh_from_db()
+    assert proposal.status == AssignmentStatus.PROPOSED
+
+
+# assignment_complete
+
+
+def test_completing_an_accepted_task_marks_it_done(proposal, volunteer):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+
+    services.assignment_complete(assignment=proposal, volunteer=volunteer)
+
+    proposal.refresh_from_db()
+    help_request = HelpRequest.objects.get(pk=proposal.help_request_id)
+    assert (proposal.status, help_request.status) == (AssignmentStatus.DONE, RequestStatus.DONE)
+    assert records(help_request, assignment=proposal)[-2:] == [
+        ("assignment", volunteer, AssignmentStatus.ACCEPTED, AssignmentStatus.DONE, ""),
+        ("request", volunteer, RequestStatus.ACCEPTED, RequestStatus.DONE, ""),
+    ]
+
+
+def test_completing_before_accepting_is_refused(proposal, volunteer):
+    with pytest.raises(TaskActionError, match="accepted"):
+        services.assignment_complete(assignment=proposal, volunteer=volunteer)
+
+    proposal.refresh_from_db()
+    assert proposal.status == AssignmentStatus.PROPOSED
+    assert HelpRequest.objects.get(pk=proposal.help_request_id).status == RequestStatus.PROPOSED
+
+
+def test_completing_twice_is_refused_with_a_thank_you(proposal, volunteer):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    services.assignment_complete(assignment=proposal, volunteer=volunteer)
+
+    with pytest.raises(TaskActionError, match="already marked as done"):
+        services.assignment_complete(assignment=proposal, volunteer=volunteer)
+
+
+def test_another_volunteer_cannot_complete_someone_elses_task(proposal, volunteer, second_volunteer):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+
+    with pytest.raises(PermissionDenied):
+        services.assignment_complete(assignment=proposal, volunteer=second_volunteer)
+
+    proposal.refresh_from_db()
+    assert proposal.status == AssignmentStatus.ACCEPTED
+
+
+# help_request_cancel
+
+
+def test_cancelling_an_open_request(help_request, citizen):
+    services.help_request_cancel(help_request=help_request, actor=citizen, reason="my son came")
+
+    help_request.refresh_from_db()
+    assert help_request.status == RequestStatus.CANCELLED
+    assert records(help_request)[-1] == (
+        "request",
+        citizen,
+        RequestStatus.OPEN,
+        RequestStatus.CANCELLED,
+        "my son came",
+    )
+
+
+def test_cancelling_a_proposed_request_cancels_the_proposal_too(proposal, citizen):
+    services.help_request_cancel(help_request=proposal.help_request, actor=citizen, reason="no longer needed")
+
+    proposal.refresh_from_db()
+    help_request = HelpRequest.objects.get(pk=proposal.help_request_id)
+    assert (proposal.status, help_request.status) == (AssignmentStatus.CANCELLED, RequestStatus.CANCELLED)
+    assert records(help_request)[-2:] == [
+        ("assignment", citizen, AssignmentStatus.PROPOSED, AssignmentStatus.CANCELLED, "no longer needed"),
+        ("request", citizen, RequestStatus.PROPOSED, RequestStatus.CANCELLED, "no longer needed"),
+    ]
+
+
+def test_cancelling_an_accepted_request_releases_the_volunteer(proposal, citizen, volunteer):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+
+    services.help_request_cancel(help_request=proposal.help_request, actor=citizen)
+
+    proposal.refresh_from_db()
+    help_request = HelpRequest.objects.get(pk=proposal.help_request_id)
+    assert (proposal.status, help_request.status) == (AssignmentStatus.CANCELLED, RequestStatus.CANCELLED)
+    assert records(help_request)[-2:] == [
+        ("assignment", citizen, AssignmentStatus.ACCEPTED, AssignmentStatus.CANCELLED, ""),
+        ("request", citizen, RequestStatus.ACCEPTED, RequestStatus.CANCELLED, ""),
+    ]
+
+
+def test_cancelling_leaves_earlier_answered_proposals_alone(proposal, volunteer, second_volunteer, citizen):
+    services.assignment_decline(assignment=proposal, volunteer=volunteer)
+    second = services.assignment_propose(
+        help_request=proposal.help_request, volunteer=second_volunteer, km=2.1
+    )
+
+    services.help_request_cancel(help_request=proposal.help_request, actor=citizen)
+
+    assert Assignment.objects.get(pk=proposal.pk).status == AssignmentStatus.DECLINED
+    assert Assignment.objects.get(pk=second.pk).status == AssignmentStatus.CANCELLED
+
+
+@pytest.mark.parametrize("stranger", ["other_citizen", "outsider_coordinator", "volunteer"])
+def test_a_stranger_cannot_cancel_a_request(request, proposal, stranger):
+    history = records(proposal.help_request)
+
+    with pytest.raises(PermissionDenied):
+        services.help_request_cancel(
+            help_request=proposal.help_request, actor=request.getfixturevalue(stranger)
+        )
+
+    assert HelpRequest.objects.get(pk=proposal.help_request_id).status == RequestStatus.PROPOSED
+    assert Assignment.objects.get(pk=proposal.pk).status == AssignmentStatus.PROPOSED
+    assert records(proposal.help_request) == history
+
+
+def test_the_communitys_coordinator_can_cancel_a_request(proposal, coordinator):
+    services.help_request_cancel(help_request=proposal.help_request, actor=coordinator, reason="duplicate")
+
+    help_request = HelpRequest.objects.get(pk=proposal.help_request_id)
+    assert help_request.status == RequestStatus.CANCELLED
+    assert records(help_request)[-1] == (
+        "request",
+        coordinator,
+        RequestStatus.PROPOSED,
+        RequestStatus.CANCELLED,
+        "duplicate",
+    )
+
+
+def test_a_superuser_can_cancel_any_request(help_request, other_community):
+    admin = make_user("root", other_community, is_superuser=True, is_staff=True)
+
+    services.help_request_cancel(help_request=help_request, actor=admin)
+
+    assert HelpRequest.objects.get(pk=help_request.pk).status == RequestStatus.CANCELLED
+
+
+def test_cancelling_twice_is_refused_with_a_message(help_request, citizen):
+    services.help_request_cancel(help_request=help_request, actor=citizen)
+    history = records(help_request)
+
+    with pytest.raises(TaskActionError, match="already Cancelled"):
+        services.help_request_cancel(help_request=help_request, actor=citizen)
+
+    assert records(help_request) == history
+
+
+def test_a_done_request_cannot_be_cancelled(proposal, volunteer, citizen):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    services.assignment_complete(assignment=proposal, volunteer=volunteer)
+
+    with pytest.raises(TaskActionError, match="already Done"):
+        services.help_request_cancel(help_request=proposal.help_request, actor=citizen)
+
+    assert Assignment.objects.get(pk=proposal.pk).status == AssignmentStatus.DONE
+
+
+# assignment_expire and expire_overdue_proposals
+
+
+def test_a_proposal_within_its_deadline_does_not_expire(proposal):
+    assert services.assignment_expire(assignment=proposal) is False
+
+    proposal.refresh_from_db()
+    assert proposal.status == AssignmentStatus.PROPOSED
+
+
+def test_an_overdue_proposal_expires_and_the_request_opens_again(proposal, community):
+    make_overdue(proposal)
+    MatchingQueue.objects.filter(community=community).update(due_at=None)
+
+    assert services.assignment_expire(assignment=proposal) is True
+
+    proposal.refresh_from_db()
+    help_request = HelpRequest.objects.get(pk=proposal.help_request_id)
+    assert (proposal.status, help_request.status) == (AssignmentStatus.EXPIRED, RequestStatus.OPEN)
+    assert proposal.responded_at is not None
+    assert records(help_request, assignment=proposal)[-2:] == [
+        ("assignment", None, AssignmentStatus.PROPOSED, AssignmentStatus.EXPIRED, "no answer in time"),
+        ("request", None, RequestStatus.PROPOSED, RequestStatus.OPEN, "expired"),
+    ]
+    assert MatchingQueue.objects.get(community=community).due_at is not None
+
+
+def test_an_answered_proposal_does_not_expire_even_past_its_deadline(proposal, volunteer):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    make_overdue(proposal)
+
+    assert services.assignment_expire(assignment=proposal) is False
+    assert Assignment.objects.get(pk=proposal.pk).status == AssignmentStatus.ACCEPTED
+
+
+def test_expire_overdue_proposals_expires_only_overdue_unanswered_ones(
+    citizen, other_citizen, community, shopping, volunteer, second_volunteer
+):
+    third_volunteer = make_volunteer("third-volunteer", community, [shopping], KESSEL_LO)
+    overdue = services.assignment_propose(
+        help_request=post_request(citizen, community, shopping), volunteer=volunteer, km=1
+    )
+    in_time = services.assignment_propose(
+        help_request=post_request(other_citizen, community, shopping), volunteer=second_volunteer, km=1
+    )
+    answered = services.assignment_propose(
+        help_request=post_request(citizen, community, shopping), volunteer=third_volunteer, km=1
+    )
+    services.assignment_accept(assignment=answered, volunteer=third_volunteer)
+    make_overdue(overdue)
+    make_overdue(answered)
+
+    assert services.expire_overdue_proposals() == 1
+
+    statuses = dict(Assignment.objects.values_list("pk", "status"))
+    assert statuses == {
+        overdue.pk: AssignmentStatus.EXPIRED,
+        in_time.pk: AssignmentStatus.PROPOSED,
+        answered.pk: AssignmentStatus.ACCEPTED,
+    }
+    assert services.expire_overdue_proposals() == 0
+
+
+# assignments_propose_batch
+
+
+def locked_open_requests(citizen, community, category, count: int) -> list[HelpRequest]:
+    """Open requests locked as a matching run locks them before proposing."""
+    pks = [post_request(citizen, community, category).pk for _ in range(count)]
+    return list(
+        HelpRequest.objects.select_for_update(of=("self",))
+        .select_related("category")
+        .filter(pk__in=pks)
+        .order_by("pk")
+    )
+
+
+def test_a_batch_proposes_several_requests_at_once(citizen, community, shopping, volunteer, second_volunteer):
+    first, second = locked_open_requests(citizen, community, shopping, 2)
+
+    assignments = services.assignments_propose_batch(
+        proposals=[(first, volunteer.pk, 0.7), (second, second_volunteer.pk, 2.5)]
+    )
+
+    assert [(a.help_request_id, a.volunteer_id, a.km, a.status) for a in assignments] == [
+        (first.pk, volunteer.pk, 0.7, AssignmentStatus.PROPOSED),
+        (second.pk, second_volunteer.pk, 2.5, AssignmentStatus.PROPOSED),
+    ]
+    assert all(a.expires_at > timezone.now() for a in Assignment.objects.all())
+    for help_request, assignment in [(first, assignments[0]), (second, assignments[1])]:
+        assert HelpRequest.objects.get(pk=help_request.pk).status == RequestStatus.PROPOSED
+        assert records(help_request, assignment=assignment) == [
+            ("assignment", None, "", AssignmentStatus.PROPOSED, "matching"),
+            ("request", None, RequestStatus.OPEN, RequestStatus.PROPOSED, "matching"),
+        ]
+
+
+def test_a_batch_proposal_marks_the_request_as_updated_like_a_single_proposal(
+    citizen, community, shopping, volunteer, second_volunteer
+):
+    single, batched = locked_open_requests(citizen, community, shopping, 2)
+    long_ago = timezone.now() - dt.timedelta(days=1)
+    HelpRequest.objects.filter(pk__in=[single.pk, batched.pk]).update(updated_at=long_ago)
+    single.refresh_from_db()
+    batched.refresh_from_db()
+
+    services.assignment_propose(help_request=single, volunteer=volunteer, km=1.0)
+    services.assignments_propose_batch(proposals=[(batched, second_volunteer.pk, 1.0)])
+
+    # The coordinator dashboard sorts each column by this time.
+    assert HelpRequest.objects.get(pk=single.pk).updated_at > long_ago
+    assert HelpRequest.objects.get(pk=batched.pk).updated_at > long_ago
+
+
+def test_a_batch_costs_the_same_few_queries_for_2_and_10_proposals(
+    citizen, community, shopping, volunteer, second_volunteer, django_assert_max_num_queries
+):
+    # With e-mail addresses, so the costliest path (a proposal mail each) is counted too.
+    type(volunteer).objects.filter(pk__in=[volunteer.pk, second_volunteer.pk]).update(email="v@example.org")
+    helpers = [volunteer.pk, second_volunteer.pk]
+
+    two = locked_open_requests(citizen, community, shopping, 2)
+    with django_assert_max_num_queries(6) as queries_for_two:
+        services.assignments_propose_batch(proposals=[(r, helpers[i % 2], 1.0) for i, r in enumerate(two)])
+    ten = locked_open_requests(citizen, community, shopping, 10)
+    with django_assert_max_num_queries(len(queries_for_two)) as queries_for_ten:
+        services.assignments_propose_batch(proposals=[(r, helpers[i % 2], 1.0) for i, r in enumerate(ten)])
+
+    assert len(queries_for_ten) == len(queries_for_two)
+    assert Assignment.objects.count() == 12
+
+
+def test_a_batch_with_a_request_that_is_not_open_proposes_nothing(
+    proposal, citizen, community, shopping, volunteer
+):
+    fresh = locked_open_requests(citizen, community, shopping, 1)[0]
+    already_proposed = HelpRequest.objects.get(pk=proposal.help_request_id)
+
+    with pytest.raises(InvalidTransition):
+        services.assignments_propose_batch(
+            proposals=[(fresh, volunteer.pk, 1.0), (already_proposed, volunteer.pk, 1.0)]
+        )
+
+    assert Assignment.objects.count() == 1
+    assert HelpRequest.objects.get(pk=fresh.pk).status == RequestStatus.OPEN
+
+
+# The database's own guard
+
+
+def test_the_database_refuses_a_second_live_assignment_for_one_request(proposal, second_volunteer):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Assignment.objects.create(
+            help_request=proposal.help_request,
+            volunteer=second_volunteer,
+            km=2.0,
+            expires_at=timezone.now() + dt.timedelta(hours=1),
+        )
+
+    assert Assignment.objects.filter(help_request=proposal.help_request).count() == 1
+
+
+def test_the_database_allows_a_new_proposal_once_the_old_one_is_answered(
+    proposal, volunteer, second_volunteer
+):
+    services.assignment_decline(assignment=proposal, volunteer=volunteer)
+
+    with transaction.atomic():
+        Assignment.objects.create(
+            help_request=proposal.help_request,
+            volunteer=second_volunteer,
+            km=2.0,
+            expires_at=timezone.now() + dt.timedelta(hours=1),
+        )
+
+    assert Assignment.objects.filter(help_request=proposal.help_request).count() == 2
+
+
+# volunteer_offer_save and volunteer_offer_set_paused
+
+
+def test_saving_an_offer_creates_it_then_updates_the_same_offer(community, shopping, pharmacy):
+    person = make_user("newcomer", None)
+
+    created = services.volunteer_offer_save(
+        volunteer=person,
+        community=community,
+        skills=[shopping],
+        location=NAAMSESTRAAT,
+        max_km=2.0,
+        availability=[5, 0, 5],
+        capacity=1,
+    )
+    updated = services.volunteer_offer_save(
+        volunteer=person,
+        community=community,
+        skills=[pharmacy],
+        location=LADEUZEPLEIN,
+        max_km=4.5,
+        availability=[20, 3],
+        capacity=3,
+    )
+
+    assert created.pk == updated.pk
+    assert VolunteerOffer.objects.count() == 1
+    offer = offer_of(person)
+    assert list(offer.skills.all()) == [pharmacy]
+    assert (offer.address, offer.latitude, offer.longitude) == (
+        LADEUZEPLEIN.address,
+        LADEUZEPLEIN.latitude,
+        LADEUZEPLEIN.longitude,
+    )
+    assert (offer.max_km, offer.availability, offer.capacity) == (4.5, [3, 20], 3)
+    person.refresh_from_db()
+    assert person.community == community  # joining by volunteering
+
+
+def test_saving_an_offer_makes_matching_due(community, shopping, volunteer):
+    MatchingQueue.objects.filter(community=community).update(due_at=None)
+
+    services.volunteer_offer_save(
+        volunteer=volunteer,
+        community=community,
+        skills=[shopping],
+        location=LADEUZEPLEIN,
+        max_km=3,
+        availability=[1],
+        capacity=1,
+    )
+
+    assert MatchingQueue.objects.get(community=community).due_at is not None
+
+
+def test_an_offer_with_skills_of_another_community_is_refused(community, other_community, shopping):
+    gardening = Category.objects.create(community=other_community, slug="gardening", name="Gardening")
+    person = make_user("newcomer", community)
+
+    with pytest.raises(ValidationError) as raised:
+        services.volunteer_offer_save(
+            volunteer=person,
+            community=community,
+            skills=[shopping, gardening],
+            location=NAAMSESTRAAT,
+            max_km=2,
+            availability=[0],
+            capacity=1,
+        )
+
+    assert "skills" in raised.value.message_dict
+    assert not VolunteerOffer.objects.exists()
+
+
+@pytest.mark.parametrize("slot", [-1, 21, 99])
+def test_an_offer_with_availability_outside_the_week_grid_is_refused(community, shopping, slot):
+    person = make_user("newcomer", community)
+
+    with pytest.raises(ValidationError) as raised:
+        services.volunteer_offer_save(
+            volunteer=person,
+            community=community,
+            skills=[shopping],
+            location=NAAMSESTRAAT,
+            max_km=2,
+            availability=[0, slot],
+            capacity=1,
+        )
+
+    assert "availability" in raised.value.message_dict
+    assert not VolunteerOffer.objects.exists()
+
+
+def test_pausing_an_offer_keeps_its_proposals_and_schedules_no_matching(proposal, volunteer, community):
+    MatchingQueue.objects.filter(community=community).update(due_at=None)
+
+    services.volunteer_offer_set_paused(offer=offer_of(volunteer), paused=True)
+
+    assert offer_of(volunteer).is_paused
+    assert Assignment.objects.get(pk=proposal.pk).status == AssignmentStatus.PROPOSED
+    assert MatchingQueue.objects.get(community=community).due_at is None
+
+
+def test_resuming_an_offer_makes_matching_due(volunteer, community):
+    services.volunteer_offer_set_paused(offer=offer_of(volunteer), paused=True)
+    MatchingQueue.objects.filter(community=community).update(due_at=None)
+
+    services.volunteer_offer_set_paused(offer=offer_of(volunteer), paused=False)
+
+    assert not offer_of(volunteer).is_paused
+    assert MatchingQueue.objects.get(community=community).due_at is not None
+
+
+# Events: after the commit, to the right groups, never for a rolled-back change
+
+
+def test_posting_tells_the_requester_and_the_coordinators(
+    citizen, community, shopping, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        help_request = create_request(community, citizen, shopping)
+
+    assert sent == [(groups_of(community, citizen), task_event(help_request, RequestStatus.OPEN, "created"))]
+
+
+def test_a_request_filed_for_someone_offline_tells_only_the_coordinators(
+    coordinator, community, shopping, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        help_request = create_request(community, None, shopping, created_by=coordinator)
+
+    assert sent == [([events.community_group(community.pk)], task_event(help_request, "open", "created"))]
+
+
+def test_events_wait_for_the_commit(citizen, community, shopping, sent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        create_request(community, citizen, shopping)
+        assert sent == []  # still inside the transaction
+
+    assert len(sent) == 1
+
+
+def test_proposing_tells_requester_volunteer_and_coordinators(
+    help_request, citizen, volunteer, community, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
+
+    assert sent == [
+        (groups_of(community, citizen, volunteer), task_event(help_request, "proposed", "proposed"))
+    ]
+
+
+def test_a_batch_tells_each_volunteer_about_their_own_proposal(
+    citizen,
+    other_citizen,
+    community,
+    shopping,
+    volunteer,
+    second_volunteer,
+    sent,
+    django_capture_on_commit_callbacks,
+):
+    first = post_request(citizen, community, shopping)
+    second = post_request(other_citizen, community, shopping)
+    locked = list(HelpRequest.objects.select_for_update().filter(pk__in=[first.pk, second.pk]).order_by("pk"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assignments_propose_batch(
+            proposals=[(locked[0], volunteer.pk, 0.7), (locked[1], second_volunteer.pk, 1.5)]
+        )
+
+    assert sent == [
+        (groups_of(community, citizen, volunteer), task_event(first, "proposed", "proposed")),
+        (groups_of(community, other_citizen, second_volunteer), task_event(second, "proposed", "proposed")),
+    ]
+
+
+def test_accepting_tells_requester_volunteer_and_coordinators(
+    proposal, citizen, volunteer, community, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assignment_accept(assignment=proposal, volunteer=volunteer)
+
+    assert sent == [
+        (groups_of(community, citizen, volunteer), task_event(proposal.help_request, "accepted", "accepted"))
+    ]
+
+
+def test_declining_tells_requester_volunteer_and_coordinators(
+    proposal, citizen, volunteer, community, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assignment_decline(assignment=proposal, volunteer=volunteer, reason="busy")
+
+    assert sent == [
+        (groups_of(community, citizen, volunteer), task_event(proposal.help_request, "open", "declined"))
+    ]
+
+
+def test_completing_tells_requester_volunteer_and_coordinators(
+    proposal, citizen, volunteer, community, sent, django_capture_on_commit_callbacks
+):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assignment_complete(assignment=proposal, volunteer=volunteer)
+
+    assert sent == [
+        (groups_of(community, citizen, volunteer), task_event(proposal.help_request, "done", "done"))
+    ]
+
+
+def test_cancelling_an_accepted_task_tells_the_volunteer_too(
+    proposal, citizen, volunteer, community, sent, django_capture_on_commit_callbacks
+):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.help_request_cancel(help_request=proposal.help_request, actor=citizen)
+
+    assert sent == [
+        (
+            groups_of(community, citizen, volunteer),
+            task_event(proposal.help_request, "cancelled", "cancelled"),
+        )
+    ]
+
+
+def test_cancelling_an_open_request_tells_requester_and_coordinators(
+    help_request, citizen, community, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.help_request_cancel(help_request=help_request, actor=citizen)
+
+    assert sent == [(groups_of(community, citizen), task_event(help_request, "cancelled", "cancelled"))]
+
+
+def test_expiring_tells_requester_volunteer_and_coordinators(
+    proposal, citizen, volunteer, community, sent, django_capture_on_commit_callbacks
+):
+    make_overdue(proposal)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.expire_overdue_proposals()
+
+    assert sent == [
+        (groups_of(community, citizen, volunteer), task_event(proposal.help_request, "open", "expired"))
+    ]
+
+
+def test_nothing_is_sent_when_the_callers_transaction_rolls_back(
+    proposal, citizen, volunteer, sent, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.assignment_accept(assignment=proposal, volunteer=volunteer)
+        raise RuntimeError("the caller fails after the service")
+
+    assert sent == []
+    assert callbacks == []
+    assert Assignment.objects.get(pk=proposal.pk).status == AssignmentStatus.PROPOSED
+    assert HelpRequest.objects.get(pk=proposal.help_request_id).status == RequestStatus.PROPOSED
+
+
+@pytest.mark.parametrize(
+    "failing_action",
+    [
+        pytest.param(
+            lambda proposal, people: services.assignment_accept(
+                assignment=proposal, volunteer=people["stranger"]
+            ),
+            id="accept-by-a-stranger",
+        ),
+        pytest.param(
+            lambda proposal, people: services.assignment_complete(
+                assignment=proposal, volunteer=people["volunteer"]
+            ),
+            id="complete-before-accept",
+        ),
+        pytest.param(
+            lambda proposal, people: services.help_request_cancel(
+                help_request=proposal.help_request, actor=people["stranger"]
+            ),
+            id="cancel-by-a-stranger",
+        ),
+        pytest.param(
+            lambda proposal, people: services.help_request_create(
+                community=proposal.help_request.community,
+                requester=people["stranger"],
+                created_by=people["stranger"],
+                category=proposal.help_request.category,
+                description="Anything",
+                urgency=Urgency.SOON,
+                location=NAAMSESTRAAT,
+            ),
+            id="create-without-time",
+        ),
+    ],
+)
+def test_nothing_is_sent_when_a_service_refuses(
+    failing_action, proposal, volunteer, second_volunteer, sent, django_capture_on_commit_callbacks
+):
+    history = list(StatusChange.objects.values_list("pk", flat=True))
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises((PermissionDenied, TaskActionError, ValidationError)),
+    ):
+        failing_action(proposal, {"volunteer": volunteer, "stranger": second_volunteer})
+
+    assert sent == []
+    assert callbacks == []
+    assert list(StatusChange.objects.values_list("pk", flat=True)) == history
+
+
+def test_a_failing_channel_layer_does_not_undo_a_committed_change(
+    proposal, volunteer, monkeypatch, django_capture_on_commit_callbacks
+):
+    class BrokenLayer:
+        async def group_send(self, group, event):
+            raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(events, "get_channel_layer", BrokenLayer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assignment_accept(assignment=proposal, volunteer=volunteer)
+
+    assert Assignment.objects.get(pk=proposal.pk).status == AssignmentStatus.ACCEPTED
+
+
+def test_a_herent_request_only_reaches_herent_coordinators(
+    other_community, sent, django_capture_on_commit_callbacks
+):
+    gardening = Category.objects.create(community=other_community, slug="gardening", name="Gardening")
+    herent_citizen = make_user("herent-citizen", other_community)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        create_request(other_community, herent_citizen, gardening, location=HERENT)
+
+    assert sent[0][0] == groups_of(other_community, herent_citizen)
