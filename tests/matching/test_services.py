@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import threading
 import time
 
@@ -296,7 +297,7 @@ def test_two_runs_for_one_community_never_overlap_across_connections(community, 
     assert errors == []
     intervals.sort()
     assert len(intervals) == 3
-    for (_, first_end), (second_start, _) in zip(intervals, intervals[1:], strict=False):
+    for (_, first_end), (second_start, _) in itertools.pairwise(intervals):
         assert second_start >= first_end  # each run started after the previous one ended
     assert Assignment.objects.count() == 4  # the later runs found nothing left to propose
     with transaction.atomic():
