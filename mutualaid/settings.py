@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "channels",
     "mutualaid.accounts",
     "mutualaid.aid",
+    "mutualaid.reports",
     "matching",
     "notifications",
 ]

@@ -8,5 +8,6 @@ urlpatterns = [
     path("accounts/signup/", signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("mutualaid.reports.urls")),
     path("", include("mutualaid.aid.urls")),
 ]

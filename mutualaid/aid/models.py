@@ -93,6 +93,11 @@ class HelpRequest(Place):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # For people who phoned in (no account): whom the coordinator calls back.
+    contact_name = models.CharField(_("name"), max_length=120, blank=True)
+    contact_phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # The last status the coordinator told the caller about (the call-back list's memory).
+    called_back_status = models.CharField(max_length=16, blank=True)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="help_requests")
     description = models.TextField(_("what do you need?"), max_length=2000)
     urgency = models.PositiveSmallIntegerField(
@@ -188,6 +193,7 @@ class Assignment(models.Model):
     expires_at = models.DateTimeField(_("answer before"))
     responded_at = models.DateTimeField(_("answered"), null=True, blank=True)
     decline_reason = models.CharField(_("reason for declining"), max_length=255, blank=True)
+    hours_spent = models.FloatField(_("hours spent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("assignment")
@@ -204,6 +210,30 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.help_request} -> {self.volunteer} ({self.get_status_display()})"
+
+
+class CoordinatorMessage(models.Model):
+    """A message a coordinator sent to one volunteer or a group of them (logged)."""
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"), max_length=5000)
+    volunteer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    skill = models.ForeignKey(Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    neighbourhood = models.CharField(_("neighbourhood"), max_length=120, blank=True)
+    recipients = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("coordinator message")
+        verbose_name_plural = _("coordinator messages")
+        ordering = ["-sent_at"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.recipients})"
 
 
 class StatusChange(models.Model):

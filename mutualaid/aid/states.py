@@ -32,6 +32,7 @@ REQUEST_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
         (RequestStatus.PROPOSED, RequestStatus.ACCEPTED),
         (RequestStatus.PROPOSED, RequestStatus.OPEN),  # declined or expired
         (RequestStatus.ACCEPTED, RequestStatus.DONE),
+        (RequestStatus.ACCEPTED, RequestStatus.OPEN),  # a coordinator unassigns the volunteer
         (RequestStatus.OPEN, RequestStatus.CANCELLED),
         (RequestStatus.PROPOSED, RequestStatus.CANCELLED),
         (RequestStatus.ACCEPTED, RequestStatus.CANCELLED),

@@ -35,12 +35,14 @@ def test_the_forbidden_pairs_include_every_same_to_same_pair():
 
 
 def test_the_request_lifecycle_is_exactly_the_documented_one():
-    # open -> proposed -> accepted -> done; a failed proposal goes back to open;
-    # cancellable until done. A new arrow must be a deliberate change of this test.
+    # open -> proposed -> accepted -> done; a failed proposal goes back to open, and so
+    # does a task a coordinator unassigns; cancellable until done. A new arrow must be a
+    # deliberate change of this test.
     assert {
         "open->proposed",
         "proposed->accepted",
         "proposed->open",
+        "accepted->open",
         "accepted->done",
         "open->cancelled",
         "proposed->cancelled",
