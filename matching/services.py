@@ -129,10 +129,15 @@ def load_snapshot(community: Community, *, today: dt.date | None = None) -> Matc
 
 
 def _exclusions(requests_by_key: dict[str, HelpRequest], volunteer_ids_by_key: dict[str, int]) -> list:
-    """Volunteers who declined or let a request expire, and nobody helps themselves."""
+    """Volunteers who declined, let it expire or were unassigned; nobody helps themselves.
+
+    (An open request's cancelled assignments can only be coordinators' unassignments: a
+    cancelled request is no longer open.)
+    """
     request_ids = [help_request.pk for help_request in requests_by_key.values()]
+    failed_statuses = [AssignmentStatus.DECLINED, AssignmentStatus.EXPIRED, AssignmentStatus.CANCELLED]
     failed = Assignment.objects.filter(
-        help_request_id__in=request_ids, status__in=[AssignmentStatus.DECLINED, AssignmentStatus.EXPIRED]
+        help_request_id__in=request_ids, status__in=failed_statuses
     ).values_list("help_request_id", "volunteer_id")
     pairs = {(request_key(request_id), volunteer_key(user_id)) for request_id, user_id in failed}
     for key, help_request in requests_by_key.items():

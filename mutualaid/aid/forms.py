@@ -160,3 +160,91 @@ class DeclineForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(label=_("Why cancel? (optional)"), max_length=255, required=False)
+
+
+class PhoneIntakeForm(HelpRequestForm):
+    """A coordinator files a request for someone who phoned in: the caller first."""
+
+    contact_name = forms.CharField(label=_("Caller's name"), max_length=120)
+    contact_phone = forms.CharField(label=_("Caller's phone"), max_length=32)
+
+    field_order = [
+        "contact_name",
+        "contact_phone",
+        "address",
+        "category",
+        "description",
+        "urgency",
+        "any_time",
+    ]
+
+    def __init__(self, *args, community: Community, **kwargs) -> None:
+        super().__init__(*args, community=community, **kwargs)
+        self.fields["contact_name"].widget.attrs.update({"autofocus": True, "autocomplete": "off"})
+        self.fields["contact_phone"].widget.attrs.update({"type": "tel", "autocomplete": "off"})
+        self.fields["description"].help_text = ""
+
+    def clean_contact_phone(self) -> str:
+        phone = self.cleaned_data["contact_phone"].strip()
+        if sum(character.isdigit() for character in phone) < 6:
+            raise forms.ValidationError(_("Give a phone number we can call back."))
+        return phone
+
+
+class AssignForm(forms.Form):
+    volunteer = forms.ModelChoiceField(label=_("Volunteer"), queryset=None)
+    reason = forms.CharField(label=_("Why this volunteer?"), max_length=200)
+    agreed_by_phone = forms.BooleanField(
+        label=_("They already said yes on the phone (accept at once)"), required=False
+    )
+
+    def __init__(self, *args, volunteers, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["volunteer"].queryset = volunteers
+
+
+class UnassignForm(forms.Form):
+    reason = forms.CharField(label=_("Why take the task back?"), max_length=200)
+
+
+class AttachForm(forms.Form):
+    person = forms.ModelChoiceField(label=_("Account of the caller"), queryset=None)
+
+    def __init__(self, *args, people, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = people
+
+
+class CoordinatorMessageForm(forms.Form):
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    body = forms.CharField(label=_("Message"), max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
+    volunteer = forms.ModelChoiceField(
+        label=_("To one volunteer"),
+        queryset=None,
+        required=False,
+        help_text=_("Or leave empty to reach a group:"),
+    )
+    skill = forms.ModelChoiceField(label=_("Volunteers who help with"), queryset=None, required=False)
+    neighbourhood = forms.ChoiceField(label=_("Living in"), required=False)
+
+    def __init__(self, *args, community: Community, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from mutualaid.accounts.models import User
+
+        self.fields["volunteer"].queryset = User.objects.filter(
+            volunteer_offer__community=community
+        ).order_by("first_name", "last_name")
+        self.fields["skill"].queryset = community.categories.filter(is_active=True)
+        areas = (
+            community.volunteer_offers.exclude(neighbourhood="")
+            .order_by("neighbourhood")
+            .values_list("neighbourhood", flat=True)
+            .distinct()
+        )
+        self.fields["neighbourhood"].choices = [("", _("anywhere"))] + [(area, area) for area in areas]
+
+
+class DoneForm(forms.Form):
+    hours_spent = forms.FloatField(
+        label=_("Hours spent (optional)"), required=False, min_value=0.25, max_value=24
+    )

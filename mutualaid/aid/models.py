@@ -216,7 +216,9 @@ class CoordinatorMessage(models.Model):
     """A message a coordinator sent to one volunteer or a group of them (logged)."""
 
     community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="messages")
-    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("message"), max_length=5000)
     volunteer = models.ForeignKey(

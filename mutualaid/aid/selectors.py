@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from mutualaid.accounts.models import User
@@ -149,3 +149,104 @@ def community_board(community: Community, *, per_status: int = 50) -> dict:
         total=Count("pk"), active=Count("pk", filter=Q(is_paused=False))
     )
     return {"columns": columns, "volunteers": volunteers, "cancelled": counts.get(RequestStatus.CANCELLED, 0)}
+
+
+@dataclass(frozen=True)
+class CallBack:
+    """A phoned-in request whose caller should hear about a change."""
+
+    help_request: HelpRequest
+    volunteer: User | None
+    what_to_say: str
+
+
+def callbacks_for_community(community: Community) -> list[CallBack]:
+    """People without an account to call: their request was accepted, done or cancelled."""
+    from django.utils.translation import gettext as _
+
+    pending = (
+        _with_live_assignment(
+            HelpRequest.objects.filter(
+                community=community,
+                requester__isnull=True,
+                status__in=[RequestStatus.ACCEPTED, RequestStatus.DONE, RequestStatus.CANCELLED],
+            )
+        )
+        .exclude(called_back_status=F("status"))
+        .order_by("updated_at")
+    )
+    calls = []
+    for help_request in pending:
+        volunteer = help_request.live_assignments[0].volunteer if help_request.live_assignments else None
+        if help_request.status == RequestStatus.ACCEPTED and volunteer is not None:
+            what = _("Accepted: tell %(caller)s that %(volunteer)s (%(phone)s) is coming.") % {
+                "caller": help_request.contact_name,
+                "volunteer": volunteer.display_name,
+                "phone": volunteer.phone or _("no phone given"),
+            }
+        elif help_request.status == RequestStatus.DONE:
+            what = _("Done: ask %(caller)s whether all went well.") % {"caller": help_request.contact_name}
+        else:
+            what = _("Cancelled: let %(caller)s know.") % {"caller": help_request.contact_name}
+        calls.append(CallBack(help_request, volunteer, what))
+    return calls
+
+
+@dataclass(frozen=True)
+class VolunteerChoice:
+    volunteer: User
+    km: float
+    has_skill: bool
+    in_range: bool
+    is_paused: bool
+
+
+def volunteer_choices(help_request: HelpRequest, *, limit: int = 40) -> list[VolunteerChoice]:
+    """The community's volunteers for a coordinator's override: skilled and near first."""
+    from geopy.distance import great_circle
+
+    offers = (
+        help_request.community.volunteer_offers.select_related("volunteer")
+        .prefetch_related("skills")
+        .filter(volunteer__is_active=True)
+    )
+    point = (help_request.latitude, help_request.longitude)
+    choices = []
+    for offer in offers:
+        km = great_circle(point, (offer.latitude, offer.longitude)).km
+        has_skill = any(skill.pk == help_request.category_id for skill in offer.skills.all())
+        choices.append(
+            VolunteerChoice(offer.volunteer, round(km, 1), has_skill, km <= offer.max_km, offer.is_paused)
+        )
+    choices.sort(key=lambda choice: (not choice.has_skill, choice.is_paused, choice.km))
+    return choices[:limit]
+
+
+def accounts_matching_caller(help_request: HelpRequest) -> QuerySet[User]:
+    """Accounts whose phone or e-mail is the caller's: candidates to attach the request to."""
+    digits = "".join(character for character in help_request.contact_phone if character.isdigit())
+    people = User.objects.filter(community_id=help_request.community_id, is_active=True)
+    if len(digits) < 6:
+        return people.none()
+    matches = [
+        person.pk
+        for person in people.exclude(phone="").only("pk", "phone")
+        if "".join(character for character in person.phone if character.isdigit()).endswith(digits[-8:])
+    ]
+    return people.filter(pk__in=matches)
+
+
+def community_map_points(community: Community) -> dict:
+    """Open requests (exact: coordinators may see them) and available volunteers (coarse)."""
+    requests = HelpRequest.objects.filter(community=community, status=RequestStatus.OPEN).select_related(
+        "category"
+    )
+    volunteers = community.volunteer_offers.filter(is_paused=False).values_list("latitude", "longitude")
+    return {
+        "centre": [community.latitude, community.longitude],
+        "requests": [
+            {"lat": r.latitude, "lon": r.longitude, "label": f"#{r.pk} {r.category.name}"}
+            for r in requests[:500]
+        ],
+        "volunteers": [list(coarse_point(latitude, longitude)) for latitude, longitude in volunteers[:2000]],
+    }

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +23,7 @@ from mutualaid.aid.models import (
     Assignment,
     Category,
     Community,
+    CoordinatorMessage,
     HelpRequest,
     StatusChange,
     TimeWindow,
@@ -38,6 +40,7 @@ from mutualaid.aid.states import (
 )
 from notifications.emails import queue_emails, task_emails
 from notifications.events import publish_task_change
+from notifications.models import OutgoingEmail
 
 EMAILED_CHANGES = ("proposed", "accepted", "done")
 
@@ -138,8 +141,18 @@ def help_request_create(
     location: Location,
     time_windows: Iterable[tuple[dt.date, int]] = (),
     any_time: bool = False,
+    contact_name: str = "",
+    contact_phone: str = "",
 ) -> HelpRequest:
-    """File a request and ask matching to look for a volunteer."""
+    """File a request and ask matching to look for a volunteer.
+
+    A coordinator filing for someone who phoned in passes `requester=None` and the
+    caller's name and phone.
+    """
+    if requester is None and not _coordinates(created_by, community.pk):
+        raise PermissionDenied
+    if requester is None and not (contact_name.strip() and contact_phone.strip()):
+        raise ValidationError({"contact_name": _("Give the name and phone of the person who called.")})
     if category.community_id != community.pk or not category.is_active:
         raise ValidationError({"category": _("Choose one of the categories offered in your community.")})
     windows = sorted(set(time_windows))
@@ -157,6 +170,8 @@ def help_request_create(
         latitude=location.latitude,
         longitude=location.longitude,
         neighbourhood=location.neighbourhood,
+        contact_name=contact_name.strip(),
+        contact_phone=contact_phone.strip(),
     )
     if not any_time:
         TimeWindow.objects.bulk_create(
@@ -328,13 +343,19 @@ def assignment_decline(*, assignment: Assignment, volunteer: User, reason: str =
 
 
 @transaction.atomic
-def assignment_complete(*, assignment: Assignment, volunteer: User) -> Assignment:
-    """The volunteer marks the task done."""
+def assignment_complete(
+    *, assignment: Assignment, volunteer: User, hours_spent: float | None = None
+) -> Assignment:
+    """The volunteer marks the task done, optionally with the hours it took."""
+    if hours_spent is not None and not 0 < hours_spent <= 24:
+        raise ValidationError({"hours_spent": _("Give the hours as a number between 0 and 24.")})
     assignment, help_request = _own_assignment(assignment.pk, volunteer)
     if assignment.status != AssignmentStatus.ACCEPTED:
         if assignment.status == AssignmentStatus.DONE:
             raise TaskActionError(_("This task is already marked as done. Thank you!"))
         raise TaskActionError(_("Only a task you accepted can be marked as done."))
+    assignment.hours_spent = hours_spent
+    assignment.save(update_fields=["hours_spent"])
     _set_assignment_status(assignment, AssignmentStatus.DONE, actor=volunteer)
     _set_request_status(help_request, RequestStatus.DONE, actor=volunteer, assignment=assignment)
     _publish(help_request, "done", [volunteer.pk])
@@ -423,3 +444,154 @@ def assignments_propose_batch(
         _announce(help_request, "proposed", [volunteer_id])
     queue_emails(emails)
     return assignments
+
+
+def _require_coordinator(coordinator: User, community_id: int) -> None:
+    if not _coordinates(coordinator, community_id):
+        raise PermissionDenied
+
+
+def _override_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why: the record keeps who overrode matching and why.")})
+    return f"coordinator: {reason}"[:255]
+
+
+@transaction.atomic
+def assignment_assign_by_coordinator(
+    *,
+    help_request: HelpRequest,
+    volunteer: User,
+    coordinator: User,
+    reason: str,
+    agreed_by_phone: bool = False,
+) -> Assignment:
+    """A coordinator gives an open request to a chosen volunteer (recorded with why).
+
+    With `agreed_by_phone` the volunteer already said yes on the phone, so the task is
+    accepted at once; otherwise it waits in their inbox like any proposal.
+    """
+    _require_coordinator(coordinator, help_request.community_id)
+    why = _override_reason(reason)
+    help_request = _locked_request(help_request.pk)
+    offer = VolunteerOffer.objects.filter(volunteer=volunteer, community_id=help_request.community_id).first()
+    if offer is None:
+        raise ValidationError({"volunteer": _("Choose a volunteer of this community.")})
+    if help_request.status != RequestStatus.OPEN:
+        raise TaskActionError(_("Unassign the current volunteer first; only an open request can be given."))
+    from geopy.distance import great_circle
+
+    km = great_circle((help_request.latitude, help_request.longitude), (offer.latitude, offer.longitude)).km
+    assignment = assignment_propose(
+        help_request=help_request, volunteer=volunteer, km=round(km, 3), actor=coordinator, reason=why
+    )
+    if agreed_by_phone:
+        help_request.refresh_from_db()
+        _set_assignment_status(assignment, AssignmentStatus.ACCEPTED, actor=coordinator, reason=why)
+        _set_request_status(
+            help_request, RequestStatus.ACCEPTED, actor=coordinator, reason=why, assignment=assignment
+        )
+        _publish(help_request, "accepted", [volunteer.pk])
+    return assignment
+
+
+@transaction.atomic
+def assignment_unassign(*, assignment: Assignment, coordinator: User, reason: str) -> Assignment:
+    """A coordinator takes a task back from a volunteer; it is matched again without them."""
+    assignment, help_request = _locked_assignment(assignment.pk)
+    _require_coordinator(coordinator, help_request.community_id)
+    why = _override_reason(reason)
+    if assignment.status not in LIVE_ASSIGNMENT_STATUSES:
+        raise TaskActionError(_("This volunteer no longer holds the task."))
+    _set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=coordinator, reason=why)
+    _set_request_status(
+        help_request, RequestStatus.OPEN, actor=coordinator, reason=why, assignment=assignment
+    )
+    _publish(help_request, "unassigned", [assignment.volunteer_id])
+    schedule_matching(help_request.community_id)
+    return assignment
+
+
+@transaction.atomic
+def help_request_mark_called_back(*, help_request: HelpRequest, coordinator: User) -> HelpRequest:
+    """The coordinator has told the caller the request's current state."""
+    help_request = _locked_request(help_request.pk)
+    _require_coordinator(coordinator, help_request.community_id)
+    help_request.called_back_status = help_request.status
+    help_request.save(update_fields=["called_back_status"])
+    return help_request
+
+
+@transaction.atomic
+def help_request_attach_to_account(
+    *, help_request: HelpRequest, person: User, coordinator: User
+) -> HelpRequest:
+    """Give a phoned-in request to the account its caller has since created."""
+    help_request = _locked_request(help_request.pk)
+    _require_coordinator(coordinator, help_request.community_id)
+    if help_request.requester_id is not None:
+        raise TaskActionError(_("This request already belongs to an account."))
+    if person.community_id != help_request.community_id:
+        raise ValidationError({"person": _("Choose someone of this community.")})
+    help_request.requester = person
+    help_request.save(update_fields=["requester", "updated_at"])
+    return help_request
+
+
+def volunteers_for_message(
+    *,
+    community: Community,
+    volunteer: User | None = None,
+    skill: Category | None = None,
+    neighbourhood: str = "",
+) -> QuerySet[User]:
+    """Whom a coordinator's message reaches: one volunteer, or those with a skill in an area."""
+    people = User.objects.filter(volunteer_offer__community=community, is_active=True).exclude(email="")
+    if volunteer is not None:
+        return people.filter(pk=volunteer.pk)
+    if skill is not None:
+        people = people.filter(volunteer_offer__skills=skill)
+    if neighbourhood:
+        people = people.filter(volunteer_offer__neighbourhood=neighbourhood)
+    return people.distinct()
+
+
+@transaction.atomic
+def coordinator_message_send(
+    *,
+    coordinator: User,
+    community: Community,
+    subject: str,
+    body: str,
+    volunteer: User | None = None,
+    skill: Category | None = None,
+    neighbourhood: str = "",
+) -> CoordinatorMessage:
+    """E-mail one volunteer or a group (skill and/or area), through the outbox; logged."""
+    _require_coordinator(coordinator, community.pk)
+    recipients = list(
+        volunteers_for_message(
+            community=community, volunteer=volunteer, skill=skill, neighbourhood=neighbourhood
+        )
+    )
+    if not recipients:
+        raise ValidationError(
+            {"skill": _("Nobody matches: no volunteer with an e-mail address in this group.")}
+        )
+    queue_emails(
+        [
+            OutgoingEmail(recipient=person, to_address=person.email, subject=subject, body=body)
+            for person in recipients
+        ]
+    )
+    return CoordinatorMessage.objects.create(
+        community=community,
+        sender=coordinator,
+        subject=subject,
+        body=body,
+        volunteer=volunteer,
+        skill=skill,
+        neighbourhood=neighbourhood,
+        recipients=len(recipients),
+    )

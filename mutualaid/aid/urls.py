@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mutualaid.aid import views
+from mutualaid.aid import coordinator_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,4 +17,32 @@ urlpatterns = [
     path("volunteer/tasks/<int:assignment_id>/done/", views.task_done, name="task-done"),
     path("coordinator/", views.dashboard, name="dashboard"),
     path("coordinator/match/", views.dashboard_match_now, name="dashboard-match"),
+    path("coordinator/intake/", coordinator_views.phone_intake, name="coordinator-intake"),
+    path("coordinator/callbacks/", coordinator_views.callbacks, name="coordinator-callbacks"),
+    path(
+        "coordinator/callbacks/<int:request_id>/done/",
+        coordinator_views.callback_done,
+        name="coordinator-callback-done",
+    ),
+    path(
+        "coordinator/requests/<int:request_id>/",
+        coordinator_views.request_overview,
+        name="coordinator-request",
+    ),
+    path(
+        "coordinator/requests/<int:request_id>/assign/",
+        coordinator_views.request_assign,
+        name="coordinator-assign",
+    ),
+    path(
+        "coordinator/requests/<int:request_id>/unassign/",
+        coordinator_views.request_unassign,
+        name="coordinator-unassign",
+    ),
+    path(
+        "coordinator/requests/<int:request_id>/attach/",
+        coordinator_views.request_attach,
+        name="coordinator-attach",
+    ),
+    path("coordinator/messages/", coordinator_views.message_volunteers, name="coordinator-messages"),
 ]

@@ -16,7 +16,7 @@ from matching.models import MatchingRun
 from matching.reasons import reason_label
 from matching.scheduling import schedule_matching
 from mutualaid.aid import selectors, services
-from mutualaid.aid.forms import CancelForm, DeclineForm, HelpRequestForm, VolunteerOfferForm
+from mutualaid.aid.forms import CancelForm, DeclineForm, DoneForm, HelpRequestForm, VolunteerOfferForm
 from mutualaid.aid.models import VolunteerOffer
 from mutualaid.aid.states import InvalidTransition
 
@@ -31,7 +31,7 @@ def _community_of(request: HttpRequest):
     return request.user.community
 
 
-def _add_service_errors(form, error: ValidationError) -> None:
+def add_service_errors(form, error: ValidationError) -> None:
     for field, field_errors in error.message_dict.items():
         form.add_error(field if field in form.fields else None, field_errors)
 
@@ -61,7 +61,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
                 any_time=data["any_time"],
             )
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("Your request is posted. We are looking for a volunteer."))
             return redirect("request-detail", request_id=help_request.pk)
@@ -131,7 +131,7 @@ def offer_edit(request: HttpRequest) -> HttpResponse:
                 capacity=data["capacity"],
             )
         except ValidationError as error:
-            _add_service_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request, _("Thank you! Your offer is saved; proposals will appear in your inbox.")
@@ -180,6 +180,8 @@ def _task_action(request: HttpRequest, assignment_id: int, action: Callable, suc
         action(assignment)
     except (services.TaskActionError, InvalidTransition) as error:
         messages.error(request, str(error))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, success)
     return redirect("task-detail", assignment_id=assignment.pk)
@@ -214,10 +216,17 @@ def task_decline(request: HttpRequest, assignment_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def task_done(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    form = DoneForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["hours_spent"]))
+        return redirect("task-detail", assignment_id=assignment_id)
+    hours = form.cleaned_data["hours_spent"]
     return _task_action(
         request,
         assignment_id,
-        lambda assignment: services.assignment_complete(assignment=assignment, volunteer=request.user),
+        lambda assignment: services.assignment_complete(
+            assignment=assignment, volunteer=request.user, hours_spent=hours
+        ),
         _("Marked as done. Thank you for helping!"),
     )
 
@@ -233,7 +242,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "aid/dashboard.html",
-        {"community": community, "board": board, "last_run": last_run},
+        {
+            "community": community,
+            "board": board,
+            "last_run": last_run,
+            "callbacks": len(selectors.callbacks_for_community(community)),
+            "map_points": selectors.community_map_points(community),
+        },
     )
 
 

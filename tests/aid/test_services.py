@@ -117,11 +117,34 @@ def test_an_any_time_request_needs_no_time_window(citizen, community, pharmacy):
 
 
 def test_a_coordinator_can_file_a_request_for_someone_without_an_account(coordinator, community, shopping):
-    help_request = create_request(community, None, shopping, created_by=coordinator)
+    help_request = create_request(
+        community,
+        None,
+        shopping,
+        created_by=coordinator,
+        contact_name="Mrs Maes",
+        contact_phone="016 112233",
+    )
 
     assert help_request.requester is None
     assert help_request.created_by == coordinator
+    assert (help_request.contact_name, help_request.contact_phone) == ("Mrs Maes", "016 112233")
     assert records(help_request) == [("request", coordinator, "", RequestStatus.OPEN, "created")]
+
+
+def test_a_phoned_in_request_needs_the_callers_name_and_phone(coordinator, community, shopping):
+    with pytest.raises(ValidationError) as raised:
+        create_request(community, None, shopping, created_by=coordinator, contact_name="Mrs Maes")
+
+    assert "contact_name" in raised.value.message_dict
+    assert not HelpRequest.objects.exists()
+
+
+def test_only_a_coordinator_files_requests_for_someone_without_an_account(citizen, community, shopping):
+    with pytest.raises(PermissionDenied):
+        create_request(
+            community, None, shopping, created_by=citizen, contact_name="X", contact_phone="016 11 22 33"
+        )
 
 
 def test_posting_with_a_category_of_another_community_is_refused(citizen, community, other_community):
@@ -792,7 +815,14 @@ def test_a_request_filed_for_someone_offline_tells_only_the_coordinators(
     coordinator, community, shopping, sent, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        help_request = create_request(community, None, shopping, created_by=coordinator)
+        help_request = create_request(
+            community,
+            None,
+            shopping,
+            created_by=coordinator,
+            contact_name="Mrs Maes",
+            contact_phone="016 112233",
+        )
 
     assert sent == [([events.community_group(community.pk)], task_event(help_request, "open", "created"))]
 

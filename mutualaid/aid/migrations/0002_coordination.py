@@ -6,51 +6,88 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('aid', '0001_initial'),
+        ("aid", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='assignment',
-            name='hours_spent',
-            field=models.FloatField(blank=True, null=True, verbose_name='hours spent'),
+            model_name="assignment",
+            name="hours_spent",
+            field=models.FloatField(blank=True, null=True, verbose_name="hours spent"),
         ),
         migrations.AddField(
-            model_name='helprequest',
-            name='called_back_status',
+            model_name="helprequest",
+            name="called_back_status",
             field=models.CharField(blank=True, max_length=16),
         ),
         migrations.AddField(
-            model_name='helprequest',
-            name='contact_name',
-            field=models.CharField(blank=True, max_length=120, verbose_name='name'),
+            model_name="helprequest",
+            name="contact_name",
+            field=models.CharField(blank=True, max_length=120, verbose_name="name"),
         ),
         migrations.AddField(
-            model_name='helprequest',
-            name='contact_phone',
-            field=models.CharField(blank=True, max_length=32, verbose_name='phone'),
+            model_name="helprequest",
+            name="contact_phone",
+            field=models.CharField(blank=True, max_length=32, verbose_name="phone"),
         ),
         migrations.CreateModel(
-            name='CoordinatorMessage',
+            name="CoordinatorMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('subject', models.CharField(max_length=200, verbose_name='subject')),
-                ('body', models.TextField(max_length=5000, verbose_name='message')),
-                ('neighbourhood', models.CharField(blank=True, max_length=120, verbose_name='neighbourhood')),
-                ('recipients', models.PositiveIntegerField(default=0)),
-                ('sent_at', models.DateTimeField(auto_now_add=True)),
-                ('community', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='aid.community')),
-                ('sender', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('skill', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='aid.category')),
-                ('volunteer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("subject", models.CharField(max_length=200, verbose_name="subject")),
+                ("body", models.TextField(max_length=5000, verbose_name="message")),
+                ("neighbourhood", models.CharField(blank=True, max_length=120, verbose_name="neighbourhood")),
+                ("recipients", models.PositiveIntegerField(default=0)),
+                ("sent_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "community",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="aid.community",
+                    ),
+                ),
+                (
+                    "sender",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "skill",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="aid.category",
+                    ),
+                ),
+                (
+                    "volunteer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'coordinator message',
-                'verbose_name_plural': 'coordinator messages',
-                'ordering': ['-sent_at'],
+                "verbose_name": "coordinator message",
+                "verbose_name_plural": "coordinator messages",
+                "ordering": ["-sent_at"],
             },
         ),
     ]

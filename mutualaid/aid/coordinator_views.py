@@ -1,0 +1,214 @@
+"""Coordinators' pages: phone intake, call-backs, overrides and messages."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from matching.reasons import reason_label
+from mutualaid.aid import selectors, services
+from mutualaid.aid.forms import AssignForm, AttachForm, CoordinatorMessageForm, PhoneIntakeForm, UnassignForm
+from mutualaid.aid.models import CoordinatorMessage
+from mutualaid.aid.states import InvalidTransition
+from mutualaid.aid.views import add_service_errors
+
+
+def _community(request: HttpRequest):
+    return selectors.community_for_coordinator(request.user, request.GET.get("community"))
+
+
+@login_required
+def phone_intake(request: HttpRequest) -> HttpResponse:
+    community = _community(request)
+    form = PhoneIntakeForm(request.POST or None, community=community)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            help_request = services.help_request_create(
+                community=community,
+                requester=None,
+                created_by=request.user,
+                category=data["category"],
+                description=data["description"],
+                urgency=data["urgency"],
+                location=data["location"],
+                time_windows=data["time_windows"],
+                any_time=data["any_time"],
+                contact_name=data["contact_name"],
+                contact_phone=data["contact_phone"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Request #%(id)s filed for %(name)s. You will find it on the call-back list once it moves.")
+                % {"id": help_request.pk, "name": help_request.contact_name},
+            )
+            return redirect("coordinator-intake")
+    return render(request, "aid/coordinator/intake.html", {"form": form, "community": community})
+
+
+@login_required
+def callbacks(request: HttpRequest) -> HttpResponse:
+    community = _community(request)
+    return render(
+        request,
+        "aid/coordinator/callbacks.html",
+        {"community": community, "calls": selectors.callbacks_for_community(community)},
+    )
+
+
+@login_required
+@require_POST
+def callback_done(request: HttpRequest, request_id: int) -> HttpResponse:
+    help_request = selectors.request_for_viewer(request.user, request_id)
+    services.help_request_mark_called_back(help_request=help_request, coordinator=request.user)
+    messages.success(request, _("Noted: %(name)s was called back.") % {"name": help_request.contact_name})
+    return redirect("coordinator-callbacks")
+
+
+def _override_page(request: HttpRequest, help_request, **forms) -> HttpResponse:
+    choices = selectors.volunteer_choices(help_request)
+    live = help_request.live_assignments[0] if help_request.live_assignments else None
+    context = {
+        "help_request": help_request,
+        "live_assignment": live,
+        "waiting_reason": reason_label(help_request.unassigned_reason)
+        if help_request.unassigned_reason
+        else "",
+        "choices": choices,
+        "assign_form": forms.get("assign_form")
+        or AssignForm(
+            volunteers=_volunteers(choices), initial={"volunteer": choices[0].volunteer if choices else None}
+        ),
+        "unassign_form": forms.get("unassign_form") or UnassignForm(),
+        "attach_form": AttachForm(people=selectors.accounts_matching_caller(help_request))
+        if help_request.requester_id is None
+        else None,
+        "history": help_request.status_changes.select_related("actor", "assignment__volunteer"),
+    }
+    return render(request, "aid/coordinator/request.html", context)
+
+
+def _volunteers(choices):
+    from mutualaid.accounts.models import User
+
+    return User.objects.filter(pk__in=[choice.volunteer.pk for choice in choices])
+
+
+def _coordinated_request(request: HttpRequest, request_id: int):
+    help_request = selectors.request_for_viewer(request.user, request_id)
+    if not selectors.is_coordinator_of(request.user, help_request.community_id):
+        from django.http import Http404
+
+        raise Http404
+    return help_request
+
+
+@login_required
+def request_overview(request: HttpRequest, request_id: int) -> HttpResponse:
+    return _override_page(request, _coordinated_request(request, request_id))
+
+
+@login_required
+@require_POST
+def request_assign(request: HttpRequest, request_id: int) -> HttpResponse:
+    help_request = _coordinated_request(request, request_id)
+    form = AssignForm(
+        request.POST, volunteers=_volunteers(selectors.volunteer_choices(help_request, limit=10_000))
+    )
+    if form.is_valid():
+        try:
+            services.assignment_assign_by_coordinator(
+                help_request=help_request,
+                volunteer=form.cleaned_data["volunteer"],
+                coordinator=request.user,
+                reason=form.cleaned_data["reason"],
+                agreed_by_phone=form.cleaned_data["agreed_by_phone"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        except (services.TaskActionError, InvalidTransition) as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request, _("Assigned to %(name)s.") % {"name": form.cleaned_data["volunteer"].display_name}
+            )
+            return redirect("coordinator-request", request_id=help_request.pk)
+    return _override_page(request, selectors.request_for_viewer(request.user, request_id), assign_form=form)
+
+
+@login_required
+@require_POST
+def request_unassign(request: HttpRequest, request_id: int) -> HttpResponse:
+    help_request = _coordinated_request(request, request_id)
+    form = UnassignForm(request.POST)
+    live = help_request.live_assignments[0] if help_request.live_assignments else None
+    if form.is_valid() and live is not None:
+        try:
+            services.assignment_unassign(
+                assignment=live, coordinator=request.user, reason=form.cleaned_data["reason"]
+            )
+        except (services.TaskActionError, InvalidTransition) as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("The volunteer is released; matching looks again without them."))
+            return redirect("coordinator-request", request_id=help_request.pk)
+    elif live is None:
+        messages.error(request, _("No volunteer holds this request."))
+        return redirect("coordinator-request", request_id=help_request.pk)
+    return _override_page(request, help_request, unassign_form=form)
+
+
+@login_required
+@require_POST
+def request_attach(request: HttpRequest, request_id: int) -> HttpResponse:
+    help_request = _coordinated_request(request, request_id)
+    form = AttachForm(request.POST, people=selectors.accounts_matching_caller(help_request))
+    if form.is_valid():
+        try:
+            services.help_request_attach_to_account(
+                help_request=help_request, person=form.cleaned_data["person"], coordinator=request.user
+            )
+        except (services.TaskActionError, ValidationError) as error:
+            messages.error(request, " ".join(error.messages) if hasattr(error, "messages") else str(error))
+        else:
+            messages.success(request, _("The request now shows in their account."))
+    else:
+        messages.error(request, _("Choose the caller's account."))
+    return redirect("coordinator-request", request_id=help_request.pk)
+
+
+@login_required
+def message_volunteers(request: HttpRequest) -> HttpResponse:
+    community = _community(request)
+    form = CoordinatorMessageForm(request.POST or None, community=community)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            sent = services.coordinator_message_send(
+                coordinator=request.user,
+                community=community,
+                subject=data["subject"],
+                body=data["body"],
+                volunteer=data["volunteer"],
+                skill=data["skill"],
+                neighbourhood=data["neighbourhood"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, _("Sent to %(count)s volunteers.") % {"count": sent.recipients})
+            return redirect("coordinator-messages")
+    log = CoordinatorMessage.objects.filter(community=community).select_related(
+        "sender", "skill", "volunteer"
+    )[:50]
+    return render(
+        request, "aid/coordinator/messages.html", {"form": form, "community": community, "log": log}
+    )

@@ -1,0 +1,249 @@
+"""Coordinators: phone intake, call-backs, overrides with their records, messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from matching.services import propose_assignments
+from mutualaid.aid import services
+from mutualaid.aid.models import Assignment, CoordinatorMessage, HelpRequest, StatusChange
+from notifications.models import OutgoingEmail
+from tests.conftest import NAAMSESTRAAT, make_user
+
+TOMORROW = timezone.localdate() + dt.timedelta(days=1)
+
+
+def intake_data(shopping, **overrides) -> dict:
+    data = {
+        "contact_name": "Mrs Maes",
+        "contact_phone": "016 23 45 67",
+        "address": "Naamsestraat 12, 3000 Leuven",
+        "category": shopping.pk,
+        "description": "Bread and soup.",
+        "urgency": 2,
+        "any_time": "on",
+    }
+    return data | overrides
+
+
+def test_a_coordinator_files_a_phoned_in_request_in_one_form(client, coordinator, shopping):
+    client.force_login(coordinator)
+    response = client.post(reverse("coordinator-intake"), intake_data(shopping))
+    assert response.status_code == 302 and response.url == reverse("coordinator-intake")
+    help_request = HelpRequest.objects.get()
+    assert help_request.requester is None and help_request.created_by == coordinator
+    assert (help_request.contact_name, help_request.contact_phone) == ("Mrs Maes", "016 23 45 67")
+    assert help_request.neighbourhood == "Leuven centrum"
+
+
+def test_phone_intake_says_what_is_missing_and_saves_nothing(client, coordinator, shopping):
+    client.force_login(coordinator)
+    response = client.post(
+        reverse("coordinator-intake"), intake_data(shopping, contact_phone="12", address="Nowhere 1")
+    )
+    assert response.status_code == 200
+    assert "Give a phone number we can call back." in response.text
+    assert "We could not find" in response.text
+    assert not HelpRequest.objects.exists()
+
+
+@pytest.mark.parametrize("page", ["coordinator-intake", "coordinator-callbacks", "coordinator-messages"])
+def test_coordinator_pages_are_not_for_citizens(client, citizen, page):
+    client.force_login(citizen)
+    assert client.get(reverse(page)).status_code == 404
+
+
+def phoned_in(coordinator, community, shopping) -> HelpRequest:
+    return services.help_request_create(
+        community=community,
+        requester=None,
+        created_by=coordinator,
+        category=shopping,
+        description="Soup.",
+        urgency=1,
+        location=NAAMSESTRAAT,
+        any_time=True,
+        contact_name="Mrs Maes",
+        contact_phone="016 23 45 67",
+    )
+
+
+def test_the_call_back_list_says_whom_to_call_and_what_to_say(
+    client, coordinator, community, shopping, volunteer
+):
+    help_request = phoned_in(coordinator, community, shopping)
+    client.force_login(coordinator)
+    assert "Nobody to call back" in client.get(reverse("coordinator-callbacks")).text
+    assignment = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.5)
+    services.assignment_accept(assignment=assignment, volunteer=volunteer)
+    page = client.get(reverse("coordinator-callbacks")).text
+    assert "tell Mrs Maes that Volunteer" in page.replace("Volunteer Volunteer", "Volunteer")
+    assert "016 23 45 67" in page and volunteer.phone in page
+    client.post(reverse("coordinator-callback-done", args=[help_request.pk]))
+    assert "Nobody to call back" in client.get(reverse("coordinator-callbacks")).text
+    services.assignment_complete(assignment=assignment, volunteer=volunteer)
+    assert "ask Mrs Maes whether all went well" in client.get(reverse("coordinator-callbacks")).text
+
+
+def test_a_coordinator_assigns_a_chosen_volunteer_and_the_record_says_who_and_why(
+    client, coordinator, help_request, volunteer
+):
+    client.force_login(coordinator)
+    response = client.post(
+        reverse("coordinator-assign", args=[help_request.pk]),
+        {"volunteer": volunteer.pk, "reason": "She knows Mrs Peeters"},
+    )
+    assert response.status_code == 302
+    assignment = Assignment.objects.get(help_request=help_request)
+    assert assignment.status == "proposed" and assignment.volunteer == volunteer
+    record = StatusChange.objects.get(assignment=assignment, subject="assignment", to_status="proposed")
+    assert record.actor == coordinator and record.reason == "coordinator: She knows Mrs Peeters"
+
+
+def test_an_assignment_agreed_on_the_phone_is_accepted_at_once(coordinator, help_request, volunteer):
+    services.assignment_assign_by_coordinator(
+        help_request=help_request,
+        volunteer=volunteer,
+        coordinator=coordinator,
+        reason="phoned",
+        agreed_by_phone=True,
+    )
+    help_request.refresh_from_db()
+    assert help_request.status == "accepted"
+
+
+def test_an_override_without_a_reason_is_refused(coordinator, help_request, volunteer):
+    with pytest.raises(ValidationError):
+        services.assignment_assign_by_coordinator(
+            help_request=help_request, volunteer=volunteer, coordinator=coordinator, reason="  "
+        )
+    assert not Assignment.objects.exists()
+
+
+def test_unassigning_reopens_the_request_and_matching_skips_that_volunteer(
+    client, coordinator, help_request, volunteer, second_volunteer
+):
+    propose_assignments(community=help_request.community)
+    first = Assignment.objects.get(help_request=help_request)
+    services.assignment_accept(assignment=first, volunteer=first.volunteer)
+    client.force_login(coordinator)
+    client.post(reverse("coordinator-unassign", args=[help_request.pk]), {"reason": "fell ill"})
+    first.refresh_from_db()
+    help_request.refresh_from_db()
+    assert first.status == "cancelled" and help_request.status == "open"
+    assert StatusChange.objects.filter(
+        help_request=help_request, to_status="open", actor=coordinator
+    ).exists()
+    propose_assignments(community=help_request.community)
+    second = Assignment.objects.get(help_request=help_request, status="proposed")
+    assert second.volunteer != first.volunteer
+
+
+def test_another_communitys_coordinator_cannot_override(
+    client, outsider_coordinator, help_request, volunteer
+):
+    client.force_login(outsider_coordinator)
+    assert client.get(reverse("coordinator-request", args=[help_request.pk])).status_code == 404
+    response = client.post(
+        reverse("coordinator-assign", args=[help_request.pk]), {"volunteer": volunteer.pk, "reason": "x"}
+    )
+    assert response.status_code == 404
+    assert not Assignment.objects.exists()
+
+
+def test_a_phoned_in_request_is_attached_to_the_account_the_caller_makes_later(
+    client, coordinator, community, shopping
+):
+    help_request = phoned_in(coordinator, community, shopping)
+    newcomer = make_user("mrs-maes", community, phone="+32 16 23 45 67")
+    make_user("someone-else", community, phone="+32 470 00 00 00")
+    client.force_login(coordinator)
+    page = client.get(reverse("coordinator-request", args=[help_request.pk])).text
+    assert "mrs-maes" in page.lower() and "someone-else" not in page.lower()
+    client.post(reverse("coordinator-attach", args=[help_request.pk]), {"person": newcomer.pk})
+    help_request.refresh_from_db()
+    assert help_request.requester == newcomer
+
+
+def test_a_message_reaches_volunteers_with_a_skill_in_an_area_and_is_logged(
+    client, coordinator, volunteer, second_volunteer, shopping, pharmacy
+):
+    for person in (volunteer, second_volunteer):
+        person.email = f"{person.username}@example.org"
+        person.save()
+    client.force_login(coordinator)
+    response = client.post(
+        reverse("coordinator-messages"),
+        {
+            "subject": "Pharmacy run",
+            "body": "Who can help on Friday?",
+            "skill": pharmacy.pk,
+            "neighbourhood": "",
+        },
+    )
+    assert response.status_code == 302
+    assert list(OutgoingEmail.objects.values_list("to_address", flat=True)) == [volunteer.email]
+    message = CoordinatorMessage.objects.get()
+    assert (message.sender, message.recipients, message.skill) == (coordinator, 1, pharmacy)
+    assert "Pharmacy run" in client.get(reverse("coordinator-messages")).text
+
+
+def test_a_message_to_nobody_says_so(client, coordinator, pharmacy):
+    client.force_login(coordinator)
+    response = client.post(
+        reverse("coordinator-messages"), {"subject": "Hi", "body": "x", "skill": pharmacy.pk}
+    )
+    assert response.status_code == 200 and "Nobody matches" in response.text
+    assert not CoordinatorMessage.objects.exists()
+
+
+def test_a_volunteer_records_the_hours_a_task_took(client, proposal, volunteer):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    client.force_login(volunteer)
+    client.post(reverse("task-done", args=[proposal.pk]), {"hours_spent": "1.5"})
+    proposal.refresh_from_db()
+    assert (proposal.status, proposal.hours_spent) == ("done", 1.5)
+
+
+def test_impossible_hours_get_a_message_and_nothing_changes(client, proposal, volunteer):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    client.force_login(volunteer)
+    response = client.post(reverse("task-done", args=[proposal.pk]), {"hours_spent": "99"}, follow=True)
+    assert "less than or equal to 24" in response.text
+    proposal.refresh_from_db()
+    assert proposal.status == "accepted"
+
+
+def test_the_dashboard_map_lists_open_requests_and_only_approximate_volunteer_homes(
+    client, coordinator, help_request, volunteer
+):
+    import json
+
+    client.force_login(coordinator)
+    page = client.get(reverse("dashboard")).text
+    data = json.loads(page.split('id="map-data" type="application/json">')[1].split("</script>")[0])
+    assert data["requests"] == [{"lat": 50.8735, "lon": 4.7003, "label": f"#{help_request.pk} Shopping"}]
+    ((latitude, longitude),) = data["volunteers"]
+    assert (latitude, longitude) != (50.8790, 4.7050)  # Ladeuzeplein, the volunteer's exact point
+    assert abs(latitude - 50.8790) < 0.005 and abs(longitude - 4.7050) < 0.0075
+
+
+def test_volunteer_choices_put_skilled_and_near_volunteers_first(
+    help_request, volunteer, second_volunteer, community, pharmacy
+):
+    from mutualaid.aid.selectors import volunteer_choices
+    from tests.conftest import KESSEL_LO, make_volunteer
+
+    make_volunteer("pharmacist", community, [pharmacy], KESSEL_LO)
+    choices = volunteer_choices(help_request)
+    assert [choice.volunteer.username for choice in choices] == [
+        "volunteer",
+        "second-volunteer",
+        "pharmacist",
+    ]
+    assert choices[0].has_skill and not choices[2].has_skill
