@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from mutualaid.accounts.models import User
@@ -14,16 +15,14 @@ from mutualaid.aid.models import Category, Community, HelpRequest, Urgency, Volu
 from mutualaid.aid.places import Location
 
 PASSWORD = "a-long-test-password"
+
+# Deliberately slow hashing is for production; tests create many people. Set once, before
+# any live server forks, so the browser tests' daphne checks passwords the same way.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 NAAMSESTRAAT = Location(50.8735, 4.7003, "Naamsestraat 12, 3000 Leuven", "Leuven centrum")
 LADEUZEPLEIN = Location(50.8790, 4.7050, "Ladeuzeplein 5, 3000 Leuven", "Leuven centrum")
 KESSEL_LO = Location(50.8895, 4.7270, "Gemeentestraat 3, 3010 Leuven", "Kessel-Lo")
 ALL_WEEK = list(range(21))
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # Deliberately slow hashing is for production; tests create many people.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,92 @@
+"""Coordinators in the browser: phone intake by keyboard only, a dashboard that moves."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from channels.testing import ChannelsLiveServerTestCase
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select
+
+from mutualaid.aid.models import Category, Community, HelpRequest
+from tests.conftest import LADEUZEPLEIN, PASSWORD, make_user, make_volunteer
+from tests.e2e.browser import log_in, new_browser, wait_for_text
+
+
+@pytest.mark.browser
+class CoordinatorInTheBrowserTests(ChannelsLiveServerTestCase):
+    def setUp(self) -> None:
+        self.community = Community.objects.create(
+            name="Leuven", slug="leuven", latitude=50.8798, longitude=4.7005
+        )
+        self.shopping = Category.objects.create(community=self.community, slug="shopping", name="Shopping")
+        Category.objects.create(community=self.community, slug="pharmacy", name="Pharmacy")
+        self.coordinator = make_user("coordinator", self.community, is_coordinator=True, is_staff=True)
+        self.browser = new_browser()
+
+    def tearDown(self) -> None:
+        self.browser.quit()
+
+    def test_phone_intake_by_keyboard_only_takes_well_under_a_minute(self) -> None:
+        browser = self.browser
+        log_in(browser, self.live_server_url, "coordinator", PASSWORD)
+        browser.get(f"{self.live_server_url}/coordinator/intake/")
+        started = time.monotonic()
+        # The caller's name field has the focus; from here on, only keys.
+        browser.switch_to.active_element.send_keys("Mrs Maes", Keys.TAB, "016 23 45 67", Keys.TAB)
+        browser.switch_to.active_element.send_keys("Naamsestraat 12, 3000 Leuven", Keys.TAB)
+        browser.switch_to.active_element.send_keys(Keys.TAB)  # past the coordinates' summary
+        browser.switch_to.active_element.send_keys("Ph", Keys.TAB)  # category: Pharmacy
+        browser.switch_to.active_element.send_keys(Keys.TAB)  # urgency: keep the default
+        browser.switch_to.active_element.send_keys("Pick up her prescription.", Keys.TAB)
+        browser.switch_to.active_element.send_keys(Keys.SPACE)  # any time suits her
+        for _ in range(6):  # the three optional day / part-of-day rows
+            browser.switch_to.active_element.send_keys(Keys.TAB)
+        browser.switch_to.active_element.send_keys(Keys.TAB, Keys.ENTER)
+        wait_for_text(browser, "filed for Mrs Maes")
+        elapsed = time.monotonic() - started
+        print(f"\nPhone intake by keyboard: {elapsed:.1f} s of browser time (typing is instant here)")
+
+        help_request = HelpRequest.objects.get()
+        assert help_request.requester is None
+        assert (help_request.contact_name, help_request.contact_phone) == ("Mrs Maes", "016 23 45 67")
+        assert help_request.category.slug == "pharmacy" and help_request.any_time
+        assert help_request.neighbourhood == "Leuven centrum"
+        assert (
+            browser.switch_to.active_element.get_attribute("name") == "contact_name"
+        )  # ready for the next call
+        assert elapsed < 60
+
+    def test_dashboard_counters_move_without_a_reload(self) -> None:
+        browser = self.browser
+        log_in(browser, self.live_server_url, "coordinator", PASSWORD)
+        browser.get(f"{self.live_server_url}/coordinator/")
+        wait_for_text(browser, "Live updates on")
+        counter = browser.find_element(By.CSS_SELECTOR, "[data-counter=open]")
+        assert counter.text == "0"
+        browser.execute_script("document.body.dataset.loadedOnce = 'yes';")
+
+        make_user("maria", self.community)
+        make_volunteer("jan", self.community, [self.shopping], LADEUZEPLEIN)
+        # A citizen posts through the server, as people do (the event starts where they act).
+        citizen = new_browser()
+        try:
+            log_in(citizen, self.live_server_url, "maria", PASSWORD)
+            citizen.get(f"{self.live_server_url}/requests/new/")
+            Select(citizen.find_element(By.NAME, "category")).select_by_visible_text("Shopping")
+            citizen.find_element(By.NAME, "description").send_keys("Bread, please.")
+            citizen.find_element(By.NAME, "address").send_keys("Naamsestraat 12, 3000 Leuven")
+            citizen.find_element(By.NAME, "any_time").click()
+            citizen.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+            wait_for_text(citizen, "Your request is posted")
+        finally:
+            citizen.quit()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if browser.find_element(By.CSS_SELECTOR, "[data-counter=open]").text == "1":
+                break
+            time.sleep(0.2)
+        assert browser.find_element(By.CSS_SELECTOR, "[data-counter=open]").text == "1"
+        assert browser.execute_script("return document.body.dataset.loadedOnce") == "yes"
