@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "csp",
+    "django_ratelimit",
     "mutualaid.accounts",
     "mutualaid.aid",
     "mutualaid.reports",
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -176,6 +179,39 @@ MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z
 
 # A proposal the volunteer has not answered expires and the request is matched again.
 PROPOSAL_EXPIRY_HOURS = float(os.environ.get("PROPOSAL_EXPIRY_HOURS", "24"))
+
+# Content Security Policy: no inline script anywhere; map tiles are the only outside images.
+_tile_origin = "/".join(MAP_TILE_URL.split("/")[:3]) if MAP_TILE_URL.startswith("http") else None
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"] + ([_tile_origin] if _tile_origin else []),
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Rate limits (django-ratelimit) count in the default cache: Redis in production.
+RATELIMIT_VIEW = None
+RATE_LIMITS = {
+    "signup": os.environ.get("RATE_LIMIT_SIGNUP", "5/h"),
+    "login": os.environ.get("RATE_LIMIT_LOGIN", "10/m"),
+    "post_request": os.environ.get("RATE_LIMIT_POST_REQUEST", "20/h"),
+    "socket_message": os.environ.get("RATE_LIMIT_SOCKET_MESSAGE", "60/m"),
+}
+SILENCED_SYSTEM_CHECKS = [
+    # Django's own RedisCache increments atomically (Redis INCR), which is all it needs.
+    "django_ratelimit.W001",
+]
+if not REDIS_URL:
+    # The embedded default is one process, so a per-process cache counts correctly.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = True

@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from mutualaid.accounts.views import signup
+from mutualaid.accounts.views import RateLimitedLoginView, signup
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/signup/", signup, name="signup"),
+    path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("mutualaid.reports.urls")),

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from mutualaid.accounts.models import User
 from mutualaid.aid import selectors, services
 from mutualaid.aid.states import InvalidTransition
+from mutualaid.limits import person_is_limited, too_many_message
 from notifications.events import TASK_CHANGED, community_group, person_group
 
 ACTIONS = {"accept", "decline"}
@@ -53,6 +54,9 @@ class TaskUpdatesConsumer(JsonWebsocketConsumer):
         )
 
     def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if person_is_limited(self.scope["user"].pk, "socket_message"):
+            self.reply(False, too_many_message())
+            return
         try:
             content = json.loads(text_data or "")
         except (TypeError, ValueError):

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from mutualaid.accounts.models import User
@@ -33,6 +34,7 @@ def offline_and_quiet(settings):
     settings.MATCHING_DEBOUNCE_SECONDS = 0
     # Tests run matching rounds themselves; no background worker in the test process.
     settings.MATCHING_WORKER = "external"
+    cache.clear()  # rate-limit counters start afresh in every test
     default_geocoder.cache_clear()
     yield
     default_geocoder.cache_clear()

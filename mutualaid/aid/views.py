@@ -19,6 +19,7 @@ from mutualaid.aid import selectors, services
 from mutualaid.aid.forms import CancelForm, DeclineForm, DoneForm, HelpRequestForm, VolunteerOfferForm
 from mutualaid.aid.models import VolunteerOffer
 from mutualaid.aid.states import InvalidTransition
+from mutualaid.limits import request_is_limited, too_many_message
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -46,6 +47,10 @@ def my_requests(request: HttpRequest) -> HttpResponse:
 def request_create(request: HttpRequest) -> HttpResponse:
     community = _community_of(request)
     form = HelpRequestForm(request.POST or None, community=community)
+    if request.method == "POST" and request_is_limited(request, "post_request", key="user"):
+        form.is_valid()
+        form.add_error(None, too_many_message())
+        return render(request, "aid/request_form.html", {"form": form, "community": community}, status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

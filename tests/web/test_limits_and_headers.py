@@ -1,0 +1,105 @@
+"""Abuse limits and the production safety settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.urls import reverse
+from django.utils import timezone
+
+from mutualaid.aid.models import HelpRequest
+from mutualaid.limits import person_is_limited
+from tests.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_login_attempts_are_limited_without_revealing_whether_the_password_was_right(
+    client, citizen, settings
+):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"login": "3/m"}
+    for _ in range(3):
+        response = client.post(reverse("login"), {"username": "citizen", "password": "wrong"})
+        assert response.status_code == 200
+    response = client.post(reverse("login"), {"username": "citizen", "password": PASSWORD})
+    assert response.status_code == 429
+    assert "Too many attempts" in response.text
+    assert "correct username and password" not in response.text
+    assert "_auth_user_id" not in client.session
+
+
+def test_signups_are_limited_per_address(client, community, settings):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"signup": "2/h"}
+    for index in range(3):
+        response = client.post(reverse("signup"), {"username": f"spammer{index}", "community": community.pk})
+    assert response.status_code == 429 and "Too many attempts" in response.text
+
+
+def test_posting_requests_is_limited_per_person_and_nothing_is_saved_past_the_limit(
+    client, citizen, shopping, settings
+):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"post_request": "2/h"}
+    client.force_login(citizen)
+    data = {
+        "category": shopping.pk,
+        "description": "Bread",
+        "urgency": 1,
+        "address": "Naamsestraat 12, 3000 Leuven",
+        "window_1_date": (timezone.localdate() + dt.timedelta(days=1)).isoformat(),
+        "window_1_part": 0,
+    }
+    statuses = [client.post(reverse("request-create"), data).status_code for _ in range(3)]
+    assert statuses == [302, 302, 429]
+    assert HelpRequest.objects.count() == 2
+
+
+def test_socket_messages_are_limited_per_person(volunteer, settings):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"socket_message": "5/m"}
+    results = [person_is_limited(volunteer.pk, "socket_message") for _ in range(7)]
+    assert results == [False] * 5 + [True] * 2
+
+
+def test_pages_carry_a_content_security_policy_without_inline_script(client, coordinator):
+    client.force_login(coordinator)
+    for name in ["home", "dashboard", "request-create", "coordinator-intake"]:
+        response = client.get(reverse(name))
+        policy = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        assert "<script>" not in response.text  # scripts come from files only
+
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "a-production-secret-key-that-is-long-and-random-0123456789abcdefghij",
+    "ALLOWED_HOSTS": "help.example.org",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def run_manage(*arguments: str, environment: dict) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items() if key not in PRODUCTION}
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=clean | environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_deploy_checks_are_clean_under_the_production_variables():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", environment=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_service_refuses_to_start_without_debug_on_the_default_secret_key():
+    without_secret = {key: value for key, value in PRODUCTION.items() if key != "SECRET_KEY"}
+    result = run_manage("check", environment=without_secret)
+    assert result.returncode != 0
+    assert "Set SECRET_KEY" in result.stderr
