@@ -113,8 +113,11 @@ def assignment_for_volunteer(user: User, assignment_id: int) -> Assignment:
 def community_for_coordinator(user: User, slug: str | None = None) -> Community:
     """The community a coordinator runs (a superuser may pick any by slug)."""
     if user.is_superuser:
-        community = Community.objects.filter(slug=slug).first() if slug else None
-        community = community or user.community or Community.objects.first()
+        if slug:
+            # An unknown slug is a 404, never silently another community's data.
+            community = Community.objects.filter(slug=slug).first()
+        else:
+            community = user.community or Community.objects.first()
     elif user.is_coordinator:
         community = user.community
     else:

@@ -17,13 +17,14 @@ from matching.reasons import reason_label
 from matching.scheduling import schedule_matching
 from mutualaid.aid import selectors, services
 from mutualaid.aid.forms import CancelForm, DeclineForm, DoneForm, HelpRequestForm, VolunteerOfferForm
-from mutualaid.aid.models import VolunteerOffer
+from mutualaid.aid.models import Community, VolunteerOffer
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.limits import request_is_limited, too_many_message
+from mutualaid.reports import charts, statistics
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "aid/home.html")
+    return render(request, "aid/home.html", {"communities": Community.objects.only("name", "slug")})
 
 
 def _community_of(request: HttpRequest):
@@ -165,7 +166,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "aid/inbox.html",
-        {"inbox": selectors.inbox_of_volunteer(request.user), "offer": offer, "decline_form": DeclineForm()},
+        {
+            "inbox": selectors.inbox_of_volunteer(request.user),
+            "offer": offer,
+            "decline_form": DeclineForm(),
+            "history": statistics.volunteer_history(request.user),
+        },
     )
 
 
@@ -244,6 +250,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     for column in board["columns"]:
         for help_request in column["requests"]:
             help_request.waiting_reason = reason_label(help_request.unassigned_reason)
+    shortage = statistics.volunteer_shortage(community)
     return render(
         request,
         "aid/dashboard.html",
@@ -251,6 +258,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "community": community,
             "board": board,
             "last_run": last_run,
+            "counters": statistics.dashboard_counters(community),
+            "unmatched": statistics.unmatched_requests(community),
+            "skill_chart": charts.shortage_chart(
+                shortage["by_category"],
+                chart_id="shortage-by-category",
+                title=_("Open requests and available volunteers per kind of help"),
+                label_heading=_("Kind of help"),
+            ),
+            "area_chart": charts.shortage_chart(
+                shortage["by_neighbourhood"],
+                chart_id="shortage-by-neighbourhood",
+                title=_("Open requests and available volunteers per neighbourhood"),
+                label_heading=_("Neighbourhood"),
+            ),
             "callbacks": len(selectors.callbacks_for_community(community)),
             "map_points": selectors.community_map_points(community),
         },

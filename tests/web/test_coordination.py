@@ -247,3 +247,40 @@ def test_volunteer_choices_put_skilled_and_near_volunteers_first(
         "pharmacist",
     ]
     assert choices[0].has_skill and not choices[2].has_skill
+
+
+def test_the_dashboard_shows_counters_that_match_the_data(
+    client, coordinator, citizen, community, shopping, volunteer, second_volunteer
+):
+    import re
+
+    from tests.conftest import post_request
+
+    post_request(citizen, community, shopping)  # stays open
+    proposed = post_request(citizen, community, shopping)
+    services.assignment_propose(help_request=proposed, volunteer=volunteer, km=0.5)
+    done = post_request(citizen, community, shopping)
+    assignment = services.assignment_propose(help_request=done, volunteer=second_volunteer, km=2.0)
+    services.assignment_accept(assignment=assignment, volunteer=second_volunteer)
+    services.assignment_complete(assignment=assignment, volunteer=second_volunteer, hours_spent=2)
+    client.force_login(coordinator)
+    page = client.get(reverse("dashboard")).text
+
+    def counter(name: str) -> str:
+        return re.search(rf'data-counter="{name}">([^<]*)<', page).group(1).strip()
+
+    assert (counter("open"), counter("proposed"), counter("accepted"), counter("done-today")) == (
+        "1",
+        "1",
+        "0",
+        "1",
+    )
+    assert counter("volunteers") == "2"
+    assert counter("given") == "1 tasks, 2 h"
+    assert counter("median-acceptance").endswith("min")
+    assert 'id="shortage-by-category-title"' in page and reverse("coordinator-export") in page
+
+
+def test_anyone_finds_the_open_figures_from_the_home_page(client, community):
+    page = client.get(reverse("home")).text
+    assert reverse("transparency", args=[community.slug]) in page
