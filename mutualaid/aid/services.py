@@ -475,11 +475,23 @@ def assignment_assign_by_coordinator(
     _require_coordinator(coordinator, help_request.community_id)
     why = _override_reason(reason)
     help_request = _locked_request(help_request.pk)
-    offer = VolunteerOffer.objects.filter(volunteer=volunteer, community_id=help_request.community_id).first()
+    # Lock order everywhere: request, then assignment, then offer; the offer's lock makes
+    # concurrent overrides for one volunteer count their tasks one after the other.
+    offer = (
+        VolunteerOffer.objects.select_for_update()
+        .filter(volunteer=volunteer, community_id=help_request.community_id)
+        .first()
+    )
     if offer is None:
         raise ValidationError({"volunteer": _("Choose a volunteer of this community.")})
     if help_request.status != RequestStatus.OPEN:
         raise TaskActionError(_("Unassign the current volunteer first; only an open request can be given."))
+    carrying = Assignment.objects.filter(volunteer=volunteer, status__in=LIVE_ASSIGNMENT_STATUSES).count()
+    if carrying >= offer.capacity:
+        raise TaskActionError(
+            _("%(name)s already carries %(count)s tasks, their maximum.")
+            % {"name": volunteer.display_name, "count": carrying}
+        )
     from geopy.distance import great_circle
 
     km = great_circle((help_request.latitude, help_request.longitude), (offer.latitude, offer.longitude)).km

@@ -1,0 +1,164 @@
+"""Races on one task: exactly one wins, nobody is double-booked, nothing is lost.
+
+On PostgreSQL (row locks and the partial unique index); 200 attempts released at once by
+a barrier, each thread with its own connection, as Django's select_for_update tests do.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+from django.db import connection, connections
+
+from mutualaid.aid import services
+from mutualaid.aid.models import Assignment, HelpRequest, StatusChange
+from mutualaid.aid.states import REQUEST_TRANSITIONS
+from tests.conftest import LADEUZEPLEIN, make_user, make_volunteer, post_request
+
+WANTED_ATTEMPTS = 200
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def on_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("race tests need PostgreSQL: set DATABASE_URL (CI runs them on PostgreSQL)")
+
+
+def attempts_the_server_allows() -> int:
+    """200, unless the server has fewer connections to spare (CI raises max_connections)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_connections")
+        (maximum,) = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM pg_stat_activity")
+        (in_use,) = cursor.fetchone()
+    attempts = min(WANTED_ATTEMPTS, int(maximum) - int(in_use) - 10)
+    print(f"\n{attempts} concurrent attempts (max_connections={maximum})")
+    return attempts
+
+
+def race(attempts: list[Callable[[], object]]) -> Counter:
+    """Run every attempt at the same moment; count outcomes by kind."""
+    barrier = threading.Barrier(len(attempts))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def run(attempt: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=60)
+            attempt()
+            outcome = "won"
+        except (services.TaskActionError, services.InvalidTransition) as error:
+            outcome = "told:" + type(error).__name__
+        except Exception as error:  # anything else is a bug the test reports
+            outcome = f"crashed:{type(error).__name__}:{error}"
+        finally:
+            connections.close_all()
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=run, args=(attempt,)) for attempt in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return Counter(outcomes)
+
+
+def assert_history_is_a_valid_path(help_request: HelpRequest) -> None:
+    changes = StatusChange.objects.filter(help_request=help_request, subject="request").order_by("at", "pk")
+    statuses = [change.to_status for change in changes]
+    for before, after in itertools.pairwise(statuses):
+        assert (before, after) in REQUEST_TRANSITIONS
+
+
+def test_200_coordinators_giving_one_request_to_different_volunteers_give_it_once(community, shopping):
+    coordinator = make_user("coordinator", community, is_coordinator=True, is_staff=True)
+    citizen = make_user("citizen", community)
+    help_request = post_request(citizen, community, shopping)
+    attempts = attempts_the_server_allows()
+    volunteers = [
+        make_volunteer(f"v{index}", community, [shopping], LADEUZEPLEIN) for index in range(attempts)
+    ]
+
+    outcomes = race(
+        [
+            lambda volunteer=volunteer: services.assignment_assign_by_coordinator(
+                help_request=help_request, volunteer=volunteer, coordinator=coordinator, reason="race"
+            )
+            for volunteer in volunteers
+        ]
+    )
+
+    assert outcomes == Counter({"won": 1, "told:TaskActionError": attempts - 1})
+    assert Assignment.objects.filter(help_request=help_request).count() == 1
+    help_request.refresh_from_db()
+    assert help_request.status == "proposed"
+    assert_history_is_a_valid_path(help_request)
+
+
+def test_200_overrides_for_one_volunteer_never_exceed_their_capacity(community, shopping):
+    coordinator = make_user("coordinator", community, is_coordinator=True, is_staff=True)
+    citizen = make_user("citizen", community)
+    volunteer = make_volunteer("busy", community, [shopping], LADEUZEPLEIN, capacity=3)
+    attempts = attempts_the_server_allows()
+    requests = [post_request(citizen, community, shopping) for _ in range(attempts)]
+
+    outcomes = race(
+        [
+            lambda help_request=help_request: services.assignment_assign_by_coordinator(
+                help_request=help_request, volunteer=volunteer, coordinator=coordinator, reason="race"
+            )
+            for help_request in requests
+        ]
+    )
+
+    assert outcomes == Counter({"won": 3, "told:TaskActionError": attempts - 3})
+    assert Assignment.objects.filter(volunteer=volunteer, status="proposed").count() == 3
+    assert HelpRequest.objects.filter(status="proposed").count() == 3
+    assert HelpRequest.objects.filter(status="open").count() == attempts - 3
+
+
+def test_a_volunteer_accepting_while_the_citizen_cancels_and_a_coordinator_unassigns_ends_consistent(
+    community, shopping
+):
+    coordinator = make_user("coordinator", community, is_coordinator=True, is_staff=True)
+    citizen = make_user("citizen", community)
+    volunteer = make_volunteer("helper", community, [shopping], LADEUZEPLEIN)
+    help_request = post_request(citizen, community, shopping)
+    assignment = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.5)
+    attempts = attempts_the_server_allows()
+    third = attempts // 3
+    attempts = (
+        [lambda: services.assignment_accept(assignment=assignment, volunteer=volunteer)] * third
+        + [lambda: services.help_request_cancel(help_request=help_request, actor=citizen)] * third
+        + [
+            lambda: services.assignment_unassign(
+                assignment=assignment, coordinator=coordinator, reason="race"
+            )
+        ]
+        * (attempts - 2 * third)
+    )
+
+    outcomes = race(attempts)
+
+    assert not any(kind.startswith("crashed") for kind in outcomes), outcomes
+    assert outcomes["won"] >= 1
+    help_request.refresh_from_db()
+    assignment.refresh_from_db()
+    assert (
+        Assignment.objects.filter(help_request=help_request, status__in=["proposed", "accepted"]).count() <= 1
+    )
+    if help_request.status == "cancelled":
+        assert assignment.status == "cancelled"
+    assert_history_is_a_valid_path(help_request)
+    # Every winning action left exactly its records; nothing half-done.
+    assert (
+        StatusChange.objects.filter(help_request=help_request, subject="request").count()
+        == 1 + 1 + outcomes["won"]
+    )
