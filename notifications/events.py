@@ -1,6 +1,6 @@
 """The one place that knows the live-update groups and the shape of their events.
 
-Services call `publish_task_change` inside their transaction; the event leaves only after
+Services call `publish_task_changes` inside their transaction; the event leaves only after
 the commit, so nobody is told about a change that was rolled back. Events carry ids and
 statuses, never names or addresses: a page that receives one asks the server for what its
 user may see (the database is the truth).
@@ -8,6 +8,7 @@ user may see (the database is the truth).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -30,7 +31,7 @@ def community_group(community_id: int) -> str:
     return f"community-{community_id}"
 
 
-def publish_task_change(
+def task_change(
     *,
     request_id: int,
     community_id: int,
@@ -38,23 +39,40 @@ def publish_task_change(
     volunteer_ids: list[int],
     request_status: str,
     change: str,
-) -> None:
-    """Tell the requester, the volunteers concerned and the coordinators, after commit."""
+) -> tuple[list[str], dict[str, Any]]:
+    """The groups to tell and the event to send them about one change."""
     event = {"type": TASK_CHANGED, "request": request_id, "status": request_status, "change": change}
-    people = {volunteer_id for volunteer_id in volunteer_ids}
+    people = set(volunteer_ids)
     if requester_id is not None:
         people.add(requester_id)
     groups = [community_group(community_id)] + [person_group(user_id) for user_id in sorted(people)]
-    transaction.on_commit(lambda: send_to_groups(groups, event))
+    return groups, event
 
 
-def send_to_groups(groups: list[str], event: dict[str, Any]) -> None:
-    """Send now; a channel layer fault is logged, never raised into a committed change."""
+def publish_task_change(**change: Any) -> None:
+    """Tell the requester, the volunteers concerned and the coordinators, after commit."""
+    publish_task_changes([task_change(**change)])
+
+
+def publish_task_changes(changes: list[tuple[list[str], dict[str, Any]]]) -> None:
+    """Publish several changes after commit, all at once (a matching run's proposals)."""
+    if changes:
+        transaction.on_commit(lambda: send_all(changes))
+
+
+def send_all(changes: list[tuple[list[str], dict[str, Any]]]) -> None:
+    """Send now, concurrently; a channel layer fault is logged, never raised into a commit."""
     channel_layer = get_channel_layer()
     if channel_layer is None:
         return
-    for group in groups:
-        try:
-            async_to_sync(channel_layer.group_send)(group, event)
-        except Exception:
-            logger.exception("Could not publish %s to %s", event.get("change"), group)
+    try:
+        async_to_sync(_send_concurrently)(channel_layer, changes)
+    except Exception:
+        logger.exception("Could not publish %d live events", len(changes))
+
+
+async def _send_concurrently(channel_layer, changes: list[tuple[list[str], dict[str, Any]]]) -> None:
+    sends = [channel_layer.group_send(group, event) for groups, event in changes for group in groups]
+    for outcome in await asyncio.gather(*sends, return_exceptions=True):
+        if isinstance(outcome, Exception):
+            logger.error("A live event was not delivered: %r", outcome)

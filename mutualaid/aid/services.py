@@ -39,7 +39,7 @@ from mutualaid.aid.states import (
     check_request_transition,
 )
 from notifications.emails import queue_emails, task_emails
-from notifications.events import publish_task_change
+from notifications.events import publish_task_changes, task_change
 from notifications.models import OutgoingEmail
 
 EMAILED_CHANGES = ("proposed", "accepted", "done")
@@ -106,8 +106,8 @@ def _publish(
     _announce(help_request, change, volunteer_ids)
 
 
-def _announce(help_request: HelpRequest, change: str, volunteer_ids: list[int]) -> None:
-    publish_task_change(
+def _change(help_request: HelpRequest, change: str, volunteer_ids: list[int]):
+    return task_change(
         request_id=help_request.pk,
         community_id=help_request.community_id,
         requester_id=help_request.requester_id,
@@ -115,6 +115,10 @@ def _announce(help_request: HelpRequest, change: str, volunteer_ids: list[int]) 
         request_status=help_request.status,
         change=change,
     )
+
+
+def _announce(help_request: HelpRequest, change: str, volunteer_ids: list[int]) -> None:
+    publish_task_changes([_change(help_request, change, volunteer_ids)])
 
 
 def _locked_request(help_request_id: int) -> HelpRequest:
@@ -433,7 +437,7 @@ def assignments_propose_batch(
         [request for request, _v, _k in proposals], ["status", "unassigned_reason", "updated_at"]
     )
     volunteers = User.objects.in_bulk({volunteer_id for _request, volunteer_id, _km in proposals})
-    emails = []
+    emails, live_events = [], []
     for assignment, (help_request, volunteer_id, _km) in zip(assignments, proposals, strict=True):
         emails += task_emails(
             help_request=help_request,
@@ -441,8 +445,9 @@ def assignments_propose_batch(
             volunteers=[volunteers[volunteer_id]],
             assignment=assignment,
         )
-        _announce(help_request, "proposed", [volunteer_id])
+        live_events.append(_change(help_request, "proposed", [volunteer_id]))
     queue_emails(emails)
+    publish_task_changes(live_events)  # one send after the commit, not one per proposal
     return assignments
 
 

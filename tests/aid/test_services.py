@@ -34,7 +34,7 @@ HERENT = Location(50.9070, 4.6720, "Kerkstraat 1, 3020 Herent", "Herent")
 def sent(monkeypatch):
     """What reaches the channel layer: (groups, event) per published change."""
     published: list[tuple[list[str], dict]] = []
-    monkeypatch.setattr(events, "send_to_groups", lambda groups, event: published.append((groups, event)))
+    monkeypatch.setattr(events, "send_all", published.extend)
     return published
 
 
