@@ -19,6 +19,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 TASK_CHANGED = "task.changed"
+SEND_CONCURRENCY = 8
 
 
 def person_group(user_id: int) -> str:
@@ -72,7 +73,15 @@ def send_all(changes: list[tuple[list[str], dict[str, Any]]]) -> None:
 
 
 async def _send_concurrently(channel_layer, changes: list[tuple[list[str], dict[str, Any]]]) -> None:
-    sends = [channel_layer.group_send(group, event) for groups, event in changes for group in groups]
+    # A few at a time: concurrency cuts the latency of a burst, and a bound keeps a large
+    # matching run within the Redis layer's connection pool.
+    limit = asyncio.Semaphore(SEND_CONCURRENCY)
+
+    async def send(group: str, event: dict[str, Any]) -> None:
+        async with limit:
+            await channel_layer.group_send(group, event)
+
+    sends = [send(group, event) for groups, event in changes for group in groups]
     for outcome in await asyncio.gather(*sends, return_exceptions=True):
         if isinstance(outcome, Exception):
             logger.error("A live event was not delivered: %r", outcome)

@@ -1,0 +1,78 @@
+"""Command line: ``python -m matching solve INSTANCE.json [--out RESULT.json] [--progress]``.
+
+A thin wrapper around `matching.engine` (no Django: it runs without settings). Exit 0 with
+the result JSON on stdout (or in --out); exit 2 with one line on stderr for an invalid
+instance, including unreadable files and malformed JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import NoReturn
+
+from matching.engine import InvalidInstance, parse_instance, solve
+
+EXIT_INVALID = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse prints usage plus the message; the contract wants one line and exit 2.
+        self.exit(EXIT_INVALID, f"{self.prog}: {message}\n")
+
+
+def _read(path: str) -> dict:
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+    except OSError as error:
+        raise InvalidInstance(f"{path}: cannot read: {error.strerror or error}") from error
+    except UnicodeDecodeError as error:
+        raise InvalidInstance(f"{path}: not UTF-8 text: {error.reason}") from error
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        name = "<stdin>" if path == "-" else path
+        raise InvalidInstance(
+            f"{name}: malformed JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from error
+
+
+def _progress(stage: str, fraction: float) -> None:
+    print(f"progress: {stage} {fraction:.0%}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    parser = _Parser(
+        prog="python -m matching", description="Optimal assignment of help requests to volunteers."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    solve_command = commands.add_parser("solve", help="solve one instance (JSON file, '-' for stdin)")
+    solve_command.add_argument("instance", help="instance JSON file, or '-' for standard input")
+    solve_command.add_argument("--out", help="write the result JSON here instead of standard output")
+    solve_command.add_argument("--progress", action="store_true", help="report progress on standard error")
+    arguments = parser.parse_args(argv)
+
+    try:
+        instance = parse_instance(_read(arguments.instance))
+    except InvalidInstance as error:
+        print(str(error).splitlines()[0] if str(error) else "invalid instance", file=sys.stderr)
+        return EXIT_INVALID
+    result = solve(instance, progress=_progress if arguments.progress else None)
+    text = json.dumps(result.to_json(), separators=(",", ":"))
+    if arguments.out:
+        with open(arguments.out, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,336 @@
+"""Forward/reverse auction with epsilon scaling for capacitated bipartite assignment.
+
+Persons are requests, objects are volunteer slots (a volunteer with capacity c has c
+slots, each with its own price); every person may also stay unassigned (a "nothing"
+object of value 0 that is never scarce). Benefits are int64, so with eps = 1 at the end
+and benefits multiplied by M > number of persons, epsilon-complementary slackness pins
+the exact optimum (Bertsekas, "Auction algorithms for network flow problems", 1992).
+
+All steps are Jacobi-style: every bidder of a round bids at once, with NumPy segment
+reductions over the bidders' CSR rows, so the Python loop runs once per round, not per
+bid. Capacity is never expanded into repeated edges: a bid goes to a volunteer, whose
+slots are kept sorted by price; the bid displaces the holder of the cheapest slot.
+
+The forward auction alone is not enough for this asymmetric problem: after epsilon
+scaling a slot can be left free at a positive price, which breaks the dual argument.
+Reverse steps (the free slot lowers its price to attract a person) remove such slots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+INF = np.int64(2**62)
+NEG = np.int64(-(2**62))
+_MAX_ROUNDS = 5_000_000
+
+
+def segment_indices(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenated ranges [start, start+length) and each range's offset in the result."""
+    offsets = np.zeros(len(lengths), dtype=np.int64)
+    if len(lengths) > 1:
+        np.cumsum(lengths[:-1], out=offsets[1:])
+    total = int(lengths.sum())
+    indices = np.arange(total, dtype=np.int64) - np.repeat(offsets - starts, lengths)
+    return indices, offsets
+
+
+def _first_per_segment(candidates: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """First position of `candidates` (sorted) in each segment, given each candidate's segment."""
+    keep = np.ones(len(candidates), dtype=bool)
+    keep[1:] = segment[1:] != segment[:-1]
+    return candidates[keep]
+
+
+def segment_top_two(
+    values: np.ndarray, offsets: np.ndarray, lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per non-empty segment: max, position of the first max, and the max of the others.
+
+    `values` is modified (the first max is overwritten) to avoid a copy.
+    """
+    segment = np.repeat(np.arange(len(offsets)), lengths)
+    best = np.maximum.reduceat(values, offsets)
+    candidates = np.flatnonzero(values == best[segment])
+    best_position = _first_per_segment(candidates, segment[candidates])
+    values[best_position] = NEG
+    second = np.maximum.reduceat(values, offsets)
+    return best, best_position, second
+
+
+@dataclass
+class AuctionStats:
+    phases: int = 0
+    forward_rounds: int = 0
+    reverse_rounds: int = 0
+    bids: int = 0
+
+
+class Auction:
+    """The auction state on one candidate graph; `rebuild` carries prices to a wider graph."""
+
+    def __init__(self, n_persons: int, n_objects: int, capacity: np.ndarray) -> None:
+        self.n_persons = n_persons
+        self.n_objects = n_objects
+        self.capacity = capacity.astype(np.int64)  # true capacity per volunteer
+        self.person_slot = np.full(n_persons, -1, dtype=np.int64)  # -1 bidding, -2 nothing
+        self.person_edge = np.full(n_persons, -1, dtype=np.int64)
+        self.profit = np.zeros(n_persons, dtype=np.int64)  # benefit - price of the held slot, else 0
+        self.pending = np.zeros(n_objects, dtype=bool)  # may hold a free slot at a positive price
+        self.slot_start = np.zeros(n_objects + 1, dtype=np.int64)
+        self.slot_price = np.zeros(0, dtype=np.int64)
+        self.slot_holder = np.zeros(0, dtype=np.int64)
+        self.stats = AuctionStats()
+
+    # ----------------------------------------------------------------- graph
+    def set_graph(self, person: np.ndarray, volunteer: np.ndarray, benefit: np.ndarray) -> None:
+        """Install edges (sorted by person, then volunteer), keeping prices and assignments."""
+        n, m = self.n_persons, self.n_objects
+        self.edge_person = person
+        self.edge_volunteer = volunteer
+        self.benefit = benefit
+        self.indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(person, minlength=n), out=self.indptr[1:])
+        self.degree = np.diff(self.indptr)
+        by_volunteer = np.argsort(volunteer, kind="stable")
+        self.volunteer_edges = by_volunteer
+        self.volunteer_ptr = np.zeros(m + 1, dtype=np.int64)
+        volunteer_degree = np.bincount(volunteer, minlength=m)
+        np.cumsum(volunteer_degree, out=self.volunteer_ptr[1:])
+        self.volunteer_degree = volunteer_degree
+
+        # Slots: more than degree + 1 can never matter, one free slot at price 0 stands for
+        # all spare capacity. Degrees only grow between calls, so slots only get added.
+        old_slots = np.diff(self.slot_start)
+        slots = np.minimum(self.capacity, volunteer_degree + 1)
+        slots = np.maximum(slots, old_slots)
+        slot_start = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum(slots, out=slot_start[1:])
+        slot_price = np.zeros(int(slot_start[-1]), dtype=np.int64)
+        slot_holder = np.full(int(slot_start[-1]), -1, dtype=np.int64)
+        old_index, _ = segment_indices(self.slot_start[:-1], old_slots)
+        owner = np.repeat(np.arange(m), old_slots)
+        new_index = slot_start[owner] + (old_index - self.slot_start[owner])
+        slot_price[new_index] = self.slot_price
+        slot_holder[new_index] = self.slot_holder
+        self.slot_start, self.slot_price, self.slot_holder = slot_start, slot_price, slot_holder
+        self.slots = slots
+        self._resort(np.flatnonzero(slots > old_slots))
+        self.person_slot[:] = np.where(self.person_slot >= 0, -1, self.person_slot)
+        held = np.flatnonzero(slot_holder >= 0)
+        self.person_slot[slot_holder[held]] = held
+        self.slot_owner = np.repeat(np.arange(m), slots)
+
+        # The edge each assigned person sits on, in the new numbering.
+        keys = person * m + volunteer
+        assigned = np.flatnonzero(self.person_slot >= 0)
+        wanted = assigned * m + self.slot_owner[self.person_slot[assigned]]
+        self.person_edge[:] = -1
+        self.person_edge[assigned] = np.searchsorted(keys, wanted)
+        self.profit[:] = 0
+        self.profit[assigned] = (
+            self.benefit[self.person_edge[assigned]] - slot_price[self.person_slot[assigned]]
+        )
+        self.pending |= np.diff(slot_start) > 0
+        self._refresh_prices(np.arange(m))
+
+    def _refresh_prices(self, volunteers: np.ndarray) -> None:
+        """Cheapest (p1) and second cheapest (p2) slot price; INF where there is no such slot."""
+        if not hasattr(self, "p1"):
+            self.p1 = np.full(self.n_objects, INF, dtype=np.int64)
+            self.p2 = np.full(self.n_objects, INF, dtype=np.int64)
+        padded = np.append(self.slot_price, INF)  # index len(slot_price) reads INF
+        slots = self.slots[volunteers]
+        start = self.slot_start[volunteers]
+        outside = len(self.slot_price)
+        self.p1[volunteers] = padded[np.where(slots >= 1, start, outside)]
+        self.p2[volunteers] = padded[np.where(slots >= 2, start + 1, outside)]
+
+    def _resort(self, volunteers: np.ndarray) -> None:
+        """Sort the slots of these volunteers by price (cheapest first)."""
+        volunteers = volunteers[self.slots[volunteers] >= 2]
+        if len(volunteers) == 0:
+            return
+        index, _ = segment_indices(self.slot_start[volunteers], self.slots[volunteers])
+        owner = np.repeat(np.arange(len(volunteers)), self.slots[volunteers])
+        order = index[np.lexsort((self.slot_price[index], owner))]
+        price = self.slot_price[order]
+        holder = self.slot_holder[order]
+        self.slot_price[index] = price
+        self.slot_holder[index] = holder
+        held = holder >= 0
+        self.person_slot[holder[held]] = index[held]
+
+    # ----------------------------------------------------------------- auction
+    def best_values(self, persons: np.ndarray) -> np.ndarray:
+        """max over each person's edges of benefit - cheapest slot price (persons with edges)."""
+        index, offsets = segment_indices(self.indptr[persons], self.degree[persons])
+        values = self.benefit[index] - self.p1[self.edge_volunteer[index]]
+        return np.maximum.reduceat(values, offsets)
+
+    def _forward_round(self, bidders: np.ndarray, eps: int) -> np.ndarray:
+        lengths = self.degree[bidders]
+        index, offsets = segment_indices(self.indptr[bidders], lengths)
+        volunteer = self.edge_volunteer[index]
+        values = self.benefit[index] - self.p1[volunteer]
+        best, best_position, second = segment_top_two(values, offsets, lengths)
+        best_edge = index[best_position]
+        target = volunteer[best_position]
+        second = np.maximum(np.maximum(second, self.benefit[best_edge] - self.p2[target]), 0)
+
+        # Nothing beats every volunteer: the person stays unassigned (eps-CS holds at 0).
+        rest = best <= 0
+        self.person_slot[bidders[rest]] = -2
+        self.profit[bidders[rest]] = 0
+        keep = ~rest
+        bidders, best_edge, target = bidders[keep], best_edge[keep], target[keep]
+        bid = self.p1[target] + (best[keep] - second[keep]) + eps
+        self.stats.bids += len(bidders)
+
+        # Each volunteer takes its best bid; several when several slots tie at the cheapest
+        # price (then every bid equals that price + eps, see the module docstring).
+        order = np.lexsort((-bid, target))
+        target_sorted = target[order]
+        group_start = np.ones(len(order), dtype=bool)
+        group_start[1:] = target_sorted[1:] != target_sorted[:-1]
+        first = np.flatnonzero(group_start)
+        rank = np.arange(len(order)) - np.repeat(first, np.diff(np.append(first, len(order))))
+        slots = self.slots[target_sorted]
+        slot = self.slot_start[target_sorted] + np.minimum(rank, slots - 1)
+        accept = (rank < slots) & ((rank == 0) | (self.slot_price[slot] == self.p1[target_sorted]))
+        winners = order[accept]
+        slot = slot[accept]
+        displaced = self.slot_holder[slot]
+        displaced = displaced[displaced >= 0]
+        self.person_slot[displaced] = -1
+        self.person_edge[displaced] = -1
+        person = bidders[winners]
+        self.slot_holder[slot] = person
+        self.slot_price[slot] = bid[winners]
+        self.person_slot[person] = slot
+        self.person_edge[person] = best_edge[winners]
+        self.profit[person] = self.benefit[best_edge[winners]] - bid[winners]
+        changed = target_sorted[accept]
+        distinct = np.ones(len(changed), dtype=bool)
+        distinct[1:] = changed[1:] != changed[:-1]
+        changed = changed[distinct]  # sorted, so this is np.unique without the sort
+        self._resort(changed)
+        self._refresh_prices(changed)
+        losers = bidders[order[~accept]]
+        return np.concatenate([losers, displaced])
+
+    def _reverse_round(self, eps: int) -> bool:
+        # Only volunteers that lost a holder since they were last checked can have a free
+        # slot at a positive price; scanning all slots every round would dominate.
+        candidates = np.flatnonzero(self.pending)
+        if len(candidates) == 0:
+            return False
+        index, _ = segment_indices(self.slot_start[candidates], self.slots[candidates])
+        free = index[(self.slot_holder[index] < 0) & (self.slot_price[index] > 0)]
+        self.pending[candidates] = False
+        if len(free) == 0:
+            return False
+        owner = self.slot_owner[free]
+        first = np.ones(len(free), dtype=bool)
+        first[1:] = owner[1:] != owner[:-1]
+        self.pending[owner[~first]] = True  # more free slots: next round
+        free, owner = free[first], owner[first]  # one free slot per volunteer per round
+
+        lengths = self.volunteer_degree[owner]
+        index, offsets = segment_indices(self.volunteer_ptr[owner], lengths)
+        edge = self.volunteer_edges[index]
+        person = self.edge_person[edge]
+        values = self.benefit[edge] - self.profit[person]
+        # Holders of this volunteer are not courted: moving between identical slots would
+        # only trade prices back and forth. `flatten_prices` settles what they pay.
+        held = self.person_slot[person]
+        own = np.flatnonzero(held >= 0)
+        own = own[self.slot_owner[held[own]] == np.repeat(owner, lengths)[own]]
+        values[own] = NEG
+        best, best_position, second = segment_top_two(values, offsets, lengths)
+
+        # Nobody gains eps from this slot even at price 0: drop its price to 0 and leave it.
+        drop = best <= eps
+        self.slot_price[free[drop]] = 0
+        dropped_owner = owner[drop]
+        keep = ~drop
+        free, owner = free[keep], owner[keep]
+        best_edge = edge[best_position[keep]]
+        chosen = person[best_position[keep]]
+        price = np.maximum(second[keep] - eps, 0)
+        new_profit = self.benefit[best_edge] - price
+
+        # A person courted by several slots takes the most profitable; the others retry.
+        order = np.lexsort((-new_profit, chosen))
+        chosen_sorted = chosen[order]
+        take = np.ones(len(order), dtype=bool)
+        take[1:] = chosen_sorted[1:] != chosen_sorted[:-1]
+        take = order[take]
+        person, slot, edge_taken = chosen[take], free[take], best_edge[take]
+        old_slot = self.person_slot[person]
+        old_slot = old_slot[old_slot >= 0]
+        self.slot_holder[old_slot] = -1  # keeps its price: next round's business
+        self.pending[self.slot_owner[old_slot]] = True
+        not_taken = np.ones(len(free), dtype=bool)
+        not_taken[take] = False
+        self.pending[owner[not_taken]] = True  # courted persons went elsewhere: retry
+        self.slot_holder[slot] = person
+        self.slot_price[slot] = price[take]
+        self.person_slot[person] = slot
+        self.person_edge[person] = edge_taken
+        self.profit[person] = self.benefit[edge_taken] - price[take]
+        changed = np.unique(np.concatenate([self.slot_owner[slot], dropped_owner]))
+        self._resort(changed)
+        self._refresh_prices(changed)
+        return True
+
+    def flatten_prices(self) -> None:
+        """Let every holder pay its volunteer's cheapest slot price.
+
+        Always safe: the cheapest price, which is what everybody else compares, does not
+        change, and holders only gain. Afterwards a volunteer's dual is what each holder pays.
+        """
+        held = np.flatnonzero(self.slot_holder >= 0)
+        cheapest = self.p1[self.slot_owner[held]]
+        self.slot_price[held] = cheapest
+        holder = self.slot_holder[held]
+        self.profit[holder] = self.benefit[self.person_edge[holder]] - cheapest
+        self._resort(np.flatnonzero(self.slots >= 2))
+        self._refresh_prices(np.arange(self.n_objects))
+
+    def run_phase(self, eps: int, final: bool) -> None:
+        """Restore eps-complementary slackness for every person, then run to a stable state.
+
+        Free slots at positive prices only matter for the final dual argument, so the
+        reverse steps that remove them run in the final phase only.
+        """
+        persons = np.flatnonzero(self.degree > 0)
+        if len(persons) == 0:
+            return
+        best = np.maximum(self.best_values(persons), 0)  # staying unassigned is worth 0
+        slot = self.person_slot[persons]
+        violating = (slot == -1) | (self.profit[persons] < best - eps)
+        bidders = persons[violating]
+        held = self.person_slot[bidders]
+        held = held[held >= 0]
+        self.slot_holder[held] = -1  # the slot keeps its price; a reverse step may lower it
+        self.pending[self.slot_owner[held]] = True
+        self.person_slot[bidders] = -1
+        self.person_edge[bidders] = -1
+        self.stats.phases += 1
+        rounds = 0
+        while True:
+            while len(bidders):
+                bidders = self._forward_round(bidders, eps)
+                self.stats.forward_rounds += 1
+                rounds += 1
+                if rounds > _MAX_ROUNDS:
+                    raise RuntimeError("auction did not converge")
+            if not final or not self._reverse_round(eps):
+                break
+            self.stats.reverse_rounds += 1
+            rounds += 1
+        if final:
+            self.flatten_prices()

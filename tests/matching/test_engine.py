@@ -1,0 +1,420 @@
+"""Unit tests of the matching engine: feasibility rules, reasons, edge cases, validation."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+from geopy.distance import great_circle
+
+from matching.engine import InvalidInstance, certify, parse_instance, solve
+from matching.engine.geometry import pair_km, unit_xyz
+from tests.matching.data.engine_oracle import (
+    check_against_oracle,
+    load_make_instance,
+    pairs,
+    reasons,
+    request,
+    run,
+    volunteer,
+)
+
+KM_PER_DEGREE_LAT = 111.195  # on the 6371.009 km sphere
+
+
+# ---------------------------------------------------------------- feasibility rules
+def test_feasible_pair_is_assigned_with_its_great_circle_km():
+    result = run([request("r1", 50.0, 4.0)], [volunteer("v1", 50.01, 4.01)])
+    assert pairs(result) == {"r1": "v1"}
+    expected = great_circle((50.0, 4.0), (50.01, 4.01)).km
+    assert result.assignments[0].km == pytest.approx(expected, abs=1e-9)
+    assert result.total_km == pytest.approx(expected, abs=1e-9)
+    assert (result.matched, result.total_priority) == (1, 1)
+
+
+def test_request_needing_a_skill_nobody_offers_is_no_skill():
+    result = run([request("r1", skills=["driving"])], [volunteer("v1", skills=["shopping"])])
+    assert reasons(result) == {"r1": "no_skill"}
+
+
+def test_volunteer_must_offer_every_needed_skill():
+    result = run(
+        [request("r1", skills=["driving", "shopping"])],
+        [
+            volunteer("v1", skills=["driving"]),
+            volunteer("v2", skills=["shopping", "driving", "diy"], lat=50.02),
+        ],
+    )
+    assert pairs(result) == {"r1": "v2"}
+
+
+def test_request_with_empty_skills_fits_any_volunteer():
+    result = run([request("r1", skills=[])], [volunteer("v1", skills=[])])
+    assert pairs(result) == {"r1": "v1"}
+
+
+def test_volunteer_beyond_its_max_km_gives_out_of_range():
+    result = run([request("r1", 50.0, 4.0)], [volunteer("v1", 50.1, 4.0, max_km=5.0)])  # ~11 km
+    assert reasons(result) == {"r1": "out_of_range"}
+
+
+def test_max_km_is_inclusive_at_exactly_the_distance():
+    km = float(pair_km(unit_xyz([50.0], [4.0]), unit_xyz([50.03], [4.02]))[0])
+    result = run([request("r1", 50.0, 4.0)], [volunteer("v1", 50.03, 4.02, max_km=km)])
+    assert pairs(result) == {"r1": "v1"}
+    assert result.assignments[0].km <= km
+
+
+def test_out_of_range_is_judged_on_volunteers_with_the_skills_only():
+    # The nearby volunteer lacks the skill, the skilled one is too far: out_of_range.
+    result = run(
+        [request("r1", skills=["diy"])],
+        [volunteer("near", skills=[]), volunteer("far", 51.0, 4.0, skills=["diy"], max_km=5)],
+    )
+    assert reasons(result) == {"r1": "out_of_range"}
+
+
+def test_no_shared_slot_gives_no_common_slot():
+    result = run([request("r1", slots=[3, 4])], [volunteer("v1", slots=[0, 5])])
+    assert reasons(result) == {"r1": "no_common_slot"}
+
+
+def test_one_shared_slot_is_enough():
+    result = run([request("r1", slots=[3, 4])], [volunteer("v1", slots=[4, 9])])
+    assert pairs(result) == {"r1": "v1"}
+
+
+def test_request_with_empty_slots_fits_any_slot():
+    result = run([request("r1", slots=[])], [volunteer("v1", slots=[17])])
+    assert pairs(result) == {"r1": "v1"}
+
+
+def test_request_with_empty_slots_fits_volunteer_with_no_slots():
+    result = run([request("r1", slots=[])], [volunteer("v1", slots=[])])
+    assert pairs(result) == {"r1": "v1"}
+
+
+def test_excluded_pair_is_never_proposed():
+    result = run([request("r1")], [volunteer("v1"), volunteer("v2", lat=50.02)], exclude=[("r1", "v1")])
+    assert pairs(result) == {"r1": "v2"}
+
+
+def test_every_candidate_excluded_gives_excluded():
+    result = run(
+        [request("r1", slots=[1])],
+        [volunteer("v1", slots=[1]), volunteer("v2", slots=[1]), volunteer("v3", slots=[2])],
+        exclude=[("r1", "v1"), ("r1", "v2")],
+    )
+    assert reasons(result) == {"r1": "excluded"}
+
+
+def test_volunteer_taken_by_the_optimum_gives_capacity():
+    result = run([request("r1", priority=2), request("r2", lat=50.001)], [volunteer("v1")])
+    assert pairs(result) == {"r1": "v1"}
+    assert reasons(result) == {"r2": "capacity"}
+
+
+def test_reasons_follow_the_spec_order_first_that_holds():
+    # Out of range AND no common slot: out_of_range comes first.
+    result = run([request("r1", slots=[1])], [volunteer("v1", 51.0, 4.0, slots=[2], max_km=5)])
+    assert reasons(result) == {"r1": "out_of_range"}
+
+
+# ---------------------------------------------------------------- capacity
+def test_capacity_zero_volunteer_takes_nobody():
+    result = run([request("r1")], [volunteer("v1", capacity=0)])
+    assert result.matched == 0
+    # The pair is feasible by the spec's four rules; the volunteer just has no room.
+    assert reasons(result) == {"r1": "capacity"}
+
+
+def test_capacity_two_volunteer_takes_two_requests():
+    result = run(
+        [request("r1"), request("r2", lat=50.001), request("r3", lat=50.002)], [volunteer("v1", capacity=2)]
+    )
+    assert result.matched == 2
+    assert set(pairs(result).values()) == {"v1"}
+
+
+def test_large_capacity_is_not_a_problem():
+    result = run([request(f"r{i}", lat=50 + i * 1e-4) for i in range(5)], [volunteer("v1", capacity=10**9)])
+    assert result.matched == 5
+
+
+# ---------------------------------------------------------------- objective
+def test_priority_beats_distance():
+    result = run(
+        [request("near", 50.0, 4.0, priority=1), request("far", 50.04, 4.0, priority=2)],
+        [volunteer("v1", 50.0, 4.0, max_km=10)],
+    )
+    assert pairs(result) == {"far": "v1"}
+    assert result.total_priority == 2
+
+
+def test_total_priority_is_maximised_over_all_requests_together():
+    # "a" is nearest to v1, but v1 is the only one for "high"; "a" must move to v2, and "b"
+    # (priority 1, v2 only) is the one left out: 3 + 2, not 3 + 1 or 2 + 1.
+    requests = [
+        request("high", 50.01, 4.0, skills=["x"], priority=3),
+        request("a", 50.0, 4.0, skills=["a"], priority=2),
+        request("b", 50.02, 4.0, skills=["b"], priority=1),
+    ]
+    volunteers = [
+        volunteer("v1", 50.0, 4.0, skills=["x", "a"]),
+        volunteer("v2", 50.02, 4.0, skills=["a", "b"]),
+    ]
+    result = run(requests, volunteers)
+    assert pairs(result) == {"high": "v1", "a": "v2"}
+    assert reasons(result) == {"b": "capacity"}
+    assert result.total_priority == 5
+
+
+def test_total_km_is_minimal_among_equal_priorities():
+    # Greedy nearest would give v1 to r2 (0 km) and leave r1 the far v2; the optimum swaps.
+    requests = [request("r1", 50.0, 4.0), request("r2", 50.01, 4.0)]
+    volunteers = [volunteer("v1", 50.01, 4.0, max_km=3), volunteer("v2", 50.03, 4.0, max_km=3)]
+    result = run(requests, volunteers)
+    assert pairs(result) == {"r1": "v1", "r2": "v2"}
+    check_against_oracle({"requests": requests, "volunteers": volunteers}, result)
+
+
+def test_ties_at_distance_zero_are_all_served():
+    requests = [request(f"r{i}") for i in range(4)]
+    volunteers = [volunteer(f"v{i}") for i in range(3)] + [volunteer("v3", capacity=2)]
+    result = run(requests, volunteers)
+    assert result.matched == 4
+    assert result.total_km == 0.0
+    assert all(a.km == 0.0 for a in result.assignments)
+
+
+def test_ties_at_distance_zero_do_not_hide_a_feasible_volunteer():
+    # Found by hypothesis: with several volunteers at the very same point, a k-d tree may
+    # order them differently from one query to the next; the search must not skip one.
+    requests = [request("r0", slots=[0])]
+    volunteers = [volunteer(f"v{i}", slots=[], capacity=0) for i in range(3)]
+    volunteers += [volunteer("v3", slots=[], capacity=1), volunteer("v4", slots=[0], capacity=1)]
+    data = {"requests": requests, "volunteers": volunteers, "exclude": []}
+    instance = parse_instance(data)
+    result = solve(instance, first_neighbours=1)
+    assert pairs(result) == {"r0": "v4"}
+    assert certify(instance, result).ok
+
+
+# ---------------------------------------------------------------- geometry edge cases
+def test_pair_across_the_antimeridian_is_near():
+    result = run([request("r1", 0.0, 179.99)], [volunteer("v1", 0.0, -179.99, max_km=3)])
+    assert pairs(result) == {"r1": "v1"}
+    assert result.assignments[0].km == pytest.approx(great_circle((0, 179.99), (0, -179.99)).km, abs=1e-9)
+
+
+def test_longitudes_180_and_minus_180_are_the_same_place():
+    result = run([request("r1", 10.0, 180.0)], [volunteer("v1", 10.0, -180.0, max_km=0.001)])
+    assert result.assignments[0].km == pytest.approx(0.0, abs=1e-9)
+
+
+def test_pair_at_the_pole_ignores_longitude():
+    result = run(
+        [request("r1", 90.0, 0.0), request("r2", -90.0, 45.0)],
+        [volunteer("v1", 89.995, 120.0, max_km=1), volunteer("v2", -90.0, -135.0, max_km=0.5)],
+    )
+    assert pairs(result) == {"r1": "v1", "r2": "v2"}
+    assert result.assignments[0].km == pytest.approx(0.005 * KM_PER_DEGREE_LAT, rel=1e-6)
+    assert result.assignments[1].km == pytest.approx(0.0, abs=1e-9)
+
+
+def test_antipodal_volunteer_with_a_huge_radius():
+    result = run([request("r1", 0.0, 0.0)], [volunteer("v1", 0.0, 180.0, max_km=20100)])
+    assert result.assignments[0].km == pytest.approx(great_circle((0, 0), (0, 180)).km, rel=1e-12)
+
+
+# ---------------------------------------------------------------- empty sides
+def test_no_requests_gives_an_empty_result():
+    result = run([], [volunteer("v1")])
+    assert result.to_json() | {"certificate": None} == {
+        "assignments": [],
+        "unassigned": [],
+        "matched": 0,
+        "total_priority": 0,
+        "total_km": 0.0,
+        "certificate": None,
+    }
+
+
+def test_no_volunteers_leaves_every_request_no_skill():
+    result = run([request("r1"), request("r2", skills=["x"])], [])
+    assert reasons(result) == {"r1": "no_skill", "r2": "no_skill"}
+
+
+def test_both_sides_empty():
+    result = run([], [])
+    assert result.matched == 0 and result.unassigned == []
+
+
+# ---------------------------------------------------------------- result and certificate
+def test_result_json_has_the_spec_keys_and_a_certificate():
+    result = run([request("r1"), request("r2", skills=["x"])], [volunteer("v1")])
+    data = result.to_json()
+    assert set(data) == {"assignments", "unassigned", "matched", "total_priority", "total_km", "certificate"}
+    assert data["assignments"] == [{"request": "r1", "volunteer": "v1", "km": 0.0}]
+    assert data["unassigned"] == [{"request": "r2", "reason": "no_skill"}]
+    assert data["certificate"]["method"] == "lp-duals"
+    assert data["certificate"]["optimal"] is True
+    json.dumps(data)  # plain JSON types only
+
+
+def test_progress_callback_reports_stages_up_to_done():
+    calls = []
+    solve(
+        parse_instance({"requests": [request("r1")], "volunteers": [volunteer("v1")]}),
+        progress=lambda s, f: calls.append((s, f)),
+    )
+    assert calls[0][0] == "candidates" and calls[-1] == ("done", 1.0)
+    assert all(0.0 <= fraction <= 1.0 for _, fraction in calls)
+
+
+def _crowded_instance() -> dict:
+    make = load_make_instance().make
+    return make(300, 120, 7, 1.0)
+
+
+def test_certify_accepts_the_optimum():
+    data = _crowded_instance()
+    instance = parse_instance(data)
+    result = solve(instance)
+    certificate = certify(instance, result)
+    assert certificate.ok, certificate.reason
+    assert result.certificate["optimal"] is True
+
+
+def test_certify_rejects_an_answer_computed_on_too_few_candidates():
+    data = _crowded_instance()
+    instance = parse_instance(data)
+    pruned = solve(instance, first_neighbours=1, widen=False)
+    optimum = solve(instance)
+    assert (pruned.total_priority, -pruned.total_km) < (optimum.total_priority, -optimum.total_km - 1e-6)
+    certificate = certify(instance, pruned)
+    assert not certificate.ok
+    assert "duality gap" in certificate.reason
+    assert pruned.certificate["optimal"] is False
+
+
+def test_solver_widens_candidates_until_the_certificate_holds():
+    # 30 requests on one spot, 40 volunteers in a line: the nearest few are contested.
+    requests = [request(f"r{i}", 50.0, 4.0) for i in range(30)]
+    volunteers = [volunteer(f"v{j}", 50.0 + 0.001 * j, 4.0, max_km=10) for j in range(40)]
+    result = run(requests, volunteers)
+    assert result.matched == 30
+    assert result.certificate["widened_requests"] > 0
+    assert result.certificate["optimal"] is True
+    check_against_oracle({"requests": requests, "volunteers": volunteers}, result)
+
+
+def test_generated_instance_matches_the_dense_oracle():
+    data = load_make_instance().make(40, 30, 3, 1.5)
+    check_against_oracle(data, solve(parse_instance(data)))
+
+
+# ---------------------------------------------------------------- validation
+VALID = {
+    "requests": [request("r1"), request("r2")],
+    "volunteers": [volunteer("v1"), volunteer("v2")],
+    "exclude": [["r1", "v2"]],
+}
+
+
+def _mutated(path: tuple, value) -> dict:
+    data = copy.deepcopy(VALID)
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    if value is KeyError:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("volunteers", 1, "lat"), 91.0, 'volunteers[1] ("v2"): lat 91.0 is outside -90..90'),
+        (("requests", 0, "lon"), -180.5, 'requests[0] ("r1"): lon -180.5 is outside -180..180'),
+        (("requests", 0, "lat"), "50", 'requests[0] ("r1"): lat must be a number, got "50"'),
+        (("requests", 0, "lat"), True, 'requests[0] ("r1"): lat must be a number, got true'),
+        (("requests", 1, "lat"), KeyError, 'requests[1] ("r2"): missing field "lat"'),
+        (("requests", 1, "id"), "r1", 'requests[1] ("r1"): duplicate id "r1" (also requests[0])'),
+        (("volunteers", 1, "id"), "v1", 'volunteers[1] ("v1"): duplicate id "v1" (also volunteers[0])'),
+        (("requests", 0, "id"), "", "requests[0]: id must not be empty"),
+        (("requests", 0, "id"), 7, "requests[0]: id must be a string, got 7"),
+        (("requests", 0, "priority"), 0, 'requests[0] ("r1"): priority 0 must be >= 1'),
+        (("requests", 0, "priority"), 1.5, 'requests[0] ("r1"): priority must be an integer, got 1.5'),
+        (
+            ("requests", 0, "skills"),
+            "shopping",
+            'requests[0] ("r1"): skills must be a list of strings, got "shopping"',
+        ),
+        (("requests", 0, "skills"), [3], 'requests[0] ("r1"): skills[0] must be a string, got 3'),
+        (("requests", 0, "slots"), [1, "2"], 'requests[0] ("r1"): slots[1] must be an integer, got "2"'),
+        (("volunteers", 0, "max_km"), 0, 'volunteers[0] ("v1"): max_km 0.0 must be > 0'),
+        (("volunteers", 0, "max_km"), -1, 'volunteers[0] ("v1"): max_km -1.0 must be > 0'),
+        (
+            ("volunteers", 0, "max_km"),
+            float("nan"),
+            'volunteers[0] ("v1"): max_km nan is not a finite number',
+        ),
+        (("volunteers", 0, "capacity"), -1, 'volunteers[0] ("v1"): capacity -1 must be >= 0'),
+        (("volunteers", 0, "capacity"), "2", 'volunteers[0] ("v1"): capacity must be an integer, got "2"'),
+        (("exclude", 0), ["r1", "v9"], 'exclude[0]: unknown volunteer id "v9"'),
+        (("exclude", 0), ["r9", "v1"], 'exclude[0]: unknown request id "r9"'),
+        (("exclude", 0), ["r1"], "exclude[0]: expected a pair [request id, volunteer id], got list"),
+        (("volunteers", 0), "v1", 'volunteers[0]: expected an object, got "v1"'),
+        (("requests",), {"id": "r1"}, "instance: requests must be a list, got object"),
+        (("volunteers",), KeyError, 'instance: missing field "volunteers"'),
+    ],
+)
+def test_invalid_instance_names_the_record_and_the_field(path, value, message):
+    with pytest.raises(InvalidInstance) as raised:
+        parse_instance(_mutated(path, value))
+    assert str(raised.value) == message
+    assert "\n" not in str(raised.value)
+
+
+def test_defaults_priority_one_and_capacity_one():
+    data = copy.deepcopy(VALID)
+    del data["requests"][0]["priority"]
+    del data["volunteers"][0]["capacity"]
+    instance = parse_instance(data)
+    assert instance.request_priority[0] == 1
+    assert instance.volunteer_capacity[0] == 1
+
+
+def test_exclude_is_optional():
+    data = copy.deepcopy(VALID)
+    del data["exclude"]
+    assert len(parse_instance(data).exclude_request) == 0
+
+
+def test_integral_float_is_accepted_as_an_integer():
+    data = copy.deepcopy(VALID)
+    data["requests"][0]["priority"] = 2.0
+    data["requests"][0]["slots"] = [3.0]
+    assert parse_instance(data).request_priority[0] == 2
+
+
+def test_huge_priorities_keep_their_exact_sum():
+    result = run(
+        [request("r1", priority=10**30), request("r2", lat=50.001, priority=10**30 + 1)], [volunteer("v1")]
+    )
+    assert pairs(result) == {"r2": "v1"}
+    assert result.total_priority == 10**30 + 1
+
+
+def test_distances_agree_with_geopy_great_circle():
+    rng = np.random.default_rng(5)
+    a = np.column_stack([rng.uniform(-90, 90, 200), rng.uniform(-180, 180, 200)])
+    b = np.column_stack([rng.uniform(-90, 90, 200), rng.uniform(-180, 180, 200)])
+    ours = pair_km(unit_xyz(a[:, 0], a[:, 1]), unit_xyz(b[:, 0], b[:, 1]))
+    theirs = [great_circle(tuple(p), tuple(q)).km for p, q in zip(a, b, strict=True)]
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
