@@ -17,8 +17,9 @@ from django.utils import timezone
 from mutualaid.accounts.models import User
 from mutualaid.aid import services
 from mutualaid.aid.geocoding import OfflineGazetteer
-from mutualaid.aid.models import Category, Community, Urgency
+from mutualaid.aid.models import Assignment, Category, Community, HelpRequest, StatusChange, Urgency
 from mutualaid.aid.places import Location
+from notifications.models import OutgoingEmail
 
 DEMO_PASSWORD = "leuven-helpt"
 COMMUNITY_SLUG = "leuven"
@@ -95,6 +96,9 @@ LAST_NAMES = [
 ]
 REQUESTS = 30
 VOLUNTEERS = 60
+# The last three months, already helped: what the dashboard's medians and the public page show.
+HISTORY_MONTHS = 3
+HISTORY_PER_MONTH = 40
 
 
 def _person(rng: random.Random, username: str, community: Community, password_hash: str) -> User:
@@ -183,7 +187,56 @@ def load_leuven_demo(*, seed: int = 2020, progress: Callable[[str], None] = lamb
             )
             if index % 10 == 0:
                 progress(f"Requests: {index}/{REQUESTS}")
+        _load_history(rng, gazetteer, community, categories)
+        progress(f"History: {HISTORY_MONTHS * HISTORY_PER_MONTH} requests helped in earlier months")
     return community
+
+
+def _load_history(rng: random.Random, gazetteer: OfflineGazetteer, community: Community, categories) -> None:
+    """Requests of earlier months, helped or cancelled, with their records moved back in time."""
+    first_new_email = (OutgoingEmail.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+    citizens = list(User.objects.filter(community=community, username__startswith="citizen"))
+    volunteers = list(User.objects.filter(community=community, username__startswith="volunteer"))
+    now = timezone.now()
+    for _month in range(HISTORY_MONTHS):
+        for _ in range(HISTORY_PER_MONTH):
+            citizen = rng.choice(citizens)
+            category = rng.choices(categories, CATEGORY_WEIGHTS)[0]
+            help_request = services.help_request_create(
+                community=community,
+                requester=citizen,
+                created_by=citizen,
+                category=category,
+                description=rng.choice(NEEDS[category.slug]),
+                urgency=rng.choices(list(Urgency.values), [60, 25, 15])[0],
+                location=_address(rng, gazetteer),
+                any_time=True,
+            )
+            created = now - dt.timedelta(days=rng.randint(2, 30 * HISTORY_MONTHS), hours=rng.randint(0, 10))
+            steps = [created]
+            if rng.random() < 0.9:
+                volunteer = rng.choice(volunteers)
+                assignment = services.assignment_propose(
+                    help_request=help_request, volunteer=volunteer, km=1.0
+                )
+                services.assignment_accept(assignment=assignment, volunteer=volunteer)
+                services.assignment_complete(
+                    assignment=assignment, volunteer=volunteer, hours_spent=rng.choice([0.5, 1, 1, 1.5, 2, 3])
+                )
+                accepted = created + dt.timedelta(minutes=rng.randint(10, 600))
+                done = accepted + dt.timedelta(hours=rng.randint(2, 72))
+                Assignment.objects.filter(pk=assignment.pk).update(proposed_at=created, responded_at=accepted)
+                steps = [created, created, created, accepted, accepted, done, done]
+            else:
+                services.help_request_cancel(
+                    help_request=help_request, actor=citizen, reason="no longer needed"
+                )
+                steps = [created, created + dt.timedelta(hours=rng.randint(1, 48))]
+            HelpRequest.objects.filter(pk=help_request.pk).update(created_at=created, updated_at=steps[-1])
+            for change, at in zip(help_request.status_changes.order_by("pk"), steps, strict=False):
+                StatusChange.objects.filter(pk=change.pk).update(at=at)
+    # Months-old news is not worth an e-mail: the outbox keeps only today's.
+    OutgoingEmail.objects.filter(pk__gte=first_new_email).delete()
 
 
 def _grant_coordinator_admin(user: User) -> None:
