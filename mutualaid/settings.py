@@ -182,6 +182,9 @@ GEOCODER_TIMEOUT_SECONDS = float(os.environ.get("GEOCODER_TIMEOUT_SECONDS", "4")
 # Map tiles for Leaflet; empty disables the background tiles (tests, offline demos).
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 
+# Details of requests done or cancelled this long ago are forgotten (purge_personal_data).
+PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PERSONAL_DATA_RETENTION_DAYS", "180"))
+
 # A proposal the volunteer has not answered expires and the request is matched again.
 PROPOSAL_EXPIRY_HOURS = float(os.environ.get("PROPOSAL_EXPIRY_HOURS", "24"))
 

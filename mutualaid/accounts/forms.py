@@ -15,3 +15,17 @@ class SignUpForm(UserCreationForm):
         model = User
         fields = ("username", "first_name", "last_name", "email", "phone", "community", "preferred_language")
         labels = {"first_name": _("First name"), "last_name": _("Last name")}
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(label=_("Your password, to confirm"), widget=forms.PasswordInput)
+
+    def __init__(self, person: User, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.person = person
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.person.check_password(password):
+            raise forms.ValidationError(_("That is not your password."))
+        return password

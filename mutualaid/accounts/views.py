@@ -1,11 +1,13 @@
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from mutualaid.accounts.forms import SignUpForm
+from mutualaid.accounts.forms import DeleteAccountForm, SignUpForm
+from mutualaid.aid.personal_data import account_delete, personal_data_export
 from mutualaid.limits import request_is_limited, too_many_message
 
 
@@ -38,3 +40,23 @@ class RateLimitedLoginView(LoginView):
             context = self.get_context_data(form=form, too_many=too_many_message())
             return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    """The person's own data: download it, or delete the account."""
+    form = DeleteAccountForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        account_delete(person=request.user)
+        logout(request)
+        messages.success(request, _("Your account is deleted and your personal data removed."))
+        return redirect("home")
+    return render(request, "accounts/account.html", {"form": form})
+
+
+@login_required
+def account_data(request: HttpRequest) -> JsonResponse:
+    response = JsonResponse(personal_data_export(request.user), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="my-data-{request.user.username}.json"'
+    response["Cache-Control"] = "no-store"
+    return response

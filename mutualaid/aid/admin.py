@@ -5,8 +5,10 @@ from django.contrib import admin
 from mutualaid.accounts.models import User
 from mutualaid.aid.models import (
     Assignment,
+    AuditEntry,
     Category,
     Community,
+    CoordinatorMessage,
     HelpRequest,
     StatusChange,
     TimeWindow,
@@ -117,3 +119,28 @@ class StatusChangeAdmin(CommunityScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdminMixin:
+    """Records are appended by services only: nobody adds, edits or deletes them here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdminMixin, CommunityScopedAdmin):
+    list_display = ["at", "action", "subject", "actor", "community"]
+    list_filter = ["action"]
+    search_fields = ["subject"]
+
+
+@admin.register(CoordinatorMessage)
+class CoordinatorMessageAdmin(ReadOnlyAdminMixin, CommunityScopedAdmin):
+    list_display = ["sent_at", "subject", "sender", "recipients", "skill", "neighbourhood"]

@@ -270,3 +270,27 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} {self.from_status or '-'} -> {self.to_status}"
+
+
+class AuditEntry(models.Model):
+    """An append-only record of what a coordinator (or a person about their data) did."""
+
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="audit_entries", null=True
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=40, db_index=True)
+    subject = models.CharField(max_length=80, blank=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.subject}"

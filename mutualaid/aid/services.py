@@ -21,6 +21,7 @@ from matching.scheduling import schedule_matching
 from mutualaid.accounts.models import User
 from mutualaid.aid.models import (
     Assignment,
+    AuditEntry,
     Category,
     Community,
     CoordinatorMessage,
@@ -188,6 +189,14 @@ def help_request_create(
         to_status=RequestStatus.OPEN,
         reason="created",
     )
+    if requester is None:
+        audit(
+            actor=created_by,
+            community_id=community.pk,
+            action="phone_intake",
+            subject=f"help_request:{help_request.pk}",
+            after={"category": category.slug, "urgency": urgency},
+        )
     _publish(help_request, "created")
     schedule_matching(community.pk)
     return help_request
@@ -209,6 +218,15 @@ def help_request_cancel(*, help_request: HelpRequest, actor: User, reason: str =
     ):
         _set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=actor, reason=reason)
         volunteer_ids.append(assignment.volunteer_id)
+    if help_request.requester_id != actor.pk:
+        audit(
+            actor=actor,
+            community_id=help_request.community_id,
+            action="cancel",
+            subject=f"help_request:{help_request.pk}",
+            before={"status": help_request.status},
+            after={"status": RequestStatus.CANCELLED, "reason": reason},
+        )
     _set_request_status(help_request, RequestStatus.CANCELLED, actor=actor, reason=reason)
     _publish(help_request, "cancelled", volunteer_ids)
     return help_request
@@ -347,6 +365,21 @@ def assignment_decline(*, assignment: Assignment, volunteer: User, reason: str =
 
 
 @transaction.atomic
+def assignment_withdraw(*, assignment: Assignment, volunteer: User, reason: str = "") -> Assignment:
+    """The volunteer gives back a task (e.g. they leave): it is matched again without them."""
+    assignment, help_request = _own_assignment(assignment.pk, volunteer)
+    if assignment.status not in LIVE_ASSIGNMENT_STATUSES:
+        raise _explain_not_proposed(assignment)
+    _set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=volunteer, reason=reason)
+    _set_request_status(
+        help_request, RequestStatus.OPEN, actor=volunteer, reason=reason, assignment=assignment
+    )
+    _publish(help_request, "withdrawn", [volunteer.pk])
+    schedule_matching(help_request.community_id)
+    return assignment
+
+
+@transaction.atomic
 def assignment_complete(
     *, assignment: Assignment, volunteer: User, hours_spent: float | None = None
 ) -> Assignment:
@@ -451,6 +484,20 @@ def assignments_propose_batch(
     return assignments
 
 
+def audit(
+    *, actor: User | None, community_id: int | None, action: str, subject: str = "", before=None, after=None
+) -> AuditEntry:
+    """Append to the audit log (never updated or deleted: there is no service for that)."""
+    return AuditEntry.objects.create(
+        actor=actor,
+        community_id=community_id,
+        action=action,
+        subject=subject,
+        before=before or {},
+        after=after or {},
+    )
+
+
 def _require_coordinator(coordinator: User, community_id: int) -> None:
     if not _coordinates(coordinator, community_id):
         raise PermissionDenied
@@ -503,6 +550,14 @@ def assignment_assign_by_coordinator(
     assignment = assignment_propose(
         help_request=help_request, volunteer=volunteer, km=round(km, 3), actor=coordinator, reason=why
     )
+    audit(
+        actor=coordinator,
+        community_id=help_request.community_id,
+        action="assign",
+        subject=f"help_request:{help_request.pk}",
+        before={"status": RequestStatus.OPEN},
+        after={"volunteer": volunteer.pk, "agreed_by_phone": agreed_by_phone, "reason": reason.strip()},
+    )
     if agreed_by_phone:
         help_request.refresh_from_db()
         _set_assignment_status(assignment, AssignmentStatus.ACCEPTED, actor=coordinator, reason=why)
@@ -521,6 +576,14 @@ def assignment_unassign(*, assignment: Assignment, coordinator: User, reason: st
     why = _override_reason(reason)
     if assignment.status not in LIVE_ASSIGNMENT_STATUSES:
         raise TaskActionError(_("This volunteer no longer holds the task."))
+    audit(
+        actor=coordinator,
+        community_id=help_request.community_id,
+        action="unassign",
+        subject=f"help_request:{help_request.pk}",
+        before={"status": help_request.status, "volunteer": assignment.volunteer_id},
+        after={"status": RequestStatus.OPEN, "reason": reason.strip()},
+    )
     _set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=coordinator, reason=why)
     _set_request_status(
         help_request, RequestStatus.OPEN, actor=coordinator, reason=why, assignment=assignment
@@ -535,6 +598,14 @@ def help_request_mark_called_back(*, help_request: HelpRequest, coordinator: Use
     """The coordinator has told the caller the request's current state."""
     help_request = _locked_request(help_request.pk)
     _require_coordinator(coordinator, help_request.community_id)
+    audit(
+        actor=coordinator,
+        community_id=help_request.community_id,
+        action="called_back",
+        subject=f"help_request:{help_request.pk}",
+        before={"called_back_status": help_request.called_back_status},
+        after={"called_back_status": help_request.status},
+    )
     help_request.called_back_status = help_request.status
     help_request.save(update_fields=["called_back_status"])
     return help_request
@@ -551,6 +622,14 @@ def help_request_attach_to_account(
         raise TaskActionError(_("This request already belongs to an account."))
     if person.community_id != help_request.community_id:
         raise ValidationError({"person": _("Choose someone of this community.")})
+    audit(
+        actor=coordinator,
+        community_id=help_request.community_id,
+        action="attach_to_account",
+        subject=f"help_request:{help_request.pk}",
+        before={"requester": None},
+        after={"requester": person.pk},
+    )
     help_request.requester = person
     help_request.save(update_fields=["requester", "updated_at"])
     return help_request
@@ -601,6 +680,13 @@ def coordinator_message_send(
             OutgoingEmail(recipient=person, to_address=person.email, subject=subject, body=body)
             for person in recipients
         ]
+    )
+    audit(
+        actor=coordinator,
+        community_id=community.pk,
+        action="message",
+        subject=subject[:80],
+        after={"recipients": len(recipients), "skill": getattr(skill, "slug", ""), "area": neighbourhood},
     )
     return CoordinatorMessage.objects.create(
         community=community,
