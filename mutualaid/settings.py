@@ -97,6 +97,9 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+# The test database's name, explicitly: Channels' live server (a forked daphne) reads it to
+# find the database the tests created, and would otherwise prefix "test_" a second time.
+DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}"}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so the browser tests' live server (another thread) sees the data.
     # One file per test process, so two test runs on one machine never share it.
