@@ -61,6 +61,10 @@ class MatchingOutcome:
     dry_run: bool
 
 
+def language_skill(code: str) -> str:
+    return f"language:{code}"
+
+
 def request_key(help_request_id: int) -> str:
     return f"r{help_request_id}"
 
@@ -103,7 +107,9 @@ def load_snapshot(community: Community, *, today: dt.date | None = None) -> Matc
                 "id": key,
                 "lat": help_request.latitude,
                 "lon": help_request.longitude,
-                "skills": [help_request.category.slug],
+                # A language the helper must speak is one more skill to have.
+                "skills": [help_request.category.slug]
+                + ([language_skill(help_request.language_needed)] if help_request.language_needed else []),
                 "slots": slots,
                 "priority": int(help_request.urgency),
             }
@@ -117,7 +123,8 @@ def load_snapshot(community: Community, *, today: dt.date | None = None) -> Matc
                 "id": key,
                 "lat": offer.latitude,
                 "lon": offer.longitude,
-                "skills": sorted(skill.slug for skill in offer.skills.all() if skill.is_active),
+                "skills": sorted(skill.slug for skill in offer.skills.all() if skill.is_active)
+                + [language_skill(code) for code in offer.languages],
                 "slots": sorted(offer.availability),
                 "max_km": offer.max_km,
                 "capacity": max(0, offer.capacity - offer.carrying),

@@ -41,6 +41,7 @@ def phone_intake(request: HttpRequest) -> HttpResponse:
                 any_time=data["any_time"],
                 contact_name=data["contact_name"],
                 contact_phone=data["contact_phone"],
+                language_needed=data["language_needed"],
             )
         except ValidationError as error:
             add_service_errors(form, error)

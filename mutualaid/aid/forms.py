@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mutualaid.aid.geocoding import GeocodingError, locate, neighbourhood_near
-from mutualaid.aid.models import Category, Community, PartOfDay, Urgency
+from mutualaid.aid.models import Category, Community, PartOfDay, SpokenLanguage, Urgency
 from mutualaid.aid.places import Location
 
 DAYS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")]
@@ -64,6 +64,11 @@ class HelpRequestForm(PlaceFormMixin):
         label=_("How urgent is it?"), choices=Urgency.choices, coerce=int, initial=Urgency.THIS_WEEK
     )
     any_time = forms.BooleanField(label=_("Any time suits me"), required=False)
+    language_needed = forms.ChoiceField(
+        label=_("The helper must speak"),
+        choices=[("", _("any language is fine")), *SpokenLanguage.choices],
+        required=False,
+    )
 
     field_order = ["category", "description", "urgency", "address", "latitude", "longitude", "any_time"]
 
@@ -136,6 +141,12 @@ class VolunteerOfferForm(PlaceFormMixin):
         error_messages={"required": _("Tick at least one part of the week when you are free.")},
     )
     capacity = forms.IntegerField(label=_("How many tasks at once?"), min_value=1, max_value=10, initial=1)
+    languages = forms.MultipleChoiceField(
+        label=_("Languages I speak"),
+        choices=SpokenLanguage.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
 
     field_order = ["skills", "address", "latitude", "longitude", "max_km", "availability", "capacity"]
 

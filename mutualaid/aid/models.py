@@ -60,6 +60,21 @@ class Urgency(models.IntegerChoices):
     TODAY = 3, _("Today, it is urgent")
 
 
+class SpokenLanguage(models.TextChoices):
+    """Languages people can ask for help in; the engine treats one as a required skill."""
+
+    DUTCH = "nl", _("Dutch")
+    FRENCH = "fr", _("French")
+    ENGLISH = "en", _("English")
+    GERMAN = "de", _("German")
+    ARABIC = "ar", _("Arabic")
+    TURKISH = "tr", _("Turkish")
+    SPANISH = "es", _("Spanish")
+    POLISH = "pl", _("Polish")
+    UKRAINIAN = "uk", _("Ukrainian")
+    SIGN = "vgt", _("Flemish Sign Language")
+
+
 class PartOfDay(models.IntegerChoices):
     MORNING = 0, _("Morning")
     AFTERNOON = 1, _("Afternoon")
@@ -104,6 +119,9 @@ class HelpRequest(Place):
         _("urgency"), choices=Urgency.choices, default=Urgency.THIS_WEEK
     )
     any_time = models.BooleanField(_("any time suits me"), default=False)
+    language_needed = models.CharField(
+        _("the helper must speak"), max_length=8, choices=SpokenLanguage.choices, blank=True
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=RequestStatus.choices, default=RequestStatus.OPEN, db_index=True
     )
@@ -157,6 +175,7 @@ class VolunteerOffer(Place):
     max_km = models.FloatField(_("how far I will travel (km)"), default=3.0)
     # Weekly slots (0..20: Monday morning .. Sunday evening) in which the volunteer is free.
     availability = models.JSONField(_("when I am free"), default=list)
+    languages = models.JSONField(_("languages I speak"), default=list)
     capacity = models.PositiveSmallIntegerField(_("tasks at once"), default=1)
     is_paused = models.BooleanField(_("paused"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -148,6 +148,7 @@ def help_request_create(
     any_time: bool = False,
     contact_name: str = "",
     contact_phone: str = "",
+    language_needed: str = "",
 ) -> HelpRequest:
     """File a request and ask matching to look for a volunteer.
 
@@ -177,6 +178,7 @@ def help_request_create(
         neighbourhood=location.neighbourhood,
         contact_name=contact_name.strip(),
         contact_phone=contact_phone.strip(),
+        language_needed=language_needed,
     )
     if not any_time:
         TimeWindow.objects.bulk_create(
@@ -246,6 +248,7 @@ def volunteer_offer_save(
     max_km: float,
     availability: Iterable[int],
     capacity: int,
+    languages: Iterable[str] = (),
 ) -> VolunteerOffer:
     """Create or update a volunteer's offer; matching looks again for their community."""
     skills = list(skills)
@@ -265,6 +268,7 @@ def volunteer_offer_save(
             "max_km": max_km,
             "availability": slots,
             "capacity": capacity,
+            "languages": sorted(set(languages)),
         },
     )
     offer.skills.set(skills)

@@ -65,6 +65,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
                 location=data["location"],
                 time_windows=data["time_windows"],
                 any_time=data["any_time"],
+                language_needed=data["language_needed"],
             )
         except ValidationError as error:
             add_service_errors(form, error)
@@ -122,6 +123,7 @@ def offer_edit(request: HttpRequest) -> HttpResponse:
             "max_km": offer.max_km,
             "availability": offer.availability,
             "capacity": offer.capacity,
+            "languages": offer.languages,
         }
     form = VolunteerOfferForm(request.POST or None, initial=initial, community=community)
     if request.method == "POST" and form.is_valid():
@@ -135,6 +137,7 @@ def offer_edit(request: HttpRequest) -> HttpResponse:
                 max_km=data["max_km"],
                 availability=data["availability"],
                 capacity=data["capacity"],
+                languages=data["languages"],
             )
         except ValidationError as error:
             add_service_errors(form, error)

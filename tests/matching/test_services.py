@@ -302,3 +302,28 @@ def test_two_runs_for_one_community_never_overlap_across_connections(community, 
     assert Assignment.objects.count() == 4  # the later runs found nothing left to propose
     with transaction.atomic():
         assert HelpRequest.objects.filter(status="proposed").count() == 4
+
+
+def test_a_language_the_helper_must_speak_is_a_required_skill(citizen, community, shopping):
+    from mutualaid.aid.models import HelpRequest as Request
+
+    french_far = make_volunteer("francophone", community, [shopping], KESSEL_LO)
+    offer = offer_of(french_far)
+    offer.languages = ["fr", "nl"]
+    offer.save()
+    make_volunteer("dutch-only-near", community, [shopping], LADEUZEPLEIN)
+    help_request = post_request(citizen, community, shopping)
+    Request.objects.filter(pk=help_request.pk).update(language_needed="fr")
+    propose_assignments(community=community)
+    (assignment,) = Assignment.objects.filter(help_request=help_request)
+    assert assignment.volunteer == french_far  # farther, but the only one who speaks French
+
+
+def test_nobody_speaking_the_language_is_a_clear_reason(citizen, community, shopping, volunteer):
+    from mutualaid.aid.models import HelpRequest as Request
+
+    help_request = post_request(citizen, community, shopping)
+    Request.objects.filter(pk=help_request.pk).update(language_needed="uk")
+    propose_assignments(community=community)
+    help_request.refresh_from_db()
+    assert help_request.unassigned_reason == "no_skill"
