@@ -4,13 +4,13 @@
 source "$(dirname "${BASH_SOURCE[0]}")/_environment.sh"
 ensure_virtualenv "[dev]"
 
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-  echo "==> Installing Chromium and its driver for the browser tests"
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 || ! command -v xgettext >/dev/null 2>&1; then
+  echo "==> Installing Chromium and its driver (browser tests) and gettext (translation checks)"
   if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
-    echo "The browser tests need 'chromium' and 'chromium-driver' (apt-get install them as root)." >&2; exit 1
+    echo "The tests need 'chromium', 'chromium-driver' and 'gettext' (apt-get install them as root)." >&2; exit 1
   fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver gettext >/dev/null
 fi
 
 echo "==> Lint"

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django import forms
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from mutualaid.aid.geocoding import GeocodingError, locate, neighbourhood_near
@@ -14,7 +15,7 @@ from mutualaid.aid.places import Location
 
 DAYS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")]
 WEEKLY_SLOT_CHOICES = [
-    (day_index * 3 + part.value, f"{day} {part.label}")
+    (day_index * 3 + part.value, format_lazy("{} {}", day, part.label))
     for day_index, day in enumerate(DAYS)
     for part in PartOfDay
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from mutualaid.aid.states import AssignmentStatus, RequestStatus
@@ -156,7 +157,7 @@ class TimeWindow(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.date:%a %d %b} {self.get_part_of_day_display()}"
+        return f"{date_format(self.date, 'D j M')} {self.get_part_of_day_display()}"
 
     @property
     def weekly_slot(self) -> int:

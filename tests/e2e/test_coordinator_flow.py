@@ -40,6 +40,7 @@ class CoordinatorInTheBrowserTests(ChannelsLiveServerTestCase):
         browser.switch_to.active_element.send_keys(Keys.TAB)  # past the coordinates' summary
         browser.switch_to.active_element.send_keys("Ph", Keys.TAB)  # category: Pharmacy
         browser.switch_to.active_element.send_keys(Keys.TAB)  # urgency: keep the default
+        browser.switch_to.active_element.send_keys(Keys.TAB)  # language: any
         browser.switch_to.active_element.send_keys("Pick up her prescription.", Keys.TAB)
         browser.switch_to.active_element.send_keys(Keys.SPACE)  # any time suits her
         for _ in range(6):  # the three optional day / part-of-day rows

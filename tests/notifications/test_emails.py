@@ -14,6 +14,7 @@ from notifications.models import OutgoingEmail
 def everyone_has_an_address(citizen, volunteer):
     for user in (citizen, volunteer):
         user.email = f"{user.username}@example.org"
+        user.preferred_language = "en"
         user.save()
 
 
@@ -72,3 +73,18 @@ def test_a_mail_that_keeps_failing_stops_being_tried(proposal, monkeypatch):
     for _ in range(MAX_ATTEMPTS + 2):
         send_pending_emails()
     assert OutgoingEmail.objects.get().attempts == MAX_ATTEMPTS
+
+
+def test_mails_go_out_in_the_persons_own_language(help_request, volunteer, citizen):
+    citizen.preferred_language = "nl"
+    citizen.save()
+    volunteer.preferred_language = "fr"
+    volunteer.save()
+    proposal = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    services.assignment_complete(assignment=proposal, volunteer=volunteer)
+    send_pending_emails()
+    to_citizen = [message.subject for message in mail.outbox if message.to == [citizen.email]]
+    assert to_citizen[-1] == "Uw hulpvraag is afgerond"
+    (to_volunteer,) = [message for message in mail.outbox if message.to == [volunteer.email]]
+    assert to_volunteer.body.startswith("Bonjour")
