@@ -13,6 +13,16 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver gettext >/dev/null
 fi
 
+if [ -f package.json ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "==> Installing npm (the accessibility tests inject axe-core from the npm registry)"
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
+  fi
+  echo "==> npm ci (axe-core for the accessibility tests)"
+  npm ci --silent --no-audit --no-fund
+fi
+
 echo "==> Lint"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
