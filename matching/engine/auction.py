@@ -141,12 +141,12 @@ class Auction:
         if not hasattr(self, "p1"):
             self.p1 = np.full(self.n_objects, INF, dtype=np.int64)
             self.p2 = np.full(self.n_objects, INF, dtype=np.int64)
-        padded = np.append(self.slot_price, INF)  # index len(slot_price) reads INF
         slots = self.slots[volunteers]
         start = self.slot_start[volunteers]
-        outside = len(self.slot_price)
-        self.p1[volunteers] = padded[np.where(slots >= 1, start, outside)]
-        self.p2[volunteers] = padded[np.where(slots >= 2, start + 1, outside)]
+        last = max(len(self.slot_price) - 1, 0)
+        price = self.slot_price if len(self.slot_price) else np.full(1, INF, dtype=np.int64)
+        self.p1[volunteers] = np.where(slots >= 1, price[np.minimum(start, last)], INF)
+        self.p2[volunteers] = np.where(slots >= 2, price[np.minimum(start + 1, last)], INF)
 
     def _resort(self, volunteers: np.ndarray) -> None:
         """Sort the slots of these volunteers by price (cheapest first)."""

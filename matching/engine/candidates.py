@@ -20,6 +20,16 @@ from matching.engine.instance import Instance
 # Relative and absolute slack on k-d tree distances: the tree computes its own Euclidean
 # norms, which may differ from `pair_km` in the last bits.
 _TREE_SLACK = 1e-9
+# Smallest radius bucket of the price-aware check (km); buckets double from there.
+_HARM_BASE_KM = 0.125
+# Safety margin (km) when comparing a ball radius with a request's bound on unseen km.
+_BOUND_MARGIN_KM = 1e-6
+
+
+def _bucket(km: np.ndarray) -> np.ndarray:
+    """Power-of-two class of positive km values (0 for up to _HARM_BASE_KM)."""
+    # Clipped at 63 (max_km may be huge): merged classes only make a ball looser.
+    return np.clip(np.ceil(np.log2(np.maximum(km, 1e-300) / _HARM_BASE_KM)), 0, 63).astype(np.int64)
 
 
 def _unpack(bits: np.ndarray) -> np.ndarray:
@@ -62,6 +72,24 @@ def is_excluded(
     keys = requests.astype(np.int64) * max(instance.n_volunteers, 1) + volunteers
     position = np.minimum(np.searchsorted(excluded_keys, keys), len(excluded_keys) - 1)
     return excluded_keys[position] == keys
+
+
+def _ball_pairs(points: np.ndarray, radius: np.ndarray, xyz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, column) of every xyz[column] within chord radius[row] of points[row] (a superset
+    is fine: callers filter exactly). Dense for small products, else a k-d tree."""
+    if len(points) * len(xyz) <= 1 << 20:
+        difference = points[:, None, :] - xyz[None, :, :]
+        squared = np.einsum("ijk,ijk->ij", difference, difference)
+        rows, columns = np.nonzero(squared <= (radius * (1 + _TREE_SLACK) + _TREE_SLACK)[:, None] ** 2)
+        return rows, columns
+    hits = cKDTree(xyz).query_ball_point(
+        points, r=radius, workers=-1 if len(points) * len(xyz) > 1 << 24 else 1
+    )
+    lengths = np.fromiter((len(item) for item in hits), dtype=np.int64, count=len(hits))
+    rows = np.repeat(np.arange(len(points)), lengths)
+    if lengths.sum() == 0:
+        return rows, np.zeros(0, dtype=np.int64)
+    return rows, np.concatenate([np.asarray(item, dtype=np.int64) for item in hits])
 
 
 @dataclass
@@ -162,3 +190,82 @@ class CandidateSearch:
         km = pair_km(instance.request_xyz[request], instance.volunteer_xyz[volunteer])
         keep = feasible_mask(instance, request, volunteer, km, self.excluded_keys)
         return Edges(request[keep], volunteer[keep], km[keep], bound_km)
+
+    def violations(
+        self, requests: np.ndarray, pi: np.ndarray, duals: np.ndarray, scale, bound_km: np.ndarray
+    ) -> Edges:
+        """Every feasible pair (r, v), r in `requests`, with benefit(r, v) - P_v > pi_r.
+
+        The price-aware pricing step of the certificate (docs/engine.md): with prices
+        P_v = `duals`, such a pair needs M * round(km * S) < M * rank_r * big - P_v - pi_r,
+        so v can only matter within its own "harm radius" h_v (capped by its max_km),
+        which is small for volunteers whose price is already high. Volunteers of a request's
+        group are bucketed by h_v (powers of two), one k-d tree per bucket; a ball query per
+        request with the bucket's largest radius gives a superset, filtered exactly in
+        integers. An empty answer proves pi_r >= benefit - P_v on every feasible pair of
+        these requests, seen or not.
+        """
+        instance = self.instance
+        found_r: list[np.ndarray] = []
+        found_v: list[np.ndarray] = []
+        multiplier, per_km = scale.multiplier, scale.per_km
+        ranks = scale.ranks[requests]
+        groups = self.request_group[requests]
+        keys = np.stack([groups, ranks], axis=1)
+        unique_keys, batch_of = np.unique(keys, axis=0, return_inverse=True)
+        batch_of = batch_of.reshape(-1)
+        for batch, (group, rank) in enumerate(unique_keys):
+            positions = np.flatnonzero(batch_of == batch)
+            _, members, _ = self._group(int(group))
+            if len(members) == 0:
+                continue
+            # Harmful only if round(km * S) < (M * rank * big - P_v - pi_r) / M, so
+            # km < ((M * rank * big - P_v) / M + 0.5) / S - pi_r / (M * S).
+            room = multiplier * int(rank) * scale.big - duals[members]  # exact int64
+            reach_km = (room / multiplier + 0.5) / per_km
+            max_km = instance.volunteer_max_km[members]
+            live = np.minimum(max_km, reach_km) > 0
+            if not live.any():
+                continue
+            members, max_km, reach_km = members[live], max_km[live], reach_km[live]
+            # Classes of volunteers with similar reach and similar max_km, so that one ball
+            # radius per class and request is tight: the price level (a multiple of
+            # big / S km), the offset within it and max_km, each in powers of two.
+            level_km = scale.big / per_km
+            level = np.floor(reach_km / level_km)
+            offset_km = reach_km - level * level_km
+            within = _bucket(np.minimum(offset_km, max_km))
+            key = (level.astype(np.int64) * 64 + within) * 64 + _bucket(max_km)
+            classes, class_of = np.unique(key, return_inverse=True)
+            class_of = class_of.reshape(-1)
+            order = np.argsort(class_of, kind="stable")
+            bounds = np.searchsorted(class_of[order], np.arange(len(classes) + 1))
+            batch_requests = requests[positions]
+            shift_km = pi[batch_requests] / (multiplier * per_km)
+            # Unseen volunteers are at least bound_km away: a class that cannot reach
+            # beyond it only holds pairs already in the graph.
+            floor_km = bound_km[positions] - _BOUND_MARGIN_KM
+            for number in range(len(classes)):
+                inside = order[bounds[number] : bounds[number + 1]]
+                radius_km = np.minimum(max_km[inside].max(), reach_km[inside].max() - shift_km)
+                asking = np.flatnonzero((radius_km > 0) & (radius_km >= floor_km))
+                if len(asking) == 0:
+                    continue
+                volunteers = members[inside]
+                radius = km_to_chord(radius_km[asking]) * (1 + _TREE_SLACK) + _TREE_SLACK
+                rows, columns = _ball_pairs(
+                    instance.request_xyz[batch_requests[asking]], radius, instance.volunteer_xyz[volunteers]
+                )
+                found_r.append(batch_requests[asking][rows])
+                found_v.append(volunteers[columns])
+        if found_r:
+            request = np.concatenate(found_r).astype(np.int64)
+            volunteer = np.concatenate(found_v).astype(np.int64)
+        else:
+            request = np.zeros(0, dtype=np.int64)
+            volunteer = np.zeros(0, dtype=np.int64)
+        km = pair_km(instance.request_xyz[request], instance.volunteer_xyz[volunteer])
+        keep = feasible_mask(instance, request, volunteer, km, self.excluded_keys)
+        request, volunteer, km = request[keep], volunteer[keep], km[keep]
+        improving = scale.benefit(request, km) - duals[volunteer] > pi[request]
+        return Edges(request[improving], volunteer[improving], km[improving], np.zeros(0))

@@ -6,7 +6,10 @@ The loop (docs/engine.md has the argument in full):
 3. with the volunteer prices P_v >= 0 as LP duals, every request r gets
    pi_r = max(0, max over its candidates of benefit - P_v); a pruned pair is at least
    `bound_km[r]` away, so its benefit is at most B_r; if pi_r >= B_r no pruned pair has a
-   positive reduced cost. Requests where that fails get more candidates, and we go to 2.
+   positive reduced cost. For the requests where that fails, the price-aware check
+   (`CandidateSearch.violations`) finds exactly the feasible pairs with
+   benefit - P_v > pi_r, using the prices of the volunteers not looked at; those pairs
+   join the graph and we go to 2 (warm). None left: dual feasible on every pair.
 4. when every request passes, the duals are feasible for the full problem and the duality
    gap is below one unit of the integer objective, so the assignment is optimal.
 """
@@ -196,6 +199,7 @@ def solve(
     auction = Auction(n, m, instance.volunteer_capacity)
     rounds = 0
     widened = 0
+    start_eps: int | None = None  # warm rounds: prices need to move about as far as the worst violation
     while True:
         rounds += 1
         request = np.concatenate([part[0] for part in edge_parts]) if edge_parts else np.zeros(0, np.int64)
@@ -209,6 +213,8 @@ def solve(
         _report(progress, "solve", 0.0)
         top = int(benefit.max()) if len(benefit) else 1
         eps = max(1, top // EPS_FACTOR)
+        if start_eps is not None:
+            eps = max(1, min(eps, start_eps))
         while True:
             auction.run_phase(eps, final=True)
             if eps == 1:
@@ -226,11 +232,18 @@ def solve(
         open_requests = np.flatnonzero(np.isfinite(bound_km))
         ceiling = scale.benefit_upper_bound(open_requests, bound_km[open_requests])
         margin = pi[open_requests] - ceiling
-        failing = open_requests[margin < 0]
+        checked = open_requests[margin < 0]
+        margin = margin[margin >= 0]
+        # The rest: the price-aware check finds every feasible pair that would still
+        # improve (benefit - P_v > pi_r); none left means these requests are certified too.
+        found = search.violations(checked, pi, duals, scale, bound_km[checked])
+        failing = np.unique(found.request)
         if not widen or len(failing) == 0:
             break
         widened += len(failing)
-        extend(failing, seen[failing] * WIDEN_FACTOR)
+        excess = scale.benefit(found.request, found.km) - duals[found.volunteer] - pi[found.request]
+        start_eps = int(excess.max()) // EPS_FACTOR
+        edge_parts.append((found.request, found.volunteer, found.km))
 
     _report(progress, "reasons", 0.0)
     assigned = np.flatnonzero(auction.person_slot >= 0)
@@ -257,6 +270,7 @@ def solve(
         "candidate_edges": len(edge_parts[0][0]),
         "widened_requests": widened,
         "uncertified_requests": len(failing),
+        "price_checked_requests": len(checked),
         "min_pruned_margin": float(margin.min()) / (scale.multiplier * scale.per_km) if len(margin) else None,
         "duality_gap_units": gap / scale.multiplier,
         "km_resolution": 1.0 / scale.per_km,

@@ -311,6 +311,21 @@ def test_solver_widens_candidates_until_the_certificate_holds():
     check_against_oracle({"requests": requests, "volunteers": volunteers}, result)
 
 
+def test_crisis_requests_are_certified_by_prices_without_exhausting_the_search():
+    # Many more requests than volunteers: most requests stay unassigned (pi_r = 0). The
+    # price-aware check certifies them from the volunteers' prices instead of enumerating
+    # every volunteer in range, so the candidate graph stays far below all feasible pairs.
+    from matching.engine.certificate import all_feasible_pairs
+
+    data = load_make_instance().make(2000, 400, 11, 2.5)
+    instance = parse_instance(data)
+    result = solve(instance)
+    assert result.certificate["optimal"] is True
+    assert result.certificate["price_checked_requests"] > 0
+    assert result.certificate["candidate_edges"] < len(all_feasible_pairs(instance)[0]) / 2
+    assert certify(instance, result).ok
+
+
 def test_generated_instance_matches_the_dense_oracle():
     data = load_make_instance().make(40, 30, 3, 1.5)
     check_against_oracle(data, solve(parse_instance(data)))
