@@ -19,7 +19,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 TASK_CHANGED = "task.changed"
-SEND_CONCURRENCY = 8
+SEND_CONCURRENCY = 16
 
 
 def person_group(user_id: int) -> str:
@@ -72,6 +72,19 @@ def send_all(changes: list[tuple[list[str], dict[str, Any]]]) -> None:
         logger.exception("Could not publish %d live events", len(changes))
 
 
+def _deliveries(changes: list[tuple[list[str], dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    """One delivery per person's change; a community's dashboards need only the last one,
+    since a dashboard refetches everything on any event."""
+    deliveries, last_for_community = [], {}
+    for groups, event in changes:
+        for group in groups:
+            if group.startswith("community-"):
+                last_for_community[group] = event
+            else:
+                deliveries.append((group, event))
+    return deliveries + list(last_for_community.items())
+
+
 async def _send_concurrently(channel_layer, changes: list[tuple[list[str], dict[str, Any]]]) -> None:
     # A few at a time: concurrency cuts the latency of a burst, and a bound keeps a large
     # matching run within the Redis layer's connection pool.
@@ -81,7 +94,7 @@ async def _send_concurrently(channel_layer, changes: list[tuple[list[str], dict[
         async with limit:
             await channel_layer.group_send(group, event)
 
-    sends = [send(group, event) for groups, event in changes for group in groups]
+    sends = [send(group, event) for group, event in _deliveries(changes)]
     for outcome in await asyncio.gather(*sends, return_exceptions=True):
         if isinstance(outcome, Exception):
             logger.error("A live event was not delivered: %r", outcome)

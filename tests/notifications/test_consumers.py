@@ -162,3 +162,25 @@ async def test_bad_socket_messages_get_a_clear_error_and_keep_the_socket_open(me
     await socket.send_to(text_data="[]")
     assert (await socket.receive_json_from(timeout=5))["ok"] is False  # still answering
     await socket.disconnect()
+
+
+def test_a_matching_run_tells_each_person_and_each_dashboard_once():
+    from notifications.events import _deliveries, task_change
+
+    changes = [
+        task_change(
+            request_id=index,
+            community_id=7,
+            requester_id=100 + index,
+            volunteer_ids=[200 + index],
+            request_status="proposed",
+            change="proposed",
+        )
+        for index in range(3)
+    ]
+    deliveries = _deliveries(changes)
+    groups = [group for group, _event in deliveries]
+    assert groups.count("community-7") == 1
+    assert sorted(group for group in groups if group.startswith("person-")) == sorted(
+        [f"person-{100 + index}" for index in range(3)] + [f"person-{200 + index}" for index in range(3)]
+    )
