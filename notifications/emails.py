@@ -42,7 +42,7 @@ def task_emails(*, help_request, change: str, volunteers: list, assignment=None)
             if _wants_mail(volunteer):
                 with translation.override(volunteer.preferred_language):
                     subject = _("A neighbour needs help: %(category)s") % {
-                        "category": help_request.category.name
+                        "category": help_request.category.label
                     }
                 link = reverse("task-detail", args=[assignment.pk]) if assignment else reverse("inbox")
                 # Coarse on purpose: no name, no address before the volunteer accepts.

@@ -347,3 +347,19 @@ def test_the_weekly_grid_of_the_offer_form_is_translated(client, volunteer, lang
     text = page_text(client.get(reverse("offer-edit")))
     assert f'<span class="visually-hidden">{slot}</span>' in text
     assert "Monday Morning" not in text
+
+
+def test_category_names_follow_the_readers_language(db):
+    from django.utils import translation
+
+    from mutualaid.aid.models import Category, Community
+
+    community = Community.objects.create(name="Leuven", slug="leuven", latitude=50.88, longitude=4.70)
+    shopping = Category.objects.create(
+        community=community, slug="shopping", name="Shopping", name_nl="Boodschappen", name_fr="Courses"
+    )
+    untranslated = Category.objects.create(community=community, slug="x", name="Gardening")
+    for language, expected in [("nl", "Boodschappen"), ("fr", "Courses"), ("en", "Shopping")]:
+        with translation.override(language):
+            assert str(shopping) == expected
+            assert str(untranslated) == "Gardening"  # the English name until a coordinator adds one

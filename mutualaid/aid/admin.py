@@ -56,7 +56,7 @@ class CommunityAdmin(CommunityScopedAdmin):
 
 @admin.register(Category)
 class CategoryAdmin(CommunityScopedAdmin):
-    list_display = ["name", "slug", "community", "is_active"]
+    list_display = ["name", "name_nl", "name_fr", "slug", "community", "is_active"]
     list_filter = ["is_active"]
     list_editable = ["is_active"]
 

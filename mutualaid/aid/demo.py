@@ -24,15 +24,15 @@ from notifications.models import OutgoingEmail
 DEMO_PASSWORD = "leuven-helpt"
 COMMUNITY_SLUG = "leuven"
 
-CATEGORIES = [
-    ("shopping", "Shopping"),
-    ("pharmacy", "Pharmacy"),
-    ("driving", "Driving"),
-    ("companionship", "Companionship"),
-    ("dog_walking", "Dog walking"),
-    ("paperwork", "Paperwork"),
-    ("small_repairs", "Small repairs"),
-    ("digital_help", "Digital help"),
+CATEGORIES = [  # code, English, Dutch, French
+    ("shopping", "Shopping", "Boodschappen", "Courses"),
+    ("pharmacy", "Pharmacy", "Apotheek", "Pharmacie"),
+    ("driving", "Driving", "Vervoer", "Transport"),
+    ("companionship", "Companionship", "Gezelschap", "Compagnie"),
+    ("dog_walking", "Dog walking", "Hond uitlaten", "Promener le chien"),
+    ("paperwork", "Paperwork", "Papierwerk", "Paperasse"),
+    ("small_repairs", "Small repairs", "Kleine herstellingen", "Petites réparations"),
+    ("digital_help", "Digital help", "Digitale hulp", "Aide numérique"),
 ]
 CATEGORY_WEIGHTS = [30, 15, 12, 15, 8, 8, 6, 6]
 NEEDS = {
@@ -141,7 +141,8 @@ def load_leuven_demo(*, seed: int = 2020, progress: Callable[[str], None] = lamb
             contact_phone="016 27 20 00",
         )
         categories = [
-            Category.objects.create(community=community, slug=slug, name=name) for slug, name in CATEGORIES
+            Category.objects.create(community=community, slug=slug, name=name, name_nl=dutch, name_fr=french)
+            for slug, name, dutch, french in CATEGORIES
         ]
         coordinator = _person(rng, "coordinator", community, password_hash)
         coordinator.is_coordinator = True

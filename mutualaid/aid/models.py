@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.formats import date_format
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from mutualaid.aid.states import AssignmentStatus, RequestStatus
@@ -32,6 +33,11 @@ class Community(models.Model):
         return self.name
 
 
+def localized_name(name: str, name_nl: str, name_fr: str) -> str:
+    """A category's name in the active language, the English one when none is given."""
+    return {"nl": name_nl, "fr": name_fr}.get(get_language() or "en", "") or name
+
+
 class Category(models.Model):
     """A kind of help (shopping, pharmacy...): what a request needs and a volunteer offers.
 
@@ -41,7 +47,11 @@ class Category(models.Model):
 
     community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="categories")
     slug = models.SlugField(_("code"))
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(_("name (English)"), max_length=80)
+    # Coordinators' own words for their categories, so a translation catalogue cannot hold
+    # them: one field per language of the service; empty falls back to the English name.
+    name_nl = models.CharField(_("name (Dutch)"), max_length=80, blank=True)
+    name_fr = models.CharField(_("name (French)"), max_length=80, blank=True)
     is_active = models.BooleanField(_("offered"), default=True)
 
     class Meta:
@@ -51,7 +61,12 @@ class Category(models.Model):
         constraints = [models.UniqueConstraint(fields=["community", "slug"], name="unique_category_slug")]
 
     def __str__(self) -> str:
-        return self.name
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name in the reader's language."""
+        return localized_name(self.name, self.name_nl, self.name_fr)
 
 
 class Urgency(models.IntegerChoices):

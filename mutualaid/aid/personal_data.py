@@ -50,7 +50,7 @@ def personal_data_export(person: User) -> dict:
             {
                 "id": help_request.pk,
                 "created_at": help_request.created_at.isoformat(),
-                "category": help_request.category.name,
+                "category": help_request.category.label,
                 "description": help_request.description,
                 "urgency": help_request.urgency,
                 "address": help_request.address,
@@ -84,7 +84,7 @@ def personal_data_export(person: User) -> dict:
         # Tasks done for others: what and when, not whom (that is the other person's data).
         "tasks_as_volunteer": [
             {
-                "category": assignment.help_request.category.name,
+                "category": assignment.help_request.category.label,
                 "status": assignment.status,
                 "proposed_at": assignment.proposed_at.isoformat(),
                 "km": assignment.km,

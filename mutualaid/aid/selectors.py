@@ -70,7 +70,7 @@ def task_for_volunteer(assignment: Assignment) -> TaskForVolunteer:
     requester = help_request.requester
     return TaskForVolunteer(
         assignment=assignment,
-        category=help_request.category.name,
+        category=help_request.category.label,
         description=help_request.description,
         urgency=help_request.get_urgency_display(),
         windows=list(help_request.time_windows.all()),
@@ -248,7 +248,7 @@ def community_map_points(community: Community) -> dict:
     return {
         "centre": [community.latitude, community.longitude],
         "requests": [
-            {"lat": r.latitude, "lon": r.longitude, "label": f"#{r.pk} {r.category.name}"}
+            {"lat": r.latitude, "lon": r.longitude, "label": f"#{r.pk} {r.category.label}"}
             for r in requests[:500]
         ],
         "volunteers": [list(coarse_point(latitude, longitude)) for latitude, longitude in volunteers[:2000]],

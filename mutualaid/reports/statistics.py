@@ -19,7 +19,15 @@ from django.utils.translation import gettext as _
 
 from matching.reasons import reason_label
 from mutualaid.accounts.models import User
-from mutualaid.aid.models import Assignment, Category, Community, HelpRequest, StatusChange, VolunteerOffer
+from mutualaid.aid.models import (
+    Assignment,
+    Category,
+    Community,
+    HelpRequest,
+    StatusChange,
+    VolunteerOffer,
+    localized_name,
+)
 from mutualaid.aid.states import AssignmentStatus, RequestStatus
 from mutualaid.reports.suppression import THRESHOLD, PublishedCount, suppress_small_counts, suppress_total
 
@@ -197,11 +205,13 @@ def volunteer_shortage(community: Community) -> Shortage:
             open_requests=_count_per_category(open_requests),
             available_volunteers=_count_per_category(offering),
         )
-        .values_list("name", "is_active", "open_requests", "available_volunteers")
+        .values_list("name", "name_nl", "name_fr", "is_active", "open_requests", "available_volunteers")
     )
     by_category = [
-        ShortageRow(label=name, open_requests=requests, available_volunteers=volunteers)
-        for name, is_active, requests, volunteers in categories
+        ShortageRow(
+            label=localized_name(name, dutch, french), open_requests=requests, available_volunteers=volunteers
+        )
+        for name, dutch, french, is_active, requests, volunteers in categories
         if is_active or requests
     ]
 
@@ -293,9 +303,10 @@ def public_figures(
     categories = (
         Category.objects.filter(community=community)
         .annotate(n=_count_per_category(requests))
-        .values_list("name", "is_active", "n")
+        .values_list("name", "name_nl", "name_fr", "is_active", "n")
     )
-    for name, is_active, count in categories:
+    for english, dutch, french, is_active, count in categories:
+        name = localized_name(english, dutch, french)
         if is_active or count:
             # Two categories may share a name; the public sees one row for it.
             per_category[name] = per_category.get(name, 0) + count
