@@ -20,6 +20,9 @@ PASSWORD = "a-long-test-password"
 # Deliberately slow hashing is for production; tests create many people. Set once, before
 # any live server forks, so the browser tests' daphne checks passwords the same way.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Likewise nothing a test starts reaches the internet: no map tiles, the offline geocoder.
+settings.MAP_TILE_URL = ""
+settings.GEOCODER = "offline"
 NAAMSESTRAAT = Location(50.8735, 4.7003, "Naamsestraat 12, 3000 Leuven", "Leuven centrum")
 LADEUZEPLEIN = Location(50.8790, 4.7050, "Ladeuzeplein 5, 3000 Leuven", "Leuven centrum")
 KESSEL_LO = Location(50.8895, 4.7270, "Gemeentestraat 3, 3010 Leuven", "Kessel-Lo")

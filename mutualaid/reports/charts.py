@@ -24,7 +24,7 @@ TOP_PADDING = 4  # so the first bar's outline is not cut
 LEGEND_HEIGHT = 30
 DESCRIBED_ROWS = 20  # a screen reader hears the figures themselves up to this many rows
 LEGEND_ENTRY_WIDTH = 240
-CHARACTER_WIDTH = 7.5  # roughly, at FONT_SIZE, to size the label column
+CHARACTER_WIDTH = 8.5  # roughly, at FONT_SIZE, to size the label column
 FONT_SIZE = 14
 MAX_LABEL_CHARACTERS = 28
 

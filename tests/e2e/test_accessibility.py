@@ -1,0 +1,349 @@
+"""WCAG 2.2 AA on every main page, as every role, in every language: axe-core in Chromium.
+
+Each page is also checked for what axe-core does not test: that it reflows at 320 CSS px
+without sideways scrolling (1.4.10) and that every control shows its keyboard focus
+(2.4.7) in tab order (2.4.3). A second test makes sure live updates are announced
+politely and never move the focus.
+
+Run it with `.venv/bin/python -m pytest -m browser tests/e2e/test_accessibility.py -s`
+(after `npm ci`, which installs the pinned axe-core). The summary line it prints is the
+figure quoted in docs/accessibility.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import pytest
+from channels.testing import ChannelsLiveServerTestCase
+from django.test import override_settings
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from mutualaid.aid import services
+from mutualaid.aid.models import Assignment, Category, Community
+from tests.conftest import (
+    KESSEL_LO,
+    LADEUZEPLEIN,
+    NAAMSESTRAAT,
+    PASSWORD,
+    make_user,
+    make_volunteer,
+    post_request,
+)
+from tests.e2e.axe import axe_check
+from tests.e2e.browser import log_in, new_browser, wait_for_text
+
+LANGUAGES = ["nl", "fr", "en"]
+# A11Y_SCREENSHOTS=/some/folder also saves a screenshot of every page visited.
+SCREENSHOTS = Path(os.environ["A11Y_SCREENSHOTS"]) if os.environ.get("A11Y_SCREENSHOTS") else None
+# A desktop, and the narrowest phone WCAG 1.4.10 (reflow) asks for.
+WIDTHS = [1280, 320]
+ROLES = {"anonymous": None, "citizen": "maria", "volunteer": "jan", "coordinator": "coordinator"}
+
+# The live server is forked when the class starts: the settings it must run with (no map
+# tiles from the internet, the offline gazetteer, no matching worker of its own) are
+# overridden for the whole class, before the fork.
+LIVE_SERVER_SETTINGS = {"MAP_TILE_URL": "", "GEOCODER": "offline", "MATCHING_WORKER": "external"}
+
+
+def describe(item: dict) -> str:
+    return f"{item['id']} ({item['impact']}) {item['help']} -> {', '.join(item['targets'])}"
+
+
+# WCAG 2.4.7 (focus visible) and 2.4.3 (focus order), which axe-core does not test: every
+# control that takes the focus shows a ring (an outline of 2 px or more, or a box shadow)
+# when focused by keyboard, and no positive tabindex reorders the page.
+_FOCUS_CHECK = """
+const controls = Array.from(document.querySelectorAll(
+  'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex="-1"])'
+)).filter((element) => !element.disabled && element.getClientRects().length);
+const problems = [];
+const name = (element) => element.tagName.toLowerCase()
+  + (element.id ? "#" + element.id : "")
+  + (element.getAttribute("name") ? "[name=" + element.getAttribute("name") + "]" : "")
+  + (element.getAttribute("href") ? "[href=" + element.getAttribute("href") + "]" : "")
+  + " '" + (element.textContent || element.value || "").trim().slice(0, 30) + "'";
+for (const element of controls) {
+  if (element.tabIndex > 0) { problems.push("positive tabindex: " + name(element)); }
+  element.focus({preventScroll: true});
+  if (document.activeElement !== element) { continue; }
+  const style = getComputedStyle(element);
+  const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
+  const ring = outline || style.boxShadow !== "none";
+  if (!element.matches(":focus-visible") || !ring) { problems.push("no visible focus: " + name(element)); }
+}
+document.activeElement.blur();
+return problems;
+"""
+
+
+def focus_problems(driver) -> list[str]:
+    # A key press first: browsers show the focus ring after keyboard use, as for its users.
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.SHIFT)
+    return driver.execute_script(_FOCUS_CHECK)
+
+
+def submit_main_form(driver) -> None:
+    """Submits the page's main form as it is and waits for the answer (with its errors)."""
+    driver.find_element(By.CSS_SELECTOR, "main form[method=post] button[type=submit]").click()
+    WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, "main .errorlist"))
+
+
+def empty_every_field(driver) -> None:
+    """Clears a prefilled form (the volunteer's saved offer) so that submitting it fails."""
+    driver.execute_script(
+        """
+        document.querySelectorAll("main form[method=post] input, main form[method=post] textarea")
+          .forEach((field) => {
+            if (field.type === "checkbox") { field.checked = false; }
+            else if (field.type !== "hidden") { field.value = ""; }
+          });
+        """
+    )
+
+
+@pytest.mark.browser
+@override_settings(**LIVE_SERVER_SETTINGS)
+class AccessibilitySweepTests(ChannelsLiveServerTestCase):
+    def setUp(self) -> None:
+        community = Community.objects.create(name="Leuven", slug="leuven", latitude=50.8798, longitude=4.7005)
+        self.community = community
+        shopping = Category.objects.create(community=community, slug="shopping", name="Shopping")
+        pharmacy = Category.objects.create(community=community, slug="pharmacy", name="Pharmacy")
+        Category.objects.create(community=community, slug="lift", name="A lift")
+        self.coordinator = make_user(
+            "coordinator", community, is_coordinator=True, is_staff=True, email="coordinator@example.org"
+        )
+        self.citizen = make_user(
+            "maria", community, first_name="Maria", last_name="Peeters", phone="+32 470 11 22 33"
+        )
+        self.volunteer = make_volunteer("jan", community, [shopping, pharmacy], LADEUZEPLEIN, capacity=3)
+        self.volunteer.first_name, self.volunteer.email = "Jan", "jan@example.org"
+        self.volunteer.save()
+        make_volunteer("an", community, [shopping], KESSEL_LO)
+
+        # The citizen: one request still open, one accepted, one done.
+        self.open_request = post_request(self.citizen, community, shopping)
+        self.accepted_request = post_request(self.citizen, community, pharmacy)
+        self.accepted_task = services.assignment_propose(
+            help_request=self.accepted_request, volunteer=self.volunteer, km=0.7
+        )
+        services.assignment_accept(assignment=self.accepted_task, volunteer=self.volunteer)
+        done_request = post_request(self.citizen, community, shopping)
+        done_task = services.assignment_propose(help_request=done_request, volunteer=self.volunteer, km=0.7)
+        services.assignment_accept(assignment=done_task, volunteer=self.volunteer)
+        services.assignment_complete(assignment=done_task, volunteer=self.volunteer, hours_spent=1.5)
+
+        # Someone who phoned in: their request is proposed to the volunteer.
+        self.phone_request = services.help_request_create(
+            community=community,
+            requester=None,
+            created_by=self.coordinator,
+            category=shopping,
+            description="Bread and soup for the week.",
+            urgency=1,
+            location=NAAMSESTRAAT,
+            any_time=True,
+            contact_name="Mrs Maes",
+            contact_phone="016 23 45 67",
+        )
+        self.proposed_task = services.assignment_propose(
+            help_request=self.phone_request, volunteer=self.volunteer, km=1.2
+        )
+        # Another caller cancelled: on the call-back list.
+        cancelled = services.help_request_create(
+            community=community,
+            requester=None,
+            created_by=self.coordinator,
+            category=pharmacy,
+            description="A prescription.",
+            urgency=1,
+            location=NAAMSESTRAAT,
+            any_time=True,
+            contact_name="Mr Claes",
+            contact_phone="016 98 76 54",
+        )
+        services.help_request_cancel(help_request=cancelled, actor=self.coordinator, reason="not needed")
+        services.coordinator_message_send(
+            coordinator=self.coordinator,
+            community=community,
+            subject="Thank you",
+            body="Thank you for helping this week.",
+            volunteer=self.volunteer,
+        )
+
+    def pages_of(self, role: str) -> list[tuple[str, str, object]]:
+        """(page name, path, what to do on the page before checking it) per role."""
+        transparency = ("transparency", f"/communities/{self.community.slug}/transparency/", None)
+        account = ("account", "/accounts/me/", None)
+        if role == "anonymous":
+            return [
+                ("home", "/", None),
+                ("login", "/accounts/login/", None),
+                ("login with errors", "/accounts/login/", submit_main_form),
+                ("signup", "/accounts/signup/", None),
+                ("signup with errors", "/accounts/signup/", submit_main_form),
+                transparency,
+            ]
+        if role == "citizen":
+            return [
+                ("home", "/", None),
+                ("my requests", "/requests/", None),
+                ("new request", "/requests/new/", None),
+                ("new request with errors", "/requests/new/", submit_main_form),
+                ("request detail (open)", f"/requests/{self.open_request.pk}/", None),
+                ("request detail (accepted)", f"/requests/{self.accepted_request.pk}/", None),
+                account,
+                transparency,
+            ]
+        if role == "volunteer":
+            return [
+                ("home", "/", None),
+                ("inbox", "/volunteer/inbox/", None),
+                ("offer form", "/volunteer/offer/", None),
+                (
+                    "offer form with errors",
+                    "/volunteer/offer/",
+                    lambda driver: (empty_every_field(driver), submit_main_form(driver)),
+                ),
+                ("task detail (proposed)", f"/volunteer/tasks/{self.proposed_task.pk}/", None),
+                ("task detail (accepted)", f"/volunteer/tasks/{self.accepted_task.pk}/", None),
+                account,
+            ]
+        assert role == "coordinator"
+        return [
+            ("home", "/", None),
+            ("dashboard", "/coordinator/", None),
+            ("intake", "/coordinator/intake/", None),
+            ("intake with errors", "/coordinator/intake/", submit_main_form),
+            ("call-back list", "/coordinator/callbacks/", None),
+            ("coordinator request (open)", f"/coordinator/requests/{self.open_request.pk}/", None),
+            ("coordinator request (accepted)", f"/coordinator/requests/{self.accepted_request.pk}/", None),
+            ("coordinator request (phoned in)", f"/coordinator/requests/{self.phone_request.pk}/", None),
+            ("messages", "/coordinator/messages/", None),
+            ("messages with errors", "/coordinator/messages/", submit_main_form),
+            transparency,
+        ]
+
+    def sweep(self, role: str, username: str | None) -> tuple[int, list[str], set[str]]:
+        visits, found, undecided = 0, [], set()
+        driver = new_browser()
+        try:
+            if username:
+                log_in(driver, self.live_server_url, username, PASSWORD)
+            else:
+                driver.get(self.live_server_url)
+            for width in WIDTHS:
+                driver.set_window_size(width, 1000)
+                for language in LANGUAGES:
+                    driver.add_cookie({"name": "django_language", "value": language, "path": "/"})
+                    for page, path, prepare in self.pages_of(role):
+                        visits += 1
+                        where = f"{language} · {width} px · {role} · {page}"
+                        problems, incomplete = self.check(driver, path, prepare, language)
+                        found += [f"{where}: {problem}" for problem in problems]
+                        undecided.update(f"{role} · {page}: {item}" for item in incomplete)
+        finally:
+            driver.quit()
+        return visits, found, undecided
+
+    def check(self, driver, path: str, prepare, language: str) -> tuple[list[str], list[str]]:
+        """The page's problems (axe violations, reflow, focus), and what axe left undecided."""
+        driver.get(f"{self.live_server_url}{path}")
+        if prepare is not None:
+            prepare(driver)
+        self.wait_for_live_status(driver)
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == language
+        if SCREENSHOTS:  # for the checks a person does: focus, charts, maps
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            name = "".join(character if character.isalnum() else "-" for character in driver.current_url)
+            width = driver.execute_script("return window.innerWidth;")
+            driver.save_screenshot(str(SCREENSHOTS / f"{language}-{width}-{name[-60:]}.png"))
+        results = axe_check(driver)
+        problems = [describe(item) for item in results["violations"]]
+        # WCAG 1.4.10: at 320 CSS px nothing but a table's or map's own scroll box scrolls sideways.
+        scroll_width, width = driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];"
+        )
+        if scroll_width > width:
+            problems.append(f"the page scrolls sideways: {scroll_width} px of content in {width} px")
+        problems += focus_problems(driver)
+        return problems, [describe(item) for item in results["incomplete"]]
+
+    @staticmethod
+    def wait_for_live_status(driver) -> None:
+        """On pages with live updates, check them as they look once the socket is up."""
+        if not driver.find_elements(By.CSS_SELECTOR, "[data-live-region]"):
+            return
+        # If the socket is slow, axe checks the page as it is: the indicator is not under test here.
+        with contextlib.suppress(TimeoutException):
+            WebDriverWait(driver, 5).until(
+                lambda d: d.execute_script(
+                    "const s = document.querySelector('[data-live-status]'); return s && !s.hidden;"
+                )
+            )
+
+    def test_every_main_page_passes_axe_for_every_role_in_every_language(self) -> None:
+        visits, found, undecided = 0, [], set()
+        for role, username in ROLES.items():
+            role_visits, role_found, role_undecided = self.sweep(role, username)
+            visits += role_visits
+            found += role_found
+            undecided |= role_undecided
+        pages = sum(len(self.pages_of(role)) for role in ROLES)
+        if undecided:
+            print("\naxe-core could not decide (checked by hand):\n" + "\n".join(sorted(undecided)))
+        print(
+            f"\naxe-core sweep: {visits} page visits ({pages} pages x roles x {len(LANGUAGES)} languages"
+            f" x {len(WIDTHS)} widths), {len(found)} violations"
+        )
+        assert not found, "WCAG 2.2 A/AA problems (axe-core, reflow, focus):\n" + "\n".join(found)
+
+    def test_live_updates_are_announced_politely_and_never_move_the_focus(self) -> None:
+        base = self.live_server_url
+        citizen, coordinator, volunteer = new_browser(), new_browser(), new_browser()
+        try:
+            log_in(citizen, base, "maria", PASSWORD)
+            citizen.get(f"{base}/requests/{self.open_request.pk}/")
+            wait_for_text(citizen, "Live updates on")
+            citizen.execute_script("document.body.dataset.loadedOnce = 'yes';")  # gone if the page reloads
+            announcer = citizen.find_element(By.CSS_SELECTOR, "[data-live-announcer]")
+            assert announcer.get_attribute("aria-live") == "polite"
+            language = citizen.find_element(By.ID, "language-select")
+            citizen.execute_script("arguments[0].focus();", language)
+
+            # A coordinator proposes the request to Jan: the citizen's page changes by itself,
+            # says so politely, and the focus stays where the citizen left it (outside).
+            log_in(coordinator, base, "coordinator", PASSWORD)
+            coordinator.get(f"{base}/coordinator/requests/{self.open_request.pk}/")
+            Select(coordinator.find_element(By.NAME, "volunteer")).select_by_value(str(self.volunteer.pk))
+            coordinator.find_element(By.NAME, "reason").send_keys("Jan lives around the corner.")
+            coordinator.find_element(By.CSS_SELECTOR, "main form[action$='/assign/'] button").click()
+            wait_for_text(coordinator, "Assigned to")
+            wait_for_text(citizen, "A volunteer near you has been asked")
+            WebDriverWait(citizen, 5).until(lambda d: announcer.get_attribute("textContent"))
+            assert announcer.get_attribute("textContent") == "Your request was updated."
+            assert citizen.switch_to.active_element == language
+
+            # The citizen starts typing a reason to cancel (inside the live region); Jan
+            # accepts: the new content keeps that field focused, with what was typed.
+            reason = citizen.find_element(By.CSS_SELECTOR, "main [data-live-region] [name=reason]")
+            reason.send_keys("My son may go")
+            log_in(volunteer, base, "jan", PASSWORD)
+            proposal = Assignment.objects.get(help_request=self.open_request, status="proposed")
+            volunteer.get(f"{base}/volunteer/tasks/{proposal.pk}/")
+            volunteer.find_element(By.CSS_SELECTOR, "main form[action$='/accept/'] button").click()
+            wait_for_text(volunteer, "The requester now sees that you are coming")
+            wait_for_text(citizen, "is coming to help you")
+            focused = citizen.switch_to.active_element
+            assert focused.get_attribute("name") == "reason"
+            assert focused.get_attribute("value") == "My son may go"
+            assert citizen.execute_script("return document.body.dataset.loadedOnce") == "yes"
+        finally:
+            for browser in (citizen, coordinator, volunteer):
+                browser.quit()
