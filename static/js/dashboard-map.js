@@ -5,7 +5,9 @@
   var data = document.getElementById("map-data");
   if (!element || !data || typeof L === "undefined") { return; }
   var points = JSON.parse(data.textContent);
-  var map = L.map(element).setView([points.centre[0], points.centre[1]], 13);
+  var map = L.map(element, { zoomControl: false }).setView([points.centre[0], points.centre[1]], 13);
+  // Zoom buttons titled in the page's language (Leaflet's own are English only).
+  L.control.zoom({ zoomInTitle: element.dataset.zoomIn, zoomOutTitle: element.dataset.zoomOut }).addTo(map);
   if (element.dataset.tiles) {
     L.tileLayer(element.dataset.tiles, { maxZoom: 19, attribution: "&copy; OpenStreetMap contributors" }).addTo(map);
   }

@@ -8,7 +8,9 @@
     var latitude = form.querySelector("[name=latitude]");
     var longitude = form.querySelector("[name=longitude]");
     var start = [parseFloat(element.dataset.lat), parseFloat(element.dataset.lon)];
-    var map = L.map(element).setView(start, 13);
+    var map = L.map(element, { zoomControl: false }).setView(start, 13);
+    // Zoom buttons titled in the page's language (Leaflet's own are English only).
+    L.control.zoom({ zoomInTitle: element.dataset.zoomIn, zoomOutTitle: element.dataset.zoomOut }).addTo(map);
     if (element.dataset.tiles) {
       L.tileLayer(element.dataset.tiles, { maxZoom: 19, attribution: "&copy; OpenStreetMap contributors" }).addTo(map);
     }
