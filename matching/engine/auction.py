@@ -300,6 +300,21 @@ class Auction:
         self._resort(np.flatnonzero(self.slots >= 2))
         self._refresh_prices(np.arange(self.n_objects))
 
+    def lower_prices(self, amount: int) -> None:
+        """Lower every slot price by `amount` (not below 0): P <- max(0, P - amount).
+
+        Between phases only: slots stay sorted (the map is monotone), holders keep their
+        slots and gain, and `run_phase` releases whoever then violates eps-slackness.
+        """
+        if amount <= 0 or len(self.slot_price) == 0:
+            return
+        np.subtract(self.slot_price, amount, out=self.slot_price)
+        np.maximum(self.slot_price, 0, out=self.slot_price)
+        held = np.flatnonzero(self.slot_holder >= 0)
+        holder = self.slot_holder[held]
+        self.profit[holder] = self.benefit[self.person_edge[holder]] - self.slot_price[held]
+        self._refresh_prices(np.arange(self.n_objects))
+
     def run_phase(self, eps: int, final: bool) -> None:
         """Restore eps-complementary slackness for every person, then run to a stable state.
 

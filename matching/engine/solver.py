@@ -219,6 +219,13 @@ def solve(
             auction.run_phase(eps, final=True)
             if eps == 1:
                 break
+            if start_eps is None:
+                # Cold solve: a phase leaves every uncontested volunteer at about eps (one
+                # bid), while volunteers nobody bid on stay at 0. Lowering all prices by eps
+                # removes that offset, so the next phase does not release (nearly) everyone
+                # to move to an equally good free volunteer. Any prices are valid between
+                # phases: run_phase releases whoever then violates eps-slackness.
+                auction.lower_prices(eps)
             eps = max(1, eps // EPS_FACTOR)
         _report(progress, "certify", 0.0)
 
