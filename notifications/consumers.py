@@ -65,7 +65,8 @@ class TaskUpdatesConsumer(JsonWebsocketConsumer):
         self.receive_json(content)
 
     def receive_json(self, content, **kwargs) -> None:
-        if not isinstance(content, dict) or content.get("action") not in ACTIONS:
+        action = content.get("action") if isinstance(content, dict) else None
+        if not isinstance(action, str) or action not in ACTIONS:
             self.reply(False, _("Unknown action: send accept or decline."))
             return
         assignment_id, reason = content.get("assignment"), content.get("reason", "")
@@ -73,6 +74,7 @@ class TaskUpdatesConsumer(JsonWebsocketConsumer):
             not isinstance(assignment_id, int)
             or isinstance(assignment_id, bool)
             or not isinstance(reason, str)
+            or "\x00" in reason  # as the forms refuse it (PostgreSQL cannot store it)
         ):
             self.reply(False, _("Give the assignment as a number and the reason as text."))
             return

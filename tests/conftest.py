@@ -29,6 +29,18 @@ KESSEL_LO = Location(50.8895, 4.7270, "Gemeentestraat 3, 3010 Leuven", "Kessel-L
 ALL_WEEK = list(range(21))
 
 
+def clear_cache() -> None:
+    """Forget this project's cached keys only: on a shared Redis, FLUSHDB would also wipe
+    channel-layer messages and other users' data."""
+    backend = getattr(cache, "_cache", None)
+    if cache.key_prefix and hasattr(backend, "get_client"):  # Django's RedisCache
+        client = backend.get_client(write=True)
+        for key in client.scan_iter(match=f"{cache.key_prefix}:*", count=500):
+            client.delete(key)
+    else:
+        cache.clear()
+
+
 @pytest.fixture(autouse=True)
 def offline_and_quiet(settings):
     """No test reaches the internet: the offline gazetteer geocodes, no map tiles load."""
@@ -37,7 +49,7 @@ def offline_and_quiet(settings):
     settings.MATCHING_DEBOUNCE_SECONDS = 0
     # Tests run matching rounds themselves; no background worker in the test process.
     settings.MATCHING_WORKER = "external"
-    cache.clear()  # rate-limit counters start afresh in every test
+    clear_cache()  # rate-limit counters start afresh in every test
     default_geocoder.cache_clear()
     yield
     default_geocoder.cache_clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.validators import slug_re
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 
@@ -115,7 +116,8 @@ def community_for_coordinator(user: User, slug: str | None = None) -> Community:
     if user.is_superuser:
         if slug:
             # An unknown slug is a 404, never silently another community's data.
-            community = Community.objects.filter(slug=slug).first()
+            # Text that is no slug (a NUL byte breaks a PostgreSQL query) is unknown too.
+            community = Community.objects.filter(slug=slug).first() if slug_re.match(slug) else None
         else:
             community = user.community or Community.objects.first()
     elif user.is_coordinator:

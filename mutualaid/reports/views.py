@@ -25,6 +25,10 @@ from mutualaid.aid.selectors import community_for_coordinator
 from mutualaid.reports import charts, exports, statistics, suppression
 
 EXPORT_DEFAULT_DAYS = 30
+# Far-off dates would overflow the export's date arithmetic (30 days before the end, the
+# day after it, the time-zone shift of the start); no request is that old or that new.
+EXPORT_EARLIEST = dt.date(2000, 1, 1)
+EXPORT_LATEST = dt.date(9000, 12, 31)
 
 
 def _public_period(community: Community) -> dt.date:
@@ -155,7 +159,7 @@ def _date_parameter(request: HttpRequest, name: str) -> dt.date | None:
             _("'%(name)s' must be a date written as YYYY-MM-DD, like 2025-03-01; got '%(value)s'.")
             % {"name": name, "value": raw[:40]}
         )
-    return day
+    return min(max(day, EXPORT_EARLIEST), EXPORT_LATEST)
 
 
 def _export_range(request: HttpRequest, today: dt.date) -> tuple[dt.date, dt.date]:

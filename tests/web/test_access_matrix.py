@@ -1,0 +1,663 @@
+"""The access matrix: every URL and socket group, for every persona, as data, every cell probed.
+
+Personas, relative to the citizen's requests (see `World`):
+
+- anonymous: not signed in;
+- owner: the citizen who asked for help (requests A, B and O are theirs);
+- stranger: another citizen of the same community;
+- volunteer_proposed: the volunteer to whom A is proposed (assignment P);
+- volunteer_accepted: the volunteer who accepted B (assignment Q);
+- volunteer_other: a volunteer of the community with no task;
+- coordinator: a coordinator of the community (Leuven);
+- coordinator_other: the coordinator of another community (Herent, request H);
+- superuser.
+
+A cell is a URL (with its target object), a method and a persona. Its expected code:
+
+- `L`: 302 to the login page; `A`: 302 to the admin's login page;
+- `302`, `200`, `400`, `403`, `404`, `405`: that status;
+- `!` after the code: the database must change (the action happened); every other cell
+  must leave it exactly as it was (nothing saved by a refused or failed action);
+- `+` after the code: the page may show the personal data of the citizen's requests
+  (names, phone, e-mail, address). Every other response must not contain any of it.
+
+Every cell runs in a savepoint that is rolled back, so each starts from the same world.
+A URL pattern without a row here fails `test_every_url_of_the_project_has_rows_in_the_matrix`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from matching.models import MatchingQueue
+from mutualaid.accounts.models import User
+from mutualaid.aid import services
+from mutualaid.aid.demo import _grant_coordinator_admin
+from mutualaid.aid.models import (
+    Assignment,
+    AuditEntry,
+    Category,
+    Community,
+    CoordinatorMessage,
+    HelpRequest,
+    StatusChange,
+    TimeWindow,
+    VolunteerOffer,
+)
+from mutualaid.aid.places import Location
+from notifications.models import OutgoingEmail
+from tests.conftest import KESSEL_LO, LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request
+
+PERSONAS = (
+    "anonymous",
+    "owner",
+    "stranger",
+    "volunteer_proposed",
+    "volunteer_accepted",
+    "volunteer_other",
+    "coordinator",
+    "coordinator_other",
+    "superuser",
+)
+HERENT = Location(50.9070, 4.6720, "Kerkstraat 1, 3020 Herent", "Herent")
+PARIJSSTRAAT = Location(50.8800, 4.6990, "Parijsstraat 21, 3000 Leuven", "Leuven centrum")
+TIENSESTRAAT = Location(50.8776, 4.7070, "Tiensestraat 40, 3000 Leuven", "Leuven centrum")
+# The personal data of the citizen (requests A, B, O) and of the caller who phoned in (C).
+# (Not "Naamsestraat": the address fields' help text gives it as an example.)
+OWNER_SECRETS = ("Peeters", "+32 470 11 22 33", "Parijsstraat", "peeters@example.org")
+CALLER_SECRETS = ("Callsen", "Tiensestraat")
+NEW_PASSWORD = "another-long-test-password-42"
+
+# fmt: off
+# Columns: anonymous, owner, stranger, volunteer_proposed, volunteer_accepted, volunteer_other,
+#          coordinator, coordinator_other, superuser.
+ALL_200 = "200 200 200 200 200 200 200 200 200"
+LOGIN_THEN_200 = "L 200 200 200 200 200 200 200 200"
+LOGIN_THEN_405 = "L 405 405 405 405 405 405 405 405"
+LOGIN_THEN_404 = "L 404 404 404 404 404 404 404 404"
+ALL_405 = "405 405 405 405 405 405 405 405 405"
+# (url name, target, GET, POST, POST data key)
+MATRIX: list[tuple[str, str, str, str, str]] = [
+    ("home", "", ALL_200, ALL_200, "empty"),
+    ("signup", "", ALL_200, "302! 302! 302! 302! 302! 302! 302! 302! 302!", "signup"),
+    ("login", "", ALL_200, "302 302 302 302 302 302 302 302 302", "login"),
+    ("logout", "", ALL_405, "302 302 302 302 302 302 302 302 302", "empty"),
+    ("account", "", LOGIN_THEN_200, "L 302! 302! 302! 302! 302! 302! 302! 302!", "own-password"),
+    ("account-data", "", LOGIN_THEN_200, LOGIN_THEN_200, "empty"),
+    ("password_change", "", LOGIN_THEN_200, "L 302! 302! 302! 302! 302! 302! 302! 302!", "password-change"),
+    ("password_change_done", "", LOGIN_THEN_200, LOGIN_THEN_405, "empty"),
+    ("password_reset", "", ALL_200, "302 302 302 302 302 302 302 302 302", "password-reset"),
+    ("password_reset_done", "", ALL_200, ALL_405, "empty"),
+    ("password_reset_confirm", "bad-token", ALL_200, ALL_200, "new-password"),
+    ("password_reset_complete", "", ALL_200, ALL_405, "empty"),
+    # Public, anonymised figures: anyone reads them, nobody posts.
+    ("transparency", "leuven", ALL_200, ALL_405, "empty"),
+    ("transparency", "unknown-slug", "404 404 404 404 404 404 404 404 404", ALL_405, "empty"),
+    ("transparency-csv", "leuven", ALL_200, ALL_405, "empty"),
+    ("transparency-csv", "herent", ALL_200, ALL_405, "empty"),
+    ("transparency-json", "leuven", ALL_200, ALL_405, "empty"),
+    ("transparency-json", "unknown-slug", "404 404 404 404 404 404 404 404 404", ALL_405, "empty"),
+    # The export holds personal data: the community's coordinators only, never by slug.
+    ("coordinator-export", "", "L 404 404 404 404 404 200+ 200 200+", LOGIN_THEN_405, "empty"),
+    ("coordinator-export", "?community=leuven",
+     "L 404 404 404 404 404 200+ 200 200+", LOGIN_THEN_405, "empty"),
+    ("coordinator-export", "?community=herent",
+     "L 404 404 404 404 404 200+ 200 200", LOGIN_THEN_405, "empty"),
+    ("coordinator-export", "?community=nowhere",
+     "L 404 404 404 404 404 200+ 200 404", LOGIN_THEN_405, "empty"),
+    ("my-requests", "", LOGIN_THEN_200, LOGIN_THEN_200, "empty"),
+    ("request-create", "", "L 200 200 200 200 200 200 200 404",
+     "L 302! 302! 302! 302! 302! 302! 200 404", "request"),
+    # Requests: the requester and the community's coordinators; the rest get the 404 of a
+    # missing id, so ids cannot be probed.
+    ("request-detail", "A",
+     "L 200 404 404 404 404 200+ 404 200+", "L 200 404 404 404 404 200+ 404 200+", "empty"),
+    ("request-detail", "B",
+     "L 200 404 404 404 404 200+ 404 200+", "L 200 404 404 404 404 200+ 404 200+", "empty"),
+    ("request-detail", "O",
+     "L 200 404 404 404 404 200+ 404 200+", "L 200 404 404 404 404 200+ 404 200+", "empty"),
+    ("request-detail", "C",
+     "L 404 404 404 404 404 200+ 404 200+", "L 404 404 404 404 404 200+ 404 200+", "empty"),
+    ("request-detail", "H",
+     "L 404 404 404 404 404 404 200 200", "L 404 404 404 404 404 404 200 200", "empty"),
+    ("request-detail", "missing-request", LOGIN_THEN_404, LOGIN_THEN_404, "empty"),
+    ("request-cancel", "A", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302!", "reason"),
+    ("request-cancel", "B", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302!", "reason"),
+    ("request-cancel", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302! 302!", "reason"),
+    ("request-cancel", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "reason"),
+    # Volunteers' offers and inbox: their own only.
+    ("offer-edit", "",
+     "L 200 200 200 200 200 200 200 404", "L 302! 302! 302! 302! 302! 302! 200 404", "offer"),
+    ("offer-pause", "", LOGIN_THEN_405, "L 404 404 302! 302! 302! 404 404 404", "pause"),
+    ("inbox", "", "L 302 302 200 200+ 200 302 302 302", "L 302 302 200 200+ 200 302 302 302", "empty"),
+    # Tasks: only the volunteer they were proposed to; exact place and contact only once accepted.
+    ("task-detail", "P", "L 404 404 200 404 404 404 404 404", "L 404 404 200 404 404 404 404 404", "empty"),
+    ("task-detail", "Q", "L 404 404 404 200+ 404 404 404 404", "L 404 404 404 200+ 404 404 404 404", "empty"),
+    ("task-detail", "missing-assignment", LOGIN_THEN_404, LOGIN_THEN_404, "empty"),
+    ("task-accept", "P", LOGIN_THEN_405, "L 404 404 302! 404 404 404 404 404", "empty"),
+    ("task-accept", "Q", LOGIN_THEN_405, "L 404 404 404 302 404 404 404 404", "empty"),
+    ("task-accept", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    ("task-decline", "P", LOGIN_THEN_405, "L 404 404 302! 404 404 404 404 404", "reason"),
+    ("task-decline", "Q", LOGIN_THEN_405, "L 404 404 404 302 404 404 404 404", "reason"),
+    ("task-decline", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "reason"),
+    ("task-done", "P", LOGIN_THEN_405, "L 404 404 302 404 404 404 404 404", "hours"),
+    ("task-done", "Q", LOGIN_THEN_405, "L 404 404 404 302! 404 404 404 404", "hours"),
+    ("task-done", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "hours"),
+    # Coordinators: their own community; a superuser any, by slug.
+    ("dashboard", "", "L 404 404 404 404 404 200+ 200 200+", "L 404 404 404 404 404 200+ 200 200+", "empty"),
+    ("dashboard", "?community=leuven", "L 404 404 404 404 404 200+ 200 200+",
+     "L 404 404 404 404 404 200+ 200 200+", "empty"),
+    ("dashboard", "?community=herent", "L 404 404 404 404 404 200+ 200 200",
+     "L 404 404 404 404 404 200+ 200 200", "empty"),
+    ("dashboard-match", "", LOGIN_THEN_405, "L 404 404 404 404 404 302! 302! 302!", "empty"),
+    ("dashboard-match", "?community=leuven", LOGIN_THEN_405, "L 404 404 404 404 404 302! 302! 302!", "empty"),
+    # A superuser without a community of their own gets the first by name (Herent).
+    ("coordinator-intake", "",
+     "L 404 404 404 404 404 200 200 200", "L 404 404 404 404 404 302! 200 200", "intake"),
+    ("coordinator-intake", "?community=leuven", "L 404 404 404 404 404 200 200 200",
+     "L 404 404 404 404 404 302! 200 302!", "intake"),
+    ("coordinator-intake", "?community=herent", "L 404 404 404 404 404 200 200 200",
+     "L 404 404 404 404 404 302! 200 200", "intake"),
+    ("coordinator-callbacks", "",
+     "L 404 404 404 404 404 200+ 200 200+", "L 404 404 404 404 404 200+ 200 200+", "empty"),
+    ("coordinator-callbacks", "?community=leuven", "L 404 404 404 404 404 200+ 200 200+",
+     "L 404 404 404 404 404 200+ 200 200+", "empty"),
+    ("coordinator-callback-done", "C", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "empty"),
+    # The requester of A may find A, but marking a call-back is for coordinators: 403.
+    ("coordinator-callback-done", "A", LOGIN_THEN_405, "L 403 404 404 404 404 302! 404 302!", "empty"),
+    ("coordinator-callback-done", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302! 302!", "empty"),
+    ("coordinator-callback-done", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    ("coordinator-request", "A",
+     "L 404 404 404 404 404 200+ 404 200+", "L 404 404 404 404 404 200+ 404 200+", "empty"),
+    ("coordinator-request", "C",
+     "L 404 404 404 404 404 200+ 404 200+", "L 404 404 404 404 404 200+ 404 200+", "empty"),
+    ("coordinator-request", "H",
+     "L 404 404 404 404 404 404 200 200", "L 404 404 404 404 404 404 200 200", "empty"),
+    ("coordinator-request", "missing-request", LOGIN_THEN_404, LOGIN_THEN_404, "empty"),
+    ("coordinator-assign", "O", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "assign"),
+    # A Leuven volunteer is no choice for a Herent request: the form says so.
+    ("coordinator-assign", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 200 200", "assign"),
+    ("coordinator-assign", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "assign"),
+    ("coordinator-unassign", "B", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "reason"),
+    ("coordinator-unassign", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302 302", "reason"),
+    ("coordinator-unassign", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "reason"),
+    ("coordinator-attach", "C", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "attach"),
+    ("coordinator-attach", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302 404 302", "attach"),
+    ("coordinator-attach", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "attach"),
+    ("coordinator-messages", "",
+     "L 404 404 404 404 404 200 200 200", "L 404 404 404 404 404 302! 200 200", "message"),
+    ("coordinator-messages", "?community=leuven", "L 404 404 404 404 404 200 200 200",
+     "L 404 404 404 404 404 302! 200 302!", "message"),
+]
+# The admin (scoped per community) and the language switch, probed the same way.
+SEPARATE_MATRIX: list[tuple[str, str, str, str, str]] = [
+    ("admin:index", "", "A A A A A A 200 200 200", "A A A A A A 200 200 200", "empty"),
+    ("admin:aid_helprequest_changelist", "", "A A A A A A 200+ 200 200+", "A A A A A A 200 200 200", "empty"),
+    ("admin:aid_helprequest_change", "A", "A A A A A A 200+ 302 200+", "A A A A A A 200+ 302 200+", "empty"),
+    ("admin:aid_assignment_change", "Q", "A A A A A A 200 302 200", "A A A A A A 403 403 200", "empty"),
+    ("admin:accounts_user_change", "owner", "A A A A A A 200+ 302 200+", "A A A A A A 403 403 200+", "empty"),
+    ("set_language", "",
+     "302 302 302 302 302 302 302 302 302", "302 302 302 302 302 302 302 302 302", "language"),
+]
+# fmt: on
+SEPARATELY_TREATED = {"set_language"}
+
+
+@dataclasses.dataclass
+class World:
+    """The people and requests every cell starts from."""
+
+    people: dict[str, User | None]
+    requests: dict[str, HelpRequest]
+    assignments: dict[str, Assignment]
+    leuven: Community
+    shopping: Category
+
+    def path(self, name: str, target: str) -> str:
+        if target.startswith("?") or not target:
+            return reverse(name) + target
+        if target in self.requests:
+            return reverse(name, args=[self.requests[target].pk])
+        if target in self.assignments:
+            return reverse(name, args=[self.assignments[target].pk])
+        if target == "missing-request":
+            return reverse(name, args=[HelpRequest.objects.order_by("-pk").first().pk + 1000])
+        if target == "missing-assignment":
+            return reverse(name, args=[Assignment.objects.order_by("-pk").first().pk + 1000])
+        if target == "bad-token":
+            return reverse(name, args=["MQ", "set-password"])
+        if target == "owner":
+            return reverse(name, args=[self.people["owner"].pk])
+        return reverse(name, args=[target])  # a community slug
+
+    def post_data(self, key: str) -> dict:
+        tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+        request = {
+            "category": self.shopping.pk,
+            "description": "Bread and milk, please.",
+            "urgency": 2,
+            "address": "Naamsestraat 12, 3000 Leuven",
+            "window_1_date": tomorrow,
+            "window_1_part": "0",
+        }
+        return {
+            "empty": {},
+            "signup": {
+                "username": "newcomer",
+                "first_name": "New",
+                "email": "newcomer@example.org",
+                "password1": NEW_PASSWORD,
+                "password2": NEW_PASSWORD,
+                "community": self.leuven.pk,
+                "preferred_language": "nl",
+            },
+            "login": {"username": "citizen", "password": PASSWORD},
+            "own-password": {"password": PASSWORD},
+            "password-change": {
+                "old_password": PASSWORD,
+                "new_password1": NEW_PASSWORD,
+                "new_password2": NEW_PASSWORD,
+            },
+            "password-reset": {"email": "peeters@example.org"},
+            "new-password": {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+            "request": request,
+            "intake": request
+            | {"contact_name": "Mr Nieuw", "contact_phone": "016 11 22 33", "any_time": "on"},
+            "reason": {"reason": "Not needed any more"},
+            "offer": {
+                "skills": [self.shopping.pk],
+                "address": "Ladeuzeplein 5, 3000 Leuven",
+                "max_km": "4",
+                "availability": ["0", "1", "5"],
+                "capacity": "2",
+            },
+            "pause": {"paused": "1"},
+            "hours": {"hours_spent": "1.5"},
+            "assign": {"volunteer": self.people["volunteer_other"].pk, "reason": "She lives next door"},
+            "attach": {"person": self.people["owner"].pk},
+            "message": {"subject": "Thank you", "body": "Thanks for helping.", "skill": self.shopping.pk},
+            "language": {"language": "fr", "next": "/"},
+        }[key]
+
+
+@pytest.fixture
+def world(community, other_community, shopping, citizen, other_citizen, coordinator, outsider_coordinator):
+    citizen.email = "peeters@example.org"
+    citizen.save()
+    proposed = make_volunteer("volunteer", community, [shopping], LADEUZEPLEIN)
+    accepted = make_volunteer("second-volunteer", community, [shopping], KESSEL_LO)
+    idle = make_volunteer("third-volunteer", community, [shopping], LADEUZEPLEIN, capacity=3)
+    for index, volunteer in enumerate([proposed, accepted, idle]):
+        volunteer.email = f"volunteer{index}@example.org"
+        volunteer.save()
+    superuser = make_user("root", None, is_superuser=True, is_staff=True)
+    _grant_coordinator_admin(coordinator)
+    _grant_coordinator_admin(outsider_coordinator)
+
+    request_a = post_request(citizen, community, shopping, location=PARIJSSTRAAT)
+    proposal = services.assignment_propose(help_request=request_a, volunteer=proposed, km=0.7)
+    request_b = post_request(citizen, community, shopping, location=PARIJSSTRAAT)
+    task = services.assignment_propose(help_request=request_b, volunteer=accepted, km=1.5)
+    services.assignment_accept(assignment=task, volunteer=accepted)
+    request_o = post_request(citizen, community, shopping, location=PARIJSSTRAAT)
+    phoned_in = services.help_request_create(
+        community=community,
+        requester=None,
+        created_by=coordinator,
+        category=shopping,
+        description="Soup from the pharmacy corner.",
+        urgency=2,
+        location=TIENSESTRAAT,
+        any_time=True,
+        contact_name="Mevrouw Callsen",
+        contact_phone="+32 470 11 22 33",  # the citizen's: the account to attach it to
+    )
+    gardening = Category.objects.create(community=other_community, slug="gardening", name="Gardening")
+    herent_citizen = make_user("herent-citizen", other_community, last_name="Janssens")
+    request_h = post_request(herent_citizen, other_community, gardening, location=HERENT)
+    # No run is due: "match now" must visibly queue one.
+    MatchingQueue.objects.update(due_at=None)
+    return World(
+        people={
+            "anonymous": None,
+            "owner": citizen,
+            "stranger": other_citizen,
+            "volunteer_proposed": proposed,
+            "volunteer_accepted": accepted,
+            "volunteer_other": idle,
+            "coordinator": coordinator,
+            "coordinator_other": outsider_coordinator,
+            "superuser": superuser,
+        },
+        requests={"A": request_a, "B": request_b, "O": request_o, "C": phoned_in, "H": request_h},
+        assignments={"P": proposal, "Q": task},
+        leuven=community,
+        shopping=shopping,
+    )
+
+
+def database_state() -> tuple:
+    """Everything an action could change (not sessions or last_login: logging in is no change)."""
+    return (
+        list(
+            HelpRequest.objects.order_by("pk").values_list(
+                "pk", "status", "requester_id", "called_back_status", "description", "address"
+            )
+        ),
+        list(Assignment.objects.order_by("pk").values_list("pk", "status", "hours_spent", "decline_reason")),
+        list(
+            VolunteerOffer.objects.order_by("pk").values_list(
+                "pk", "is_paused", "max_km", "capacity", "availability", "address"
+            )
+        ),
+        list(User.objects.order_by("pk").values_list("pk", "username", "is_active", "password", "email")),
+        list(MatchingQueue.objects.order_by("pk").values_list("community_id", "due_at")),
+        StatusChange.objects.count(),
+        TimeWindow.objects.count(),
+        AuditEntry.objects.count(),
+        CoordinatorMessage.objects.count(),
+        OutgoingEmail.objects.count(),
+    )
+
+
+def body_of(response) -> str:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode(errors="replace")
+    return response.content.decode(errors="replace")
+
+
+def secrets_for(persona: str) -> tuple[str, ...]:
+    # The owner may of course see their own data; nobody but coordinators sees the caller's.
+    return CALLER_SECRETS if persona == "owner" else OWNER_SECRETS + CALLER_SECRETS
+
+
+def check_cell(world: World, name: str, target: str, method: str, persona: str, code: str, data_key: str):
+    """Probe one cell; returns a description of what was wrong, or None."""
+    expected_change = code.endswith("!") or "!" in code
+    may_show_personal_data = "+" in code
+    status = code.rstrip("!+")
+    with transaction.atomic():
+        savepoint = transaction.savepoint()
+        client = Client()
+        user = world.people[persona]
+        if user is not None:
+            client.force_login(user)
+        path = world.path(name, target)
+        before = database_state()
+        response = client.get(path) if method == "GET" else client.post(path, world.post_data(data_key))
+        body = body_of(response)
+        after = database_state()
+        transaction.savepoint_rollback(savepoint)
+    problems = []
+    if status == "L":
+        if response.status_code != 302 or not response.url.startswith(reverse("login")):
+            problems.append(
+                f"expected 302 to login, got {response.status_code} {response.get('Location', '')}"
+            )
+    elif status == "A":
+        if response.status_code != 302 or not response.url.startswith(reverse("admin:login")):
+            problems.append(f"expected 302 to admin login, got {response.status_code}")
+    elif response.status_code != int(status):
+        problems.append(f"expected {status}, got {response.status_code} {response.get('Location', '')}")
+    elif int(status) == 302 and response.url.startswith(reverse("login")):
+        problems.append("redirected to the login page")
+    if expected_change and before == after:
+        problems.append("expected a change in the database, nothing changed")
+    if not expected_change and before != after:
+        problems.append("the database changed")
+    if not may_show_personal_data:
+        leaked = [secret for secret in secrets_for(persona) if secret in body]
+        if leaked:
+            problems.append(f"personal data in the response: {leaked}")
+    if problems:
+        return f"{method} {path} as {persona} ({code}): " + "; ".join(problems)
+    return None
+
+
+def url_names_of_the_project() -> set[str]:
+    """Every named URL pattern, walking the resolver (the admin's namespace aside)."""
+    names: set[str] = set()
+    unnamed: list[str] = []
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace == "admin":
+                    continue
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                if pattern.name is None:
+                    unnamed.append(prefix + str(pattern.pattern))
+                else:
+                    names.add(pattern.name)
+
+    walk(get_resolver().url_patterns, "")
+    assert not unnamed, f"URL patterns without a name cannot have a matrix row: {unnamed}"
+    return names
+
+
+def test_every_url_of_the_project_has_rows_in_the_matrix():
+    in_matrix = {row[0] for row in MATRIX}
+    assert in_matrix == url_names_of_the_project() - SEPARATELY_TREATED, (
+        "a URL without a matrix row (or a row for a URL that no longer exists): "
+        f"{sorted(in_matrix ^ (url_names_of_the_project() - SEPARATELY_TREATED))}"
+    )
+    assert {row[0] for row in SEPARATE_MATRIX} >= SEPARATELY_TREATED
+
+
+def every_cell(matrix):
+    for name, target, get_codes, post_codes, data_key in matrix:
+        for method, codes in (("GET", get_codes), ("POST", post_codes)):
+            expected = codes.split()
+            assert len(expected) == len(PERSONAS), f"{name} {target} {method}: {len(expected)} columns"
+            for persona, code in zip(PERSONAS, expected, strict=True):
+                yield name, target, method, persona, code, data_key
+
+
+@pytest.fixture
+def no_rate_limits(settings):
+    # The matrix logs in, signs up and posts hundreds of times from one address.
+    settings.RATE_LIMITS = {group: "100000/m" for group in settings.RATE_LIMITS}
+
+
+def probe_all(world, matrix) -> tuple[int, list[str]]:
+    problems, cells = [], 0
+    for name, target, method, persona, code, data_key in every_cell(matrix):
+        cells += 1
+        problem = check_cell(world, name, target, method, persona, code, data_key)
+        if problem:
+            problems.append(problem)
+    return cells, problems
+
+
+def test_every_cell_of_the_access_matrix(world, no_rate_limits, capsys):
+    cells, problems = probe_all(world, MATRIX)
+    separate, separate_problems = probe_all(world, SEPARATE_MATRIX)
+    csrf_cells, csrf_problems = probe_csrf(world)
+    with capsys.disabled():
+        print(
+            f"\naccess matrix: {cells + separate + csrf_cells} cells probed "
+            f"({cells} URL cells, {separate} admin/language cells, {csrf_cells} without a CSRF token)"
+        )
+    problems += separate_problems + csrf_problems
+    assert not problems, f"{len(problems)} of the cells differ:\n" + "\n".join(problems)
+
+
+def probe_csrf(world) -> tuple[int, list[str]]:
+    """Every POST that changes something, sent without the CSRF token: 403, nothing changes."""
+    problems, cells = [], 0
+    for name, target, method, persona, code, data_key in every_cell(MATRIX):
+        if method != "POST" or "!" not in code:
+            continue
+        cells += 1
+        with transaction.atomic():
+            savepoint = transaction.savepoint()
+            client = Client(enforce_csrf_checks=True)
+            if world.people[persona] is not None:
+                client.force_login(world.people[persona])
+            before = database_state()
+            response = client.post(world.path(name, target), world.post_data(data_key))
+            after = database_state()
+            transaction.savepoint_rollback(savepoint)
+        if response.status_code != 403 or before != after:
+            problems.append(
+                f"POST {world.path(name, target)} as {persona} without CSRF token: "
+                f"{response.status_code}, changed: {before != after}"
+            )
+    return cells, problems
+
+
+# The socket: which groups each persona hears
+
+
+SOCKET_ORIGIN = (b"origin", b"http://localhost")
+
+
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def open_socket(user) -> tuple[WebsocketCommunicator, bool]:
+    from mutualaid.asgi import application
+
+    headers = [SOCKET_ORIGIN, (b"host", b"localhost")]
+    if user is not None:
+        headers.append((b"cookie", await sync_to_async(session_cookie)(user)))
+    communicator = WebsocketCommunicator(application, "/ws/updates/", headers=headers)
+    connected, _code = await communicator.connect(timeout=5)
+    return communicator, connected
+
+
+async def events_heard(communicator: WebsocketCommunicator) -> list[tuple]:
+    heard = []
+    while not await communicator.receive_nothing(timeout=0.3):
+        message = await communicator.receive_json_from(timeout=1)
+        if message["type"] == "task.changed":
+            heard.append((message["request"], message["change"]))
+    return heard
+
+
+# Who hears each change of request X (the owner's), Y (phoned in), Z (Herent): by persona.
+# fmt: off
+SOCKET_MATRIX = {
+    # change: anonymous, owner, stranger, v. proposed, v. accepted, v. other, coord., coord. other, superuser
+    "X created":     "- yes no no  no  no yes no  no",
+    "X proposed":    "- yes no yes no  no yes no  no",
+    "X accepted":    "- yes no yes no  no yes no  no",
+    "X unassigned":  "- yes no yes no  no yes no  no",
+    "Y created":     "- no  no no  no  no yes no  no",
+    "Y cancelled":   "- no  no no  no  no yes no  no",
+    "Z created":     "- no  no no  no  no no  yes no",
+}
+# fmt: on
+
+
+@pytest.fixture
+def isolated_channel_layer(settings):
+    # Our own prefix on a shared Redis: parallel runs never hear each other's person-1.
+    import copy
+    import uuid
+
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    if "CONFIG" in layers["default"]:
+        layers["default"]["CONFIG"]["prefix"] = f"matrix-{uuid.uuid4().hex}"
+    settings.CHANNEL_LAYERS = layers
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_each_persona_hears_exactly_the_changes_it_is_entitled_to(
+    world, no_rate_limits, isolated_channel_layer, capsys
+):
+    people = world.people
+    sockets = {}
+    for persona in PERSONAS:
+        communicator, connected = await open_socket(people[persona])
+        assert connected == (persona != "anonymous"), persona
+        sockets[persona] = communicator
+    for persona in PERSONAS[1:]:
+        assert await events_heard(sockets[persona]) == [], f"{persona} heard the set-up"
+
+    def create_x():
+        return post_request(people["owner"], world.leuven, world.shopping)
+
+    x = await sync_to_async(create_x)()
+    assignment = await sync_to_async(
+        lambda: services.assignment_propose(help_request=x, volunteer=people["volunteer_proposed"], km=0.5)
+    )()
+    # Everyone tries to accept X over the socket: only the volunteer it was proposed to may.
+    results, early = {}, {persona: [] for persona in PERSONAS}
+    for persona in PERSONAS[1:]:
+        await sockets[persona].send_json_to({"action": "accept", "assignment": assignment.pk})
+        while True:
+            message = await sockets[persona].receive_json_from(timeout=5)
+            if message["type"] == "action.result":
+                results[persona] = message["ok"]
+                break
+            # A task.changed may arrive first: keep it for the count below.
+            early[persona].append((message["request"], message["change"]))
+    assert results == {persona: persona == "volunteer_proposed" for persona in PERSONAS[1:]}
+
+    def unassign_x():
+        services.assignment_unassign(assignment=assignment, coordinator=people["coordinator"], reason="ill")
+
+    await sync_to_async(unassign_x)()
+
+    def phoned_in_y_then_cancelled():
+        y = services.help_request_create(
+            community=world.leuven,
+            requester=None,
+            created_by=people["coordinator"],
+            category=world.shopping,
+            description="Bread",
+            urgency=2,
+            location=TIENSESTRAAT,
+            any_time=True,
+            contact_name="Mr Y",
+            contact_phone="016 99 88 77",
+        )
+        services.help_request_cancel(help_request=y, actor=people["coordinator"], reason="duplicate")
+        return y
+
+    y = await sync_to_async(phoned_in_y_then_cancelled)()
+
+    def herent_z():
+        herent_citizen = User.objects.get(username="herent-citizen")
+        return post_request(
+            herent_citizen,
+            herent_citizen.community,
+            herent_citizen.community.categories.get(),
+            location=HERENT,
+        )
+
+    z = await sync_to_async(herent_z)()
+
+    ids = {"X": x.pk, "Y": y.pk, "Z": z.pk}
+    problems, cells = [], 0
+    for persona in PERSONAS[1:]:
+        heard = early[persona] + await events_heard(sockets[persona])
+        expected = []
+        for change, row in SOCKET_MATRIX.items():
+            request, what = change.split()
+            entitled = row.split()[PERSONAS.index(persona)] == "yes"
+            cells += 1
+            if entitled:
+                expected.append((ids[request], what))
+        if sorted(heard) != sorted(expected):
+            problems.append(f"{persona} heard {sorted(heard)}, expected {sorted(expected)}")
+    cells += len(results) + 1  # the accept attempts and the anonymous refusal
+    for communicator in sockets.values():
+        await communicator.disconnect()
+    with capsys.disabled():
+        print(f"\naccess matrix (socket): {cells} cells probed")
+    assert not problems, "\n".join(problems)
