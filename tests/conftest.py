@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from mutualaid.accounts.models import User
 from mutualaid.aid import services
@@ -50,6 +50,8 @@ def offline_and_quiet(settings):
     # Tests run matching rounds themselves; no background worker in the test process.
     settings.MATCHING_WORKER = "external"
     clear_cache()  # rate-limit counters start afresh in every test
+    # A request in Dutch or French leaves its language active in the thread; start in English.
+    translation.activate(settings.LANGUAGE_CODE)
     default_geocoder.cache_clear()
     yield
     default_geocoder.cache_clear()

@@ -3,11 +3,12 @@ from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from mutualaid.accounts.models import User
+from mutualaid.aid.forms import BoundedModelChoiceField
 from mutualaid.aid.models import Community
 
 
 class SignUpForm(UserCreationForm):
-    community = forms.ModelChoiceField(
+    community = BoundedModelChoiceField(
         label=_("Your town or neighbourhood"), queryset=Community.objects.all(), empty_label=None
     )
 

@@ -20,6 +20,38 @@ WEEKLY_SLOT_CHOICES = [
     for part in PartOfDay
 ]
 MAX_DAYS_AHEAD = 60
+LARGEST_ID = 2**63 - 1
+
+
+def _could_be_an_id(value) -> bool:
+    try:
+        return 0 < int(str(value)) <= LARGEST_ID
+    except (TypeError, ValueError):
+        return False
+
+
+class BoundedModelChoiceField(forms.ModelChoiceField):
+    """Refuses an id no row could have before asking the database, which would fail on
+    it (SQLite overflows on integers past 64 bits) instead of saying "not a choice"."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not _could_be_an_id(value):
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """The same for several choices."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if not _could_be_an_id(pk):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
 TIME_WINDOW_ROWS = 3
 
 
@@ -54,7 +86,7 @@ class PlaceFormMixin(forms.Form):
 
 
 class HelpRequestForm(PlaceFormMixin):
-    category = forms.ModelChoiceField(label=_("What kind of help?"), queryset=Category.objects.none())
+    category = BoundedModelChoiceField(label=_("What kind of help?"), queryset=Category.objects.none())
     description = forms.CharField(
         label=_("What do you need?"),
         max_length=2000,
@@ -128,7 +160,7 @@ class HelpRequestForm(PlaceFormMixin):
 
 
 class VolunteerOfferForm(PlaceFormMixin):
-    skills = forms.ModelMultipleChoiceField(
+    skills = BoundedModelMultipleChoiceField(
         label=_("I can help with"), queryset=Category.objects.none(), widget=forms.CheckboxSelectMultiple
     )
     max_km = forms.FloatField(
@@ -204,7 +236,7 @@ class PhoneIntakeForm(HelpRequestForm):
 
 
 class AssignForm(forms.Form):
-    volunteer = forms.ModelChoiceField(label=_("Volunteer"), queryset=None)
+    volunteer = BoundedModelChoiceField(label=_("Volunteer"), queryset=None)
     reason = forms.CharField(label=_("Why this volunteer?"), max_length=200)
     agreed_by_phone = forms.BooleanField(
         label=_("They already said yes on the phone (accept at once)"), required=False
@@ -220,7 +252,7 @@ class UnassignForm(forms.Form):
 
 
 class AttachForm(forms.Form):
-    person = forms.ModelChoiceField(label=_("Account of the caller"), queryset=None)
+    person = BoundedModelChoiceField(label=_("Account of the caller"), queryset=None)
 
     def __init__(self, *args, people, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -230,13 +262,13 @@ class AttachForm(forms.Form):
 class CoordinatorMessageForm(forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=200)
     body = forms.CharField(label=_("Message"), max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
-    volunteer = forms.ModelChoiceField(
+    volunteer = BoundedModelChoiceField(
         label=_("To one volunteer"),
         queryset=None,
         required=False,
         help_text=_("Or leave empty to reach a group:"),
     )
-    skill = forms.ModelChoiceField(label=_("Volunteers who help with"), queryset=None, required=False)
+    skill = BoundedModelChoiceField(label=_("Volunteers who help with"), queryset=None, required=False)
     neighbourhood = forms.ChoiceField(label=_("Living in"), required=False)
 
     def __init__(self, *args, community: Community, **kwargs) -> None:

@@ -407,3 +407,18 @@ def test_signup_creates_a_member_of_the_chosen_community_and_logs_them_in(client
     assert user.community == community
     assert not user.is_coordinator and not user.is_staff
     assert client.get(reverse("my-requests")).status_code == 200
+
+
+@pytest.mark.parametrize("huge", ["99999999999999999999", "-1", "1e5", "9223372036854775808"])
+def test_ids_no_row_could_have_are_a_clear_error_not_a_crash(client, volunteer, citizen, community, huge):
+    client.force_login(volunteer)
+    response = client.post(
+        reverse("offer-edit"), {"skills": huge, "max_km": "4", "address": "Naamsestraat 1"}
+    )
+    assert response.status_code == 200 and "is not a valid value" in response.text
+    client.force_login(citizen)
+    response = client.post(reverse("request-create"), {"category": huge, "description": "x", "urgency": 1})
+    assert response.status_code == 200 and "not one of the available choices" in response.text
+    client.logout()
+    response = client.post(reverse("signup"), {"username": "newcomer", "community": huge})
+    assert response.status_code == 200 and "not one of the available choices" in response.text
