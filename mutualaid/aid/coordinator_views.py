@@ -15,7 +15,7 @@ from mutualaid.aid import selectors, services
 from mutualaid.aid.forms import AssignForm, AttachForm, CoordinatorMessageForm, PhoneIntakeForm, UnassignForm
 from mutualaid.aid.models import CoordinatorMessage
 from mutualaid.aid.states import InvalidTransition
-from mutualaid.aid.views import add_service_errors
+from mutualaid.aid.views import add_service_errors, request_details
 
 
 def _community(request: HttpRequest):
@@ -33,15 +33,9 @@ def phone_intake(request: HttpRequest) -> HttpResponse:
                 community=community,
                 requester=None,
                 created_by=request.user,
-                category=data["category"],
-                description=data["description"],
-                urgency=data["urgency"],
-                location=data["location"],
-                time_windows=data["time_windows"],
-                any_time=data["any_time"],
                 contact_name=data["contact_name"],
                 contact_phone=data["contact_phone"],
-                language_needed=data["language_needed"],
+                **request_details(data),
             )
         except ValidationError as error:
             add_service_errors(form, error)

@@ -374,13 +374,18 @@ def assignment_withdraw(*, assignment: Assignment, volunteer: User, reason: str 
     assignment, help_request = _own_assignment(assignment.pk, volunteer)
     if assignment.status not in LIVE_ASSIGNMENT_STATUSES:
         raise _explain_not_proposed(assignment)
-    _set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=volunteer, reason=reason)
-    _set_request_status(
-        help_request, RequestStatus.OPEN, actor=volunteer, reason=reason, assignment=assignment
-    )
-    _publish(help_request, "withdrawn", [volunteer.pk])
-    schedule_matching(help_request.community_id)
+    _release(assignment, help_request, actor=volunteer, reason=reason, change="withdrawn")
     return assignment
+
+
+def _release(
+    assignment: Assignment, help_request: HelpRequest, *, actor: User, reason: str, change: str
+) -> None:
+    """Take a live task back from its volunteer: the request is open and matched again."""
+    _set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=actor, reason=reason)
+    _set_request_status(help_request, RequestStatus.OPEN, actor=actor, reason=reason, assignment=assignment)
+    _publish(help_request, change, [assignment.volunteer_id])
+    schedule_matching(help_request.community_id)
 
 
 @transaction.atomic
@@ -588,12 +593,7 @@ def assignment_unassign(*, assignment: Assignment, coordinator: User, reason: st
         before={"status": help_request.status, "volunteer": assignment.volunteer_id},
         after={"status": RequestStatus.OPEN, "reason": reason.strip()},
     )
-    _set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=coordinator, reason=why)
-    _set_request_status(
-        help_request, RequestStatus.OPEN, actor=coordinator, reason=why, assignment=assignment
-    )
-    _publish(help_request, "unassigned", [assignment.volunteer_id])
-    schedule_matching(help_request.community_id)
+    _release(assignment, help_request, actor=coordinator, reason=why, change="unassigned")
     return assignment
 
 

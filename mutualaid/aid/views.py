@@ -33,6 +33,12 @@ def _community_of(request: HttpRequest):
     return request.user.community
 
 
+def request_details(data: dict) -> dict:
+    """What a request form (the citizen's or the phone intake) passes to the service."""
+    fields = ("category", "description", "urgency", "location", "time_windows", "any_time", "language_needed")
+    return {field: data[field] for field in fields}
+
+
 def add_service_errors(form, error: ValidationError) -> None:
     for field, field_errors in error.message_dict.items():
         form.add_error(field if field in form.fields else None, field_errors)
@@ -53,19 +59,12 @@ def request_create(request: HttpRequest) -> HttpResponse:
         form.add_error(None, too_many_message())
         return render(request, "aid/request_form.html", {"form": form, "community": community}, status=429)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             help_request = services.help_request_create(
                 community=community,
                 requester=request.user,
                 created_by=request.user,
-                category=data["category"],
-                description=data["description"],
-                urgency=data["urgency"],
-                location=data["location"],
-                time_windows=data["time_windows"],
-                any_time=data["any_time"],
-                language_needed=data["language_needed"],
+                **request_details(form.cleaned_data),
             )
         except ValidationError as error:
             add_service_errors(form, error)
