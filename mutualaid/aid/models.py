@@ -242,6 +242,8 @@ class Assignment(models.Model):
                 name="one_live_assignment_per_request",
             )
         ]
+        # Capacity (live tasks per volunteer) is guarded by a trigger, since a constraint
+        # cannot count rows: see migration 0006_volunteer_capacity_guard.
 
     def __str__(self) -> str:
         return f"{self.help_request} -> {self.volunteer} ({self.get_status_display()})"

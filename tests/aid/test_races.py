@@ -6,13 +6,15 @@ a barrier, each thread with its own connection, as Django's select_for_update te
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import threading
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections, transaction
+from django.utils import timezone
 
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, HelpRequest, StatusChange
@@ -55,6 +57,8 @@ def race(attempts: list[Callable[[], object]]) -> Counter:
             outcome = "won"
         except (services.TaskActionError, services.InvalidTransition) as error:
             outcome = "told:" + type(error).__name__
+        except IntegrityError as error:
+            outcome = "refused by the database" if "volunteer_capacity" in str(error) else f"crashed:{error}"
         except Exception as error:  # anything else is a bug the test reports
             outcome = f"crashed:{type(error).__name__}:{error}"
         finally:
@@ -122,6 +126,32 @@ def test_200_overrides_for_one_volunteer_never_exceed_their_capacity(community, 
     assert Assignment.objects.filter(volunteer=volunteer, status="proposed").count() == 3
     assert HelpRequest.objects.filter(status="proposed").count() == 3
     assert HelpRequest.objects.filter(status="open").count() == attempts - 3
+
+
+def test_200_writes_past_the_services_for_one_volunteer_are_held_to_capacity_by_the_database(
+    community, shopping
+):
+    # No service, no lock taken by our code: only the database's guard stands in the way.
+    citizen = make_user("citizen", community)
+    volunteer = make_volunteer("busy", community, [shopping], LADEUZEPLEIN, capacity=3)
+    attempts = attempts_the_server_allows()
+    requests = [post_request(citizen, community, shopping) for _ in range(attempts)]
+
+    def write_live_task(help_request: HelpRequest) -> None:
+        with transaction.atomic():
+            Assignment.objects.create(
+                help_request=help_request,
+                volunteer=volunteer,
+                km=1.0,
+                expires_at=timezone.now() + dt.timedelta(hours=1),
+            )
+
+    outcomes = race(
+        [lambda help_request=help_request: write_live_task(help_request) for help_request in requests]
+    )
+
+    assert outcomes == Counter({"won": 3, "refused by the database": attempts - 3})
+    assert Assignment.objects.filter(volunteer=volunteer, status="proposed").count() == 3
 
 
 def test_a_volunteer_accepting_while_the_citizen_cancels_and_a_coordinator_unassigns_ends_consistent(

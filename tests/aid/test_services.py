@@ -628,6 +628,7 @@ def test_a_batch_costs_the_same_few_queries_for_2_and_10_proposals(
     # With e-mail addresses, so the costliest path (a proposal mail each) is counted too.
     type(volunteer).objects.filter(pk__in=[volunteer.pk, second_volunteer.pk]).update(email="v@example.org")
     helpers = [volunteer.pk, second_volunteer.pk]
+    VolunteerOffer.objects.filter(volunteer_id__in=helpers).update(capacity=10)  # room for 6 tasks each
 
     two = locked_open_requests(citizen, community, shopping, 2)
     with django_assert_max_num_queries(6) as queries_for_two:
@@ -684,6 +685,74 @@ def test_the_database_allows_a_new_proposal_once_the_old_one_is_answered(
         )
 
     assert Assignment.objects.filter(help_request=proposal.help_request).count() == 2
+
+
+def live_task_for(volunteer, help_request, **fields) -> Assignment:
+    """An assignment written straight to the database, past every check in the services."""
+    return Assignment.objects.create(
+        help_request=help_request,
+        volunteer=volunteer,
+        km=1.0,
+        expires_at=timezone.now() + dt.timedelta(hours=1),
+        **fields,
+    )
+
+
+def test_the_database_refuses_a_task_beyond_the_volunteers_capacity(
+    proposal, volunteer, citizen, community, shopping
+):
+    another_request = post_request(citizen, community, shopping)
+
+    with pytest.raises(IntegrityError, match="assignment_within_volunteer_capacity"), transaction.atomic():
+        live_task_for(volunteer, another_request)
+
+    assert list(Assignment.objects.filter(volunteer=volunteer)) == [proposal]
+
+
+def test_the_database_refuses_reviving_an_answered_task_when_the_volunteer_is_full(
+    proposal, volunteer, citizen, community, shopping
+):
+    declined = live_task_for(volunteer, post_request(citizen, community, shopping), status="declined")
+
+    with pytest.raises(IntegrityError, match="assignment_within_volunteer_capacity"), transaction.atomic():
+        Assignment.objects.filter(pk=declined.pk).update(status="accepted")
+
+    assert Assignment.objects.get(pk=declined.pk).status == "declined"
+
+
+def test_the_database_refuses_a_live_task_for_someone_without_an_offer(citizen, community, shopping):
+    stranger = make_user("no-offer", community)
+
+    with pytest.raises(IntegrityError, match="assignment_within_volunteer_capacity"), transaction.atomic():
+        live_task_for(stranger, post_request(citizen, community, shopping))
+
+
+def test_the_database_counts_capacity_per_volunteer_and_only_live_tasks(
+    proposal, volunteer, second_volunteer, citizen, community, shopping
+):
+    live_task_for(volunteer, post_request(citizen, community, shopping), status="done")
+    live_task_for(second_volunteer, post_request(citizen, community, shopping))
+
+    assert Assignment.objects.filter(status__in=["proposed", "accepted"]).count() == 2
+
+
+def test_a_volunteer_who_lowers_their_capacity_can_still_accept_what_was_proposed(
+    citizen, community, shopping
+):
+    helper = make_volunteer("two-at-once", community, [shopping], NAAMSESTRAAT, capacity=2)
+    first, _second = (
+        services.assignment_propose(
+            help_request=post_request(citizen, community, shopping), volunteer=helper, km=1
+        )
+        for _ in range(2)
+    )
+    VolunteerOffer.objects.filter(volunteer=helper).update(capacity=1)
+
+    services.assignment_accept(assignment=first, volunteer=helper)
+
+    assert Assignment.objects.get(pk=first.pk).status == "accepted"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        live_task_for(helper, post_request(citizen, community, shopping))
 
 
 # volunteer_offer_save and volunteer_offer_set_paused

@@ -20,7 +20,7 @@ from matching.reasons import TIME_PASSED
 from matching.services import propose_assignments, run_due_matching
 from matching.worker import run_matching_worker
 from mutualaid.aid import services
-from mutualaid.aid.models import Assignment, HelpRequest, TimeWindow
+from mutualaid.aid.models import Assignment, HelpRequest, TimeWindow, VolunteerOffer
 from tests.conftest import (
     KESSEL_LO,
     LADEUZEPLEIN,
@@ -223,6 +223,26 @@ def test_a_failed_run_is_retried_later_and_saves_nothing(help_request, volunteer
     run_due_matching()
     help_request.refresh_from_db()
     assert help_request.status == "open"
+    assert MatchingQueue.objects.get().due_at > timezone.now() + dt.timedelta(seconds=30)
+
+
+def test_a_run_meeting_the_database_capacity_guard_rolls_back_and_is_retried(
+    help_request, volunteer, monkeypatch
+):
+    real_solve = matching.services.solve
+
+    def volunteer_lowers_capacity_while_solving(*args, **kwargs):
+        result = real_solve(*args, **kwargs)
+        VolunteerOffer.objects.filter(volunteer=volunteer).update(capacity=0)
+        return result
+
+    monkeypatch.setattr(matching.services, "solve", volunteer_lowers_capacity_while_solving)
+    run_due_matching()
+
+    help_request.refresh_from_db()
+    assert help_request.status == "open"
+    assert not Assignment.objects.exists()
+    assert not MatchingRun.objects.exists()
     assert MatchingQueue.objects.get().due_at > timezone.now() + dt.timedelta(seconds=30)
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from mutualaid.aid import services
-from mutualaid.aid.models import Category, HelpRequest, StatusChange
+from mutualaid.aid.models import Category, HelpRequest, StatusChange, VolunteerOffer
 from mutualaid.aid.states import RequestStatus
 from mutualaid.reports.statistics import (
     dashboard_counters,
@@ -35,6 +35,7 @@ TODAY = dt.date(2025, 3, 12)
 @pytest.fixture
 def busy_community(citizen, community, shopping, pharmacy, volunteer, second_volunteer):
     """2 open, 1 proposed, 1 accepted, 1 cancelled, 2 done (2.5 h and no hours given)."""
+    VolunteerOffer.objects.filter(volunteer__in=[volunteer, second_volunteer]).update(capacity=3)
     post_request(citizen, community, shopping)
     post_request(citizen, community, pharmacy)
     services.assignment_propose(

@@ -293,7 +293,8 @@ class World:
 def world(community, other_community, shopping, citizen, other_citizen, coordinator, outsider_coordinator):
     citizen.email = "peeters@example.org"
     citizen.save()
-    proposed = make_volunteer("volunteer", community, [shopping], LADEUZEPLEIN)
+    # Room for one more: the socket rows propose X to this volunteer on top of P.
+    proposed = make_volunteer("volunteer", community, [shopping], LADEUZEPLEIN, capacity=2)
     accepted = make_volunteer("second-volunteer", community, [shopping], KESSEL_LO)
     idle = make_volunteer("third-volunteer", community, [shopping], LADEUZEPLEIN, capacity=3)
     for index, volunteer in enumerate([proposed, accepted, idle]):

@@ -713,6 +713,9 @@ def test_fuzzing_socket_messages(world, no_rate_limits, isolated_channel_layer, 
     current = {"proposal": world.assignments["P"].pk}
 
     def fresh_proposal() -> None:
+        # The volunteer finishes what they accepted, so the next proposal fits their capacity.
+        for task in Assignment.objects.filter(volunteer=volunteer, status="accepted"):
+            services.assignment_complete(assignment=task, volunteer=volunteer)
         help_request = post_request(citizen, world.leuven, world.shopping)
         current["proposal"] = services.assignment_propose(
             help_request=help_request, volunteer=volunteer, km=0.5
