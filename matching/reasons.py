@@ -2,11 +2,13 @@
 
 from django.utils.translation import gettext_lazy as _
 
-# The engine's reason codes (see the matching contract), plus one the service adds.
+# The engine's reason codes (see the matching contract), plus two the service adds.
 TIME_PASSED = "time_passed"
+NO_LANGUAGE = "no_language"  # "no_skill" where the missing skill is the language asked for
 
 REASON_LABELS = {
     "no_skill": _("No volunteer offers this kind of help"),
+    NO_LANGUAGE: _("No volunteer who offers this help speaks the language asked for"),
     "out_of_range": _("No volunteer with this skill lives close enough"),
     "no_common_slot": _("No volunteer nearby is free at the requested times"),
     "excluded": _("Every suitable volunteer has already declined it"),

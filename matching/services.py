@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from matching.engine import parse_instance, solve
 from matching.models import MatchingRun
-from matching.reasons import TIME_PASSED
+from matching.reasons import NO_LANGUAGE, TIME_PASSED
 from matching.scheduling import (
     claim_due_community,
     due_community_ids,
@@ -171,7 +171,8 @@ def propose_assignments(
         report("solving", 0.2)
         result = solve(parse_instance(snapshot.instance), progress=_scaled(report, 0.2, 0.9))
         report("saving", 0.9)
-        reasons = Counter(item.reason for item in result.unassigned)
+        waiting = _waiting_reasons(snapshot, result)
+        reasons = Counter(waiting.values())
         reasons.update({TIME_PASSED: len(snapshot.time_passed)} if snapshot.time_passed else {})
         outcome = MatchingOutcome(
             run=None,
@@ -185,7 +186,7 @@ def propose_assignments(
             dry_run=dry_run,
         )
         if not dry_run:
-            _save(snapshot, result, community)
+            _save(snapshot, result, waiting)
             outcome.seconds = time.perf_counter() - started
             outcome.run = MatchingRun.objects.create(
                 community=community,
@@ -208,7 +209,24 @@ def _scaled(report: Progress, start: float, end: float) -> Progress:
     return lambda stage, fraction: report(stage, start + (end - start) * fraction)
 
 
-def _save(snapshot: MatchingSnapshot, result, community: Community) -> None:
+def _waiting_reasons(snapshot: MatchingSnapshot, result) -> dict[str, str]:
+    """The engine's reason per unassigned request, naming the language where that is what is missing."""
+    offered_skills = set().union(*(volunteer["skills"] for volunteer in snapshot.instance["volunteers"]))
+    waiting = {}
+    for item in result.unassigned:
+        help_request = snapshot.requests_by_key[item.request]
+        reason = item.reason
+        if (
+            reason == "no_skill"
+            and help_request.language_needed
+            and help_request.category.slug in offered_skills
+        ):
+            reason = NO_LANGUAGE
+        waiting[item.request] = reason
+    return waiting
+
+
+def _save(snapshot: MatchingSnapshot, result, waiting: dict[str, str]) -> None:
     proposals = [
         (
             snapshot.requests_by_key[item.request],
@@ -218,7 +236,6 @@ def _save(snapshot: MatchingSnapshot, result, community: Community) -> None:
         for item in result.assignments
     ]
     assignments_propose_batch(proposals=proposals)
-    waiting = {item.request: item.reason for item in result.unassigned}
     changed = []
     for key, reason in waiting.items():
         help_request = snapshot.requests_by_key[key]

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from matching.reasons import reason_label
@@ -199,7 +200,11 @@ def message_volunteers(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("Sent to %(count)s volunteers.") % {"count": sent.recipients})
+            messages.success(
+                request,
+                ngettext("Sent to %(count)s volunteer.", "Sent to %(count)s volunteers.", sent.recipients)
+                % {"count": sent.recipients},
+            )
             return redirect("coordinator-messages")
     log = CoordinatorMessage.objects.filter(community=community).select_related(
         "sender", "skill", "volunteer"

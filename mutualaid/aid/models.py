@@ -305,8 +305,42 @@ class StatusChange(models.Model):
         verbose_name_plural = _("status changes")
         ordering = ["at", "pk"]
 
+    # Reasons the system writes, as codes (stable in the records), shown in people's language.
+    SYSTEM_REASONS = {
+        "created": _("request posted"),
+        "matching": _("proposed by matching"),
+        "declined": _("the volunteer could not help"),
+        "expired": _("no answer in time"),
+        "no answer in time": _("no answer in time"),
+        "account deleted": _("account deleted"),
+    }
+    COORDINATOR_PREFIX = "coordinator: "
+
     def __str__(self) -> str:
         return f"{self.subject} {self.from_status or '-'} -> {self.to_status}"
+
+    def _status_label(self, status: str) -> str:
+        choices = RequestStatus if self.subject == self.Subject.REQUEST else AssignmentStatus
+        return str(choices(status).label) if status in choices.values else status
+
+    @property
+    def from_status_label(self) -> str:
+        return self._status_label(self.from_status) if self.from_status else ""
+
+    @property
+    def to_status_label(self) -> str:
+        return self._status_label(self.to_status)
+
+    @property
+    def reason_label(self) -> str:
+        """The reason in the reader's language; what people wrote is shown as written."""
+        if self.reason in self.SYSTEM_REASONS:
+            return str(self.SYSTEM_REASONS[self.reason])
+        if self.reason.startswith(self.COORDINATOR_PREFIX):
+            return _("coordinator: %(reason)s") % {
+                "reason": self.reason.removeprefix(self.COORDINATOR_PREFIX)
+            }
+        return self.reason
 
 
 class AuditEntry(models.Model):

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from matching.scheduling import schedule_matching
 from mutualaid.accounts.models import User
@@ -516,7 +517,7 @@ def _override_reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": _("Say why: the record keeps who overrode matching and why.")})
-    return f"coordinator: {reason}"[:255]
+    return f"{StatusChange.COORDINATOR_PREFIX}{reason}"[:255]
 
 
 @transaction.atomic
@@ -550,7 +551,11 @@ def assignment_assign_by_coordinator(
     carrying = Assignment.objects.filter(volunteer=volunteer, status__in=LIVE_ASSIGNMENT_STATUSES).count()
     if carrying >= offer.capacity:
         raise TaskActionError(
-            _("%(name)s already carries %(count)s tasks, their maximum.")
+            ngettext(
+                "%(name)s already carries %(count)s task, their maximum.",
+                "%(name)s already carries %(count)s tasks, their maximum.",
+                carrying,
+            )
             % {"name": volunteer.display_name, "count": carrying}
         )
     from geopy.distance import great_circle

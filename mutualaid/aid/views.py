@@ -98,9 +98,13 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
 def request_cancel(request: HttpRequest, request_id: int) -> HttpResponse:
     help_request = selectors.request_for_viewer(request.user, request_id)
     form = CancelForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    if not form.is_valid():  # only a reason longer than the field allows (browsers stop it)
+        messages.error(request, " ".join(form.errors["reason"]))
+        return redirect("request-detail", request_id=help_request.pk)
     try:
-        services.help_request_cancel(help_request=help_request, actor=request.user, reason=reason)
+        services.help_request_cancel(
+            help_request=help_request, actor=request.user, reason=form.cleaned_data["reason"]
+        )
     except services.TaskActionError as error:
         messages.error(request, str(error))
     else:
@@ -215,10 +219,14 @@ def task_accept(request: HttpRequest, assignment_id: int) -> HttpResponse:
 @require_POST
 def task_decline(request: HttpRequest, assignment_id: int) -> HttpResponse:
     form = DeclineForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
     assignment = selectors.assignment_for_volunteer(request.user, assignment_id)
+    if not form.is_valid():  # only a reason longer than the field allows (browsers stop it)
+        messages.error(request, " ".join(form.errors["reason"]))
+        return redirect("task-detail", assignment_id=assignment.pk)
     try:
-        services.assignment_decline(assignment=assignment, volunteer=request.user, reason=reason)
+        services.assignment_decline(
+            assignment=assignment, volunteer=request.user, reason=form.cleaned_data["reason"]
+        )
     except (services.TaskActionError, InvalidTransition) as error:
         messages.error(request, str(error))
         return redirect("task-detail", assignment_id=assignment.pk)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 import matching.services
 from matching.models import MatchingQueue, MatchingRun
-from matching.reasons import TIME_PASSED
+from matching.reasons import TIME_PASSED, reason_label
 from matching.services import propose_assignments, run_due_matching
 from matching.worker import run_matching_worker
 from mutualaid.aid import services
@@ -343,6 +343,19 @@ def test_nobody_speaking_the_language_is_a_clear_reason(citizen, community, shop
     from mutualaid.aid.models import HelpRequest as Request
 
     help_request = post_request(citizen, community, shopping)
+    Request.objects.filter(pk=help_request.pk).update(language_needed="uk")
+    outcome = propose_assignments(community=community)
+    help_request.refresh_from_db()
+    assert help_request.unassigned_reason == "no_language"
+    assert outcome.unassigned_by_reason == {"no_language": 1}
+    assert reason_label("no_language") == "No volunteer who offers this help speaks the language asked for"
+
+
+def test_a_missing_kind_of_help_stays_no_skill_even_when_a_language_is_asked(citizen, community, pharmacy):
+    from mutualaid.aid.models import HelpRequest as Request
+
+    make_volunteer("shopper", community, [], LADEUZEPLEIN)
+    help_request = post_request(citizen, community, pharmacy)
     Request.objects.filter(pk=help_request.pk).update(language_needed="uk")
     propose_assignments(community=community)
     help_request.refresh_from_db()

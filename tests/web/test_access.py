@@ -183,6 +183,18 @@ def test_cancelling_twice_shows_a_message_instead_of_failing(client, citizen, he
     assert "already Cancelled" in text_of(response)
 
 
+def test_the_request_history_speaks_the_citizens_language_not_status_codes(client, citizen, proposal):
+    client.force_login(citizen)
+    response = client.get(
+        reverse("request-detail", args=[proposal.help_request_id]), headers={"accept-language": "nl"}
+    )
+    content = text_of(response)
+
+    assert "Vrijwilliger gezocht (hulpvraag geplaatst)" in content
+    assert "Voorgesteld aan een vrijwilliger" in content
+    assert "(created)" not in content and ": proposed" not in content
+
+
 def test_the_citizen_does_not_learn_who_was_asked_before_they_accept(client, citizen, proposal):
     content = text_of(page(client, citizen, "request-detail", proposal.help_request_id))
 

@@ -276,7 +276,7 @@ def test_the_dashboard_shows_counters_that_match_the_data(
         "1",
     )
     assert counter("volunteers") == "2"
-    assert counter("given") == "1 tasks, 2 h"
+    assert counter("given") == "1 task, 2 h"
     assert counter("median-acceptance").endswith("min")
     assert 'id="shortage-by-category-title"' in page and reverse("coordinator-export") in page
 

@@ -422,3 +422,33 @@ def test_ids_no_row_could_have_are_a_clear_error_not_a_crash(client, volunteer, 
     client.logout()
     response = client.post(reverse("signup"), {"username": "newcomer", "community": huge})
     assert response.status_code == 200 and "not one of the available choices" in response.text
+
+
+# Reasons longer than the field allows (browsers stop them; other clients get told)
+
+
+def test_a_too_long_cancel_reason_is_refused_with_a_message_and_nothing_changes(
+    client, citizen, help_request
+):
+    client.force_login(citizen)
+
+    response = client.post(
+        reverse("request-cancel", args=[help_request.pk]), {"reason": "x" * 300}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "at most 255 characters" in response.content.decode()
+    assert HelpRequest.objects.get(pk=help_request.pk).status == "open"
+
+
+def test_a_too_long_decline_reason_is_refused_with_a_message_and_the_proposal_stays(
+    client, volunteer, proposal
+):
+    client.force_login(volunteer)
+
+    response = client.post(reverse("task-decline", args=[proposal.pk]), {"reason": "x" * 300}, follow=True)
+
+    assert response.status_code == 200
+    assert "at most 255 characters" in response.content.decode()
+    proposal.refresh_from_db()
+    assert proposal.status == "proposed"
