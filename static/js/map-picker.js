@@ -1,9 +1,30 @@
 // Adds a map to a form with latitude/longitude fields: a click sets the point.
-// Without JavaScript the form still works: type the address, or the coordinates.
+// The map loads only when the person asks for it ("Show the map"): Leaflet (about 150 kB)
+// and its tiles would otherwise weigh on every visit from a slow phone. Without JavaScript
+// the form still works: type the address, or the coordinates.
 (function () {
   "use strict";
-  document.querySelectorAll("[data-map-picker]").forEach(function (element) {
-    if (typeof L === "undefined") { return; }
+  var leafletLoading = null;
+
+  function loadLeaflet(element) {
+    if (typeof L !== "undefined") { return Promise.resolve(); }
+    if (!leafletLoading) {
+      leafletLoading = new Promise(function (resolve, reject) {
+        var style = document.createElement("link");
+        style.rel = "stylesheet";
+        style.href = element.dataset.leafletCss;
+        document.head.appendChild(style);
+        var script = document.createElement("script");
+        script.src = element.dataset.leafletJs;
+        script.onload = resolve;
+        script.onerror = function () { leafletLoading = null; reject(); };
+        document.head.appendChild(script);
+      });
+    }
+    return leafletLoading;
+  }
+
+  function showMap(element) {
     var form = element.closest("form");
     var latitude = form.querySelector("[name=latitude]");
     var longitude = form.querySelector("[name=longitude]");
@@ -23,6 +44,23 @@
       latitude.value = event.latlng.lat.toFixed(6);
       longitude.value = event.latlng.lng.toFixed(6);
       place(event.latlng);
+    });
+  }
+
+  document.querySelectorAll("[data-map-picker]").forEach(function (element) {
+    var button = element.parentNode.querySelector("[data-map-open]");
+    if (!button) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      loadLeaflet(element).then(function () {
+        element.hidden = false;  // Leaflet measures its container: show it first
+        button.hidden = true;
+        showMap(element);
+        element.focus();  // the button is gone; keyboard focus moves to the map it opened
+      }, function () {
+        button.disabled = false;  // offline for a moment: the button can be tried again
+      });
     });
   });
 })();

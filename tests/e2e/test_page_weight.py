@@ -1,8 +1,9 @@
 """Low bandwidth: the citizen's pages, as a slow phone fetches them, stay under 200 kB each.
 
 Measured in Chromium with the browser cache off (every page loads as on a first visit),
-from the Resource Timing API: the page itself plus every file it loads. Map tiles are off
-in tests (MAP_TILE_URL=""); see docs/accessibility.md for what they add in production.
+from the Resource Timing API: the page itself plus every file it loads. The address form's
+map (Leaflet) loads only when the person presses "Show the map"; that state is weighed too.
+Map tiles are off in tests (MAP_TILE_URL=""); see docs/accessibility.md for what they add.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from urllib.request import urlopen
 import pytest
 from channels.testing import ChannelsLiveServerTestCase
 from django.test import override_settings
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 
 from mutualaid.aid.models import Category, Community
 from tests.conftest import PASSWORD, make_user, post_request
@@ -72,8 +75,13 @@ class PageWeightTests(ChannelsLiveServerTestCase):
                 return transfer - body + len(gzip.compress(response.read(), compresslevel=9))
         return transfer
 
-    def weigh(self, path: str) -> dict:
+    def weigh(self, path: str, *, then_click: str | None = None) -> dict:
         self.browser.get(f"{self.live_server_url}{path}")
+        if then_click:
+            self.browser.find_element(By.CSS_SELECTOR, then_click).click()
+            WebDriverWait(self.browser, 10).until(
+                lambda browser: browser.find_elements(By.CSS_SELECTOR, ".leaflet-container")
+            )
         return self.browser.execute_async_script(_MEASURE)
 
     def test_citizen_pages_are_light_same_origin_and_without_web_fonts(self) -> None:
@@ -88,6 +96,8 @@ class PageWeightTests(ChannelsLiveServerTestCase):
             ("request detail", f"/requests/{self.help_request.pk}/"),
         ]:
             measured[page] = self.weigh(path)
+        # The map loads only when asked for; weighed too, as the heaviest a citizen can make it.
+        measured["new request, map shown"] = self.weigh("/requests/new/", then_click="[data-map-open]")
 
         own_host = urlsplit(base).netloc
         rows, problems = [], []
@@ -112,7 +122,7 @@ class PageWeightTests(ChannelsLiveServerTestCase):
 
         print("\nCitizen pages, cold cache: kB as the test server sends them (uncompressed; the")
         print("budget applies to this), and with static files gzipped as WhiteNoise serves them:")
-        print(f"{'page':<16}{'requests':>9}{'kB':>9}{'gzip kB':>9}")
+        print(f"{'page':<24}{'requests':>9}{'kB':>9}{'gzip kB':>9}")
         for page, requests, total, compressed in rows:
-            print(f"{page:<16}{requests:>9}{total / 1000:>9.1f}{compressed / 1000:>9.1f}")
+            print(f"{page:<24}{requests:>9}{total / 1000:>9.1f}{compressed / 1000:>9.1f}")
         assert not problems, "\n".join(problems)
