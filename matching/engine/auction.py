@@ -60,6 +60,24 @@ def segment_top_two(
     return best, best_position, second
 
 
+def _by_target_then_highest_bid(target: np.ndarray, bid: np.ndarray) -> np.ndarray:
+    """`np.lexsort((-bid, target))`, cheaper when most targets get a single bid (usual).
+
+    One integer argsort by target; only the blocks of targets with several bids are then
+    ordered by bid. Both sorts are stable, so ties keep the same order as the lexsort.
+    """
+    order = np.argsort(target, kind="stable")
+    target_sorted = target[order]
+    shared = np.zeros(len(order), dtype=bool)
+    same = target_sorted[1:] == target_sorted[:-1]
+    shared[1:] |= same
+    shared[:-1] |= same
+    if shared.any():
+        block = order[shared]
+        order[shared] = block[np.lexsort((-bid[block], target[block]))]
+    return order
+
+
 @dataclass
 class AuctionStats:
     phases: int = 0
@@ -149,12 +167,28 @@ class Auction:
         self.p2[volunteers] = np.where(slots >= 2, price[np.minimum(start + 1, last)], INF)
 
     def _resort(self, volunteers: np.ndarray) -> None:
-        """Sort the slots of these volunteers by price (cheapest first)."""
+        """Sort the slots of these volunteers by price (cheapest first), stably."""
         volunteers = volunteers[self.slots[volunteers] >= 2]
         if len(volunteers) == 0:
             return
-        index, _ = segment_indices(self.slot_start[volunteers], self.slots[volunteers])
-        owner = np.repeat(np.arange(len(volunteers)), self.slots[volunteers])
+        slots = self.slots[volunteers]
+        small = slots <= 3
+        # Two or three slots (the common case): bubble-sort network, a few array ops
+        # instead of a lexsort; stable like it, so the result is the same.
+        start = self.slot_start[volunteers[small]]
+        three = start[slots[small] == 3]
+        self._compare_swap(start, start + 1)
+        self._compare_swap(three + 1, three + 2)
+        self._compare_swap(three, three + 1)
+        index = np.concatenate([start, start + 1, three + 2])
+        holder = self.slot_holder[index]
+        held = holder >= 0
+        self.person_slot[holder[held]] = index[held]
+        large = volunteers[~small]
+        if len(large) == 0:
+            return
+        index, _ = segment_indices(self.slot_start[large], self.slots[large])
+        owner = np.repeat(np.arange(len(large)), self.slots[large])
         order = index[np.lexsort((self.slot_price[index], owner))]
         price = self.slot_price[order]
         holder = self.slot_holder[order]
@@ -162,6 +196,15 @@ class Auction:
         self.slot_holder[index] = holder
         held = holder >= 0
         self.person_slot[holder[held]] = index[held]
+
+    def _compare_swap(self, first: np.ndarray, second: np.ndarray) -> None:
+        """Swap price and holder of slot pairs whose first slot is dearer."""
+        swap = self.slot_price[first] > self.slot_price[second]
+        if not swap.any():
+            return
+        first, second = first[swap], second[swap]
+        self.slot_price[first], self.slot_price[second] = self.slot_price[second], self.slot_price[first]
+        self.slot_holder[first], self.slot_holder[second] = self.slot_holder[second], self.slot_holder[first]
 
     # ----------------------------------------------------------------- auction
     def best_values(self, persons: np.ndarray) -> np.ndarray:
@@ -191,7 +234,7 @@ class Auction:
 
         # Each volunteer takes its best bid; several when several slots tie at the cheapest
         # price (then every bid equals that price + eps, see the module docstring).
-        order = np.lexsort((-bid, target))
+        order = _by_target_then_highest_bid(target, bid)
         target_sorted = target[order]
         group_start = np.ones(len(order), dtype=bool)
         group_start[1:] = target_sorted[1:] != target_sorted[:-1]
@@ -313,6 +356,34 @@ class Auction:
         held = np.flatnonzero(self.slot_holder >= 0)
         holder = self.slot_holder[held]
         self.profit[holder] = self.benefit[self.person_edge[holder]] - self.slot_price[held]
+        self._refresh_prices(np.arange(self.n_objects))
+
+    def install(self, person_edge: np.ndarray, price: np.ndarray) -> None:
+        """Take an exactly optimal assignment and its duals as the state (after `set_graph`).
+
+        `person_edge[r]` is r's edge or -1, `price[v]` a dual price (0 where v has spare
+        capacity, see `exact.least_duals`). Every person is then 0-happy, no free slot has
+        a positive price, so a later warm `run_phase` continues from here.
+        """
+        self.slot_holder[:] = -1
+        self.slot_price[:] = 0
+        self.pending[:] = False
+        assigned = np.flatnonzero(person_edge >= 0)
+        volunteer = self.edge_volunteer[person_edge[assigned]]
+        order = np.argsort(volunteer, kind="stable")
+        assigned, volunteer = assigned[order], volunteer[order]
+        load = np.bincount(volunteer, minlength=self.n_objects)
+        first = np.zeros(self.n_objects, dtype=np.int64)
+        np.cumsum(load[:-1], out=first[1:])
+        slot = self.slot_start[volunteer] + (np.arange(len(assigned)) - first[volunteer])
+        self.slot_holder[slot] = assigned
+        self.slot_price[slot] = price[volunteer]  # free slots stay at 0, where price is 0 too
+        self.person_slot[:] = np.where(self.degree > 0, -2, -1)
+        self.person_slot[assigned] = slot
+        self.person_edge[:] = -1
+        self.person_edge[assigned] = person_edge[assigned]
+        self.profit[:] = 0
+        self.profit[assigned] = self.benefit[person_edge[assigned]] - price[volunteer]
         self._refresh_prices(np.arange(self.n_objects))
 
     def run_phase(self, eps: int, final: bool) -> None:

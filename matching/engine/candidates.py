@@ -14,12 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from matching.engine.geometry import chord_to_km, km_to_chord, pair_km
+from matching.engine.geometry import chord_to_km, indexed_pair_km, km_to_chord
 from matching.engine.instance import Instance
 
 # Relative and absolute slack on k-d tree distances: the tree computes its own Euclidean
 # norms, which may differ from `pair_km` in the last bits.
 _TREE_SLACK = 1e-9
+# Neighbour lookups per k-d tree query above which the query uses every core.
+_THREADED_NEIGHBOURS = 1 << 18
 # Smallest radius bucket of the price-aware check (km); buckets double from there.
 _HARM_BASE_KM = 0.125
 # Safety margin (km) when comparing a ball radius with a request's bound on unseen km.
@@ -55,12 +57,18 @@ def feasible_mask(
 
 
 def skills_ok(instance: Instance, requests: np.ndarray, volunteers: np.ndarray) -> np.ndarray:
+    if instance.request_skills.shape[1] == 1:  # one word: 1-D gathers are much cheaper
+        missing = instance.request_skills[:, 0][requests] & ~instance.volunteer_skills[:, 0][volunteers]
+        return missing == 0
     missing = instance.request_skills[requests] & ~instance.volunteer_skills[volunteers]
     return ~missing.any(axis=1)
 
 
 def slots_ok(instance: Instance, requests: np.ndarray, volunteers: np.ndarray) -> np.ndarray:
-    shared = (instance.request_slots[requests] & instance.volunteer_slots[volunteers]).any(axis=1)
+    if instance.request_slots.shape[1] == 1:
+        shared = (instance.request_slots[:, 0][requests] & instance.volunteer_slots[:, 0][volunteers]) != 0
+    else:
+        shared = (instance.request_slots[requests] & instance.volunteer_slots[volunteers]).any(axis=1)
     return instance.request_any_slot[requests] | shared
 
 
@@ -121,6 +129,7 @@ class CandidateSearch:
         self.request_group = np.where(needs_any, rarest, -1).astype(np.int64)
         self._volunteer_bits = volunteer_bits
         self._trees: dict[int, tuple[cKDTree | None, np.ndarray, float]] = {}
+        self._reach: dict[int, np.ndarray] = {}
 
     def _group(self, group: int) -> tuple[cKDTree | None, np.ndarray, float]:
         if group not in self._trees:
@@ -154,21 +163,24 @@ class CandidateSearch:
         bound_km = np.full(len(requests), np.inf)
         groups = self.request_group[requests]
         # One query per (group, k range) batch; callers use few distinct k values.
-        keys = np.stack([groups, k_seen, k_new], axis=1)
-        unique_keys, batch_of = np.unique(keys, axis=0, return_inverse=True)
-        batch_of = batch_of.reshape(-1)
-        for batch, (group, seen, upto) in enumerate(unique_keys):
-            positions = np.flatnonzero(batch_of == batch)
-            tree, members, reach = self._group(int(group))
+        width = int(max(k_new.max(initial=0), k_seen.max(initial=0))) + 1
+        keys = ((groups + 1) * width + k_seen) * width + k_new
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        cuts = np.flatnonzero(np.diff(sorted_keys)) + 1
+        for positions in np.split(order, cuts) if len(order) else []:
+            group, seen, upto = int(groups[positions[0]]), int(k_seen[positions[0]]), int(k_new[positions[0]])
+            tree, members, reach = self._group(group)
             if tree is None or seen >= len(members):
                 continue
-            upto = min(int(upto), len(members))
+            upto = min(upto, len(members))
             batch_requests = requests[positions]
             distance, index = tree.query(
-                instance.request_xyz[batch_requests],
-                k=list(range(int(seen) + 1, upto + 1)),
+                np.take(instance.request_xyz, batch_requests, axis=0),
+                k=upto if seen == 0 else list(range(seen + 1, upto + 1)),
                 distance_upper_bound=reach,
-                workers=-1,
+                # Threads only pay off on big batches (each query call starts its own).
+                workers=-1 if len(positions) * (upto - seen) > _THREADED_NEIGHBOURS else 1,
             )
             distance = distance.reshape(len(positions), -1)
             index = index.reshape(len(positions), -1)
@@ -177,8 +189,12 @@ class CandidateSearch:
             open_ended = np.isfinite(last) & (upto < len(members))
             bound = chord_to_km(np.maximum(last * (1 - _TREE_SLACK) - _TREE_SLACK, 0.0))
             bound_km[positions[open_ended]] = bound[open_ended]
-            valid = index < len(members)
-            rows, columns = np.nonzero(valid)
+            # Cheap first cut on the tree's own distances: beyond the volunteer's travel
+            # radius (with the tree slack) the pair cannot be feasible; exact check below.
+            within = index < len(members)
+            member_reach = self._member_reach(group)
+            within[within] = distance[within] <= member_reach[index[within]]
+            rows, columns = np.nonzero(within)
             found_r.append(batch_requests[rows])
             found_v.append(members[index[rows, columns]])
         if found_r:
@@ -187,9 +203,21 @@ class CandidateSearch:
         else:
             request = np.zeros(0, dtype=np.int64)
             volunteer = np.zeros(0, dtype=np.int64)
-        km = pair_km(instance.request_xyz[request], instance.volunteer_xyz[volunteer])
-        keep = feasible_mask(instance, request, volunteer, km, self.excluded_keys)
+        # Skills and slots first (cheap), exact km and the radius only for what is left.
+        keep = skills_ok(instance, request, volunteer) & slots_ok(instance, request, volunteer)
+        request, volunteer = request[keep], volunteer[keep]
+        km = indexed_pair_km(instance.request_xyz, request, instance.volunteer_xyz, volunteer)
+        keep = km <= instance.volunteer_max_km[volunteer]
+        keep &= ~is_excluded(instance, request, volunteer, self.excluded_keys)
         return Edges(request[keep], volunteer[keep], km[keep], bound_km)
+
+    def _member_reach(self, group: int) -> np.ndarray:
+        """Chord radius (with the tree slack) of each member of the group's tree."""
+        if group not in self._reach:
+            members = self._group(group)[1]
+            chord = km_to_chord(self.instance.volunteer_max_km[members])
+            self._reach[group] = chord * (1 + _TREE_SLACK) + _TREE_SLACK
+        return self._reach[group]
 
     def violations(
         self, requests: np.ndarray, pi: np.ndarray, duals: np.ndarray, scale, bound_km: np.ndarray
@@ -264,7 +292,7 @@ class CandidateSearch:
         else:
             request = np.zeros(0, dtype=np.int64)
             volunteer = np.zeros(0, dtype=np.int64)
-        km = pair_km(instance.request_xyz[request], instance.volunteer_xyz[volunteer])
+        km = indexed_pair_km(instance.request_xyz, request, instance.volunteer_xyz, volunteer)
         keep = feasible_mask(instance, request, volunteer, km, self.excluded_keys)
         request, volunteer, km = request[keep], volunteer[keep], km[keep]
         improving = scale.benefit(request, km) - duals[volunteer] > pi[request]

@@ -40,3 +40,12 @@ def pair_km(xyz_a: np.ndarray, xyz_b: np.ndarray) -> np.ndarray:
     """
     difference = xyz_a - xyz_b
     return chord_to_km(np.sqrt(np.einsum("ij,ij->i", difference, difference)))
+
+
+def indexed_pair_km(
+    xyz_a: np.ndarray, index_a: np.ndarray, xyz_b: np.ndarray, index_b: np.ndarray
+) -> np.ndarray:
+    """`pair_km(xyz_a[index_a], xyz_b[index_b])`, bit for bit, with cheaper gathers."""
+    difference = np.take(xyz_a, index_a, axis=0)
+    difference -= np.take(xyz_b, index_b, axis=0)
+    return chord_to_km(np.sqrt(np.einsum("ij,ij->i", difference, difference)))

@@ -433,3 +433,157 @@ def test_distances_agree_with_geopy_great_circle():
     ours = pair_km(unit_xyz(a[:, 0], a[:, 1]), unit_xyz(b[:, 0], b[:, 1]))
     theirs = [great_circle(tuple(p), tuple(q)).km for p, q in zip(a, b, strict=True)]
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+
+
+# ---------------------------------------------------------------- exact cold solve (LAPJVsp)
+def _toy_graph():
+    # Two requests, one volunteer of capacity 1: r1 benefits 10, r0 benefits 7 from it;
+    # r0 also has a second volunteer worth 5 to it.
+    capacity = np.array([1, 1])
+    person = np.array([0, 0, 1])
+    volunteer_of_edge = np.array([0, 1, 0])
+    benefit = np.array([7, 5, 10], dtype=np.int64)
+    return capacity, person, volunteer_of_edge, benefit
+
+
+def test_lap_matching_and_least_duals_on_a_toy_graph():
+    from matching.engine.exact import lap_matching, least_duals
+
+    capacity, person, volunteer_of_edge, benefit = _toy_graph()
+    person_edge = lap_matching(2, capacity, person, volunteer_of_edge, benefit)
+    assert person_edge.tolist() == [1, 2]  # r0 -> v1 (5), r1 -> v0 (10): 15 > 7
+    price = least_duals(2, capacity, person, volunteer_of_edge, benefit, person_edge)
+    # Both volunteers are full. Smallest prices: v0 must keep r0 from preferring it
+    # (7 - P0 <= 5 - P1), v1 may stay at 0.
+    assert price.tolist() == [2, 0]
+
+
+def test_least_duals_reject_a_suboptimal_matching():
+    from matching.engine.exact import least_duals
+
+    capacity, person, volunteer_of_edge, benefit = _toy_graph()
+    worse = np.array([0, -1])  # r0 -> v0 (7), r1 unassigned: 7 < 15
+    assert least_duals(2, capacity, person, volunteer_of_edge, benefit, worse) is None
+
+
+def test_lap_matching_leaves_out_requests_that_cannot_all_be_served():
+    from matching.engine.exact import lap_matching
+
+    # One volunteer, two requests: Hopcroft-Karp finds no matching covering both, so the
+    # "unassigned" columns are used and the better request wins.
+    person_edge = lap_matching(
+        2, np.array([1]), np.array([0, 1]), np.array([0, 0]), np.array([3, 4], dtype=np.int64)
+    )
+    assert person_edge.tolist() == [-1, 1]
+
+
+def test_lap_and_auction_cold_solves_give_the_same_optimum_and_both_certify():
+    data = _crowded_instance()
+    instance = parse_instance(data)
+    by_lap = solve(instance, method="lap", first_neighbours=1)  # widens: LAPJVsp re-solves
+    by_auction = solve(instance, method="auction")
+    assert by_lap.certificate["cold_solve"] == "lap"
+    assert by_lap.certificate["rounds"] > 1
+    assert by_auction.certificate["cold_solve"] == "auction"
+    assert (by_lap.matched, by_lap.total_priority) == (by_auction.matched, by_auction.total_priority)
+    assert by_lap.total_km == pytest.approx(by_auction.total_km, abs=1e-6 * by_lap.matched)
+    assert by_lap.certificate["optimal"] and certify(instance, by_lap).ok
+
+
+def test_warm_auction_continues_from_an_installed_lap_solution(monkeypatch):
+    # If LAPJVsp cannot re-solve after widening, the auction starts from its exact state.
+    from matching.engine import solver
+    from matching.engine.exact import lap_matching
+
+    calls = []
+
+    def first_call_only(*args):
+        calls.append(1)
+        return lap_matching(*args) if len(calls) == 1 else None
+
+    monkeypatch.setattr(solver, "lap_matching", first_call_only)
+    data = _crowded_instance()
+    instance = parse_instance(data)
+    result = solve(instance, method="lap", first_neighbours=1)
+    assert len(calls) > 1 and result.certificate["rounds"] > 1
+    assert result.certificate["auction_phases"] > 0
+    assert result.certificate["optimal"] and certify(instance, result).ok
+    check_against_oracle(data, result)
+
+
+def test_auto_uses_the_auction_above_the_lap_limit(monkeypatch):
+    from matching.engine import solver
+
+    instance = parse_instance(_crowded_instance())
+    assert solve(instance).certificate["cold_solve"] == "lap"
+    monkeypatch.setattr(solver, "LAP_LIMIT", 0)
+    assert solve(instance).certificate["cold_solve"] == "auction"
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(ValueError, match="unknown method"):
+        solve(parse_instance({"requests": [], "volunteers": []}), method="simplex")
+
+
+def test_bid_order_is_the_same_as_a_lexsort_by_target_then_highest_bid():
+    from matching.engine.auction import _by_target_then_highest_bid
+
+    rng = np.random.default_rng(3)
+    for size in [0, 1, 2, 5, 40, 300]:
+        target = rng.integers(0, max(size // 3, 1), size)
+        bid = rng.integers(0, 4, size)  # many ties
+        expected = np.lexsort((-bid, target))
+        np.testing.assert_array_equal(_by_target_then_highest_bid(target, bid), expected)
+
+
+def test_auction_with_many_slots_per_volunteer_matches_the_oracle():
+    # Capacities above 3 take the lexsort path of the slot re-sorting, not the small network.
+    rng = np.random.default_rng(8)
+    requests = [
+        request(f"r{i}", 50 + rng.normal(0, 0.01), 4 + rng.normal(0, 0.01), priority=int(rng.integers(1, 4)))
+        for i in range(60)
+    ]
+    volunteers = [
+        volunteer(f"v{j}", 50 + rng.normal(0, 0.01), 4 + rng.normal(0, 0.01), max_km=2, capacity=int(c))
+        for j, c in enumerate(rng.integers(1, 8, 12))
+    ]
+    data = {"requests": requests, "volunteers": volunteers, "exclude": []}
+    instance = parse_instance(data)
+    result = solve(instance, method="auction")
+    assert result.certificate["cold_solve"] == "auction"
+    check_against_oracle(data, result)
+    assert result.certificate["optimal"] and certify(instance, result).ok
+
+
+def test_after_widening_lap_re_solves_only_the_region_around_the_widened_requests(monkeypatch):
+    from matching.engine import solver
+    from matching.engine.exact import region_resolve
+
+    guesses = []
+
+    def counting(*args):
+        guess = region_resolve(*args)
+        guesses.append(guess is not None)
+        return guess
+
+    monkeypatch.setattr(solver, "region_resolve", counting)
+    data = load_make_instance().make(300, 300, 7, 2.5)  # widens once, a small region
+    instance = parse_instance(data)
+    result = solve(instance, method="lap")
+    assert guesses == [True]
+    assert result.certificate["rounds"] == 2
+    assert result.certificate["optimal"] and certify(instance, result).ok
+    check_against_oracle(data, result)
+
+
+def test_a_region_guess_that_is_not_optimal_falls_back_to_a_full_lap(monkeypatch):
+    # The guess "change nothing" ignores the new edges: its least duals do not exist.
+    from matching.engine import solver
+
+    monkeypatch.setattr(solver, "region_resolve", lambda *args: args[4].copy())
+    data = _crowded_instance()
+    instance = parse_instance(data)
+    result = solve(instance, method="lap", first_neighbours=1)
+    assert result.certificate["cold_solve"] == "lap"
+    assert result.certificate["optimal"] and certify(instance, result).ok
+    check_against_oracle(data, result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -63,22 +64,30 @@ def instances(draw):
     return {"requests": requests, "volunteers": volunteers, "exclude": [list(pair) for pair in exclude]}
 
 
+# Both cold solves of the candidate graph: sparse LAPJV with exact duals, and the auction.
+METHODS = pytest.mark.parametrize("method", ["lap", "auction"])
+
+
+@METHODS
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
-def test_engine_is_feasible_optimal_and_gives_the_right_reasons(data):
+def test_engine_is_feasible_optimal_and_gives_the_right_reasons(method, data):
     instance = parse_instance(data)
-    result = solve(instance)
+    result = solve(instance, method=method)
+    assert result.certificate["cold_solve"] == method
     check_against_oracle(data, result)
     assert result.certificate["optimal"] is True
     assert certify(instance, result).ok
 
 
+@METHODS
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances(), st.integers(1, 3))
-def test_few_first_candidates_still_reach_the_optimum(data, first_neighbours):
+def test_few_first_candidates_still_reach_the_optimum(method, data, first_neighbours):
     # Starting from one to three neighbours forces the certificate to widen the search.
     instance = parse_instance(data)
-    result = solve(instance, first_neighbours=first_neighbours)
+    result = solve(instance, first_neighbours=first_neighbours, method=method)
+    assert result.certificate["cold_solve"] == method
     check_against_oracle(data, result)
     assert result.certificate["optimal"] is True
     assert certify(instance, result).ok
