@@ -189,6 +189,10 @@ def main() -> None:
         "volunteer), latency from the run's commit. Single events: volunteers accept over their own "
         f"socket one at a time (up to {args.singles}), latency from the acceptance's insert."
     )
+    for result in results:
+        if result.get("slowest_per_run_ms"):
+            runs = ", ".join(f"{ms:.0f}" for ms in result["slowest_per_run_ms"])
+            print(f"Slowest proposal event of each matching run, {result['layer']} (ms): {runs}")
     print(f"Machine: {os.cpu_count()} cores, {cpu_model()}, {platform.platform()}")
     print(f"Versions: {versions(args, layers)}")
     print(f"Command: {shlex.join([Path(sys.executable).name, *sys.argv])}")

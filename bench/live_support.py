@@ -8,7 +8,9 @@ What it does, bounded in count (--sockets) and time (--time-limit), on loopback 
 a fresh database, N volunteers (one category each, so matching gives request i to
 volunteer i), a session per volunteer, ONE daphne process, N authenticated sockets, then
 matching runs that propose a batch of requests each until every connected volunteer was
-proposed one. Latency = receipt on the volunteer's socket - commit of the matching run.
+proposed one. Latency = receipt on the volunteer's socket - commit of the matching run,
+both `time.time()` on this machine. The Redis layer's matching runs in a process of its
+own (MatchingProcess), as `manage.py matching_worker` does; the memory layer's in daphne.
 """
 
 from __future__ import annotations
@@ -195,6 +197,19 @@ class Daphne:
         return ""
 
 
+def delete_own_redis_keys(redis_url: str, prefix: str) -> None:
+    """The run's groups and queues (its own prefix only: the Redis is shared). Daphne is
+    stopped before it has discarded every socket's groups, which would stay a day."""
+    with contextlib.suppress(Exception):
+        import redis
+
+        client = redis.Redis.from_url(redis_url, socket_timeout=10)
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for first in range(0, len(keys), 500):
+            client.delete(*keys[first : first + 500])
+        client.close()
+
+
 def raise_open_file_limit(sockets: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = sockets * 2 + 512  # ours, plus daphne's (inherited) ends of the sockets
@@ -329,8 +344,9 @@ def create_requests(community_id: int, coordinator_id: int, category_ids: list[i
     return [help_request.pk for help_request in created]
 
 
-def match_now_here(community_id: int) -> tuple[float, int]:
-    """Redis layer: run matching in this process; the time of its commit, and proposals."""
+def match_now_here(community_id: int) -> tuple[float, float, int]:
+    """Redis layer, in the matching process: run matching; the time of its commit, how long
+    handing its events to Redis took, and how many it proposed."""
     from django.db import transaction
 
     from matching.services import propose_assignments
@@ -412,12 +428,66 @@ def acceptance_times(request_ids: list[int]) -> dict[int, float]:
     return {request_id: at.timestamp() for request_id, at in changes}
 
 
-class DjangoThread:
-    """Runs the ORM (sync) off the sockets' event loop, in one thread with its own loop.
+class MatchingProcess:
+    """Redis layer: matching runs in a process of their own, as `manage.py matching_worker`
+    runs beside daphne in production. (Run in the bench process, the publishing competed for
+    its one interpreter lock with the 2,000 sockets receiving the same burst.)
 
-    Events published by a matching run here then go out on that loop's Redis
-    connections, as in `manage.py matching_worker`, not on the sockets' loop.
+    One run per line written to its stdin (a community id); one JSON line back per run.
     """
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "--matching-process"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=stop_with_parent,
+        )
+
+    def match_now(self, community_id: int) -> tuple[float, float, int]:
+        """Blocking: one matching run, as match_now_here returns it."""
+        self.process.stdin.write(f"{community_id}\n")
+        self.process.stdin.flush()
+        for line in self.process.stdout:
+            if line.startswith("["):
+                committed, publishing, proposed = json.loads(line)
+                return committed, publishing, proposed
+        raise RuntimeError(f"the matching process exited with {self.process.wait()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def serve_matching_runs() -> None:
+    """`--matching-process`: the other end of MatchingProcess. Like `manage.py matching_worker`,
+    runs go through `database_sync_to_async` from an event loop, so their events are sent on
+    that loop and its Redis connections are kept from one run to the next."""
+    import django
+
+    django.setup()
+    from channels.db import database_sync_to_async
+
+    async def serve() -> None:
+        for line in sys.stdin:
+            outcome = await database_sync_to_async(match_now_here, thread_sensitive=False)(int(line))
+            print(json.dumps(outcome), flush=True)
+
+    asyncio.run(serve())
+
+
+class DjangoThread:
+    """Runs the ORM (sync) off the sockets' event loop, in one thread with its own loop:
+    seeding requests and reading times back. Nothing published from here (matching runs
+    in daphne or in MatchingProcess)."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
@@ -497,7 +567,9 @@ async def connect_all(args, daphne: Daphne, volunteers, holders, stopping, deadl
     return time.monotonic() - started
 
 
-async def propose_to_everyone(args, daphne, django, ids, connected, deadline, result) -> dict[int, float]:
+async def propose_to_everyone(
+    args, daphne, django, matching, ids, connected, deadline, result
+) -> dict[int, float]:
     """Phase 1: matching runs of --batch proposals until every connected volunteer has one."""
     community_id, coordinator_id, coordinator_session = ids
     commit_times: dict[int, float] = {}
@@ -512,7 +584,7 @@ async def propose_to_everyone(args, daphne, django, ids, connected, deadline, re
         for volunteer, request_id in zip(batch, request_ids, strict=True):
             volunteer.request_id = request_id
         if args.layer == "redis":
-            committed, publishing, _proposed = await django.call(match_now_here, community_id)
+            committed, publishing, _proposed = await asyncio.to_thread(matching.match_now, community_id)
             commit_times.update(dict.fromkeys(request_ids, committed))
             result["publish_ms"].append(round(1000 * publishing, 1))
         else:
@@ -548,7 +620,7 @@ async def accept_one_at_a_time(args, django, connected, deadline, result) -> tup
     return asked, await django.call(acceptance_times, [v.request_id for v in asked])
 
 
-async def measure(args, daphne: Daphne, ids, volunteers) -> dict:
+async def measure(args, daphne: Daphne, matching: MatchingProcess | None, ids, volunteers) -> dict:
     deadline = time.monotonic() + args.time_limit
     stopping = asyncio.Event()
     django = DjangoThread()
@@ -562,7 +634,9 @@ async def measure(args, daphne: Daphne, ids, volunteers) -> dict:
         result["rss_connected_mb"] = daphne.rss_mb()
         seconds, rss = result["connect_seconds"], result["rss_connected_mb"]
         log(f"{len(connected)} connected in {seconds:.1f} s; daphne RSS {rss:.0f} MB")
-        proposal_times = await propose_to_everyone(args, daphne, django, ids, connected, deadline, result)
+        proposal_times = await propose_to_everyone(
+            args, daphne, django, matching, ids, connected, deadline, result
+        )
         log(f"proposals: {result['rounds']} matching runs of up to {args.batch}")
         sample, acceptance = await accept_one_at_a_time(args, django, connected, deadline, result)
         log(f"acceptances: {len(sample)} one at a time")
@@ -581,6 +655,7 @@ async def measure(args, daphne: Daphne, ids, volunteers) -> dict:
                 "proposals_expected": len(expected),
                 "proposals_received": sum(1 for v in expected if v.has("proposed")),
                 "proposal_latency_ms": summarise(latencies(connected, "proposed", proposal_times)),
+                "slowest_per_run_ms": slowest_per_run(connected, proposal_times),
                 "singles_asked": len(sample),
                 "singles_received": sum(1 for v in sample if v.has("accepted")),
                 "single_latency_ms": summarise(latencies(connected, "accepted", acceptance)),
@@ -601,6 +676,18 @@ async def measure(args, daphne: Daphne, ids, volunteers) -> dict:
         await asyncio.gather(*holders, return_exceptions=True)
         django.close()
     return result
+
+
+def slowest_per_run(volunteers: list[Volunteer], commit_times: dict[int, float]) -> list[float]:
+    """Each matching run's slowest proposal event, in run order: shows whether a high p99
+    is one slow burst or all of them."""
+    slowest: dict[float, float] = {}
+    for volunteer in volunteers:
+        committed = commit_times.get(volunteer.request_id)
+        if committed is not None and volunteer.has("proposed"):
+            latency = 1000 * (volunteer.received[(volunteer.request_id, "proposed")] - committed)
+            slowest[committed] = max(latency, slowest.get(committed, latency))
+    return [round(slowest[committed], 1) for committed in sorted(slowest)]
 
 
 def summarise(latencies: list[float]) -> dict:
@@ -628,7 +715,7 @@ def summarise(latencies: list[float]) -> dict:
 
 def run_layer(args) -> dict:
     directory = Path(tempfile.mkdtemp(prefix=f"mutualaid-live-{args.layer}-"))
-    database = daphne = None
+    database = daphne = matching = None
     try:
         database = Database(directory, args.database_url if args.layer == "redis" else None)
         env = layer_environment(args.layer, database.url, args.redis_url)
@@ -653,7 +740,9 @@ def run_layer(args) -> dict:
         daphne.wait_until_listening()
         log(f"daphne pid {daphne.process.pid} on {HOST}:{daphne.port}")
         ids = (community_id, coordinator_id, coordinator_session)
-        result = asyncio.run(measure(args, daphne, ids, volunteers))
+        if args.layer == "redis":
+            matching = MatchingProcess(env)
+        result = asyncio.run(measure(args, daphne, matching, ids, volunteers))
         result.update(
             {
                 "layer": args.layer,
@@ -669,8 +758,12 @@ def run_layer(args) -> dict:
             log("daphne's last lines:\n" + daphne.tail())
         return result
     finally:
+        if matching is not None:
+            matching.stop()
         if daphne is not None:
             daphne.stop()
+        if args.layer == "redis" and os.environ.get("CHANNEL_PREFIX", "").startswith("bench-"):
+            delete_own_redis_keys(args.redis_url, os.environ["CHANNEL_PREFIX"])
         if database is not None:
             from django.db import connections
 
@@ -680,6 +773,9 @@ def run_layer(args) -> dict:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--matching-process"]:
+        serve_matching_runs()  # started by MatchingProcess, with the layer's environment
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layer", choices=["memory", "redis"], required=True)
     parser.add_argument("--sockets", type=int, default=2000)

@@ -117,12 +117,18 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis's layer plus a pipelined group_send_many for bursts of events
+            # (a matching run's proposals): notifications/layers.py.
+            "BACKEND": "notifications.layers.BatchingRedisChannelLayer",
             # redis-py 8 times reads out after 5 s, as long as channels_redis's blocking
             # BZPOPMIN: an idle socket's consumer would die with TimeoutError (channels_redis#422).
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": os.environ.get("CHANNEL_PREFIX", "mutualaid"),
+                # Every socket of one daphne shares one Redis queue, so a matching run's burst
+                # (an event per proposal) lands there at once: the default 100 would drop the
+                # 101st event of a run of 100 proposals.
+                "capacity": 2000,
             },
         }
     }
@@ -135,7 +141,11 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Channels' in-memory layer, sweeping for expired messages once a second rather than on
+    # every send and receive (that sweep walks every socket's channel: notifications/layers.py).
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "notifications.layers.SweepingOncePerSecondInMemoryChannelLayer"}
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from asgiref.sync import async_to_sync
-from channels.generic.websocket import JsonWebsocketConsumer
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -14,61 +14,69 @@ from mutualaid.accounts.models import User
 from mutualaid.aid import selectors, services
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.limits import person_is_limited, too_many_message
-from notifications.events import TASK_CHANGED, community_group, person_group
+from notifications.events import TASK_CHANGED, community_group, event_text, person_group
 
 ACTIONS = {"accept", "decline"}
 
 
-class TaskUpdatesConsumer(JsonWebsocketConsumer):
+class TaskUpdatesConsumer(AsyncWebsocketConsumer):
     """Joins the person's own group, plus their community's if they coordinate it.
 
     Events only say which request changed; the page then fetches what its reader may see.
     A volunteer may also accept or decline over the socket: every message is authorised
     again, through the same services as the pages.
+
+    Asynchronous so that an event costs no thread: a synchronous consumer handles every
+    message in the one thread Channels keeps for database work, two thread hops per event,
+    and a burst of events to many sockets queued there one after the other. Socket actions
+    still run their database work in that thread (`database_sync_to_async`).
     """
 
-    def connect(self) -> None:
+    async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
-            self.close(code=4401)
+            await self.close(code=4401)
             return
         self.joined_groups = [person_group(user.pk)]
         if user.is_coordinator and user.community_id:
             self.joined_groups.append(community_group(user.community_id))
         for group in self.joined_groups:
-            async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
-        self.accept()
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
 
-    def disconnect(self, code: int) -> None:
+    async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined_groups", []):
-            async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
+            await self.channel_layer.group_discard(group, self.channel_name)
 
-    def task_changed(self, event: dict) -> None:
-        self.send_json(
-            {
-                "type": TASK_CHANGED,
-                "request": event["request"],
-                "status": event["status"],
-                "change": event["change"],
-            }
-        )
+    async def dispatch(self, message: dict) -> None:
+        # An event touches no database: skip the thread hop that AsyncConsumer.dispatch
+        # makes before every handler to close stale database connections.
+        if message.get("type") == TASK_CHANGED:
+            await self.task_changed(message)
+        else:
+            await super().dispatch(message)
 
-    def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def task_changed(self, event: dict) -> None:
+        await self.send(text_data=event_text(event))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        answer, close_code = await database_sync_to_async(self.act)(text_data)
+        await self.send(text_data=json.dumps(answer))
+        if close_code is not None:
+            await self.close(code=close_code)
+
+    def act(self, text_data: str | None) -> tuple[dict, int | None]:
+        """Rate-limit, parse, authorise and carry out one socket message (database work:
+        runs in a thread). Returns the answer, and a close code when the socket must close."""
         if person_is_limited(self.scope["user"].pk, "socket_message"):
-            self.reply(False, too_many_message())
-            return
+            return self.answer(False, too_many_message()), None
         try:
             content = json.loads(text_data or "")
         except (TypeError, ValueError):
-            self.reply(False, _("The message is not valid JSON."))
-            return
-        self.receive_json(content)
-
-    def receive_json(self, content, **kwargs) -> None:
+            return self.answer(False, _("The message is not valid JSON.")), None
         action = content.get("action") if isinstance(content, dict) else None
         if not isinstance(action, str) or action not in ACTIONS:
-            self.reply(False, _("Unknown action: send accept or decline."))
-            return
+            return self.answer(False, _("Unknown action: send accept or decline.")), None
         assignment_id, reason = content.get("assignment"), content.get("reason", "")
         if (
             not isinstance(assignment_id, int)
@@ -76,34 +84,29 @@ class TaskUpdatesConsumer(JsonWebsocketConsumer):
             or not isinstance(reason, str)
             or "\x00" in reason  # as the forms refuse it (PostgreSQL cannot store it)
         ):
-            self.reply(False, _("Give the assignment as a number and the reason as text."))
-            return
+            return self.answer(False, _("Give the assignment as a number and the reason as text.")), None
         # The person may have been deactivated since they connected: ask the database.
         volunteer = User.objects.filter(pk=self.scope["user"].pk, is_active=True).first()
         if volunteer is None:
-            self.reply(False, _("Your account is not active."))
-            self.close(code=4403)
-            return
+            return self.answer(False, _("Your account is not active.")), 4403
         try:
             assignment = selectors.assignment_for_volunteer(volunteer, assignment_id)
-            if content["action"] == "accept":
+            if action == "accept":
                 services.assignment_accept(assignment=assignment, volunteer=volunteer)
             else:
                 services.assignment_decline(assignment=assignment, volunteer=volunteer, reason=reason[:255])
         except (Http404, PermissionDenied):
-            self.reply(False, _("There is no such task in your inbox."), content["action"], assignment_id)
+            return self.answer(False, _("There is no such task in your inbox."), action, assignment_id), None
         except (services.TaskActionError, InvalidTransition) as error:
-            self.reply(False, str(error), content["action"], assignment_id)
-        else:
-            self.reply(True, "", content["action"], assignment_id)
+            return self.answer(False, str(error), action, assignment_id), None
+        return self.answer(True, "", action, assignment_id), None
 
-    def reply(self, ok: bool, message: str, action: str | None = None, assignment: int | None = None) -> None:
-        self.send_json(
-            {
-                "type": "action.result",
-                "ok": ok,
-                "message": message,
-                "action": action,
-                "assignment": assignment,
-            }
-        )
+    @staticmethod
+    def answer(ok: bool, message: str, action: str | None = None, assignment: int | None = None) -> dict:
+        return {
+            "type": "action.result",
+            "ok": ok,
+            "message": message,
+            "action": action,
+            "assignment": assignment,
+        }
