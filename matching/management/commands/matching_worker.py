@@ -1,6 +1,7 @@
 """`manage.py matching_worker`: the production matching worker (run one or more)."""
 
 import asyncio
+import gc
 import logging
 
 from django.core.management.base import BaseCommand
@@ -17,6 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         logging.getLogger("matching").setLevel(logging.INFO)
         self.stdout.write("Matching worker started; Ctrl+C stops it.")
+        gc.freeze()  # as in mutualaid/asgi.py: full collections skip what lives as long as we do
         try:
             asyncio.run(run_matching_worker())
         except KeyboardInterrupt:
