@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/engine.py [--quick] [--runs N]
 
-Cases come from make_instance.py (../shared/tools if present, else the copy in
-tests/matching/data). Every measurement runs in its own child process, so peak memory
-(ru_maxrss and tracemalloc's peak) of one case does not leak into the next. Anchors, run
+Cases come from the instance generator kept in tests/matching/data/make_instance.py.
+Every measurement runs in its own child process, so peak memory (ru_maxrss and
+tracemalloc's peak) of one case does not leak into the next. Anchors, run
 in the same invocation: dense scipy linear_sum_assignment where the matrix fits in
 memory, and greedy nearest-feasible (pairs in increasing km).
 """
@@ -46,8 +46,7 @@ SPREAD_KM = 2.5
 
 
 def load_make():
-    shared = ROOT.parent / "shared" / "tools" / "make_instance.py"
-    path = shared if shared.exists() else ROOT / "tests" / "matching" / "data" / "make_instance.py"
+    path = ROOT / "tests" / "matching" / "data" / "make_instance.py"
     spec = importlib.util.spec_from_file_location("make_instance", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -19,7 +19,7 @@ DATA = Path(__file__).parent
 
 
 def load_make_instance():
-    """The copy of make_instance.py kept in tests/matching/data (not ../shared)."""
+    """The copy of make_instance.py kept in tests/matching/data (the instance generator)."""
     spec = importlib.util.spec_from_file_location("make_instance", DATA / "make_instance.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
