@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -38,11 +39,32 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
             await self.close(code=4401)
             return
         self.joined_groups = [person_group(user.pk)]
-        if user.is_coordinator and user.community_id:
-            self.joined_groups.append(community_group(user.community_id))
+        community_id = await database_sync_to_async(self.dashboard_community_id)(user)
+        if community_id is not None:
+            self.joined_groups.append(community_group(community_id))
         for group in self.joined_groups:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+
+    def dashboard_community_id(self, user: User) -> int | None:
+        """The community whose dashboard this socket follows, if any.
+
+        A coordinator's own; a superuser's is the one the dashboard page shows, named by
+        `?community=<slug>` (any other person's query string is ignored). The dashboard
+        always names its community, so a superuser's dashboard without a slug (the first
+        community) is followed too.
+        """
+        if user.is_superuser:
+            slug = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get("community", [""])[0]
+            if not slug:
+                return None  # not on a dashboard: nothing of a community to follow
+            try:
+                return selectors.community_for_coordinator(user, slug).pk
+            except Http404:
+                return None
+        if user.is_coordinator and user.community_id:
+            return user.community_id
+        return None
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "joined_groups", []):

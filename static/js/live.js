@@ -94,7 +94,10 @@
 
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + "/ws/updates/");
+    // A dashboard names its community (a superuser may look at any): follow that one.
+    var community = region.dataset.liveCommunity;
+    var query = community ? "?community=" + encodeURIComponent(community) : "";
+    var socket = new WebSocket(scheme + window.location.host + "/ws/updates/" + query);
     socket.onopen = function () {
       show("live", indicator.dataset.live);
       if (delay > 1000) { refresh(false); }  // catch up on what happened while offline

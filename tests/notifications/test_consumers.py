@@ -10,7 +10,7 @@ from django.test import Client
 
 from mutualaid.aid import services
 from mutualaid.asgi import application
-from tests.conftest import post_request
+from tests.conftest import make_user, post_request
 
 # Transactional: the services' events leave on a real commit, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,11 +24,11 @@ def session_cookie(user) -> bytes:
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
-async def connect(user=None, origin=ORIGIN) -> tuple[WebsocketCommunicator, bool]:
+async def connect(user=None, origin=ORIGIN, path="/ws/updates/") -> tuple[WebsocketCommunicator, bool]:
     headers = [origin, (b"host", b"localhost")]
     if user is not None:
         headers.append((b"cookie", await sync_to_async(session_cookie)(user)))
-    communicator = WebsocketCommunicator(application, "/ws/updates/", headers=headers)
+    communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, _code = await communicator.connect(timeout=5)
     return communicator, connected
 
@@ -85,6 +85,47 @@ async def test_coordinator_hears_every_change_of_their_community_only(
     assert await other.receive_nothing(timeout=0.3)
     await own.disconnect()
     await other.disconnect()
+
+
+async def test_a_superuser_follows_the_community_whose_dashboard_they_opened(
+    citizen, other_citizen, community, other_community, shopping
+):
+    from mutualaid.aid.models import Category
+
+    superuser = await sync_to_async(make_user)("root", None, is_superuser=True, is_staff=True)
+    herent_shopping = await sync_to_async(Category.objects.create)(
+        community=other_community, slug="herent-shopping", name="Shopping"
+    )
+    herent, connected = await connect(superuser, path="/ws/updates/?community=herent")
+    assert connected
+    unknown, connected = await connect(superuser, path="/ws/updates/?community=nowhere")
+    assert connected
+
+    await sync_to_async(post_request)(citizen, community, shopping)
+    in_herent = await sync_to_async(post_request)(other_citizen, other_community, herent_shopping)
+
+    assert (await herent.receive_json_from(timeout=5))["request"] == in_herent.pk
+    assert await herent.receive_nothing(timeout=0.3)
+    assert await unknown.receive_nothing(timeout=0.3)
+    await herent.disconnect()
+    await unknown.disconnect()
+
+
+async def test_a_coordinator_cannot_follow_another_community_by_asking(
+    coordinator, other_citizen, other_community
+):
+    from mutualaid.aid.models import Category
+
+    herent_shopping = await sync_to_async(Category.objects.create)(
+        community=other_community, slug="herent-shopping", name="Shopping"
+    )
+    socket, connected = await connect(coordinator, path="/ws/updates/?community=herent")
+    assert connected
+
+    await sync_to_async(post_request)(other_citizen, other_community, herent_shopping)
+
+    assert await socket.receive_nothing(timeout=0.3)
+    await socket.disconnect()
 
 
 async def test_events_carry_no_personal_data(citizen, community, shopping, volunteer):
