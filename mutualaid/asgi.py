@@ -50,7 +50,12 @@ application = InProcessMatchingWorker(
     )
 )
 
-# What is loaded by now (Django, the project, its libraries) lives as long as the process:
-# freezing it keeps the collector's full passes from walking it again and again. With 2,000
-# sockets a full pass paused every event for 115-330 ms; see docs/live.md.
+# Garbage collection paused live events: a full pass walks every object, and with 2,000
+# sockets one took 190-330 ms (measured in daphne; see docs/live.md). What is loaded by now
+# (Django, the project, its libraries) lives as long as the process, so it is frozen out of
+# those passes; and young collections run every 50,000 allocations rather than 700, so the
+# full passes they lead to come about 70 times less often (one per benchmark run instead
+# of one every few bursts). The price is memory: garbage waits longer (daphne ended the
+# in-memory benchmark at 305 MB instead of 235 MB).
 gc.freeze()
+gc.set_threshold(50_000, 20, 100)
