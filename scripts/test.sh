@@ -29,5 +29,7 @@ echo "==> Lint"
 echo "==> Django checks"
 .venv/bin/python manage.py check
 .venv/bin/python manage.py makemigrations --check --dry-run
-echo "==> Tests (${DATABASE_URL:+PostgreSQL}${DATABASE_URL:-SQLite}, ${REDIS_URL:+Redis}${REDIS_URL:-in-memory} channel layer)" | sed -E 's#postgres://[^ ,]*##'
+database=SQLite; [[ "${DATABASE_URL:-}" == postgres* ]] && database=PostgreSQL
+layer=in-memory; [ -n "${REDIS_URL:-}" ] && layer=Redis
+echo "==> Tests ($database, $layer channel layer)"
 exec .venv/bin/python -m pytest "$@"
