@@ -1,12 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from mutualaid.accounts.models import User
+from mutualaid.aid.admin import PERSONAL_VALUE, AuditedAdminMixin
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
+    """People, scoped like the rest; every change (a role, a permission) is audited."""
+
     list_display = ["username", "first_name", "last_name", "community", "is_coordinator", "is_staff"]
     list_filter = ["is_coordinator", "is_staff", "community"]
     fieldsets = [
@@ -16,6 +20,28 @@ class UserAdmin(DjangoUserAdmin):
             {"fields": ["community", "phone", "preferred_language", "email_notifications", "is_coordinator"]},
         ),
     ]
+
+    # Roles and powers are the superuser's to give: a coordinator who is ever granted
+    # "change user" (to fix a phone number) still cannot make anyone, themselves included,
+    # a superuser, staff, a coordinator, or a member of another community.
+    POWERS = ("is_superuser", "is_staff", "is_coordinator", "groups", "user_permissions", "community")
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += [field for field in self.POWERS if field not in readonly]
+        return readonly
+
+    def user_change_password(self, request, id, form_url=""):
+        # Setting someone else's password is taking over their account: superusers only,
+        # and recorded (without the password).
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            person = User.objects.get(pk=id)
+            self._audit(request, person, "admin_set_password", {}, {"password": PERSONAL_VALUE})
+        return response
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -282,14 +282,16 @@ class StatusChange(models.Model):
         REQUEST = "request", _("help request")
         ASSIGNMENT = "assignment", _("assignment")
 
-    help_request = models.ForeignKey(HelpRequest, on_delete=models.CASCADE, related_name="status_changes")
+    # PROTECT: the history outlives nothing it describes. Requests are cancelled and their
+    # details forgotten, never deleted; the database refuses deleting a record (0007).
+    help_request = models.ForeignKey(HelpRequest, on_delete=models.PROTECT, related_name="status_changes")
     assignment = models.ForeignKey(
-        Assignment, on_delete=models.CASCADE, related_name="status_changes", null=True, blank=True
+        Assignment, on_delete=models.PROTECT, related_name="status_changes", null=True, blank=True
     )
     subject = models.CharField(max_length=16, choices=Subject.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -344,14 +346,17 @@ class StatusChange(models.Model):
 
 
 class AuditEntry(models.Model):
-    """An append-only record of what a coordinator (or a person about their data) did."""
+    """An append-only record of what a coordinator (or a person about their data) did.
+
+    Append-only in the database too (migration 0007): updating or deleting a row is refused
+    by a trigger, so neither the ORM, the admin nor a future bug can rewrite it. Hence
+    PROTECT: deleting the community or the person it names would have to rewrite it.
+    """
 
     community = models.ForeignKey(
-        Community, on_delete=models.CASCADE, related_name="audit_entries", null=True
+        Community, on_delete=models.PROTECT, related_name="audit_entries", null=True
     )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     action = models.CharField(max_length=40, db_index=True)
     subject = models.CharField(max_length=80, blank=True)
     before = models.JSONField(default=dict, blank=True)

@@ -2,7 +2,8 @@
 
 Deleting an account keeps the community's statistics true (a request still counts as
 helped in its neighbourhood and category) while removing everything that says who, where
-exactly, or what was written: names, contact details, addresses, descriptions.
+exactly, or what was written: names, contact details, addresses, descriptions, the reasons
+people gave in the history, and the e-mails in the outbox that carry any of it.
 """
 
 from __future__ import annotations
@@ -12,14 +13,24 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from mutualaid.accounts.models import User
 from mutualaid.aid import services
-from mutualaid.aid.models import Assignment, HelpRequest, VolunteerOffer
+from mutualaid.aid.models import (
+    Assignment,
+    AuditEntry,
+    CoordinatorMessage,
+    HelpRequest,
+    StatusChange,
+    VolunteerOffer,
+)
 from mutualaid.aid.places import coarse_point
 from mutualaid.aid.states import CANCELLABLE_REQUEST_STATUSES, LIVE_ASSIGNMENT_STATUSES, RequestStatus
+from notifications.emails import MAX_ATTEMPTS
+from notifications.models import OutgoingEmail
 
 FORGOTTEN = "(removed)"
 
@@ -63,7 +74,13 @@ def personal_data_export(person: User) -> dict:
                     for window in help_request.time_windows.all()
                 ],
                 "history": [
-                    {"at": change.at.isoformat(), "subject": change.subject, "to": change.to_status}
+                    {
+                        "at": change.at.isoformat(),
+                        "subject": change.subject,
+                        "to": change.to_status,
+                        # What they wrote themselves (a cancel reason), not others' words.
+                        **({"reason": change.reason} if change.actor_id == person.pk else {}),
+                    }
                     for change in help_request.status_changes.all()
                 ],
             }
@@ -88,11 +105,57 @@ def personal_data_export(person: User) -> dict:
                 "status": assignment.status,
                 "proposed_at": assignment.proposed_at.isoformat(),
                 "km": assignment.km,
+                "responded_at": assignment.responded_at.isoformat() if assignment.responded_at else None,
+                "decline_reason": assignment.decline_reason,
                 "hours_spent": assignment.hours_spent,
             }
             for assignment in assignments
         ],
+        # E-mails to them: when and about what (the bodies may name other people).
+        "emails": [
+            {
+                "subject": email.subject,
+                "to": email.to_address,
+                "created_at": email.created_at.isoformat(),
+                "sent_at": email.sent_at.isoformat() if email.sent_at else None,
+            }
+            for email in OutgoingEmail.objects.filter(recipient=person).order_by("created_at", "pk")
+        ],
+        # What the audit log records them doing (coordinators' actions, their own deletion).
+        "recorded_actions": [
+            {"at": entry.at.isoformat(), "action": entry.action, "subject": entry.subject}
+            for entry in AuditEntry.objects.filter(actor=person).order_by("at", "pk")
+        ],
     }
+
+
+def _forget_reasons(changes: QuerySet[StatusChange]) -> None:
+    """Redact what people wrote in the history; keep who, what, when, from and to.
+
+    The database lets only `reason` (and `at`) of a status change be rewritten (migration
+    0007); system codes ("declined", "expired"...) say nothing about anyone and stay.
+    """
+    prefix = StatusChange.COORDINATOR_PREFIX
+    written = changes.exclude(reason="").exclude(
+        reason__in=[*StatusChange.SYSTEM_REASONS, FORGOTTEN, prefix + FORGOTTEN]
+    )
+    written.filter(reason__startswith=prefix).update(reason=prefix + FORGOTTEN)
+    written.update(reason=FORGOTTEN)
+
+
+def _task_links(assignment_ids) -> list[str]:
+    return [reverse("task-detail", args=[pk]) for pk in assignment_ids]
+
+
+def _forget_emails_linking(links: list[str], **only) -> None:
+    """Drop outbox e-mails whose body links to one of these pages (sent or still waiting)."""
+    if not links:
+        return
+    carrying = Q()
+    for link in links:
+        # Links end with "/": ".../tasks/12/" is not found inside ".../tasks/123/".
+        carrying |= Q(body__contains=link)
+    OutgoingEmail.objects.filter(carrying, **only).delete()
 
 
 def _forget_request_details(help_request: HelpRequest) -> None:
@@ -117,28 +180,71 @@ def account_delete(*, person: User) -> None:
             action="account_deleted",
             subject=f"user:{person.pk}",
         )
-        for help_request in HelpRequest.objects.select_for_update().filter(requester=person):
+        own_requests = HelpRequest.objects.filter(requester=person)
+        for help_request in own_requests.select_for_update():
             _forget_request_details(help_request)
             help_request.save()
+        _forget_reasons(StatusChange.objects.filter(Q(help_request__in=own_requests) | Q(actor=person)))
+        Assignment.objects.filter(Q(volunteer=person) | Q(help_request__in=own_requests)).exclude(
+            decline_reason=""
+        ).update(decline_reason="")
+        # The outbox: nothing more goes to them, and no copy of their data stays in it. E-mails
+        # to them; proposals of their requests to volunteers (the description); e-mails to
+        # requesters they helped (their name and phone).
+        OutgoingEmail.objects.filter(recipient=person).delete()
+        _forget_emails_linking(
+            _task_links(Assignment.objects.filter(help_request__in=own_requests).values_list("pk", flat=True))
+        )
+        helped = Assignment.objects.filter(volunteer=person).select_related("help_request")
+        for assignment in helped:
+            if assignment.help_request.requester_id is not None:
+                _forget_emails_linking(
+                    [reverse("request-detail", args=[assignment.help_request_id])],
+                    recipient_id=assignment.help_request.requester_id,
+                )
         VolunteerOffer.objects.filter(volunteer=person).delete()
         person.username = f"deleted-{person.pk}"
         person.first_name = person.last_name = person.email = person.phone = ""
         person.is_active = False
         person.is_coordinator = False
         person.is_staff = False
+        person.is_superuser = False
         person.set_unusable_password()
         person.save()
+        # Their other sessions end too: the password hash changed, so Django's session
+        # verification drops them at their next request.
 
 
 def personal_data_purge(
     *, older_than_days: int | None = None, progress: Callable[[int, int], None] = lambda done, total: None
 ) -> int:
-    """Forget the details of requests done or cancelled long ago; returns how many."""
+    """Forget the details of requests done or cancelled long ago; returns how many.
+
+    With them: the reasons written in their history, the volunteers' decline reasons, and,
+    past the same period, e-mails in the outbox (sent or given up) and the bodies of
+    coordinators' messages. Returns how many requests had details to forget.
+    """
     days = settings.PERSONAL_DATA_RETENTION_DAYS if older_than_days is None else older_than_days
     cutoff = timezone.now() - dt.timedelta(days=days)
-    finished = HelpRequest.objects.filter(
+    all_finished = HelpRequest.objects.filter(
         status__in=[RequestStatus.DONE, RequestStatus.CANCELLED], updated_at__lt=cutoff
-    ).exclude(Q(description=FORGOTTEN) & Q(address="") & Q(contact_name="") & Q(contact_phone=""))
+    )
+    with transaction.atomic():
+        _forget_reasons(StatusChange.objects.filter(help_request__in=all_finished))
+        Assignment.objects.filter(help_request__in=all_finished).exclude(decline_reason="").update(
+            decline_reason=""
+        )
+        # E-mails older than the period: proposals carry descriptions, acceptances the
+        # volunteer's phone. Those still being retried stay until they are sent or given up.
+        OutgoingEmail.objects.filter(created_at__lt=cutoff).filter(
+            Q(sent_at__isnull=False) | Q(attempts__gte=MAX_ATTEMPTS)
+        ).delete()
+        CoordinatorMessage.objects.filter(sent_at__lt=cutoff).exclude(body=FORGOTTEN).update(
+            subject=FORGOTTEN, body=FORGOTTEN
+        )
+    finished = all_finished.exclude(
+        Q(description=FORGOTTEN) & Q(address="") & Q(contact_name="") & Q(contact_phone="")
+    )
     ids = list(finished.values_list("pk", flat=True))
     for done, start in enumerate(range(0, len(ids), 200), start=1):
         with transaction.atomic():

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -292,6 +293,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_POST
 def dashboard_match_now(request: HttpRequest) -> HttpResponse:
     community = selectors.community_for_coordinator(request.user, request.POST.get("community"))
-    schedule_matching(community.pk, delay_seconds=0)
+    with transaction.atomic():
+        schedule_matching(community.pk, delay_seconds=0)
+        services.audit(actor=request.user, community_id=community.pk, action="match_now")
     messages.success(request, _("Matching will run in a moment; new proposals appear here."))
     return redirect("dashboard")

@@ -211,6 +211,28 @@ def test_the_citizen_does_not_see_the_volunteers_reason_for_declining(client, ci
     assert "Volunteer Volunteer" not in content
 
 
+def test_the_citizen_does_not_read_a_coordinators_reasons_about_the_volunteer(
+    client, citizen, coordinator, help_request, volunteer
+):
+    # "Why this volunteer" can name who was asked (before they accept) and "why take the
+    # task back" the volunteer's health: both stay on the assignment's record, which only
+    # coordinators read. The citizen's history shows the steps without them.
+    services.assignment_assign_by_coordinator(
+        help_request=help_request, volunteer=volunteer, coordinator=coordinator, reason="Jan from next door"
+    )
+    content = text_of(page(client, citizen, "request-detail", help_request.pk))
+    assert "Jan from next door" not in content and "Proposed to a volunteer" in content
+
+    live = Assignment.objects.get(help_request=help_request, status="proposed")
+    services.assignment_unassign(assignment=live, coordinator=coordinator, reason="in hospital since Monday")
+    content = text_of(page(client, citizen, "request-detail", help_request.pk))
+    assert "in hospital" not in content and "Jan from next door" not in content
+
+    # The coordinators' page keeps both reasons, with who gave them.
+    overview = text_of(page(client, coordinator, "coordinator-request", help_request.pk))
+    assert "Jan from next door" in overview and "in hospital since Monday" in overview
+
+
 # Volunteers: coarse place until they accept, exact only while accepted
 
 
@@ -271,6 +293,58 @@ def test_volunteer_whose_proposal_expired_never_sees_the_exact_place(client, vol
     services.expire_overdue_proposals()
 
     assert_no_exact_place_or_contact(text_of(page(client, volunteer, "task-detail", proposal.pk)))
+
+
+@pytest.mark.parametrize("ending", ["done", "cancelled", "unassigned", "withdrawn", "given-to-another"])
+def test_once_a_task_ends_no_channel_shows_its_volunteer_the_exact_place(
+    client,
+    volunteer,
+    second_volunteer,
+    citizen,
+    coordinator,
+    proposal,
+    ending,
+    django_capture_on_commit_callbacks,
+):
+    # Pages, the data download, e-mails to them and socket events: the same rule everywhere.
+    volunteer.email = "volunteer@example.org"
+    volunteer.save()
+    accept(proposal, volunteer)
+    with django_capture_on_commit_callbacks() as callbacks:
+        if ending == "done":
+            services.assignment_complete(assignment=proposal, volunteer=volunteer)
+        elif ending == "cancelled":
+            services.help_request_cancel(help_request=proposal.help_request, actor=citizen)
+        elif ending == "withdrawn":
+            services.assignment_withdraw(assignment=proposal, volunteer=volunteer, reason="moving away")
+        else:
+            services.assignment_unassign(assignment=proposal, coordinator=coordinator, reason="ill")
+            if ending == "given-to-another":
+                second = services.assignment_assign_by_coordinator(
+                    help_request=proposal.help_request,
+                    volunteer=second_volunteer,
+                    coordinator=coordinator,
+                    reason="phoned",
+                    agreed_by_phone=True,
+                )
+                assert second.status == "accepted"
+    client.force_login(volunteer)
+    for name, args in (("task-detail", [proposal.pk]), ("inbox", []), ("account-data", [])):
+        response = client.get(reverse(name, args=args))
+        assert response.status_code == 200
+        assert_no_exact_place_or_contact(text_of(response))
+    from notifications.models import OutgoingEmail
+
+    for email in OutgoingEmail.objects.filter(recipient=volunteer):
+        assert_no_exact_place_or_contact(email.subject + email.body)
+    sent = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("notifications.events.send_all", lambda changes: sent.extend(changes))
+        for callback in callbacks:
+            callback()
+    for _groups, event in sent:
+        assert set(event) <= {"type", "request", "status", "change", "text"}
+        assert_no_exact_place_or_contact(str(event))
 
 
 def test_the_proposed_volunteer_cannot_open_the_citizens_request_page(client, volunteer, proposal):

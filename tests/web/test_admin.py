@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from mutualaid.aid import services
 from mutualaid.aid.demo import _grant_coordinator_admin
-from mutualaid.aid.models import Category, HelpRequest, StatusChange
+from mutualaid.aid.models import AuditEntry, Category, HelpRequest, StatusChange
 from mutualaid.aid.places import Location
 from tests.conftest import make_user, make_volunteer, offer_of, post_request
 
@@ -136,7 +139,9 @@ def test_a_coordinators_help_request_form_offers_only_their_communitys_categorie
 
     form = response.context["adminform"].form
     assert set(form.fields["community"].queryset) == {help_request.community}
-    assert foreign_choices(form, ["category", "requester", "created_by"], other_community) == {}
+    assert foreign_choices(form, ["category"], other_community) == {}
+    # Whose request it is changes only through the audited "attach" (the caller's account).
+    assert "requester" not in form.fields and "created_by" not in form.fields
     assert "herent-citizen" not in response.content.decode()
 
 
@@ -146,7 +151,8 @@ def test_a_coordinators_volunteer_form_offers_only_their_communitys_skills_and_p
     response = admin_client.get(reverse("admin:aid_volunteeroffer_change", args=[offer_of(volunteer).pk]))
 
     form = response.context["adminform"].form
-    assert foreign_choices(form, ["skills", "volunteer"], other_community) == {}
+    assert foreign_choices(form, ["skills"], other_community) == {}
+    assert "volunteer" not in form.fields  # an offer stays with its volunteer
     assert "herent-volunteer" not in response.content.decode()
 
 
@@ -249,3 +255,140 @@ def test_the_history_shown_inside_a_help_request_cannot_be_edited(any_admin_clie
     for form in inline.formset.forms:
         # Only the hidden keys that tie a row to its request remain as form fields.
         assert set(form.fields) <= {"id", "help_request"}
+
+
+# Every change made in the admin is a recorded action, and coordinators read the record
+
+
+def test_a_coordinator_reads_their_communitys_audit_log_without_an_extra_permission(
+    admin_client, coordinator, help_request, volunteer, outsider_coordinator, herent_request
+):
+    services.assignment_assign_by_coordinator(
+        help_request=help_request, volunteer=volunteer, coordinator=coordinator, reason="neighbours"
+    )
+    services.help_request_cancel(help_request=herent_request, actor=outsider_coordinator, reason="x")
+
+    rows = changelist_rows(admin_client.get(reverse("admin:aid_auditentry_changelist")))
+
+    assert {(entry.action, entry.community_id) for entry in rows} == {("assign", help_request.community_id)}
+    other = AuditEntry.objects.get(action="cancel")
+    assert admin_client.get(reverse("admin:aid_auditentry_change", args=[other.pk])).status_code in (302, 404)
+
+
+def admin_form_data(response) -> dict:
+    """What the admin's change form would post back unchanged."""
+    form = response.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if isinstance(value, dt.datetime):  # the admin's split date and time widgets
+            value = timezone.localtime(value)
+            data[f"{name}_0"], data[f"{name}_1"] = value.date().isoformat(), value.strftime("%H:%M:%S")
+        elif isinstance(value, list | tuple):
+            data[name] = [getattr(item, "pk", item) for item in value]
+        elif value is None or value is False:
+            continue
+        else:
+            data[name] = getattr(value, "pk", value)
+    for formset in response.context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        for name in management.fields:
+            data[f"{management.prefix}-{name}"] = management.initial.get(name, 0)
+        for index, inline_form in enumerate(formset.formset.forms):
+            for name in inline_form.fields:
+                value = inline_form.initial.get(name)
+                if value is not None:
+                    data[f"{formset.formset.prefix}-{index}-{name}"] = getattr(value, "pk", value)
+    return data
+
+
+def test_a_coordinators_change_in_the_admin_is_audited_with_before_and_after(
+    admin_client, coordinator, help_request, pharmacy
+):
+    url = reverse("admin:aid_helprequest_change", args=[help_request.pk])
+    data = admin_form_data(admin_client.get(url))
+    data |= {"category": pharmacy.pk, "urgency": 3, "address": "Bondgenotenlaan 1, 3000 Leuven"}
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    entry = AuditEntry.objects.get(action="admin_change")
+    assert (entry.actor, entry.community_id, entry.subject) == (
+        coordinator,
+        help_request.community_id,
+        f"helprequest:{help_request.pk}",
+    )
+    assert entry.before["category"] == help_request.category_id and entry.after["category"] == pharmacy.pk
+    assert (entry.before["urgency"], entry.after["urgency"]) == (1, 3)
+    # Personal values are not copied into the append-only log; the change itself is.
+    assert entry.before["address"] == entry.after["address"] == "(personal data: changed)"
+    assert "Bondgenotenlaan" not in str(entry.after) and "Naamsestraat" not in str(entry.before)
+
+
+def test_giving_someone_the_coordinator_role_in_the_admin_is_audited(superuser_client, citizen):
+    url = reverse("admin:accounts_user_change", args=[citizen.pk])
+    data = admin_form_data(superuser_client.get(url))
+    data |= {"is_coordinator": "on", "is_staff": "on"}
+
+    response = superuser_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+
+    entry = AuditEntry.objects.get(action="admin_change", subject=f"user:{citizen.pk}")
+    roles = ("is_coordinator", "is_staff")
+    assert {role: entry.before[role] for role in roles} == {"is_coordinator": False, "is_staff": False}
+    assert {role: entry.after[role] for role in roles} == {"is_coordinator": True, "is_staff": True}
+    assert entry.actor.is_superuser and "password" not in entry.after
+
+
+def test_requests_and_assignments_cannot_be_deleted_in_the_admin(superuser_client, proposal):
+    # Their history refers to them; a request is cancelled and its details purged instead.
+    for model, pk in (("helprequest", proposal.help_request_id), ("assignment", proposal.pk)):
+        response = superuser_client.post(reverse(f"admin:aid_{model}_delete", args=[pk]), {"post": "yes"})
+        assert response.status_code == 403
+    assert HelpRequest.objects.filter(pk=proposal.help_request_id).exists()
+
+
+def test_a_coordinator_allowed_to_change_people_still_cannot_hand_out_powers(
+    admin_client, coordinator, citizen
+):
+    from django.contrib.auth.models import Permission
+
+    coordinator.user_permissions.add(Permission.objects.get(codename="change_user"))
+    url = reverse("admin:accounts_user_change", args=[citizen.pk])
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    data = admin_form_data(response) | {"phone": "016 00 00 00"}
+    data |= {"is_superuser": "on", "is_staff": "on", "is_coordinator": "on"}
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    citizen.refresh_from_db()
+    assert citizen.phone == "016 00 00 00"
+    assert not (citizen.is_superuser or citizen.is_staff or citizen.is_coordinator)
+    after = AuditEntry.objects.get(action="admin_change").after
+    assert after["phone"] == "(personal data: changed)" and "016" not in str(after)
+    assert not set(after) & {"is_superuser", "is_staff", "is_coordinator"}
+
+
+def test_only_a_superuser_sets_someone_elses_password_in_the_admin_and_it_is_recorded(
+    admin_client, coordinator, citizen, client
+):
+    from django.contrib.auth.models import Permission
+
+    coordinator.user_permissions.add(Permission.objects.get(codename="change_user"))
+    url = reverse("admin:auth_user_password_change", args=[citizen.pk])
+    new = {
+        "password1": "Another-long-password-7",
+        "password2": "Another-long-password-7",
+        "usable_password": "true",
+    }
+
+    assert admin_client.post(url, new).status_code == 403
+    citizen.refresh_from_db()
+    assert not citizen.check_password(new["password1"])
+
+    client.force_login(make_user("root", None, is_superuser=True, is_staff=True))
+    assert client.post(url, new).status_code == 302
+    entry = AuditEntry.objects.get(action="admin_set_password")
+    assert entry.subject == f"user:{citizen.pk}" and "Another" not in str(entry.after)
