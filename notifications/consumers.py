@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+from importlib import import_module
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from mutualaid.accounts.models import User
 from mutualaid.aid import selectors, services
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.limits import person_is_limited, too_many_message
-from notifications.events import TASK_CHANGED, community_group, event_text, person_group
+from notifications.events import EVENT_TYPES, community_group, event_text, person_group
 
 ACTIONS = {"accept", "decline"}
 
@@ -73,13 +77,10 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message: dict) -> None:
         # An event touches no database: skip the thread hop that AsyncConsumer.dispatch
         # makes before every handler to close stale database connections.
-        if message.get("type") == TASK_CHANGED:
-            await self.task_changed(message)
+        if message.get("type") in EVENT_TYPES:
+            await self.send(text_data=event_text(message))
         else:
             await super().dispatch(message)
-
-    async def task_changed(self, event: dict) -> None:
-        await self.send(text_data=event_text(event))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         answer, close_code = await database_sync_to_async(self.act)(text_data)
@@ -107,10 +108,13 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
             or "\x00" in reason  # as the forms refuse it (PostgreSQL cannot store it)
         ):
             return self.answer(False, _("Give the assignment as a number and the reason as text.")), None
-        # The person may have been deactivated since they connected: ask the database.
-        volunteer = User.objects.filter(pk=self.scope["user"].pk, is_active=True).first()
-        if volunteer is None:
+        # The person may have logged out, changed their password or been deactivated since
+        # they connected: ask the database whether this socket's session still signs them in.
+        if not User.objects.filter(pk=self.scope["user"].pk, is_active=True).exists():
             return self.answer(False, _("Your account is not active.")), 4403
+        volunteer = self.signed_in_person()
+        if volunteer is None:
+            return self.answer(False, _("Your session has ended: please log in again.")), 4401
         try:
             assignment = selectors.assignment_for_volunteer(volunteer, assignment_id)
             if action == "accept":
@@ -122,6 +126,30 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         except (services.TaskActionError, InvalidTransition) as error:
             return self.answer(False, str(error), action, assignment_id), None
         return self.answer(True, "", action, assignment_id), None
+
+    def signed_in_person(self) -> User | None:
+        """The person this socket's session signs in now, read afresh from the session store;
+        None once the session ended (logout), or no longer verifies (a password change), or
+        names someone else. As Django's `get_user`, without changing the session."""
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if not session_key:
+            return None
+        session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        try:
+            user_id = User._meta.pk.to_python(session[SESSION_KEY])
+            backend_path = session[BACKEND_SESSION_KEY]
+        except (KeyError, ValueError):
+            return None
+        if user_id != self.scope["user"].pk or backend_path not in settings.AUTHENTICATION_BACKENDS:
+            return None
+        person = load_backend(backend_path).get_user(user_id)  # None if deactivated
+        session_hash = session.get(HASH_SESSION_KEY) or ""
+        if person is None or not session_hash:
+            return None
+        hashes = [person.get_session_auth_hash(), *person.get_session_auth_fallback_hash()]
+        if not any(constant_time_compare(session_hash, known) for known in hashes):
+            return None
+        return person
 
     @staticmethod
     def answer(ok: bool, message: str, action: str | None = None, assignment: int | None = None) -> dict:

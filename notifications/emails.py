@@ -8,6 +8,7 @@ retries, so a slow or broken mail server never blocks or undoes a change.
 from __future__ import annotations
 
 import logging
+import time
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -28,10 +29,12 @@ def _wants_mail(user) -> bool:
     return bool(user is not None and user.is_active and user.email and user.email_notifications)
 
 
-def _render(user, template: str, subject: str, context: dict) -> OutgoingEmail:
+def _render(user, template: str, subject: str, context: dict, proposal=None) -> OutgoingEmail:
     with translation.override(user.preferred_language):
         body = render_to_string(template, {"user": user, "site_url": settings.SITE_URL, **context})
-    return OutgoingEmail(recipient=user, to_address=user.email, subject=str(subject), body=body)
+    return OutgoingEmail(
+        recipient=user, to_address=user.email, subject=str(subject), body=body, proposal=proposal
+    )
 
 
 def task_emails(*, help_request, change: str, volunteers: list, assignment=None) -> list[OutgoingEmail]:
@@ -52,6 +55,7 @@ def task_emails(*, help_request, change: str, volunteers: list, assignment=None)
                         "notifications/email_proposal.txt",
                         subject,
                         {"help_request": help_request, "assignment": assignment, "link": link},
+                        proposal=assignment if assignment is not None and assignment.pk else None,
                     )
                 )
     elif change in ("accepted", "done") and _wants_mail(help_request.requester):
@@ -82,11 +86,42 @@ def queue_emails(emails: list[OutgoingEmail]) -> None:
         transaction.on_commit(wake_worker)
 
 
+def _obsolete(email: OutgoingEmail) -> str:
+    """Why a waiting e-mail is no longer worth sending, or "" if it still is."""
+    from mutualaid.aid.states import AssignmentStatus
+
+    proposal = email.proposal
+    if proposal is not None and proposal.status != AssignmentStatus.PROPOSED:
+        return f"not sent: the proposal was {proposal.status} before it went out"
+    if email.recipient is not None and not email.recipient.is_active:
+        return "not sent: the account was closed before it went out"
+    return ""
+
+
 def send_pending_emails(*, limit: int = 50) -> int:
-    """Send what waits in the outbox; a failure is kept for a later try. Returns sent."""
+    """Send what waits in the outbox; a failure is kept for a later try. Returns sent.
+
+    The matching worker calls this between its rounds: a mail server that takes every
+    connection and never answers would hold it for EMAIL_TIMEOUT per mail, so once a round
+    has spent that long, the rest of the outbox waits for the next round.
+    """
     sent = 0
-    pending = OutgoingEmail.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)[:limit]
+    budget_ends = time.monotonic() + max(1, settings.EMAIL_TIMEOUT or 10)
+    pending = (
+        OutgoingEmail.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+        .select_related("proposal", "recipient")
+        .order_by("created_at", "pk")[:limit]
+    )
     for email in pending:
+        if time.monotonic() > budget_ends:
+            logger.warning("Sending e-mails is slow; the rest of the outbox waits for the next round")
+            break
+        obsolete = _obsolete(email)
+        if obsolete:
+            email.attempts = MAX_ATTEMPTS
+            email.last_error = obsolete[:255]
+            email.save(update_fields=["attempts", "last_error"])
+            continue
         try:
             send_mail(email.subject, email.body, None, [email.to_address], fail_silently=False)
         except Exception as error:

@@ -1,9 +1,9 @@
 """The one place that knows the live-update groups and the shape of their events.
 
-Services call `publish_task_changes` inside their transaction; the event leaves only after
-the commit, so nobody is told about a change that was rolled back. Events carry ids and
-statuses, never names or addresses: a page that receives one asks the server for what its
-user may see (the database is the truth).
+Services call `publish_task_changes` (or `publish_community_change`) inside their
+transaction; the event leaves only after the commit, so nobody is told about a change that
+was rolled back. Events carry ids and statuses, never names or addresses: a page that
+receives one asks the server for what its user may see (the database is the truth).
 """
 
 from __future__ import annotations
@@ -20,8 +20,12 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 TASK_CHANGED = "task.changed"
+# Something on a community's dashboard that is no task's status: volunteers available
+# (an offer saved, paused or resumed), why requests wait, who is still to be called back.
+COMMUNITY_CHANGED = "community.changed"
+EVENT_TYPES = (TASK_CHANGED, COMMUNITY_CHANGED)
 SEND_CONCURRENCY = 16
-PUBLIC_FIELDS = ("type", "request", "status", "change")
+PUBLIC_FIELDS = {TASK_CHANGED: ("type", "request", "status", "change"), COMMUNITY_CHANGED: ("type", "change")}
 
 
 def person_group(user_id: int) -> str:
@@ -52,14 +56,25 @@ def task_change(
     return groups, event
 
 
+def community_change(*, community_id: int, change: str) -> tuple[list[str], dict[str, Any]]:
+    """The groups to tell and the event to send them about a change of a community's
+    dashboard that is no task's status: its coordinators only."""
+    return [community_group(community_id)], {"type": COMMUNITY_CHANGED, "change": change}
+
+
 def event_text(event: dict[str, Any]) -> str:
     """What a socket is sent for an event: its public fields as JSON."""
-    return event.get("text") or json.dumps({field: event[field] for field in PUBLIC_FIELDS})
+    return event.get("text") or json.dumps({field: event[field] for field in PUBLIC_FIELDS[event["type"]]})
 
 
 def publish_task_change(**change: Any) -> None:
     """Tell the requester, the volunteers concerned and the coordinators, after commit."""
     publish_task_changes([task_change(**change)])
+
+
+def publish_community_change(*, community_id: int, change: str) -> None:
+    """Tell a community's coordinators, after commit, that their dashboard changed."""
+    publish_task_changes([community_change(community_id=community_id, change=change)])
 
 
 def publish_task_changes(changes: list[tuple[list[str], dict[str, Any]]]) -> None:

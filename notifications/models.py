@@ -14,6 +14,11 @@ class OutgoingEmail(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=255, blank=True)
+    # A proposal's e-mail: not sent once the proposal is answered, expired or cancelled (or
+    # was accepted at once, by phone), since it asks the volunteer to accept or decline.
+    proposal = models.ForeignKey(
+        "aid.Assignment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("outgoing e-mail")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -225,3 +227,200 @@ def test_a_matching_run_tells_each_person_and_each_dashboard_once():
     assert sorted(group for group in groups if group.startswith("person-")) == sorted(
         [f"person-{100 + index}" for index in range(3)] + [f"person-{200 + index}" for index in range(3)]
     )
+
+
+# Who hears what for every transition, end to end: the services, the commit, the layer, the
+# consumers. A bystander (another volunteer, another citizen) hears nothing of any of it.
+
+
+async def heard(socket) -> list[tuple[str, str]]:
+    """(type, change) of everything this socket received, once nothing more arrives."""
+    messages = []
+    while not await socket.receive_nothing(timeout=0.3):
+        message = await socket.receive_json_from(timeout=1)
+        messages.append((message["type"], message.get("change")))
+    return messages
+
+
+async def test_each_transition_reaches_the_requester_the_volunteer_concerned_and_the_dashboard(
+    citizen, other_citizen, volunteer, second_volunteer, coordinator, community, shopping
+):
+    from mutualaid.aid.models import Assignment
+    from mutualaid.aid.services import expire_overdue_proposals
+
+    names = ("citizen", "neighbour", "volunteer", "bystander", "coordinator")
+    people = (citizen, other_citizen, volunteer, second_volunteer, coordinator)
+    sockets = {}
+    for name, person in zip(names, people, strict=True):
+        sockets[name], connected = await connect(person)
+        assert connected
+
+    async def step(action, change: str, *hearers: str) -> None:
+        await sync_to_async(action)()
+        got = dict(zip(sockets, await asyncio.gather(*map(heard, sockets.values())), strict=True))
+        assert got == {name: [("task.changed", change)] if name in hearers else [] for name in sockets}
+
+    def atomic(function):
+        def run():
+            with transaction.atomic():
+                function()
+
+        return run
+
+    help_request = await sync_to_async(post_request)(citizen, community, shopping)
+    assert await heard(sockets["citizen"]) == [("task.changed", "created")]
+    assert await heard(sockets["coordinator"]) == [("task.changed", "created")]
+    everyone = ("citizen", "volunteer", "coordinator")
+
+    def propose():
+        services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.5)
+
+    def overdue():
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        Assignment.objects.filter(help_request=help_request, status="proposed").update(
+            expires_at=timezone.now() - timedelta(minutes=1)
+        )
+        assert expire_overdue_proposals() == 1
+
+    def live():
+        return Assignment.objects.get(help_request=help_request, status__in=["proposed", "accepted"])
+
+    await step(atomic(propose), "proposed", *everyone)
+    await step(overdue, "expired", *everyone)  # the worker's tick
+    await step(atomic(propose), "proposed", *everyone)
+    await step(
+        lambda: services.assignment_decline(assignment=live(), volunteer=volunteer), "declined", *everyone
+    )
+    await step(atomic(propose), "proposed", *everyone)
+    await step(
+        lambda: services.assignment_unassign(assignment=live(), coordinator=coordinator, reason="ill"),
+        "unassigned",
+        *everyone,
+    )
+    await step(atomic(propose), "proposed", *everyone)
+    await step(
+        lambda: services.assignment_accept(assignment=live(), volunteer=volunteer), "accepted", *everyone
+    )
+    await step(
+        lambda: services.assignment_complete(assignment=live(), volunteer=volunteer), "done", *everyone
+    )
+
+    # Cancelled while proposed: the volunteer's inbox loses the task.
+    second = await sync_to_async(post_request)(citizen, community, shopping)
+    assert await heard(sockets["citizen"]) == [("task.changed", "created")]
+    assert await heard(sockets["coordinator"]) == [("task.changed", "created")]
+    await step(
+        atomic(lambda: services.assignment_propose(help_request=second, volunteer=volunteer, km=0.5)),
+        "proposed",
+        *everyone,
+    )
+    await step(
+        lambda: services.help_request_cancel(help_request=second, actor=citizen), "cancelled", *everyone
+    )
+    for socket in sockets.values():
+        await socket.disconnect()
+
+
+async def test_a_change_that_is_rolled_back_is_told_to_nobody(
+    citizen, volunteer, coordinator, community, shopping
+):
+    help_request = await sync_to_async(post_request)(citizen, community, shopping)
+    sockets = [(await connect(person))[0] for person in (citizen, volunteer, coordinator)]
+
+    def propose_then_fail():
+        with transaction.atomic():
+            services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.5)
+            raise RuntimeError("something after the proposal failed")
+
+    with pytest.raises(RuntimeError):
+        await sync_to_async(propose_then_fail)()
+    for socket in sockets:
+        assert await heard(socket) == []
+        await socket.disconnect()
+
+
+async def test_a_dashboard_change_reaches_the_communitys_coordinators_only(
+    coordinator, outsider_coordinator, citizen, volunteer, community
+):
+    from notifications.events import publish_community_change
+
+    own, _ = await connect(coordinator)
+    others = [(await connect(person))[0] for person in (outsider_coordinator, citizen, volunteer)]
+
+    def offer_paused():
+        with transaction.atomic():
+            publish_community_change(community_id=community.pk, change="volunteers")
+
+    await sync_to_async(offer_paused)()
+    assert await own.receive_json_from(timeout=5) == {"type": "community.changed", "change": "volunteers"}
+    for socket in [own, *others]:
+        assert await heard(socket) == []
+        await socket.disconnect()
+
+
+# Socket actions are authorised per message: the session must still sign the person in.
+
+
+async def connect_with(client: Client) -> WebsocketCommunicator:
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    communicator = WebsocketCommunicator(
+        application, "/ws/updates/", headers=[ORIGIN, (b"host", b"localhost"), (b"cookie", cookie)]
+    )
+    connected, _code = await communicator.connect(timeout=5)
+    assert connected
+    return communicator
+
+
+async def assert_refused_and_closed(socket, assignment, code: int) -> None:
+    await socket.send_json_to({"action": "accept", "assignment": assignment.pk})
+    result = await socket.receive_json_from(timeout=5)
+    assert result["type"] == "action.result" and result["ok"] is False
+    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": code}
+    await assignment.arefresh_from_db()
+    assert assignment.status == "proposed"
+
+
+async def test_a_socket_whose_person_logged_out_can_no_longer_act(volunteer, citizen, community, shopping):
+    assignment = await sync_to_async(proposed_to)(volunteer, citizen, community, shopping)
+    client = Client()
+    await sync_to_async(client.force_login)(volunteer)
+    socket = await connect_with(client)
+    await sync_to_async(client.logout)()  # say, on the shared computer, in another tab
+    await assert_refused_and_closed(socket, assignment, 4401)
+
+
+async def test_a_password_changed_elsewhere_ends_the_sockets_right_to_act(
+    volunteer, citizen, community, shopping
+):
+    assignment = await sync_to_async(proposed_to)(volunteer, citizen, community, shopping)
+    client = Client()
+    await sync_to_async(client.force_login)(volunteer)
+    socket = await connect_with(client)
+    volunteer.set_password("a-new-password-after-a-stolen-phone")
+    await volunteer.asave()  # Django logs every other session out; the socket's too
+    await assert_refused_and_closed(socket, assignment, 4401)
+
+
+async def test_a_volunteer_declines_over_the_socket_and_the_requester_hears_it(
+    volunteer, citizen, community, shopping
+):
+    assignment = await sync_to_async(proposed_to)(volunteer, citizen, community, shopping)
+    requester, _ = await connect(citizen)
+    socket, _ = await connect(volunteer)
+    await socket.send_json_to({"action": "decline", "assignment": assignment.pk, "reason": "away"})
+    messages = [await socket.receive_json_from(timeout=5) for _ in range(2)]
+    assert {
+        "type": "action.result",
+        "ok": True,
+        "message": "",
+        "action": "decline",
+        "assignment": assignment.pk,
+    } in (messages)
+    assert (await requester.receive_json_from(timeout=5))["change"] == "declined"
+    await assignment.arefresh_from_db()
+    assert assignment.status == "declined"
+    await socket.disconnect()
+    await requester.disconnect()

@@ -55,17 +55,21 @@ def test_a_mail_server_that_is_down_never_undoes_the_change_and_the_mail_is_retr
         raise ConnectionRefusedError("mail server down")
 
     monkeypatch.setattr("notifications.emails.send_mail", refuse)
+    assert send_pending_emails() == 0  # the proposal's mail fails
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
     proposal.refresh_from_db()
     assert proposal.status == "accepted"  # committed whatever the mail server does
-    assert send_pending_emails() == 0
-    waiting = OutgoingEmail.objects.filter(sent_at__isnull=True)
-    assert waiting.count() == 2
+    assert send_pending_emails() == 0  # the acceptance's mail fails too
+    waiting = OutgoingEmail.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+    assert list(waiting.values_list("to_address", flat=True)) == [citizen.email]
     assert all(email.attempts == 1 and "mail server down" in email.last_error for email in waiting)
+    # Accepted meanwhile: the volunteer is no longer asked to accept or decline by mail.
+    moot = OutgoingEmail.objects.get(to_address=volunteer.email)
+    assert moot.sent_at is None and moot.last_error.startswith("not sent: the proposal was accepted")
 
     monkeypatch.undo()
-    assert send_pending_emails() == 2
-    assert not OutgoingEmail.objects.filter(sent_at__isnull=True).exists()
+    assert send_pending_emails() == 1
+    assert not OutgoingEmail.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS).exists()
 
 
 def test_a_mail_that_keeps_failing_stops_being_tried(proposal, monkeypatch):
@@ -81,6 +85,7 @@ def test_mails_go_out_in_the_persons_own_language(help_request, volunteer, citiz
     volunteer.preferred_language = "fr"
     volunteer.save()
     proposal = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
+    send_pending_emails()  # the proposal's, while it is one
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
     services.assignment_complete(assignment=proposal, volunteer=volunteer)
     send_pending_emails()
@@ -88,3 +93,65 @@ def test_mails_go_out_in_the_persons_own_language(help_request, volunteer, citiz
     assert to_citizen[-1] == "Uw hulpvraag is afgerond"
     (to_volunteer,) = [message for message in mail.outbox if message.to == [volunteer.email]]
     assert to_volunteer.body.startswith("Bonjour")
+
+
+def test_a_proposal_accepted_at_once_on_the_phone_is_not_mailed_as_a_proposal(
+    help_request, volunteer, citizen, coordinator
+):
+    services.assignment_assign_by_coordinator(
+        help_request=help_request,
+        volunteer=volunteer,
+        coordinator=coordinator,
+        reason="She knows him",
+        agreed_by_phone=True,
+    )
+    assert send_pending_emails() == 1
+    assert [message.to for message in mail.outbox] == [[citizen.email]]  # "someone is coming"
+    unsent = OutgoingEmail.objects.get(recipient=volunteer)  # kept, as a record, never sent
+    assert unsent.sent_at is None and unsent.attempts == MAX_ATTEMPTS
+    assert unsent.last_error == "not sent: the proposal was accepted before it went out"
+
+
+def test_a_proposal_cancelled_before_its_mail_went_out_is_not_mailed(proposal, help_request, citizen):
+    services.help_request_cancel(help_request=help_request, actor=citizen)
+    assert send_pending_emails() == 0
+    assert mail.outbox == []
+    assert send_pending_emails() == 0  # and never tried again
+
+
+def test_mail_waiting_for_an_account_that_was_closed_is_not_sent(proposal, volunteer):
+    volunteer.is_active = False  # an administrator closed the account
+    volunteer.save()
+
+    assert send_pending_emails() == 0
+    assert mail.outbox == []
+    unsent = OutgoingEmail.objects.get(recipient=volunteer)
+    assert unsent.last_error == "not sent: the account was closed before it went out"
+
+
+def test_a_mail_server_that_never_answers_holds_the_worker_for_one_timeout_per_round(
+    help_request, volunteer, citizen, settings
+):
+    import socket
+    import time
+
+    proposal = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    services.assignment_complete(assignment=proposal, volunteer=volunteer)
+    # The proposal's (moot now: not sent, no time spent), then acceptance and completion.
+    assert OutgoingEmail.objects.count() == 3
+    with socket.socket() as silent:  # takes the connection, never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = silent.getsockname()
+        settings.EMAIL_TIMEOUT = 1
+        started = time.monotonic()
+        assert send_pending_emails() == 0
+        elapsed = time.monotonic() - started
+    assert elapsed < 1.9, elapsed  # one timeout, not one per mail: matching runs again soon
+    assert list(OutgoingEmail.objects.order_by("pk").values_list("attempts", flat=True)) == [
+        MAX_ATTEMPTS,
+        1,
+        0,
+    ]
