@@ -30,7 +30,11 @@ from matching.scheduling import (
     seconds_until_next_due,
 )
 from mutualaid.aid.models import Assignment, Community, HelpRequest, TimeWindow, VolunteerOffer
-from mutualaid.aid.services import assignments_propose_batch, expire_overdue_proposals
+from mutualaid.aid.services import (
+    assignments_propose_batch,
+    expire_overdue_proposals,
+    help_requests_set_waiting_reasons,
+)
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
 
 logger = logging.getLogger(__name__)
@@ -236,17 +240,9 @@ def _save(snapshot: MatchingSnapshot, result, waiting: dict[str, str]) -> None:
         for item in result.assignments
     ]
     assignments_propose_batch(proposals=proposals)
-    changed = []
-    for key, reason in waiting.items():
-        help_request = snapshot.requests_by_key[key]
-        if help_request.unassigned_reason != reason:
-            help_request.unassigned_reason = reason
-            changed.append(help_request)
-    for help_request in snapshot.time_passed:
-        if help_request.unassigned_reason != TIME_PASSED:
-            help_request.unassigned_reason = TIME_PASSED
-            changed.append(help_request)
-    HelpRequest.objects.bulk_update(changed, ["unassigned_reason"])
+    reasons = {snapshot.requests_by_key[key]: reason for key, reason in waiting.items()}
+    reasons.update(dict.fromkeys(snapshot.time_passed, TIME_PASSED))
+    help_requests_set_waiting_reasons(reasons=reasons)
 
 
 def run_due_matching(*, now: dt.datetime | None = None) -> float | None:

@@ -6,6 +6,7 @@ per person in the same cache with `cache.add` + `cache.incr`, both atomic on Red
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import time
 
@@ -21,6 +22,28 @@ logger = logging.getLogger(__name__)
 
 def too_many_message() -> str:
     return _("Too many attempts in a short time. Please wait a little and try again.")
+
+
+def client_address(request) -> str:
+    """The address rate limits count by: the client's, also behind trusted reverse proxies.
+
+    Each of the `TRUSTED_PROXY_COUNT` proxies appends the address it was reached from to
+    X-Forwarded-For, so the client's is that many entries from the end; what stands before
+    it was written by the client and is never believed. Without proxies (the default), or
+    with a header that is too short or not an address, it is the connection's own.
+    """
+    remote = request.META.get("REMOTE_ADDR") or "0.0.0.0"
+    hops = settings.TRUSTED_PROXY_COUNT
+    if not hops:
+        return remote
+    chain = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    chain = [part for part in chain if part]
+    if len(chain) < hops:
+        return remote
+    try:
+        return str(ipaddress.ip_address(chain[-hops]))
+    except ValueError:
+        return remote
 
 
 def request_is_limited(request, group: str, key: str = "ip") -> bool:

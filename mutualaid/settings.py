@@ -33,6 +33,14 @@ DEFAULT_SECRET_KEY = "insecure-development-key-do-not-use-in-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
 if not DEBUG and SECRET_KEY == DEFAULT_SECRET_KEY:
     raise ImproperlyConfigured("Set SECRET_KEY: the default key is only for DEBUG=1.")
+if not DEBUG and (
+    len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure-")
+):
+    # Django's own rule (check --deploy, security.W009), refused at start rather than warned.
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too weak: use at least 50 random characters, e.g. from "
+        "'python -c \"import secrets; print(secrets.token_urlsafe(50))\"'."
+    )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -227,11 +235,16 @@ CONTENT_SECURITY_POLICY = {
 
 # Rate limits (django-ratelimit) count in the default cache: Redis in production.
 RATELIMIT_VIEW = None
+# Behind reverse proxies every request arrives from the last proxy's address: say how many
+# proxies append to X-Forwarded-For so that limits count each client's own address.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+RATELIMIT_IP_META_KEY = "mutualaid.limits.client_address"
 RATE_LIMITS = {
     "signup": os.environ.get("RATE_LIMIT_SIGNUP", "5/h"),
     "login": os.environ.get("RATE_LIMIT_LOGIN", "10/m"),
     "post_request": os.environ.get("RATE_LIMIT_POST_REQUEST", "20/h"),
     "socket_message": os.environ.get("RATE_LIMIT_SOCKET_MESSAGE", "60/m"),
+    "password_reset": os.environ.get("RATE_LIMIT_PASSWORD_RESET", "5/h"),
 }
 SILENCED_SYSTEM_CHECKS = [
     # Django's own RedisCache increments atomically (Redis INCR), which is all it needs.

@@ -1,12 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from mutualaid.accounts.views import RateLimitedLoginView, account, account_data, signup
+from mutualaid.accounts.views import (
+    RateLimitedLoginView,
+    RateLimitedPasswordResetView,
+    account,
+    account_data,
+    signup,
+)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/signup/", signup, name="signup"),
     path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
+    path("accounts/password_reset/", RateLimitedPasswordResetView.as_view(), name="password_reset"),
     path("accounts/me/", account, name="account"),
     path("accounts/me/data.json", account_data, name="account-data"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -14,7 +14,25 @@ class SignUpForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):
         model = User
-        fields = ("username", "first_name", "last_name", "email", "phone", "community", "preferred_language")
+        fields = (
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "community",
+            "preferred_language",
+            "email_notifications",
+        )
+        labels = {"first_name": _("First name"), "last_name": _("Last name")}
+
+
+class PersonalDetailsForm(forms.ModelForm):
+    """What a person may change about themselves: name, contact, language, e-mails."""
+
+    class Meta:
+        model = User
+        fields = ("first_name", "last_name", "email", "phone", "preferred_language", "email_notifications")
         labels = {"first_name": _("First name"), "last_name": _("Last name")}
 
 

@@ -132,8 +132,9 @@ def community_for_coordinator(user: User, slug: str | None = None) -> Community:
 BOARD_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED, RequestStatus.ACCEPTED, RequestStatus.DONE)
 
 
-def community_board(community: Community, *, per_status: int = 50) -> dict:
-    """The coordinator dashboard: counts and the latest tasks of each status."""
+def community_board(community: Community, *, per_status: int = 50, done_shown: int = 10) -> dict:
+    """The coordinator dashboard: counts and the latest tasks of each status (of finished
+    ones only the last few: the work is in the other columns)."""
     counts = dict(
         HelpRequest.objects.filter(community=community)
         .values_list("status")
@@ -146,7 +147,11 @@ def community_board(community: Community, *, per_status: int = 50) -> dict:
             "status": status,
             "label": RequestStatus(status).label,
             "count": counts.get(status, 0),
-            "requests": list(base.filter(status=status).order_by("-updated_at")[:per_status]),
+            "requests": list(
+                base.filter(status=status).order_by("-updated_at")[
+                    : done_shown if status == RequestStatus.DONE else per_status
+                ]
+            ),
         }
         for status in BOARD_STATUSES
     ]

@@ -41,7 +41,7 @@ from mutualaid.aid.states import (
     check_request_transition,
 )
 from notifications.emails import queue_emails, task_emails
-from notifications.events import publish_task_changes, task_change
+from notifications.events import publish_community_change, publish_task_changes, task_change
 from notifications.models import OutgoingEmail
 
 EMAILED_CHANGES = ("proposed", "accepted", "done")
@@ -258,6 +258,9 @@ def volunteer_offer_save(
     slots = sorted({int(slot) for slot in availability})
     if any(slot < 0 or slot > 20 for slot in slots):
         raise ValidationError({"availability": _("Pick days and parts of the day from the grid.")})
+    earlier_community_ids = set(
+        VolunteerOffer.objects.filter(volunteer=volunteer).values_list("community_id", flat=True)
+    )
     offer, _created = VolunteerOffer.objects.update_or_create(
         volunteer=volunteer,
         defaults={
@@ -277,6 +280,9 @@ def volunteer_offer_save(
         volunteer.community = community
         volunteer.save(update_fields=["community"])
     schedule_matching(community.pk)
+    # Dashboards count the volunteers available: the community left, if any, and this one.
+    for community_id in sorted(earlier_community_ids | {community.pk}):
+        publish_community_change(community_id=community_id, change="volunteers")
     return offer
 
 
@@ -287,6 +293,7 @@ def volunteer_offer_set_paused(*, offer: VolunteerOffer, paused: bool) -> Volunt
     offer.save(update_fields=["is_paused", "updated_at"])
     if not paused:
         schedule_matching(offer.community_id)
+    publish_community_change(community_id=offer.community_id, change="volunteers")
     return offer
 
 
@@ -310,9 +317,10 @@ def assignment_propose(
         to_status=AssignmentStatus.PROPOSED,
         reason=reason or "matching",
     )
-    _set_request_status(
-        help_request, RequestStatus.PROPOSED, actor=actor, reason=reason, assignment=assignment
-    )
+    # The request's own record (which its citizen reads) carries no free text: a coordinator's
+    # "why this volunteer" may name the volunteer or the citizen's circumstances, and stays
+    # on the assignment's record, which coordinators read.
+    _set_request_status(help_request, RequestStatus.PROPOSED, actor=actor, assignment=assignment)
     _publish(help_request, "proposed", [volunteer.pk], assignment=assignment)
     return assignment
 
@@ -375,16 +383,33 @@ def assignment_withdraw(*, assignment: Assignment, volunteer: User, reason: str 
     assignment, help_request = _own_assignment(assignment.pk, volunteer)
     if assignment.status not in LIVE_ASSIGNMENT_STATUSES:
         raise _explain_not_proposed(assignment)
-    _release(assignment, help_request, actor=volunteer, reason=reason, change="withdrawn")
+    # The citizen reads a system reason ("account deleted"), never the volunteer's own words.
+    public = reason if reason in StatusChange.SYSTEM_REASONS else ""
+    _release(
+        assignment, help_request, actor=volunteer, reason=reason, request_reason=public, change="withdrawn"
+    )
     return assignment
 
 
 def _release(
-    assignment: Assignment, help_request: HelpRequest, *, actor: User, reason: str, change: str
+    assignment: Assignment,
+    help_request: HelpRequest,
+    *,
+    actor: User,
+    reason: str,
+    request_reason: str = "",
+    change: str,
 ) -> None:
-    """Take a live task back from its volunteer: the request is open and matched again."""
+    """Take a live task back from its volunteer: the request is open and matched again.
+
+    `reason` goes on the assignment's record (coordinators read it); the request's record,
+    which its citizen reads, gets only `request_reason`: why a coordinator took a task back
+    ("fell ill") is the volunteer's business, not the citizen's.
+    """
     _set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=actor, reason=reason)
-    _set_request_status(help_request, RequestStatus.OPEN, actor=actor, reason=reason, assignment=assignment)
+    _set_request_status(
+        help_request, RequestStatus.OPEN, actor=actor, reason=request_reason, assignment=assignment
+    )
     _publish(help_request, change, [assignment.volunteer_id])
     schedule_matching(help_request.community_id)
 
@@ -494,6 +519,22 @@ def assignments_propose_batch(
     return assignments
 
 
+def help_requests_set_waiting_reasons(*, reasons: dict[HelpRequest, str]) -> list[HelpRequest]:
+    """Store why open requests wait (matching's reasons); tell whoever sees a reason change.
+
+    For matching runs, inside the caller's transaction, with the requests already locked.
+    Returns the requests whose reason changed.
+    """
+    changed = []
+    for help_request, reason in reasons.items():
+        if help_request.unassigned_reason != reason:
+            help_request.unassigned_reason = reason
+            changed.append(help_request)
+    HelpRequest.objects.bulk_update(changed, ["unassigned_reason"])
+    publish_task_changes([_change(help_request, "waiting", []) for help_request in changed])
+    return changed
+
+
 def audit(
     *, actor: User | None, community_id: int | None, action: str, subject: str = "", before=None, after=None
 ) -> AuditEntry:
@@ -575,9 +616,7 @@ def assignment_assign_by_coordinator(
     if agreed_by_phone:
         help_request.refresh_from_db()
         _set_assignment_status(assignment, AssignmentStatus.ACCEPTED, actor=coordinator, reason=why)
-        _set_request_status(
-            help_request, RequestStatus.ACCEPTED, actor=coordinator, reason=why, assignment=assignment
-        )
+        _set_request_status(help_request, RequestStatus.ACCEPTED, actor=coordinator, assignment=assignment)
         _publish(help_request, "accepted", [volunteer.pk])
     return assignment
 
@@ -617,6 +656,7 @@ def help_request_mark_called_back(*, help_request: HelpRequest, coordinator: Use
     )
     help_request.called_back_status = help_request.status
     help_request.save(update_fields=["called_back_status"])
+    publish_community_change(community_id=help_request.community_id, change="called_back")
     return help_request
 
 
@@ -641,6 +681,7 @@ def help_request_attach_to_account(
     )
     help_request.requester = person
     help_request.save(update_fields=["requester", "updated_at"])
+    _announce(help_request, "attached", [])  # the new requester's pages and the dashboard
     return help_request
 
 
@@ -690,14 +731,7 @@ def coordinator_message_send(
             for person in recipients
         ]
     )
-    audit(
-        actor=coordinator,
-        community_id=community.pk,
-        action="message",
-        subject=subject[:80],
-        after={"recipients": len(recipients), "skill": getattr(skill, "slug", ""), "area": neighbourhood},
-    )
-    return CoordinatorMessage.objects.create(
+    message = CoordinatorMessage.objects.create(
         community=community,
         sender=coordinator,
         subject=subject,
@@ -707,3 +741,18 @@ def coordinator_message_send(
         neighbourhood=neighbourhood,
         recipients=len(recipients),
     )
+    # The message is referred to, not copied: the append-only log keeps no free text that
+    # the retention purge could not forget (the message itself is purged with the rest).
+    audit(
+        actor=coordinator,
+        community_id=community.pk,
+        action="message",
+        subject=f"coordinator_message:{message.pk}",
+        after={
+            "recipients": len(recipients),
+            "volunteer": getattr(volunteer, "pk", None),
+            "skill": getattr(skill, "slug", ""),
+            "area": neighbourhood,
+        },
+    )
+    return message

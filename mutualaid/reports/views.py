@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from mutualaid.aid import services
 from mutualaid.aid.models import Community
 from mutualaid.aid.selectors import community_for_coordinator
 from mutualaid.reports import charts, exports, statistics, suppression
@@ -187,6 +188,13 @@ def coordinator_export(request: HttpRequest) -> HttpResponse:
         start, end = _export_range(request, today)
     except BadDateRange as error:
         return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
+    # Who took personal data out of the service, and which, is for the audit log to say.
+    services.audit(
+        actor=request.user,
+        community_id=community.pk,
+        action="export",
+        after={"start": start.isoformat(), "end": end.isoformat()},
+    )
     lines = exports.csv_lines(exports.coordinator_export_rows(community, start=start, end=end))
     response = StreamingHttpResponse(exports.streamed(request, lines), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="requests-{community.slug}-{start}-{end}.csv"'

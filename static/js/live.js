@@ -1,14 +1,21 @@
-// Live updates: listen on the socket; on any change (and after every reconnect) fetch the
-// page again and swap its live region, so the server decides what this reader may see
-// and an event missed while offline is never lost. Without JavaScript, pages work by reload.
+// Live updates: listen on the socket; on any change, and every time the socket opens (the
+// first time too: a change made between the page's rendering and the socket joining its
+// groups was told to nobody), fetch the page again and swap its live regions, so the server
+// decides what this reader may see and an event missed while offline is never lost.
+// Without JavaScript, pages work by reload.
 (function () {
   "use strict";
-  var region = document.querySelector("[data-live-region]");
+  // A page may have several regions (the dashboard: figures above its map, lists below);
+  // the first one names the community to follow and what to announce.
+  var regions = Array.prototype.slice.call(document.querySelectorAll("[data-live-region]"));
+  var region = regions[0];
   var indicator = document.querySelector("[data-live-status]");
   var announcer = document.querySelector("[data-live-announcer]");
   if (!region || !indicator || !window.WebSocket || !window.fetch) { return; }
   var delay = 1000;
   var refreshing = null;
+  var again = null;  // an event came while a fetch was on its way: fetch once more after it
+  var retry = null;
 
   function show(state, text) {
     indicator.dataset.state = state;
@@ -43,12 +50,12 @@
     return !/^(checkbox|radio|hidden|submit|button|reset)$/.test(element.type) && element.value !== element.defaultValue;
   }
 
-  function focusInside() {
+  function focusInside(region) {
     var active = document.activeElement;
     return active && active !== region && region.contains(active) ? describe(active) : null;
   }
 
-  function restore(focus) {
+  function restore(region, focus) {
     var match = null;
     region.querySelectorAll(focus.selector).forEach(function (candidate) {
       var item = candidate.closest("[data-live-item]");
@@ -69,49 +76,100 @@
     }
   }
 
+  // Every rendering masks the CSRF token afresh: that alone is no change.
+  function comparable(html) {
+    return html.replace(/(name="csrfmiddlewaretoken" value=")[^"]*"/g, '$1"');
+  }
+
   function refresh(announce) {
-    if (refreshing) { return refreshing; }
-    refreshing = fetch(window.location.href, { credentials: "same-origin", headers: { "X-Live-Refresh": "1" } })
+    if (refreshing) {
+      // The page on its way may have been rendered before this change: fetch again after it.
+      again = { announce: announce || (again !== null && again.announce) };
+      return refreshing;
+    }
+    // A fetch stuck on a dead connection would hold back every later refresh: give up on it.
+    var controller = window.AbortController ? new AbortController() : null;
+    var timeout = controller ? window.setTimeout(function () { controller.abort(); }, 20000) : null;
+    refreshing = fetch(window.location.href, {
+      credentials: "same-origin",
+      headers: { "X-Live-Refresh": "1" },
+      signal: controller ? controller.signal : undefined,
+    })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (!html) { return; }
-        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-live-region]");
-        if (!fresh || fresh.innerHTML === region.innerHTML) { return; }
-        var known = {};
-        region.querySelectorAll("[data-live-item]").forEach(function (item) { known[item.dataset.liveItem] = true; });
-        var focus = focusInside();
-        region.innerHTML = fresh.innerHTML;
-        region.querySelectorAll("[data-live-item]").forEach(function (item) {
-          if (!known[item.dataset.liveItem]) { item.classList.add("just-arrived"); }
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelectorAll("[data-live-region]");
+        var swapped = 0;
+        regions.forEach(function (region, index) {
+          var replacement = fresh[index];
+          if (!replacement || comparable(replacement.innerHTML) === comparable(region.innerHTML)) { return; }
+          var known = {};
+          region.querySelectorAll("[data-live-item]").forEach(function (item) { known[item.dataset.liveItem] = true; });
+          var focus = focusInside(region);
+          region.innerHTML = replacement.innerHTML;
+          region.querySelectorAll("[data-live-item]").forEach(function (item) {
+            if (!known[item.dataset.liveItem]) { item.classList.add("just-arrived"); }
+          });
+          if (focus) { restore(region, focus); }
+          swapped += 1;
         });
-        if (focus) { restore(focus); }
-        if (announce && announcer) { announcer.textContent = region.dataset.liveMessage || indicator.dataset.updated; }
+        if (swapped && announce && announcer) {
+          announcer.textContent = region.dataset.liveMessage || indicator.dataset.updated;
+        }
       })
       .catch(function () { /* the next event or reconnect tries again */ })
-      .then(function () { refreshing = null; });
+      .then(function () {
+        window.clearTimeout(timeout);
+        refreshing = null;
+        if (again) {
+          var next = again;
+          again = null;
+          refresh(next.announce);
+        }
+      });
     return refreshing;
   }
 
   function connect() {
+    retry = null;
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     // A dashboard names its community (a superuser may look at any): follow that one.
     var community = region.dataset.liveCommunity;
     var query = community ? "?community=" + encodeURIComponent(community) : "";
     var socket = new WebSocket(scheme + window.location.host + "/ws/updates/" + query);
+    var opened = null;
     socket.onopen = function () {
+      opened = Date.now();
       show("live", indicator.dataset.live);
-      if (delay > 1000) { refresh(false); }  // catch up on what happened while offline
-      delay = 1000;
+      // The socket hears only what happens from now on: catch up on what happened before,
+      // while offline or since the page was rendered (only a real change is swapped in).
+      refresh(true);
     };
     socket.onmessage = function (message) {
       var event = JSON.parse(message.data);
-      if (event.type === "task.changed") { refresh(true); }
+      if (event.type === "task.changed" || event.type === "community.changed") { refresh(true); }
     };
     socket.onclose = function () {
       show("offline", indicator.dataset.offline);
-      window.setTimeout(connect, delay);
+      // Back off from 1 s to 30 s, spread out so that pages do not all come back at once
+      // after a restart; only a socket that stayed up a while starts again from 1 s (one
+      // the server keeps closing right away must not cost a page fetch every second).
+      if (opened !== null && Date.now() - opened > 10000) { delay = 1000; }
+      retry = window.setTimeout(connect, delay * (0.75 + Math.random() / 2));
       delay = Math.min(delay * 2, 30000);
     };
   }
+
+  // Back online (a phone leaving a tunnel): try now rather than at the end of the wait.
+  window.addEventListener("online", function () {
+    if (retry !== null) {
+      window.clearTimeout(retry);
+      connect();
+    }
+  });
+  // A page restored from the back/forward cache shows what it showed when it was left.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { refresh(true); }
+  });
   connect();
 })();

@@ -896,6 +896,81 @@ def test_a_request_filed_for_someone_offline_tells_only_the_coordinators(
     assert sent == [([events.community_group(community.pk)], task_event(help_request, "open", "created"))]
 
 
+def community_event(change: str) -> dict:
+    return {"type": events.COMMUNITY_CHANGED, "change": change}
+
+
+def test_pausing_or_resuming_an_offer_tells_the_dashboard(
+    volunteer, community, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.volunteer_offer_set_paused(offer=offer_of(volunteer), paused=True)
+        services.volunteer_offer_set_paused(offer=offer_of(volunteer), paused=False)
+
+    assert sent == [([events.community_group(community.pk)], community_event("volunteers"))] * 2
+
+
+def test_moving_an_offer_to_another_community_tells_both_dashboards(
+    volunteer, community, other_community, sent, django_capture_on_commit_callbacks
+):
+    offer = offer_of(volunteer)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.volunteer_offer_save(
+            volunteer=volunteer,
+            community=other_community,
+            skills=[],
+            location=KESSEL_LO,
+            max_km=offer.max_km,
+            availability=offer.availability,
+            capacity=offer.capacity,
+        )
+
+    told = sorted(groups[0] for groups, _event in sent)
+    assert told == sorted(events.community_group(pk) for pk in (community.pk, other_community.pk))
+    assert {event["change"] for _groups, event in sent} == {"volunteers"}
+
+
+def test_calling_someone_back_tells_the_dashboard(
+    coordinator, community, shopping, sent, django_capture_on_commit_callbacks
+):
+    help_request = create_request(
+        community, None, shopping, created_by=coordinator, contact_name="Mrs Maes", contact_phone="016 112233"
+    )
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.help_request_mark_called_back(help_request=help_request, coordinator=coordinator)
+
+    assert sent == [([events.community_group(community.pk)], community_event("called_back"))]
+
+
+def test_attaching_a_phoned_in_request_tells_its_new_requester_and_the_dashboard(
+    coordinator, citizen, community, shopping, sent, django_capture_on_commit_callbacks
+):
+    help_request = create_request(
+        community, None, shopping, created_by=coordinator, contact_name="Mrs Maes", contact_phone="016 112233"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.help_request_attach_to_account(
+            help_request=help_request, person=citizen, coordinator=coordinator
+        )
+
+    assert sent[-1] == (groups_of(community, citizen), task_event(help_request, "open", "attached"))
+
+
+def test_a_new_waiting_reason_is_told_once_and_an_unchanged_one_not_again(
+    citizen, community, shopping, sent, django_capture_on_commit_callbacks
+):
+    help_request = create_request(community, citizen, shopping)
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.help_requests_set_waiting_reasons(reasons={help_request: "no_skill"})
+    with django_capture_on_commit_callbacks(execute=True):
+        services.help_requests_set_waiting_reasons(reasons={help_request: "no_skill"})
+
+    assert HelpRequest.objects.get(pk=help_request.pk).unassigned_reason == "no_skill"
+    assert sent == [(groups_of(community, citizen), task_event(help_request, "open", "waiting"))]
+
+
 def test_events_wait_for_the_commit(citizen, community, shopping, sent, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         create_request(community, citizen, shopping)

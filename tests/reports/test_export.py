@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mutualaid.aid import services
-from mutualaid.aid.models import Category, HelpRequest
+from mutualaid.aid.models import AuditEntry, Category, HelpRequest
 from mutualaid.reports import views
 from mutualaid.reports.exports import EXPORT_HEADER, spreadsheet_safe
 from tests.conftest import KESSEL_LO, make_user, make_volunteer, post_request
@@ -200,8 +200,8 @@ def test_export_queries_do_not_grow_with_the_rows(
     for index in range(12):
         helper = make_volunteer(f"helper-{index}", community, [shopping], KESSEL_LO)
         accepted(post_request(citizen, community, shopping), helper)
-    # session, user, community, requests, their assignments
-    with django_assert_max_num_queries(5):
+    # session, user, community, the audit record, requests, their assignments
+    with django_assert_max_num_queries(6):
         response = client.get(URL)
         rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert len(rows) == 13
@@ -240,3 +240,13 @@ def test_export_escapes_a_formula_typed_as_a_name(client, coordinator, community
     post_request(sneaky, community, shopping)
     _status, rows, _response = export(client, coordinator)
     assert rows[1][EXPORT_HEADER.index("requester_name")] == "'=cmd|' /C calc'!A0"
+
+
+def test_each_export_is_written_in_the_audit_log_with_its_dates(client, coordinator, community):
+    client.force_login(coordinator)
+
+    client.get(URL, {"start": "2026-01-01", "end": "2026-01-31"})
+
+    entry = AuditEntry.objects.get(action="export")
+    assert (entry.actor, entry.community) == (coordinator, community)
+    assert entry.after == {"start": "2026-01-01", "end": "2026-01-31"}

@@ -107,13 +107,14 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("transparency-json", "leuven", ALL_200, ALL_405, "empty"),
     ("transparency-json", "unknown-slug", "404 404 404 404 404 404 404 404 404", ALL_405, "empty"),
     # The export holds personal data: the community's coordinators only, never by slug.
-    ("coordinator-export", "", "L 404 404 404 404 404 200+ 200 200+", LOGIN_THEN_405, "empty"),
+    # Each download is written in the audit log (the `!`).
+    ("coordinator-export", "", "L 404 404 404 404 404 200!+ 200! 200!+", LOGIN_THEN_405, "empty"),
     ("coordinator-export", "?community=leuven",
-     "L 404 404 404 404 404 200+ 200 200+", LOGIN_THEN_405, "empty"),
+     "L 404 404 404 404 404 200!+ 200! 200!+", LOGIN_THEN_405, "empty"),
     ("coordinator-export", "?community=herent",
-     "L 404 404 404 404 404 200+ 200 200", LOGIN_THEN_405, "empty"),
+     "L 404 404 404 404 404 200!+ 200! 200!", LOGIN_THEN_405, "empty"),
     ("coordinator-export", "?community=nowhere",
-     "L 404 404 404 404 404 200+ 200 404", LOGIN_THEN_405, "empty"),
+     "L 404 404 404 404 404 200!+ 200! 404", LOGIN_THEN_405, "empty"),
     ("my-requests", "", LOGIN_THEN_200, LOGIN_THEN_200, "empty"),
     ("request-create", "", "L 200 200 200 200 200 200 200 404",
      "L 302! 302! 302! 302! 302! 302! 200 404", "request"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -452,3 +453,90 @@ def test_a_too_long_decline_reason_is_refused_with_a_message_and_the_proposal_st
     assert "at most 255 characters" in response.content.decode()
     proposal.refresh_from_db()
     assert proposal.status == "proposed"
+
+
+# Sign-up and "My account": people choose whether they get e-mails, and can change their details
+
+
+def test_signup_records_whether_the_person_wants_e_mails(client, community):
+    client.post(reverse("signup"), signup_data(community, email_notifications=""))
+    assert User.objects.get(username="newcomer").email_notifications is False
+
+    client.logout()
+    client.post(reverse("signup"), signup_data(community, username="second", email_notifications="on"))
+    assert User.objects.get(username="second").email_notifications is True
+
+
+def test_signup_shows_the_pages_in_the_language_the_person_chose(client, community):
+    response = client.post(reverse("signup"), signup_data(community, preferred_language="fr"))
+
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "fr"
+
+
+def details_data(**changes) -> dict:
+    data = {
+        "first_name": "Jan",
+        "last_name": "Peeters",
+        "email": "jan@example.org",
+        "phone": "016 12 34 56",
+        "preferred_language": "nl",
+        "email_notifications": "on",
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_person_changes_their_details_and_stops_e_mails_on_my_account(client, citizen):
+    client.force_login(citizen)
+
+    response = client.post(reverse("account"), details_data(email_notifications="", phone="0470 11 22 33"))
+
+    assert response.status_code == 302
+    citizen.refresh_from_db()
+    assert (citizen.phone, citizen.email_notifications, citizen.is_active) == ("0470 11 22 33", False, True)
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "nl"
+
+
+def test_a_bad_e_mail_address_is_explained_next_to_the_field_and_nothing_changes(client, citizen):
+    before = (citizen.email, citizen.phone)
+    client.force_login(citizen)
+
+    response = client.post(reverse("account"), details_data(email="not an address", phone="1"))
+
+    assert response.status_code == 200
+    assert response.context["details_form"].errors["email"]
+    assert "Enter a valid email address." in response.content.decode()
+    citizen.refresh_from_db()
+    assert (citizen.email, citizen.phone) == before
+
+
+def test_my_account_shows_the_persons_current_details(client, citizen):
+    client.force_login(citizen)
+
+    form = client.get(reverse("account")).context["details_form"]
+
+    assert form["email"].value() == citizen.email
+    assert form["email_notifications"].value() == citizen.email_notifications
+
+
+def test_a_person_who_forgot_their_password_chooses_a_new_one_from_the_e_mailed_link(
+    client, citizen, mailoutbox
+):
+    citizen.email = "peeters@example.org"
+    citizen.save()
+    assert reverse("password_reset") in client.get(reverse("login")).text
+
+    page = client.get(reverse("password_reset"))
+    assert "Forgot your password?" in page.text and "Django site admin" not in page.text
+    client.post(reverse("password_reset"), {"email": "peeters@example.org"})
+    link = next(line for line in mailoutbox[0].body.splitlines() if "/reset/" in line).strip()
+    choose = client.get(link, follow=True)
+    assert "Choose a new password" in choose.text
+    done = client.post(
+        choose.redirect_chain[-1][0],
+        {"new_password1": "a-brand-new-password-7", "new_password2": "a-brand-new-password-7"},
+        follow=True,
+    )
+
+    assert "Your new password is saved" in done.text
+    assert client.login(username=citizen.username, password="a-brand-new-password-7")

@@ -32,6 +32,38 @@ def test_login_attempts_are_limited_without_revealing_whether_the_password_was_r
     assert "_auth_user_id" not in client.session
 
 
+def test_the_limit_per_username_counts_every_spelling_the_login_form_accepts(client, citizen, settings):
+    # A guesser with many addresses tries one account: the form logs "citizen " and the
+    # same name in fullwidth letters in as "citizen", so they must not start a fresh count.
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"login": "3/m"}
+    for index in range(3):
+        client.post(
+            reverse("login"), {"username": "citizen", "password": "wrong"}, REMOTE_ADDR=f"10.0.0.{index}"
+        )
+    for index, spelling in enumerate(
+        ["citizen ", " citizen\t", "\uff43\uff49\uff54\uff49\uff5a\uff45\uff4e", "Citizen"]
+    ):
+        response = client.post(
+            reverse("login"), {"username": spelling, "password": PASSWORD}, REMOTE_ADDR=f"10.0.1.{index}"
+        )
+        assert response.status_code == 429, repr(spelling)
+        assert "_auth_user_id" not in client.session
+
+
+def test_a_forged_forwarded_for_header_does_not_give_a_fresh_count_per_address(client, community, settings):
+    # The limit per address counts REMOTE_ADDR (the connection), never a header the client writes.
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"login": "2/m"}
+    statuses = [
+        client.post(
+            reverse("login"),
+            {"username": f"someone{index}", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{index}",
+        ).status_code
+        for index in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
 def test_signups_are_limited_per_address(client, community, settings):
     settings.RATE_LIMITS = settings.RATE_LIMITS | {"signup": "2/h"}
     for index in range(3):
@@ -103,3 +135,44 @@ def test_the_service_refuses_to_start_without_debug_on_the_default_secret_key():
     result = run_manage("check", environment=without_secret)
     assert result.returncode != 0
     assert "Set SECRET_KEY" in result.stderr
+
+
+def test_behind_trusted_proxies_each_client_is_counted_by_the_address_the_proxy_saw(
+    client, community, settings
+):
+    # One proxy (TRUSTED_PROXY_COUNT=1) appends the client's address; what the client wrote
+    # before it (a new fake address each time) changes nothing.
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"login": "2/m"}
+
+    def attempt(client_address: str, index: int) -> int:
+        return client.post(
+            reverse("login"),
+            {"username": f"someone{index}", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.1",  # the proxy
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{index}, {client_address}",
+        ).status_code
+
+    assert [attempt("203.0.113.7", index) for index in range(3)] == [200, 200, 429]
+    assert attempt("203.0.113.8", 9) == 200  # another client behind the same proxy
+
+
+def test_a_password_reset_is_limited_per_e_mail_address(client, citizen, settings, mailoutbox):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"password_reset": "2/h"}
+    citizen.email = "peeters@example.org"
+    citizen.save()
+    statuses = [
+        client.post(reverse("password_reset"), {"email": spelling}, REMOTE_ADDR=f"10.0.2.{index}").status_code
+        for index, spelling in enumerate(
+            ["peeters@example.org", " Peeters@example.org", "peeters@example.org"]
+        )
+    ]
+
+    assert statuses == [302, 302, 429]
+    assert len(mailoutbox) == 2
+
+
+def test_the_service_refuses_to_start_on_a_weak_secret_key():
+    result = run_manage("check", environment=PRODUCTION | {"SECRET_KEY": "changeme"})
+    assert result.returncode != 0
+    assert "SECRET_KEY is too weak" in result.stderr
