@@ -103,35 +103,50 @@ def send_pending_emails(*, limit: int = 50) -> int:
 
     The matching worker calls this between its rounds: a mail server that takes every
     connection and never answers would hold it for EMAIL_TIMEOUT per mail, so once a round
-    has spent that long, the rest of the outbox waits for the next round.
+    has spent that long, the rest of the outbox waits for the next round. Each mail is
+    claimed under a row lock that other workers skip (PostgreSQL), so several workers
+    never send one mail twice.
     """
     sent = 0
+    tried: list[int] = []
     budget_ends = time.monotonic() + max(1, settings.EMAIL_TIMEOUT or 10)
-    pending = (
-        OutgoingEmail.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
-        .select_related("proposal", "recipient")
-        .order_by("created_at", "pk")[:limit]
-    )
-    for email in pending:
-        if time.monotonic() > budget_ends:
+    while len(tried) < limit:
+        if tried and time.monotonic() > budget_ends:
             logger.warning("Sending e-mails is slow; the rest of the outbox waits for the next round")
             break
-        obsolete = _obsolete(email)
-        if obsolete:
-            email.attempts = MAX_ATTEMPTS
-            email.last_error = obsolete[:255]
-            email.save(update_fields=["attempts", "last_error"])
-            continue
-        try:
-            send_mail(email.subject, email.body, None, [email.to_address], fail_silently=False)
-        except Exception as error:
-            email.attempts += 1
-            email.last_error = f"{type(error).__name__}: {error}"[:255]
-            email.save(update_fields=["attempts", "last_error"])
-            logger.warning("E-mail %s not sent (attempt %d): %s", email.pk, email.attempts, error)
-            continue
-        email.attempts += 1
-        email.sent_at = timezone.now()
-        email.save(update_fields=["attempts", "sent_at"])
-        sent += 1
+        with transaction.atomic():
+            email = (
+                OutgoingEmail.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+                .exclude(pk__in=tried)
+                .select_related("proposal", "recipient")
+                .order_by("created_at", "pk")
+                .first()
+            )
+            if email is None:
+                break
+            tried.append(email.pk)
+            sent += _send_one(email)
     return sent
+
+
+def _send_one(email: OutgoingEmail) -> int:
+    """Send one claimed mail and record the outcome; 1 if it went out."""
+    obsolete = _obsolete(email)
+    if obsolete:
+        email.attempts = MAX_ATTEMPTS
+        email.last_error = obsolete[:255]
+        email.save(update_fields=["attempts", "last_error"])
+        return 0
+    try:
+        send_mail(email.subject, email.body, None, [email.to_address], fail_silently=False)
+    except Exception as error:
+        email.attempts += 1
+        email.last_error = f"{type(error).__name__}: {error}"[:255]
+        email.save(update_fields=["attempts", "last_error"])
+        logger.warning("E-mail %s not sent (attempt %d): %s", email.pk, email.attempts, error)
+        return 0
+    email.attempts += 1
+    email.sent_at = timezone.now()
+    email.save(update_fields=["attempts", "sent_at"])
+    return 1

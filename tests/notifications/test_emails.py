@@ -8,6 +8,7 @@ from django.core import mail
 from mutualaid.aid import services
 from notifications.emails import MAX_ATTEMPTS, send_pending_emails
 from notifications.models import OutgoingEmail
+from tests.conftest import LADEUZEPLEIN, make_volunteer, post_request
 
 
 @pytest.fixture(autouse=True)
@@ -155,3 +156,40 @@ def test_a_mail_server_that_never_answers_holds_the_worker_for_one_timeout_per_r
         1,
         0,
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_several_workers_sending_the_outbox_at_once_send_each_mail_once(citizen, community, shopping):
+    import threading
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's row locks: set DATABASE_URL (CI runs this on PostgreSQL)")
+    for index in range(12):
+        volunteer = make_volunteer(f"helper-{index}", community, [shopping], LADEUZEPLEIN)
+        volunteer.email = f"helper-{index}@example.org"
+        volunteer.save()
+        services.assignment_propose(
+            help_request=post_request(citizen, community, shopping), volunteer=volunteer, km=1.0
+        )
+    barrier = threading.Barrier(4)
+    totals: list[int] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait(timeout=30)
+            totals.append(send_pending_emails())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sum(totals) == 12
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(
+        f"helper-{index}@example.org" for index in range(12)
+    )
