@@ -116,6 +116,8 @@
         if (swapped && announce && announcer) {
           announcer.textContent = region.dataset.liveMessage || indicator.dataset.updated;
         }
+        // Scripts that draw from a region's data (the dashboard's map) redraw now.
+        if (swapped) { document.dispatchEvent(new CustomEvent("live:updated")); }
       })
       .catch(function () { /* the next event or reconnect tries again */ })
       .then(function () {

@@ -60,13 +60,14 @@ class CoordinatorInTheBrowserTests(ChannelsLiveServerTestCase):
         )  # ready for the next call
         assert elapsed < 60
 
-    def test_dashboard_counters_move_without_a_reload(self) -> None:
+    def test_dashboard_counters_and_map_move_without_a_reload(self) -> None:
         browser = self.browser
         log_in(browser, self.live_server_url, "coordinator", PASSWORD)
         browser.get(f"{self.live_server_url}/coordinator/")
         wait_for_text(browser, "Live updates on")
         counter = browser.find_element(By.CSS_SELECTOR, "[data-counter=open]")
         assert counter.text == "0"
+        assert not browser.find_elements(By.CSS_SELECTOR, "#community-map .leaflet-marker-icon")
         browser.execute_script("document.body.dataset.loadedOnce = 'yes';")
 
         make_user("maria", self.community)
@@ -90,4 +91,6 @@ class CoordinatorInTheBrowserTests(ChannelsLiveServerTestCase):
                 break
             time.sleep(0.2)
         assert browser.find_element(By.CSS_SELECTOR, "[data-counter=open]").text == "1"
+        # The map draws the new open request too, still without a reload.
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#community-map .leaflet-marker-icon")) == 1
         assert browser.execute_script("return document.body.dataset.loadedOnce") == "yes"
