@@ -188,6 +188,8 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("login with errors", "/accounts/login/", submit_main_form),
                 ("signup", "/accounts/signup/", None),
                 ("signup with errors", "/accounts/signup/", submit_main_form),
+                ("password reset", "/accounts/password_reset/", None),
+                ("password reset with errors", "/accounts/password_reset/", submit_main_form),
                 transparency,
             ]
         if role == "citizen":
@@ -199,6 +201,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("request detail (open)", f"/requests/{self.open_request.pk}/", None),
                 ("request detail (accepted)", f"/requests/{self.accepted_request.pk}/", None),
                 account,
+                ("password change", "/accounts/password_change/", None),
                 transparency,
             ]
         if role == "volunteer":
