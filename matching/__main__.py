@@ -15,6 +15,7 @@ from typing import NoReturn
 from matching.engine import InvalidInstance, parse_instance, solve
 
 EXIT_INVALID = 2
+EXIT_WRITE_FAILED = 1  # the instance was fine, the result could not be written
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,23 +25,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _read(path: str) -> dict:
+    name = "<stdin>" if path == "-" else path
     try:
         if path == "-":
-            text = sys.stdin.read()
+            # Bytes, decoded like a file: invalid UTF-8 is refused, whatever the locale.
+            text = sys.stdin.buffer.read().decode("utf-8")
         else:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read()
     except OSError as error:
-        raise InvalidInstance(f"{path}: cannot read: {error.strerror or error}") from error
+        raise InvalidInstance(f"{name}: cannot read: {error.strerror or error}") from error
     except UnicodeDecodeError as error:
-        raise InvalidInstance(f"{path}: not UTF-8 text: {error.reason}") from error
+        raise InvalidInstance(f"{name}: not UTF-8 text: {error.reason}") from error
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        name = "<stdin>" if path == "-" else path
         raise InvalidInstance(
             f"{name}: malformed JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from error
+    except RecursionError:
+        raise InvalidInstance(f"{name}: malformed JSON: nested too deeply") from None
+    except ValueError as error:  # e.g. an integer of more digits than Python converts
+        raise InvalidInstance(f"{name}: malformed JSON: {str(error).splitlines()[0]}") from None
 
 
 def _progress(stage: str, fraction: float) -> None:
@@ -67,8 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     result = solve(instance, progress=_progress if arguments.progress else None)
     text = json.dumps(result.to_json(), separators=(",", ":"))
     if arguments.out:
-        with open(arguments.out, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+        try:
+            with open(arguments.out, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+        except OSError as error:
+            print(f"{arguments.out}: cannot write: {error.strerror or error}", file=sys.stderr)
+            return EXIT_WRITE_FAILED
     else:
         sys.stdout.write(text + "\n")
     return 0

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from matching.engine.geometry import chord_to_km, indexed_pair_km, km_to_chord
+from matching.engine.geometry import chord_to_km, indexed_pair_km, km_to_chord, within_max_km
 from matching.engine.instance import Instance
 
 # Relative and absolute slack on k-d tree distances: the tree computes its own Euclidean
@@ -40,6 +40,21 @@ def _unpack(bits: np.ndarray) -> np.ndarray:
     return np.unpackbits(as_bytes, axis=1, bitorder="little").astype(bool)
 
 
+def in_range(
+    instance: Instance, requests: np.ndarray, volunteers: np.ndarray, km: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rule 3 (distance <= the volunteer's max_km) exactly as geopy decides it, and the km
+    to use for the pairs (geopy's own where a pair is within a hair of the radius)."""
+    return within_max_km(
+        instance.request_latlon,
+        requests,
+        instance.volunteer_latlon,
+        volunteers,
+        km,
+        instance.volunteer_max_km[volunteers],
+    )
+
+
 def feasible_mask(
     instance: Instance,
     requests: np.ndarray,
@@ -50,7 +65,7 @@ def feasible_mask(
     """Whether each (request, volunteer) pair with distance `km` satisfies rules 1-4 of the spec."""
     return (
         skills_ok(instance, requests, volunteers)
-        & (km <= instance.volunteer_max_km[volunteers])
+        & in_range(instance, requests, volunteers, km)[0]
         & slots_ok(instance, requests, volunteers)
         & ~is_excluded(instance, requests, volunteers, excluded_keys)
     )
@@ -207,7 +222,7 @@ class CandidateSearch:
         keep = skills_ok(instance, request, volunteer) & slots_ok(instance, request, volunteer)
         request, volunteer = request[keep], volunteer[keep]
         km = indexed_pair_km(instance.request_xyz, request, instance.volunteer_xyz, volunteer)
-        keep = km <= instance.volunteer_max_km[volunteer]
+        keep, km = in_range(instance, request, volunteer, km)
         keep &= ~is_excluded(instance, request, volunteer, self.excluded_keys)
         return Edges(request[keep], volunteer[keep], km[keep], bound_km)
 
@@ -293,7 +308,9 @@ class CandidateSearch:
             request = np.zeros(0, dtype=np.int64)
             volunteer = np.zeros(0, dtype=np.int64)
         km = indexed_pair_km(instance.request_xyz, request, instance.volunteer_xyz, volunteer)
-        keep = feasible_mask(instance, request, volunteer, km, self.excluded_keys)
+        keep, km = in_range(instance, request, volunteer, km)
+        keep &= skills_ok(instance, request, volunteer) & slots_ok(instance, request, volunteer)
+        keep &= ~is_excluded(instance, request, volunteer, self.excluded_keys)
         request, volunteer, km = request[keep], volunteer[keep], km[keep]
         improving = scale.benefit(request, km) - duals[volunteer] > pi[request]
         return Edges(request[improving], volunteer[improving], km[improving], np.zeros(0))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from matching.engine.candidates import feasible_mask
+from matching.engine.candidates import feasible_mask, in_range
 from matching.engine.geometry import km_to_chord, pair_km
 from matching.engine.instance import Instance
 from matching.engine.result import Result
@@ -39,7 +39,12 @@ def all_feasible_pairs(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.n
     lengths = np.array([len(item) for item in neighbours], dtype=np.int64)
     request = np.repeat(np.arange(instance.n_requests), lengths)
     volunteer = able[np.concatenate([np.asarray(item, dtype=np.int64) for item in neighbours])]
-    km = pair_km(instance.request_xyz[request], instance.volunteer_xyz[volunteer])
+    km = in_range(
+        instance,
+        request,
+        volunteer,
+        pair_km(instance.request_xyz[request], instance.volunteer_xyz[volunteer]),
+    )[1]
     keep = feasible_mask(instance, request, volunteer, km, instance.excluded_keys())
     return request[keep], volunteer[keep], km[keep]
 
@@ -60,7 +65,12 @@ def certify(instance: Instance, result: Result) -> Certificate:
     load = np.bincount(assigned_v, minlength=instance.n_volunteers)
     if (load > instance.volunteer_capacity).any():
         return Certificate(False, "a volunteer is over capacity", float("nan"), float("nan"))
-    km = pair_km(instance.request_xyz[assigned_r], instance.volunteer_xyz[assigned_v])
+    km = in_range(
+        instance,
+        assigned_r,
+        assigned_v,
+        pair_km(instance.request_xyz[assigned_r], instance.volunteer_xyz[assigned_v]),
+    )[1]
     if not feasible_mask(instance, assigned_r, assigned_v, km, instance.excluded_keys()).all():
         return Certificate(False, "an assigned pair is not feasible", float("nan"), float("nan"))
     if (duals < 0).any():

@@ -14,11 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import (
-    dijkstra,
-    maximum_bipartite_matching,
-    min_weight_full_bipartite_matching,
-)
+from scipy.sparse.csgraph import dijkstra, min_weight_full_bipartite_matching
 
 from matching.engine.auction import segment_indices
 
@@ -41,8 +37,8 @@ def lap_matching(
 
     Edges are sorted by (person, volunteer) without repeats; `benefit` is int64 and
     positive. Volunteers become min(capacity, degree) copies, and LAPJVsp needs a matching
-    that covers every row (below). Returns None when the costs are too large for exact
-    float64 arithmetic.
+    that covers every row (the "unassigned" columns below). Returns None when the costs
+    are too large for exact float64 arithmetic.
     """
     person_edge = np.full(n_persons, -1, dtype=np.int64)
     if len(benefit) == 0:
@@ -62,31 +58,46 @@ def lap_matching(
         np.arange(len(edge_of_entry)) - first_entry[edge_of_entry]
     )
     costs = (top - benefit[edge_of_entry]).astype(np.float64)  # >= 1: LAPJVsp drops zeros
-    rows = edge_person[edge_of_entry]
-    # If every person with an edge can be served at once (Hopcroft-Karp), the optimum does
-    # serve them all: each served request is worth a priority rank, more than any km total.
-    # Then the persons without edges are left out and no "unassigned" columns are needed.
-    with_edges = np.flatnonzero(np.bincount(edge_person, minlength=n_persons))
-    row_of = np.full(n_persons, -1, dtype=np.int64)
-    row_of[with_edges] = np.arange(len(with_edges))
-    graph = csr_matrix((costs, (row_of[rows], copy)), shape=(len(with_edges), n_copies))
-    if (maximum_bipartite_matching(graph, perm_type="column") >= 0).sum() == len(with_edges):
-        row, column = min_weight_full_bipartite_matching(graph)
-        row = with_edges[row]
-    else:
-        # Otherwise each person gets its own "unassigned" column at cost top: every person
-        # is matched once, so the constant top changes nothing.
-        rows = np.concatenate([rows, np.arange(n_persons)])
-        columns = np.concatenate([copy, n_copies + np.arange(n_persons)])
-        costs = np.concatenate([costs, np.full(n_persons, float(top))])
-        graph = csr_matrix((costs, (rows, columns)), shape=(n_persons, n_copies + n_persons))
-        row, column = min_weight_full_bipartite_matching(graph)
+    # Each person also gets its own "unassigned" column at cost top, so a full matching
+    # always exists (every person is matched once: the constant top changes nothing).
+    # No shortcut without them: SciPy's Hopcroft-Karp (maximum_bipartite_matching, and
+    # the feasibility check inside min_weight_full_bipartite_matching) can take
+    # exponential time when the graph has no full matching (its depth-first search never
+    # marks dead ends, scipy issue 26147): 415 s for 5000 requests x 4998 volunteer copies.
+    # With a free column of its own, every person is matched in its first phase.
+    rows = np.concatenate([edge_person[edge_of_entry], np.arange(n_persons)])
+    columns = np.concatenate([copy, n_copies + np.arange(n_persons)])
+    costs = np.concatenate([costs, np.full(n_persons, float(top))])
+    row, column = _full_matching(rows, columns, costs, n_persons, n_copies + n_persons)
     real = column < n_copies
     person = row[real]
     owner = np.repeat(np.arange(m), copies)[column[real]]
     keys = edge_person * max(m, 1) + edge_volunteer
     person_edge[person] = np.searchsorted(keys, person * max(m, 1) + owner)
     return person_edge
+
+
+def _full_matching(
+    rows: np.ndarray, columns: np.ndarray, costs: np.ndarray, n_rows: int, n_columns: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """`min_weight_full_bipartite_matching` of the (rows x columns) cost entries, every row
+    having an entry and a full matching existing.
+
+    Two guards against LAPJVsp running (practically) forever:
+    * every row's costs are shifted so that its cheapest is 1: a full matching uses each
+      row once, so the optimum is the same, and the costs shrink from priority ranks times
+      BIG to a row's km spread;
+    * one column more than needed, with no entries: with as many rows as columns LAPJVsp
+      runs Jonker-Volgenant's augmenting row reduction, which is only pseudo-polynomial (two
+      rows of different priority ranks trading a column in steps of their tiny km gaps:
+      20 requests x 20 volunteers with distinct priorities ran for minutes); with more
+      columns it goes straight to shortest augmenting paths.
+    """
+    lowest = np.full(n_rows, np.inf)
+    np.minimum.at(lowest, rows, costs)
+    costs = costs - lowest[rows] + 1.0  # exact: integers below 2**52; >= 1, LAPJVsp drops zeros
+    graph = csr_matrix((costs, (rows, columns)), shape=(n_rows, n_columns + 1))
+    return min_weight_full_bipartite_matching(graph)
 
 
 def least_duals(

@@ -43,6 +43,9 @@ class Instance:
     volunteer_slots: np.ndarray  # (m, slot_words) uint64
     exclude_request: np.ndarray  # (e,) int64 request index
     exclude_volunteer: np.ndarray  # (e,) int64 volunteer index
+    # Degrees as given (lat, lon): rule 3 at the boundary is decided by geopy's own formula.
+    request_latlon: np.ndarray  # (n, 2) float64
+    volunteer_latlon: np.ndarray  # (m, 2) float64
 
     @property
     def n_requests(self) -> int:
@@ -116,7 +119,10 @@ class _Record:
         value = self.get(field)
         if not _is_number(value):
             raise self.fail(f"{field} must be a number, got {_describe(value)}")
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # a JSON integer beyond float range (e.g. 400 digits)
+            raise self.fail(f"{field} is not a finite number (an integer too large for a float)") from None
         if not math.isfinite(value):
             raise self.fail(f"{field} {value} is not a finite number")
         if low_open and value <= low:
@@ -233,7 +239,9 @@ def parse_instance(data: dict) -> Instance:
         volunteer_skills.append(record.strings("skills"))
         volunteer_slots.append(record.integers("slots"))
         volunteer_max_km.append(record.number("max_km", 0, math.inf, low_open=True))
-        volunteer_capacity.append(record.integer("capacity", 0, 1))
+        # A volunteer never takes more than every request: larger capacities (legal JSON
+        # integers of any size) are capped so that they fit int64.
+        volunteer_capacity.append(min(record.integer("capacity", 0, 1), len(raw_requests)))
 
     exclude_request: list[int] = []
     exclude_volunteer: list[int] = []
@@ -256,13 +264,12 @@ def parse_instance(data: dict) -> Instance:
     skill_words = max(1, -(-len(skill_index) // 64))
     slot_words = max(1, -(-len(slot_index) // 64))
 
-    def coordinates(pairs: list[tuple[float, float]]) -> np.ndarray:
-        array = np.asarray(pairs, dtype=np.float64).reshape(-1, 2)
-        return unit_xyz(array[:, 0], array[:, 1])
+    request_latlon = np.asarray(request_coords, dtype=np.float64).reshape(-1, 2)
+    volunteer_latlon = np.asarray(volunteer_coords, dtype=np.float64).reshape(-1, 2)
 
     return Instance(
         request_ids=request_ids,
-        request_xyz=coordinates(request_coords),
+        request_xyz=unit_xyz(request_latlon[:, 0], request_latlon[:, 1]),
         # Priorities beyond int64 are legal JSON integers; keep them exact as Python ints.
         request_priority=np.asarray(
             request_priority, dtype=np.int64 if all(p < 2**62 for p in request_priority) else object
@@ -271,11 +278,13 @@ def parse_instance(data: dict) -> Instance:
         request_slots=_bitsets(request_slots, slot_index, slot_words),
         request_any_slot=np.asarray([not row for row in request_slots], dtype=bool),
         volunteer_ids=volunteer_ids,
-        volunteer_xyz=coordinates(volunteer_coords),
+        volunteer_xyz=unit_xyz(volunteer_latlon[:, 0], volunteer_latlon[:, 1]),
         volunteer_max_km=np.asarray(volunteer_max_km, dtype=np.float64),
         volunteer_capacity=np.asarray(volunteer_capacity, dtype=np.int64),
         volunteer_skills=_bitsets(volunteer_skills, skill_index, skill_words),
         volunteer_slots=_bitsets(volunteer_slots, slot_index, slot_words),
         exclude_request=np.asarray(exclude_request, dtype=np.int64),
         exclude_volunteer=np.asarray(exclude_volunteer, dtype=np.int64),
+        request_latlon=request_latlon,
+        volunteer_latlon=volunteer_latlon,
     )

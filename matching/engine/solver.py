@@ -27,6 +27,7 @@ from scipy.spatial import cKDTree
 from matching.engine.auction import Auction
 from matching.engine.candidates import (
     CandidateSearch,
+    in_range,
     is_excluded,
     skills_ok,
     slots_ok,
@@ -57,6 +58,31 @@ _BENEFIT_LIMIT = 2**59
 _PREFERRED_PER_KM = 1e7  # 1e-7 km units: rounding cannot move a total by 1e-6 km per pair
 
 
+def _longest_feasible_km(instance: Instance) -> float:
+    """An upper bound on the km of every feasible pair with an able volunteer.
+
+    Each volunteer reaches at most its max_km, and no farther than the farthest request:
+    with c the normalised centroid of the requests and rho the largest angle from c to a
+    request, a volunteer at angle a from c is within a + rho of every request. So a single
+    volunteer willing to travel the whole globe does not coarsen the km units of a city
+    instance (BIG, below, must exceed any total of km; the finer the units, the closer
+    the rounded optimum is to the true one).
+    """
+    able = instance.volunteer_capacity > 0
+    if not able.any() or instance.n_requests == 0:
+        return 1.0
+    max_km = instance.volunteer_max_km[able]
+    centre = instance.request_xyz.sum(axis=0)
+    length = float(np.linalg.norm(centre))
+    if length > 1e-6:
+        centre = centre / length
+        rho = float(np.arccos(np.clip(instance.request_xyz @ centre, -1.0, 1.0)).max())
+        angle = np.arccos(np.clip(instance.volunteer_xyz[able] @ centre, -1.0, 1.0))
+        # + 1e-6 rad: slack for arccos near 0 (~1e-8 rad of rounding); the caller adds 1 km more.
+        max_km = np.minimum(max_km, EARTH_RADIUS_KM * (angle + rho + 1e-6))
+    return min(float(max_km.max()), math.pi * EARTH_RADIUS_KM)
+
+
 def make_scale(instance: Instance) -> Scale:
     """Integer benefits that order assignments by (total priority, -total km) exactly.
 
@@ -70,9 +96,7 @@ def make_scale(instance: Instance) -> Scale:
     distinct, ranks = np.unique(priorities, return_inverse=True)
     ranks = np.asarray(ranks, dtype=np.int64).reshape(-1) + 1
     top_rank = max(len(distinct), 1)
-    able = instance.volunteer_capacity > 0
-    reach = float(instance.volunteer_max_km[able].max()) if able.any() else 1.0
-    reach = min(reach, math.pi * EARTH_RADIUS_KM) + 1.0
+    reach = _longest_feasible_km(instance) + 1.0
     served = max(1, min(n, int(np.minimum(instance.volunteer_capacity, n).sum())))
     multiplier = n + 1
     # big > served * (reach * per_km + 1) and top_rank * big * multiplier <= limit.
@@ -134,7 +158,7 @@ def _reasons(instance: Instance, requests: np.ndarray, excluded_keys: np.ndarray
     request = searched[row]
     km = pair_km(instance.request_xyz[request], instance.volunteer_xyz[volunteer])
     step1 = skills_ok(instance, request, volunteer)
-    step2 = step1 & (km <= instance.volunteer_max_km[volunteer])
+    step2 = step1 & in_range(instance, request, volunteer, km)[0]
     step3 = step2 & slots_ok(instance, request, volunteer)
     step4 = step3 & ~is_excluded(instance, request, volunteer, excluded_keys)
     counts = [np.bincount(row[step], minlength=len(searched)) for step in (step2, step3, step4)]

@@ -31,7 +31,7 @@ INSTANCE = {
 }
 
 
-def run_cli(*arguments: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+def run_cli(*arguments: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "matching", *arguments],
         cwd=ROOT,
@@ -39,7 +39,7 @@ def run_cli(*arguments: str, stdin: str | None = None) -> subprocess.CompletedPr
         capture_output=True,
         text=True,
         env={"PATH": "/usr/bin:/bin"},  # no DJANGO_SETTINGS_MODULE
-        timeout=120,
+        timeout=timeout,
     )
 
 
@@ -103,6 +103,76 @@ def test_invalid_field_exits_2_with_one_line_naming_record_and_field():
 
 def test_malformed_json_exits_2():
     assert "malformed JSON" in _invalid('{"requests": [')
+
+
+def test_deeply_nested_json_exits_2_without_a_traceback():
+    assert _invalid("[" * 100_000 + "]" * 100_000) == "<stdin>: malformed JSON: nested too deeply"
+
+
+def test_integer_with_more_digits_than_python_converts_exits_2():
+    text = json.dumps(INSTANCE).replace('"priority": 2', '"priority": 1' + "0" * 5000, 1)
+    assert _invalid(text).startswith("<stdin>: malformed JSON: Exceeds the limit (4300 digits)")
+
+
+def test_invalid_utf8_on_standard_input_exits_2_like_a_file():
+    completed = subprocess.run(
+        [sys.executable, "-m", "matching", "solve", "-"],
+        cwd=ROOT,
+        input=json.dumps(INSTANCE).encode().replace(b'"r9"', b'"r\xff"'),  # 0xff: never UTF-8
+        capture_output=True,
+        env={"PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    assert completed.returncode == 2
+    assert completed.stdout == b""
+    assert completed.stderr.decode().splitlines() == ["<stdin>: not UTF-8 text: invalid start byte"]
+
+
+def test_unwritable_out_exits_1_with_one_line(instance_file, tmp_path):
+    target = tmp_path / "missing-folder" / "result.json"
+    completed = run_cli("solve", str(instance_file), "--out", str(target))
+    assert completed.returncode == 1
+    assert completed.stdout == ""
+    assert completed.stderr.splitlines() == [f"{target}: cannot write: No such file or directory"]
+
+
+def test_distinct_priorities_competing_for_nearly_equal_volunteers_solve_promptly(tmp_path):
+    # Pairs of requests of different priority, each pair between two volunteers 7 cm apart:
+    # on as many candidates as volunteers, SciPy's LAPJVsp ran Jonker-Volgenant's augmenting
+    # row reduction, pseudo-polynomial in the costs (priority ranks x BIG against km gaps of
+    # a few units): this 20 x 20 instance took 98 s (24 x 24: 208 s); now about 1 s.
+    requests, volunteers = [], []
+    for g in range(10):
+        lat, lon = 50 + (g // 40) * 0.02, 4 + (g % 40) * 0.03
+        for name, east, priority in (("a", 0.0, 2 * g + 1), ("b", 0.02, 2 * g + 2)):
+            requests.append(
+                {
+                    "id": f"{name}{g}",
+                    "lat": lat,
+                    "lon": lon + east,
+                    "skills": [],
+                    "slots": [],
+                    "priority": priority,
+                }
+            )
+        for name, east in (("x", 0.01), ("y", 0.01 + 1e-6)):
+            volunteers.append(
+                {
+                    "id": f"{name}{g}",
+                    "lat": lat + 0.01,
+                    "lon": lon + east,
+                    "skills": [],
+                    "slots": [],
+                    "max_km": 10.0,
+                }
+            )
+    path = tmp_path / "instance.json"
+    path.write_text(json.dumps({"requests": requests, "volunteers": volunteers}))
+    completed = run_cli("solve", str(path), timeout=30)
+    assert completed.returncode == 0, completed.stderr
+    result = json.loads(completed.stdout)
+    assert (result["matched"], result["total_priority"]) == (20, 210)
+    assert result["certificate"]["optimal"] is True
 
 
 def test_missing_file_exits_2(tmp_path):

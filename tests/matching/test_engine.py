@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 
 import numpy as np
 import pytest
@@ -61,10 +62,51 @@ def test_volunteer_beyond_its_max_km_gives_out_of_range():
 
 
 def test_max_km_is_inclusive_at_exactly_the_distance():
-    km = float(pair_km(unit_xyz([50.0], [4.0]), unit_xyz([50.03], [4.02]))[0])
+    km = great_circle((50.0, 4.0), (50.03, 4.02)).km  # the contract's distance, to the last bit
     result = run([request("r1", 50.0, 4.0)], [volunteer("v1", 50.03, 4.02, max_km=km)])
     assert pairs(result) == {"r1": "v1"}
     assert result.assignments[0].km <= km
+
+
+def _boundary_pairs(count: int, seed: int) -> list[tuple[tuple[float, float], tuple[float, float], float]]:
+    """Nearby (request, volunteer, geopy km) triples; about half of them are a few ulps
+    apart from the engine's own km, on either side."""
+    rng = np.random.default_rng(seed)
+    triples = []
+    for _ in range(count):
+        lat, lon = float(rng.uniform(-80, 80)), float(rng.uniform(-179.9, 179.9))
+        here = (lat, lon)
+        there = (lat + float(rng.normal(0, 0.03)), lon + float(rng.normal(0, 0.03)))
+        triples.append((here, there, great_circle(here, there).km))
+    return triples
+
+
+def test_max_km_equal_to_the_geopy_distance_is_in_range():
+    # The contract's distance is geopy's great_circle float: max_km set to exactly that
+    # distance must make the pair feasible, even where the engine's chord formula rounds
+    # a few ulps higher (it did for about half of these pairs).
+    triples = _boundary_pairs(60, seed=11)
+    requests = [request(f"r{i}", *here) for i, (here, _, _) in enumerate(triples)]
+    volunteers = [volunteer(f"v{i}", *there, max_km=km) for i, (_, there, km) in enumerate(triples)]
+    exclude = [(f"r{i}", f"v{j}") for i in range(len(triples)) for j in range(len(triples)) if i != j]
+    result = run(requests, volunteers, exclude=exclude)
+    assert pairs(result) == {f"r{i}": f"v{i}" for i in range(len(triples))}
+    for item, (_, _, km) in zip(
+        sorted(result.assignments, key=lambda a: int(a.request[1:])), triples, strict=True
+    ):
+        assert item.km <= km
+
+
+def test_max_km_one_ulp_below_the_geopy_distance_is_out_of_range():
+    triples = _boundary_pairs(60, seed=12)
+    requests = [request(f"r{i}", *here) for i, (here, _, _) in enumerate(triples)]
+    volunteers = [
+        volunteer(f"v{i}", *there, max_km=math.nextafter(km, 0.0)) for i, (_, there, km) in enumerate(triples)
+    ]
+    exclude = [(f"r{i}", f"v{j}") for i in range(len(triples)) for j in range(len(triples)) if i != j]
+    result = run(requests, volunteers, exclude=exclude)
+    assert pairs(result) == {}
+    assert set(reasons(result).values()) == {"out_of_range"}
 
 
 def test_out_of_range_is_judged_on_volunteers_with_the_skills_only():
@@ -435,6 +477,46 @@ def test_distances_agree_with_geopy_great_circle():
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
 
 
+def test_nearly_antipodal_distances_agree_with_geopy_great_circle():
+    # asin(chord / 2) loses precision near the antipode (it was 2.7e-4 km off here).
+    rng = np.random.default_rng(6)
+    lat = rng.uniform(-89, 89, 300)
+    lon = rng.uniform(-180, 180, 300)
+    near = 10.0 ** rng.uniform(-9, -2, 300)
+    lat_b = np.clip(-lat + rng.uniform(-1, 1, 300) * near, -90, 90)
+    lon_b = np.clip(np.where(lon < 0, lon + 180, lon - 180) + rng.uniform(-1, 1, 300) * near, -180, 180)
+    ours = pair_km(unit_xyz(lat, lon), unit_xyz(lat_b, lon_b))
+    theirs = [great_circle((a, b), (c, d)).km for a, b, c, d in zip(lat, lon, lat_b, lon_b, strict=True)]
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
+    result = run(
+        [request("r1", -78.43427408068881, 123.38752067021562)],
+        [volunteer("v1", 78.4342740816677, -56.612479328757466, max_km=20016.0)],
+    )
+    expected = great_circle(
+        (-78.43427408068881, 123.38752067021562), (78.4342740816677, -56.612479328757466)
+    ).km
+    assert result.assignments[0].km == pytest.approx(expected, abs=1e-9)
+
+
+def test_capacity_beyond_int64_is_accepted_and_capped_by_the_requests():
+    data = copy.deepcopy(VALID)
+    data["volunteers"][0]["capacity"] = 10**30
+    instance = parse_instance(data)
+    assert instance.volunteer_capacity[0] == len(data["requests"])
+    assert solve(instance).matched == 2
+
+
+def test_integer_too_large_for_a_float_is_invalid_not_a_crash():
+    data = copy.deepcopy(VALID)
+    data["volunteers"][1]["lat"] = 10**400
+    with pytest.raises(InvalidInstance) as raised:
+        parse_instance(data)
+    assert (
+        str(raised.value)
+        == 'volunteers[1] ("v2"): lat is not a finite number (an integer too large for a float)'
+    )
+
+
 # ---------------------------------------------------------------- exact cold solve (LAPJVsp)
 def _toy_graph():
     # Two requests, one volunteer of capacity 1: r1 benefits 10, r0 benefits 7 from it;
@@ -444,6 +526,52 @@ def _toy_graph():
     volunteer_of_edge = np.array([0, 1, 0])
     benefit = np.array([7, 5, 10], dtype=np.int64)
     return capacity, person, volunteer_of_edge, benefit
+
+
+def test_one_volunteer_travelling_anywhere_keeps_the_km_units_of_a_city_fine():
+    # Benefits are integers: rank * BIG - round(km * S), BIG above any total of km. BIG
+    # used the largest max_km, so one 20000-km volunteer made S 1500x coarser (units of
+    # 1.8e-4 km here, beyond the contract's 1e-6 km per request); the farthest request
+    # from any volunteer bounds the km as well.
+    from matching.engine.solver import make_scale
+
+    data = load_make_instance().make(2000, 2000, 1, 2.5)
+    rng = np.random.default_rng(1)
+    for r in data["requests"]:
+        r["priority"] = int(rng.integers(1, 2001))
+    data["volunteers"][0]["max_km"] = 20000.0
+    instance = parse_instance(data)
+    assert 1 / make_scale(instance).per_km < 1e-6
+    result = solve(instance)
+    assert result.certificate["optimal"] is True
+    assert result.certificate["km_resolution"] < 1e-6
+
+
+def test_lap_matching_without_a_full_matching_is_prompt():
+    # 5000 requests, 4998 volunteers with candidates, capacity 1: no full matching. SciPy's
+    # Hopcroft-Karp (the old "can everyone be served?" check) took 415 s on this graph.
+    import time
+
+    from matching.engine.candidates import CandidateSearch
+    from matching.engine.exact import lap_matching
+    from matching.engine.solver import make_scale
+
+    n = 5000
+    data = load_make_instance().make(n, n, 1, 2.5)
+    for v in data["volunteers"]:
+        v.update(capacity=1, max_km=30.0, skills=["shopping"])
+    for r in data["requests"]:
+        r.update(skills=[], slots=[])
+    instance = parse_instance(data)
+    found = CandidateSearch(instance).search(np.arange(n), np.zeros(n, dtype=np.int64), np.full(n, 24))
+    order = np.lexsort((found.volunteer, found.request))
+    request, volunteer = found.request[order], found.volunteer[order]
+    assert len(np.unique(volunteer)) == n - 2
+    benefit = make_scale(instance).benefit(request, found.km[order]) // (n + 1)
+    started = time.monotonic()
+    person_edge = lap_matching(n, instance.volunteer_capacity, request, volunteer, benefit)
+    assert time.monotonic() - started < 30
+    assert (person_edge >= 0).sum() == n - 2
 
 
 def test_lap_matching_and_least_duals_on_a_toy_graph():
