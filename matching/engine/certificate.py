@@ -39,14 +39,17 @@ def all_feasible_pairs(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.n
     lengths = np.array([len(item) for item in neighbours], dtype=np.int64)
     request = np.repeat(np.arange(instance.n_requests), lengths)
     volunteer = able[np.concatenate([np.asarray(item, dtype=np.int64) for item in neighbours])]
-    km = in_range(
-        instance,
-        request,
-        volunteer,
-        pair_km(instance.request_xyz[request], instance.volunteer_xyz[volunteer]),
-    )[1]
-    keep = feasible_mask(instance, request, volunteer, km, instance.excluded_keys())
+    keep, km = _feasible_with_km(instance, request, volunteer)
     return request[keep], volunteer[keep], km[keep]
+
+
+def _feasible_with_km(
+    instance: Instance, request: np.ndarray, volunteer: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each pair is feasible (rules 1-4), and its km as rule 3 measured it."""
+    km = pair_km(instance.request_xyz[request], instance.volunteer_xyz[volunteer])
+    km = in_range(instance, request, volunteer, km)[1]
+    return feasible_mask(instance, request, volunteer, km, instance.excluded_keys()), km
 
 
 def certify(instance: Instance, result: Result) -> Certificate:
@@ -65,13 +68,8 @@ def certify(instance: Instance, result: Result) -> Certificate:
     load = np.bincount(assigned_v, minlength=instance.n_volunteers)
     if (load > instance.volunteer_capacity).any():
         return Certificate(False, "a volunteer is over capacity", float("nan"), float("nan"))
-    km = in_range(
-        instance,
-        assigned_r,
-        assigned_v,
-        pair_km(instance.request_xyz[assigned_r], instance.volunteer_xyz[assigned_v]),
-    )[1]
-    if not feasible_mask(instance, assigned_r, assigned_v, km, instance.excluded_keys()).all():
+    feasible, km = _feasible_with_km(instance, assigned_r, assigned_v)
+    if not feasible.all():
         return Certificate(False, "an assigned pair is not feasible", float("nan"), float("nan"))
     if (duals < 0).any():
         return Certificate(False, "a volunteer dual is negative", float("nan"), float("nan"))
