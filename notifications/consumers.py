@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils import translation
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
@@ -83,10 +84,15 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
             await super().dispatch(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        answer, close_code = await database_sync_to_async(self.act)(text_data)
+        answer, close_code = await database_sync_to_async(self.act_in_their_language)(text_data)
         await self.send(text_data=json.dumps(answer))
         if close_code is not None:
             await self.close(code=close_code)
+
+    def act_in_their_language(self, text_data: str | None) -> tuple[dict, int | None]:
+        # No LocaleMiddleware on a socket: answers follow the language the person chose.
+        with translation.override(self.scope["user"].preferred_language):
+            return self.act(text_data)
 
     def act(self, text_data: str | None) -> tuple[dict, int | None]:
         """Rate-limit, parse, authorise and carry out one socket message (database work:

@@ -171,7 +171,8 @@ async def test_a_volunteer_cannot_act_on_someone_elses_proposal_over_the_socket(
     socket, _ = await connect(second_volunteer)
     await socket.send_json_to({"action": "accept", "assignment": assignment.pk})
     result = await socket.receive_json_from(timeout=5)
-    assert result["ok"] is False and "no such task" in result["message"]
+    # In the volunteer's own language (Dutch, the default): "There is no such task in your inbox."
+    assert result["ok"] is False and result["message"] == "Deze taak staat niet in uw takenlijst."
     await assignment.arefresh_from_db()
     assert assignment.status == "proposed"
     await socket.disconnect()
@@ -204,6 +205,15 @@ async def test_bad_socket_messages_get_a_clear_error_and_keep_the_socket_open(me
     assert result["type"] == "action.result" and result["ok"] is False and result["message"]
     await socket.send_to(text_data="[]")
     assert (await socket.receive_json_from(timeout=5))["ok"] is False  # still answering
+    await socket.disconnect()
+
+
+async def test_socket_answers_come_in_the_language_the_person_chose(volunteer):
+    volunteer.preferred_language = "nl"
+    await sync_to_async(volunteer.save)(update_fields=["preferred_language"])
+    socket, _ = await connect(volunteer)
+    await socket.send_to(text_data="not json")
+    assert (await socket.receive_json_from(timeout=5))["message"] == "Het bericht is geen geldige JSON."
     await socket.disconnect()
 
 
