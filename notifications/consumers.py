@@ -83,6 +83,9 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         else:
             await super().dispatch(message)
 
+    async def sockets_close(self, event: dict) -> None:
+        await self.close(code=4401)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         answer, close_code = await database_sync_to_async(self.act_in_their_language)(text_data)
         await self.send(text_data=json.dumps(answer))

@@ -24,8 +24,16 @@ TASK_CHANGED = "task.changed"
 # (an offer saved, paused or resumed), why requests wait, who is still to be called back.
 COMMUNITY_CHANGED = "community.changed"
 EVENT_TYPES = (TASK_CHANGED, COMMUNITY_CHANGED)
+# Not forwarded: it tells a person's sockets to close, because what they may hear changed
+# (logged out, a role or the community taken away, the account deleted). A page still
+# signed in reconnects and joins the groups its rights give it now.
+SOCKETS_CLOSE = "sockets.close"
 SEND_CONCURRENCY = 16
-PUBLIC_FIELDS = {TASK_CHANGED: ("type", "request", "status", "change"), COMMUNITY_CHANGED: ("type", "change")}
+PUBLIC_FIELDS = {
+    TASK_CHANGED: ("type", "request", "status", "change"),
+    COMMUNITY_CHANGED: ("type", "change"),
+    SOCKETS_CLOSE: ("type",),
+}
 
 
 def person_group(user_id: int) -> str:
@@ -75,6 +83,11 @@ def publish_task_change(**change: Any) -> None:
 def publish_community_change(*, community_id: int, change: str) -> None:
     """Tell a community's coordinators, after commit, that their dashboard changed."""
     publish_task_changes([community_change(community_id=community_id, change=change)])
+
+
+def close_live_sockets(*, user_id: int) -> None:
+    """Close every open socket of this person, after commit."""
+    publish_task_changes([([person_group(user_id)], {"type": SOCKETS_CLOSE})])
 
 
 def publish_task_changes(changes: list[tuple[list[str], dict[str, Any]]]) -> None:

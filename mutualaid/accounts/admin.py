@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mutualaid.accounts.models import User
 from mutualaid.aid.admin import PERSONAL_VALUE, AuditedAdminMixin
+from notifications.events import close_live_sockets
 
 
 @admin.register(User)
@@ -25,6 +26,15 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     # "change user" (to fix a phone number) still cannot make anyone, themselves included,
     # a superuser, staff, a coordinator, or a member of another community.
     POWERS = ("is_superuser", "is_staff", "is_coordinator", "groups", "user_permissions", "community")
+
+    # What a person's open pages may hear follows these: a change closes their sockets, and
+    # the pages reconnect with the rights they have now.
+    RIGHTS = ("is_active", "is_superuser", "is_coordinator", "community")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and set(form.changed_data) & set(self.RIGHTS):
+            close_live_sockets(user_id=obj.pk)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

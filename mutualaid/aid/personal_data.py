@@ -30,6 +30,7 @@ from mutualaid.aid.models import (
 from mutualaid.aid.places import coarse_point
 from mutualaid.aid.states import CANCELLABLE_REQUEST_STATUSES, LIVE_ASSIGNMENT_STATUSES, RequestStatus
 from notifications.emails import MAX_ATTEMPTS
+from notifications.events import close_live_sockets
 from notifications.models import OutgoingEmail
 
 FORGOTTEN = "(removed)"
@@ -174,6 +175,7 @@ def account_delete(*, person: User) -> None:
     for assignment in Assignment.objects.filter(volunteer=person, status__in=LIVE_ASSIGNMENT_STATUSES):
         services.assignment_withdraw(assignment=assignment, volunteer=person, reason="account deleted")
     with transaction.atomic():
+        close_live_sockets(user_id=person.pk)  # their open pages stop hearing at once
         services.audit(
             actor=None,
             community_id=person.community_id,

@@ -9,10 +9,12 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 from django.test import Client
+from django.urls import reverse
 
 from mutualaid.aid import services
 from mutualaid.asgi import application
 from tests.conftest import make_user, post_request
+from tests.web.test_admin import admin_form_data
 
 # Transactional: the services' events leave on a real commit, as in production.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -374,10 +376,15 @@ async def test_a_dashboard_change_reaches_the_communitys_coordinators_only(
 # Socket actions are authorised per message: the session must still sign the person in.
 
 
+def socket_cookie(client: Client) -> bytes:
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
 async def connect_with(client: Client) -> WebsocketCommunicator:
-    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     communicator = WebsocketCommunicator(
-        application, "/ws/updates/", headers=[ORIGIN, (b"host", b"localhost"), (b"cookie", cookie)]
+        application,
+        "/ws/updates/",
+        headers=[ORIGIN, (b"host", b"localhost"), (b"cookie", socket_cookie(client))],
     )
     connected, _code = await communicator.connect(timeout=5)
     assert connected
@@ -393,13 +400,66 @@ async def assert_refused_and_closed(socket, assignment, code: int) -> None:
     assert assignment.status == "proposed"
 
 
-async def test_a_socket_whose_person_logged_out_can_no_longer_act(volunteer, citizen, community, shopping):
+async def test_logging_out_closes_the_persons_open_sockets_at_once(volunteer, citizen, community, shopping):
     assignment = await sync_to_async(proposed_to)(volunteer, citizen, community, shopping)
     client = Client()
     await sync_to_async(client.force_login)(volunteer)
     socket = await connect_with(client)
+    cookie = socket_cookie(client)
     await sync_to_async(client.logout)()  # say, on the shared computer, in another tab
+    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+    # The page's reconnect is refused: the session is gone.
+    again = WebsocketCommunicator(
+        application, "/ws/updates/", headers=[ORIGIN, (b"host", b"localhost"), (b"cookie", cookie)]
+    )
+    connected, _code = await again.connect(timeout=5)
+    assert not connected
+    await assignment.arefresh_from_db()
+    assert assignment.status == "proposed"
+
+
+async def test_a_socket_that_missed_the_logout_signal_still_cannot_act(
+    volunteer, citizen, community, shopping
+):
+    # The session ended without telling the sockets (a session store cleared by hand, an
+    # expired session): every message is checked against the session store anyway.
+    assignment = await sync_to_async(proposed_to)(volunteer, citizen, community, shopping)
+    client = Client()
+    await sync_to_async(client.force_login)(volunteer)
+    socket = await connect_with(client)
+    await sync_to_async(client.session.delete)()
     await assert_refused_and_closed(socket, assignment, 4401)
+
+
+async def test_deleting_the_account_closes_its_open_sockets(volunteer):
+    from mutualaid.aid.personal_data import account_delete
+
+    socket, connected = await connect(volunteer)
+    assert connected
+    await sync_to_async(account_delete)(person=volunteer)
+    assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_a_coordinator_whose_role_is_taken_away_stops_hearing_the_community(
+    coordinator, community, citizen, shopping
+):
+    dashboard, connected = await connect(coordinator)
+    assert connected
+    superuser = await sync_to_async(make_user)("root", community, is_superuser=True, is_staff=True)
+    admin = Client()
+    await sync_to_async(admin.force_login)(superuser)
+    url = reverse("admin:accounts_user_change", args=[coordinator.pk])
+    data = admin_form_data(await sync_to_async(admin.get)(url))
+    data.pop("is_coordinator")
+    response = await sync_to_async(admin.post)(url, data)
+    assert response.status_code == 302
+    assert await dashboard.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+    # The page reconnects with the rights the person has now: their own tasks only.
+    page, connected = await connect(coordinator)
+    assert connected
+    await sync_to_async(post_request)(citizen, community, shopping)
+    assert await page.receive_nothing(timeout=0.3)
+    await page.disconnect()
 
 
 async def test_a_password_changed_elsewhere_ends_the_sockets_right_to_act(
