@@ -7,9 +7,13 @@ import shutil
 import tempfile
 
 from selenium import webdriver
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
@@ -47,9 +51,28 @@ def new_browser(*, javascript: bool = True) -> webdriver.Chrome:
 
 
 def wait_for_text(driver: webdriver.Chrome, text: str, timeout: float = TIMEOUT_SECONDS) -> None:
-    WebDriverWait(driver, timeout).until(
-        expected_conditions.text_to_be_present_in_element((By.TAG_NAME, "body"), text)
-    )
+    WebDriverWait(driver, timeout).until(_body_shows(text))
+
+
+def _body_shows(text: str):
+    """Whether the page's body shows `text`; False while a new page replaces the old one.
+
+    Selenium's own condition waits through a stale element only, but ChromeDriver may also
+    report the body that a navigation (a form just submitted) is replacing as "Node with
+    given id does not belong to the document": that too means "look again".
+    """
+
+    def check(driver: webdriver.Chrome) -> bool:
+        try:
+            return text in driver.find_element(By.TAG_NAME, "body").text
+        except (StaleElementReferenceException, NoSuchElementException):
+            return False
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return False
+            raise
+
+    return check
 
 
 def log_in(driver: webdriver.Chrome, base_url: str, username: str, password: str) -> None:
