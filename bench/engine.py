@@ -102,7 +102,7 @@ def child_dense(n: int, m: int) -> dict:
     from scipy.optimize import linear_sum_assignment
 
     from matching.engine import parse_instance
-    from matching.engine.candidates import feasible_mask
+    from matching.engine.candidates import feasible_pairs
     from matching.engine.geometry import pair_km
     from matching.engine.solver import make_scale
 
@@ -119,7 +119,7 @@ def child_dense(n: int, m: int) -> dict:
     for row in range(n):
         requests = np.full(len(copies), row)
         km = pair_km(instance.request_xyz[requests], instance.volunteer_xyz[copies])
-        ok = feasible_mask(instance, requests, copies, km, keys)
+        ok, km = feasible_pairs(instance, requests, copies, km, keys)
         cost[row, : len(copies)] = np.where(ok, km - scale.ranks[row] * weight, 1.0)
     built = time.perf_counter()
     rows, columns = linear_sum_assignment(cost)

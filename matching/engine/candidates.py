@@ -55,20 +55,19 @@ def in_range(
     )
 
 
-def feasible_mask(
+def feasible_pairs(
     instance: Instance,
     requests: np.ndarray,
     volunteers: np.ndarray,
     km: np.ndarray,
     excluded_keys: np.ndarray,
-) -> np.ndarray:
-    """Whether each (request, volunteer) pair with distance `km` satisfies rules 1-4 of the spec."""
-    return (
-        skills_ok(instance, requests, volunteers)
-        & in_range(instance, requests, volunteers, km)[0]
-        & slots_ok(instance, requests, volunteers)
-        & ~is_excluded(instance, requests, volunteers, excluded_keys)
-    )
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each (request, volunteer) pair with distance `km` satisfies rules 1-4 of the
+    spec, and the km to use for the pairs (rule 3's, see `in_range`)."""
+    ok, km = in_range(instance, requests, volunteers, km)
+    ok &= skills_ok(instance, requests, volunteers) & slots_ok(instance, requests, volunteers)
+    ok &= ~is_excluded(instance, requests, volunteers, excluded_keys)
+    return ok, km
 
 
 def skills_ok(instance: Instance, requests: np.ndarray, volunteers: np.ndarray) -> np.ndarray:
@@ -308,9 +307,7 @@ class CandidateSearch:
             request = np.zeros(0, dtype=np.int64)
             volunteer = np.zeros(0, dtype=np.int64)
         km = indexed_pair_km(instance.request_xyz, request, instance.volunteer_xyz, volunteer)
-        keep, km = in_range(instance, request, volunteer, km)
-        keep &= skills_ok(instance, request, volunteer) & slots_ok(instance, request, volunteer)
-        keep &= ~is_excluded(instance, request, volunteer, self.excluded_keys)
+        keep, km = feasible_pairs(instance, request, volunteer, km, self.excluded_keys)
         request, volunteer, km = request[keep], volunteer[keep], km[keep]
         improving = scale.benefit(request, km) - duals[volunteer] > pi[request]
         return Edges(request[improving], volunteer[improving], km[improving], np.zeros(0))

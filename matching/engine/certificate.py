@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from matching.engine.candidates import feasible_mask, in_range
+from matching.engine.candidates import feasible_pairs
 from matching.engine.geometry import km_to_chord, pair_km
 from matching.engine.instance import Instance
 from matching.engine.result import Result
@@ -39,17 +39,15 @@ def all_feasible_pairs(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.n
     lengths = np.array([len(item) for item in neighbours], dtype=np.int64)
     request = np.repeat(np.arange(instance.n_requests), lengths)
     volunteer = able[np.concatenate([np.asarray(item, dtype=np.int64) for item in neighbours])]
-    keep, km = _feasible_with_km(instance, request, volunteer)
+    keep, km = _feasible(instance, request, volunteer)
     return request[keep], volunteer[keep], km[keep]
 
 
-def _feasible_with_km(
+def _feasible(
     instance: Instance, request: np.ndarray, volunteer: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Whether each pair is feasible (rules 1-4), and its km as rule 3 measured it."""
     km = pair_km(instance.request_xyz[request], instance.volunteer_xyz[volunteer])
-    km = in_range(instance, request, volunteer, km)[1]
-    return feasible_mask(instance, request, volunteer, km, instance.excluded_keys()), km
+    return feasible_pairs(instance, request, volunteer, km, instance.excluded_keys())
 
 
 def certify(instance: Instance, result: Result) -> Certificate:
@@ -68,7 +66,7 @@ def certify(instance: Instance, result: Result) -> Certificate:
     load = np.bincount(assigned_v, minlength=instance.n_volunteers)
     if (load > instance.volunteer_capacity).any():
         return Certificate(False, "a volunteer is over capacity", float("nan"), float("nan"))
-    feasible, km = _feasible_with_km(instance, assigned_r, assigned_v)
+    feasible, km = _feasible(instance, assigned_r, assigned_v)
     if not feasible.all():
         return Certificate(False, "an assigned pair is not feasible", float("nan"), float("nan"))
     if (duals < 0).any():
