@@ -22,16 +22,25 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://localhost")
 
 
-def session_cookie(user) -> bytes:
-    client = Client()
-    client.force_login(user)
+def cookie_of(client: Client) -> bytes:
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
-async def connect(user=None, origin=ORIGIN, path="/ws/updates/") -> tuple[WebsocketCommunicator, bool]:
+def session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return cookie_of(client)
+
+
+async def connect(
+    user=None, origin=ORIGIN, path="/ws/updates/", cookie: bytes | None = None
+) -> tuple[WebsocketCommunicator, bool]:
+    """A socket as `user` (a fresh session), or with the session `cookie` of a client."""
     headers = [origin, (b"host", b"localhost")]
     if user is not None:
-        headers.append((b"cookie", await sync_to_async(session_cookie)(user)))
+        cookie = await sync_to_async(session_cookie)(user)
+    if cookie is not None:
+        headers.append((b"cookie", cookie))
     communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, _code = await communicator.connect(timeout=5)
     return communicator, connected
@@ -376,19 +385,13 @@ async def test_a_dashboard_change_reaches_the_communitys_coordinators_only(
 # Socket actions are authorised per message: the session must still sign the person in.
 
 
-def socket_cookie(client: Client) -> bytes:
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-async def connect_with(client: Client) -> WebsocketCommunicator:
-    communicator = WebsocketCommunicator(
-        application,
-        "/ws/updates/",
-        headers=[ORIGIN, (b"host", b"localhost"), (b"cookie", socket_cookie(client))],
-    )
-    connected, _code = await communicator.connect(timeout=5)
+async def signed_in_socket(person) -> tuple[Client, WebsocketCommunicator]:
+    """A browser's session (the client) and the socket its page opened with it."""
+    client = Client()
+    await sync_to_async(client.force_login)(person)
+    socket, connected = await connect(cookie=cookie_of(client))
     assert connected
-    return communicator
+    return client, socket
 
 
 async def assert_refused_and_closed(socket, assignment, code: int) -> None:
@@ -402,17 +405,12 @@ async def assert_refused_and_closed(socket, assignment, code: int) -> None:
 
 async def test_logging_out_closes_the_persons_open_sockets_at_once(volunteer, citizen, community, shopping):
     assignment = await sync_to_async(proposed_to)(volunteer, citizen, community, shopping)
-    client = Client()
-    await sync_to_async(client.force_login)(volunteer)
-    socket = await connect_with(client)
-    cookie = socket_cookie(client)
+    client, socket = await signed_in_socket(volunteer)
+    cookie = cookie_of(client)
     await sync_to_async(client.logout)()  # say, on the shared computer, in another tab
     assert await socket.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
     # The page's reconnect is refused: the session is gone.
-    again = WebsocketCommunicator(
-        application, "/ws/updates/", headers=[ORIGIN, (b"host", b"localhost"), (b"cookie", cookie)]
-    )
-    connected, _code = await again.connect(timeout=5)
+    _again, connected = await connect(cookie=cookie)
     assert not connected
     await assignment.arefresh_from_db()
     assert assignment.status == "proposed"
@@ -424,9 +422,7 @@ async def test_a_socket_that_missed_the_logout_signal_still_cannot_act(
     # The session ended without telling the sockets (a session store cleared by hand, an
     # expired session): every message is checked against the session store anyway.
     assignment = await sync_to_async(proposed_to)(volunteer, citizen, community, shopping)
-    client = Client()
-    await sync_to_async(client.force_login)(volunteer)
-    socket = await connect_with(client)
+    client, socket = await signed_in_socket(volunteer)
     await sync_to_async(client.session.delete)()
     await assert_refused_and_closed(socket, assignment, 4401)
 
@@ -466,9 +462,7 @@ async def test_a_password_changed_elsewhere_ends_the_sockets_right_to_act(
     volunteer, citizen, community, shopping
 ):
     assignment = await sync_to_async(proposed_to)(volunteer, citizen, community, shopping)
-    client = Client()
-    await sync_to_async(client.force_login)(volunteer)
-    socket = await connect_with(client)
+    _client, socket = await signed_in_socket(volunteer)
     volunteer.set_password("a-new-password-after-a-stolen-phone")
     await volunteer.asave()  # Django logs every other session out; the socket's too
     await assert_refused_and_closed(socket, assignment, 4401)
