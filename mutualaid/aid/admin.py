@@ -25,6 +25,7 @@ from mutualaid.aid.models import (
     TimeWindow,
     VolunteerOffer,
 )
+from mutualaid.aid.services import audit
 
 # Fields whose values are personal data: the audit log says they changed, not to what.
 PERSONAL_FIELDS = frozenset(
@@ -81,13 +82,11 @@ class AuditedAdminMixin:
         return getattr(obj, "community_id", None)
 
     def _audit(self, request, obj, action: str, before: dict, after: dict) -> None:
-        from mutualaid.aid.services import audit
-
         audit(
             actor=request.user,
             community_id=self.audit_community_id(obj),
             action=action,
-            subject=f"{obj._meta.model_name}:{obj.pk}",
+            subject=obj,
             before=before,
             after=after,
         )
@@ -134,15 +133,13 @@ class AuditedAdminMixin:
             self._audit_deleted(request, obj, community_id, snapshot)
 
     def _audit_deleted(self, request, obj, community_id, snapshot) -> None:
-        from mutualaid.aid.services import audit
-
         if not Community.objects.filter(pk=community_id).exists():
             community_id = None  # the community itself was deleted
         audit(
             actor=request.user,
             community_id=community_id,
             action="admin_delete",
-            subject=f"{obj._meta.model_name}:{obj.pk}",
+            subject=obj,
             before=snapshot,
         )
 

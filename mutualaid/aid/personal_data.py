@@ -176,12 +176,7 @@ def account_delete(*, person: User) -> None:
         services.assignment_withdraw(assignment=assignment, volunteer=person, reason="account deleted")
     with transaction.atomic():
         close_live_sockets(user_id=person.pk)  # their open pages stop hearing at once
-        services.audit(
-            actor=None,
-            community_id=person.community_id,
-            action="account_deleted",
-            subject=f"user:{person.pk}",
-        )
+        services.audit(actor=None, action="account_deleted", subject=person)
         own_requests = HelpRequest.objects.filter(requester=person)
         for help_request in own_requests.select_for_update():
             _forget_request_details(help_request)

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from django.core.validators import slug_re
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
+from geopy.distance import great_circle
 
 from mutualaid.accounts.models import User
-from mutualaid.aid.models import Assignment, Community, HelpRequest, TimeWindow
+from mutualaid.aid.models import Assignment, Category, Community, HelpRequest, TimeWindow
 from mutualaid.aid.places import coarse_point
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
 
@@ -172,8 +174,6 @@ class CallBack:
 
 def callbacks_for_community(community: Community) -> list[CallBack]:
     """People without an account to call: their request was accepted, done or cancelled."""
-    from django.utils.translation import gettext as _
-
     pending = (
         _with_live_assignment(
             HelpRequest.objects.filter(
@@ -213,8 +213,6 @@ class VolunteerChoice:
 
 def volunteer_choices(help_request: HelpRequest, *, limit: int = 40) -> list[VolunteerChoice]:
     """The community's volunteers for a coordinator's override: skilled and near first."""
-    from geopy.distance import great_circle
-
     offers = (
         help_request.community.volunteer_offers.select_related("volunteer")
         .prefetch_related("skills")
@@ -260,3 +258,21 @@ def community_map_points(community: Community) -> dict:
         ],
         "volunteers": [list(coarse_point(latitude, longitude)) for latitude, longitude in volunteers[:2000]],
     }
+
+
+def volunteers_for_message(
+    *,
+    community: Community,
+    volunteer: User | None = None,
+    skill: Category | None = None,
+    neighbourhood: str = "",
+) -> QuerySet[User]:
+    """Whom a coordinator's message reaches: one volunteer, or those with a skill in an area."""
+    people = User.objects.filter(volunteer_offer__community=community, is_active=True).exclude(email="")
+    if volunteer is not None:
+        return people.filter(pk=volunteer.pk)
+    if skill is not None:
+        people = people.filter(volunteer_offer__skills=skill)
+    if neighbourhood:
+        people = people.filter(volunteer_offer__neighbourhood=neighbourhood)
+    return people.distinct()

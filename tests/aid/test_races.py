@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, HelpRequest, StatusChange
-from mutualaid.aid.states import REQUEST_TRANSITIONS
+from mutualaid.aid.states import REQUEST_TRANSITIONS, InvalidTransition
 from tests.conftest import LADEUZEPLEIN, make_user, make_volunteer, post_request
 
 WANTED_ATTEMPTS = 200
@@ -55,7 +55,7 @@ def race(attempts: list[Callable[[], object]]) -> Counter:
             barrier.wait(timeout=60)
             attempt()
             outcome = "won"
-        except (services.TaskActionError, services.InvalidTransition) as error:
+        except (services.TaskActionError, InvalidTransition) as error:
             outcome = "told:" + type(error).__name__
         except IntegrityError as error:
             outcome = "refused by the database" if "volunteer_capacity" in str(error) else f"crashed:{error}"

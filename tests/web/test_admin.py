@@ -316,7 +316,7 @@ def test_a_coordinators_change_in_the_admin_is_audited_with_before_and_after(
     assert (entry.actor, entry.community_id, entry.subject) == (
         coordinator,
         help_request.community_id,
-        f"helprequest:{help_request.pk}",
+        f"help_request:{help_request.pk}",
     )
     assert entry.before["category"] == help_request.category_id and entry.after["category"] == pharmacy.pk
     assert (entry.before["urgency"], entry.after["urgency"]) == (1, 3)

@@ -1,0 +1,56 @@
+"""Every change of a request, an offer or an assignment happens here.
+
+Each service locks the help request row, checks the transition against `states.py`,
+records a `StatusChange`, and publishes the change after the commit. Views and consumers
+only parse input, call one of these and render the outcome. One module per noun:
+`requests`, `offers`, `assignments`, `coordination`, `audit`.
+"""
+
+from mutualaid.aid.services._records import TaskActionError
+from mutualaid.aid.services.assignments import (
+    assignment_accept,
+    assignment_complete,
+    assignment_decline,
+    assignment_expire,
+    assignment_propose,
+    assignment_withdraw,
+    assignments_propose_batch,
+    expire_overdue_proposals,
+)
+from mutualaid.aid.services.audit import audit
+from mutualaid.aid.services.coordination import (
+    assignment_assign_by_coordinator,
+    assignment_unassign,
+    coordinator_message_send,
+    help_request_attach_to_account,
+    help_request_mark_called_back,
+)
+from mutualaid.aid.services.offers import volunteer_offer_save, volunteer_offer_set_paused
+from mutualaid.aid.services.requests import (
+    help_request_cancel,
+    help_request_create,
+    help_requests_set_waiting_reasons,
+)
+
+__all__ = [
+    "TaskActionError",
+    "assignment_accept",
+    "assignment_assign_by_coordinator",
+    "assignment_complete",
+    "assignment_decline",
+    "assignment_expire",
+    "assignment_propose",
+    "assignment_unassign",
+    "assignment_withdraw",
+    "assignments_propose_batch",
+    "audit",
+    "coordinator_message_send",
+    "expire_overdue_proposals",
+    "help_request_attach_to_account",
+    "help_request_cancel",
+    "help_request_create",
+    "help_request_mark_called_back",
+    "help_requests_set_waiting_reasons",
+    "volunteer_offer_save",
+    "volunteer_offer_set_paused",
+]

@@ -1,0 +1,124 @@
+"""What every service shares: row locks, status records, access checks and publishing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from mutualaid.accounts.models import User
+from mutualaid.aid.models import Assignment, HelpRequest, StatusChange
+from mutualaid.aid.states import (
+    AssignmentStatus,
+    RequestStatus,
+    check_assignment_transition,
+    check_request_transition,
+)
+from notifications.emails import queue_emails, task_emails
+from notifications.events import publish_task_changes, task_change
+
+EMAILED_CHANGES = ("proposed", "accepted", "done")
+
+
+class TaskActionError(Exception):
+    """An action that cannot be done now, with a message to show the person who tried."""
+
+
+def set_request_status(
+    help_request: HelpRequest,
+    to_status: str,
+    *,
+    actor: User | None,
+    reason: str = "",
+    assignment: Assignment | None = None,
+) -> None:
+    check_request_transition(help_request.status, to_status)
+    StatusChange.objects.create(
+        help_request=help_request,
+        assignment=assignment,
+        subject=StatusChange.Subject.REQUEST,
+        actor=actor,
+        from_status=help_request.status,
+        to_status=to_status,
+        reason=reason[:255],
+    )
+    help_request.status = to_status
+    if to_status != RequestStatus.OPEN:
+        help_request.unassigned_reason = ""
+    help_request.save(update_fields=["status", "unassigned_reason", "updated_at"])
+
+
+def set_assignment_status(
+    assignment: Assignment, to_status: str, *, actor: User | None, reason: str = ""
+) -> None:
+    check_assignment_transition(assignment.status, to_status)
+    StatusChange.objects.create(
+        help_request_id=assignment.help_request_id,
+        assignment=assignment,
+        subject=StatusChange.Subject.ASSIGNMENT,
+        actor=actor,
+        from_status=assignment.status,
+        to_status=to_status,
+        reason=reason[:255],
+    )
+    assignment.status = to_status
+    if assignment.responded_at is None and to_status != AssignmentStatus.PROPOSED:
+        assignment.responded_at = timezone.now()
+    assignment.save(update_fields=["status", "responded_at", "decline_reason"])
+
+
+def change_of(help_request: HelpRequest, change: str, volunteer_ids: list[int]) -> tuple[list[str], dict]:
+    return task_change(
+        request_id=help_request.pk,
+        community_id=help_request.community_id,
+        requester_id=help_request.requester_id,
+        volunteer_ids=volunteer_ids,
+        request_status=help_request.status,
+        change=change,
+    )
+
+
+def announce(help_request: HelpRequest, change: str, volunteer_ids: list[int]) -> None:
+    """Tell the live pages concerned, after the commit (events carry ids only)."""
+    publish_task_changes([change_of(help_request, change, volunteer_ids)])
+
+
+def publish(
+    help_request: HelpRequest,
+    change: str,
+    volunteer_ids: Iterable[int] = (),
+    *,
+    assignment: Assignment | None = None,
+) -> None:
+    """Queue the e-mails a change sends and announce it to the live pages."""
+    volunteer_ids = sorted(set(volunteer_ids))
+    if change in EMAILED_CHANGES:
+        volunteers = list(User.objects.filter(pk__in=volunteer_ids))
+        queue_emails(
+            task_emails(
+                help_request=help_request, change=change, volunteers=volunteers, assignment=assignment
+            )
+        )
+    announce(help_request, change, volunteer_ids)
+
+
+def locked_request(help_request_id: int) -> HelpRequest:
+    return HelpRequest.objects.select_for_update().get(pk=help_request_id)
+
+
+def locked_assignment(assignment_id: int) -> tuple[Assignment, HelpRequest]:
+    # Lock the request first, always in this order, so two actions on one task queue up.
+    request_id = Assignment.objects.values_list("help_request_id", flat=True).get(pk=assignment_id)
+    help_request = locked_request(request_id)
+    assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
+    return assignment, help_request
+
+
+def coordinates(user: User, community_id: int) -> bool:
+    return user.is_superuser or (user.is_coordinator and user.community_id == community_id)
+
+
+def require_coordinator(coordinator: User, community_id: int) -> None:
+    if not coordinates(coordinator, community_id):
+        raise PermissionDenied

@@ -1,0 +1,256 @@
+"""Assignments: proposals, and what a volunteer does with them (accept, decline, give
+back, complete), expiry, and the batch of proposals a matching run makes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from matching.scheduling import schedule_matching
+from mutualaid.accounts.models import User
+from mutualaid.aid.models import Assignment, HelpRequest, StatusChange
+from mutualaid.aid.services._records import (
+    TaskActionError,
+    change_of,
+    locked_assignment,
+    locked_request,
+    publish,
+    set_assignment_status,
+    set_request_status,
+)
+from mutualaid.aid.states import (
+    LIVE_ASSIGNMENT_STATUSES,
+    AssignmentStatus,
+    InvalidTransition,
+    RequestStatus,
+    check_request_transition,
+)
+from notifications.emails import queue_emails, task_emails
+from notifications.events import publish_task_changes
+
+
+@transaction.atomic
+def assignment_propose(
+    *, help_request: HelpRequest, volunteer: User, km: float, actor: User | None = None, reason: str = ""
+) -> Assignment:
+    """Propose an open request to a volunteer (a coordinator's choice, or a test's)."""
+    help_request = locked_request(help_request.pk)
+    if help_request.status != RequestStatus.OPEN:
+        raise InvalidTransition("help request", help_request.status, RequestStatus.PROPOSED)
+    expires_at = timezone.now() + dt.timedelta(hours=settings.PROPOSAL_EXPIRY_HOURS)
+    assignment = Assignment.objects.create(
+        help_request=help_request, volunteer=volunteer, km=km, expires_at=expires_at
+    )
+    StatusChange.objects.create(
+        help_request=help_request,
+        assignment=assignment,
+        subject=StatusChange.Subject.ASSIGNMENT,
+        actor=actor,
+        to_status=AssignmentStatus.PROPOSED,
+        reason=reason or "matching",
+    )
+    # The request's own record (which its citizen reads) carries no free text: a coordinator's
+    # "why this volunteer" may name the volunteer or the citizen's circumstances, and stays
+    # on the assignment's record, which coordinators read.
+    set_request_status(help_request, RequestStatus.PROPOSED, actor=actor, assignment=assignment)
+    publish(help_request, "proposed", [volunteer.pk], assignment=assignment)
+    return assignment
+
+
+def _own_assignment(assignment_id: int, volunteer: User) -> tuple[Assignment, HelpRequest]:
+    assignment, help_request = locked_assignment(assignment_id)
+    if assignment.volunteer_id != volunteer.pk:
+        raise PermissionDenied
+    return assignment, help_request
+
+
+def _explain_not_proposed(assignment: Assignment) -> TaskActionError:
+    if assignment.status == AssignmentStatus.EXPIRED:
+        return TaskActionError(_("This proposal expired; we offered the task to someone else."))
+    if assignment.status == AssignmentStatus.CANCELLED:
+        return TaskActionError(_("This request was cancelled; there is nothing to do any more."))
+    return TaskActionError(
+        _("You already answered this proposal (%(status)s).") % {"status": assignment.get_status_display()}
+    )
+
+
+def assignment_accept(*, assignment: Assignment, volunteer: User) -> Assignment:
+    """The volunteer takes the task: the requester learns who is coming."""
+    with transaction.atomic():
+        assignment, help_request = _own_assignment(assignment.pk, volunteer)
+        overdue = assignment.status == AssignmentStatus.PROPOSED and assignment.expires_at <= timezone.now()
+        if overdue:
+            # The expiry is true whatever the volunteer wanted: commit it, then say so.
+            _expire(assignment, help_request)
+        elif assignment.status != AssignmentStatus.PROPOSED:
+            raise _explain_not_proposed(assignment)
+        else:
+            set_assignment_status(assignment, AssignmentStatus.ACCEPTED, actor=volunteer)
+            set_request_status(help_request, RequestStatus.ACCEPTED, actor=volunteer, assignment=assignment)
+            publish(help_request, "accepted", [volunteer.pk])
+    if overdue:
+        raise _explain_not_proposed(assignment)
+    return assignment
+
+
+@transaction.atomic
+def assignment_decline(*, assignment: Assignment, volunteer: User, reason: str = "") -> Assignment:
+    """The volunteer says no: the request is open again and matched without them."""
+    assignment, help_request = _own_assignment(assignment.pk, volunteer)
+    if assignment.status != AssignmentStatus.PROPOSED:
+        raise _explain_not_proposed(assignment)
+    assignment.decline_reason = reason[:255]
+    set_assignment_status(assignment, AssignmentStatus.DECLINED, actor=volunteer, reason=reason)
+    set_request_status(
+        help_request, RequestStatus.OPEN, actor=volunteer, reason="declined", assignment=assignment
+    )
+    publish(help_request, "declined", [volunteer.pk])
+    schedule_matching(help_request.community_id)
+    return assignment
+
+
+@transaction.atomic
+def assignment_withdraw(*, assignment: Assignment, volunteer: User, reason: str = "") -> Assignment:
+    """The volunteer gives back a task (e.g. they leave): it is matched again without them."""
+    assignment, help_request = _own_assignment(assignment.pk, volunteer)
+    if assignment.status not in LIVE_ASSIGNMENT_STATUSES:
+        raise _explain_not_proposed(assignment)
+    # The citizen reads a system reason ("account deleted"), never the volunteer's own words.
+    public = reason if reason in StatusChange.SYSTEM_REASONS else ""
+    release(
+        assignment, help_request, actor=volunteer, reason=reason, request_reason=public, change="withdrawn"
+    )
+    return assignment
+
+
+def release(
+    assignment: Assignment,
+    help_request: HelpRequest,
+    *,
+    actor: User,
+    reason: str,
+    request_reason: str = "",
+    change: str,
+) -> None:
+    """Take a live task back from its volunteer: the request is open and matched again.
+
+    `reason` goes on the assignment's record (coordinators read it); the request's record,
+    which its citizen reads, gets only `request_reason`: why a coordinator took a task back
+    ("fell ill") is the volunteer's business, not the citizen's.
+    """
+    set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=actor, reason=reason)
+    set_request_status(
+        help_request, RequestStatus.OPEN, actor=actor, reason=request_reason, assignment=assignment
+    )
+    publish(help_request, change, [assignment.volunteer_id])
+    schedule_matching(help_request.community_id)
+
+
+@transaction.atomic
+def assignment_complete(
+    *, assignment: Assignment, volunteer: User, hours_spent: float | None = None
+) -> Assignment:
+    """The volunteer marks the task done, optionally with the hours it took."""
+    if hours_spent is not None and not 0 < hours_spent <= 24:
+        raise ValidationError({"hours_spent": _("Give the hours as a number between 0 and 24.")})
+    assignment, help_request = _own_assignment(assignment.pk, volunteer)
+    if assignment.status != AssignmentStatus.ACCEPTED:
+        if assignment.status == AssignmentStatus.DONE:
+            raise TaskActionError(_("This task is already marked as done. Thank you!"))
+        raise TaskActionError(_("Only a task you accepted can be marked as done."))
+    assignment.hours_spent = hours_spent
+    assignment.save(update_fields=["hours_spent"])
+    set_assignment_status(assignment, AssignmentStatus.DONE, actor=volunteer)
+    set_request_status(help_request, RequestStatus.DONE, actor=volunteer, assignment=assignment)
+    publish(help_request, "done", [volunteer.pk])
+    return assignment
+
+
+def _expire(assignment: Assignment, help_request: HelpRequest) -> None:
+    set_assignment_status(assignment, AssignmentStatus.EXPIRED, actor=None, reason="no answer in time")
+    set_request_status(help_request, RequestStatus.OPEN, actor=None, reason="expired", assignment=assignment)
+    publish(help_request, "expired", [assignment.volunteer_id])
+    schedule_matching(help_request.community_id)
+
+
+@transaction.atomic
+def assignment_expire(*, assignment: Assignment, now: dt.datetime | None = None) -> bool:
+    """Expire a proposal left unanswered past its deadline; False if it was answered."""
+    assignment, help_request = locked_assignment(assignment.pk)
+    if assignment.status != AssignmentStatus.PROPOSED or assignment.expires_at > (now or timezone.now()):
+        return False
+    _expire(assignment, help_request)
+    return True
+
+
+def expire_overdue_proposals(*, now: dt.datetime | None = None) -> int:
+    """Expire every overdue proposal, each in its own transaction; returns how many."""
+    now = now or timezone.now()
+    overdue = Assignment.objects.filter(status=AssignmentStatus.PROPOSED, expires_at__lte=now)
+    return sum(assignment_expire(assignment=assignment, now=now) for assignment in overdue)
+
+
+def assignments_propose_batch(
+    *, proposals: list[tuple[HelpRequest, int, float]], actor: User | None = None, reason: str = "matching"
+) -> list[Assignment]:
+    """Propose many open requests at once: (locked request, volunteer id, km) each.
+
+    For matching runs, inside the caller's transaction, with the requests already locked
+    by `select_for_update`: a constant number of queries whatever the batch size.
+    """
+    for help_request, _volunteer_id, _km in proposals:
+        check_request_transition(help_request.status, RequestStatus.PROPOSED)
+    now = timezone.now()
+    expires_at = now + dt.timedelta(hours=settings.PROPOSAL_EXPIRY_HOURS)
+    assignments = Assignment.objects.bulk_create(
+        Assignment(help_request=help_request, volunteer_id=volunteer_id, km=km, expires_at=expires_at)
+        for help_request, volunteer_id, km in proposals
+    )
+    changes = []
+    for assignment, (help_request, _volunteer_id, _km) in zip(assignments, proposals, strict=True):
+        changes.append(
+            StatusChange(
+                help_request=help_request,
+                assignment=assignment,
+                subject=StatusChange.Subject.ASSIGNMENT,
+                actor=actor,
+                to_status=AssignmentStatus.PROPOSED,
+                reason=reason,
+            )
+        )
+        changes.append(
+            StatusChange(
+                help_request=help_request,
+                assignment=assignment,
+                subject=StatusChange.Subject.REQUEST,
+                actor=actor,
+                from_status=help_request.status,
+                to_status=RequestStatus.PROPOSED,
+                reason=reason,
+            )
+        )
+        help_request.status = RequestStatus.PROPOSED
+        help_request.unassigned_reason = ""
+        help_request.updated_at = now
+    StatusChange.objects.bulk_create(changes)
+    HelpRequest.objects.bulk_update(
+        [request for request, _v, _k in proposals], ["status", "unassigned_reason", "updated_at"]
+    )
+    volunteers = User.objects.in_bulk({volunteer_id for _request, volunteer_id, _km in proposals})
+    emails, live_events = [], []
+    for assignment, (help_request, volunteer_id, _km) in zip(assignments, proposals, strict=True):
+        emails += task_emails(
+            help_request=help_request,
+            change="proposed",
+            volunteers=[volunteers[volunteer_id]],
+            assignment=assignment,
+        )
+        live_events.append(change_of(help_request, "proposed", [volunteer_id]))
+    queue_emails(emails)
+    publish_task_changes(live_events)  # one send after the commit, not one per proposal
+    return assignments

@@ -1,0 +1,141 @@
+"""Help requests: filing one, cancelling it, and the waiting reasons matching stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from matching.scheduling import schedule_matching
+from mutualaid.accounts.models import User
+from mutualaid.aid.models import Category, Community, HelpRequest, StatusChange, TimeWindow
+from mutualaid.aid.places import Location
+from mutualaid.aid.services._records import (
+    TaskActionError,
+    change_of,
+    coordinates,
+    locked_request,
+    publish,
+    set_assignment_status,
+    set_request_status,
+)
+from mutualaid.aid.services.audit import audit
+from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
+from notifications.events import publish_task_changes
+
+
+@transaction.atomic
+def help_request_create(
+    *,
+    community: Community,
+    requester: User | None,
+    created_by: User,
+    category: Category,
+    description: str,
+    urgency: int,
+    location: Location,
+    time_windows: Iterable[tuple[dt.date, int]] = (),
+    any_time: bool = False,
+    contact_name: str = "",
+    contact_phone: str = "",
+    language_needed: str = "",
+) -> HelpRequest:
+    """File a request and ask matching to look for a volunteer.
+
+    A coordinator filing for someone who phoned in passes `requester=None` and the
+    caller's name and phone.
+    """
+    if requester is None and not coordinates(created_by, community.pk):
+        raise PermissionDenied
+    if requester is None and not (contact_name.strip() and contact_phone.strip()):
+        raise ValidationError({"contact_name": _("Give the name and phone of the person who called.")})
+    if category.community_id != community.pk or not category.is_active:
+        raise ValidationError({"category": _("Choose one of the categories offered in your community.")})
+    windows = sorted(set(time_windows))
+    if not any_time and not windows:
+        raise ValidationError({"time_windows": _("Say when you need help, or tick 'any time'.")})
+    help_request = HelpRequest.objects.create(
+        community=community,
+        requester=requester,
+        created_by=created_by,
+        category=category,
+        description=description,
+        urgency=urgency,
+        any_time=any_time,
+        address=location.address,
+        latitude=location.latitude,
+        longitude=location.longitude,
+        neighbourhood=location.neighbourhood,
+        contact_name=contact_name.strip(),
+        contact_phone=contact_phone.strip(),
+        language_needed=language_needed,
+    )
+    if not any_time:
+        TimeWindow.objects.bulk_create(
+            TimeWindow(help_request=help_request, date=date, part_of_day=part) for date, part in windows
+        )
+    StatusChange.objects.create(
+        help_request=help_request,
+        subject=StatusChange.Subject.REQUEST,
+        actor=created_by,
+        to_status=RequestStatus.OPEN,
+        reason="created",
+    )
+    if requester is None:
+        audit(
+            actor=created_by,
+            action="phone_intake",
+            subject=help_request,
+            after={"category": category.slug, "urgency": urgency},
+        )
+    publish(help_request, "created")
+    schedule_matching(community.pk)
+    return help_request
+
+
+@transaction.atomic
+def help_request_cancel(*, help_request: HelpRequest, actor: User, reason: str = "") -> HelpRequest:
+    """Cancel a request that is not done yet; a volunteer already on it is released."""
+    help_request = locked_request(help_request.pk)
+    if help_request.requester_id != actor.pk and not coordinates(actor, help_request.community_id):
+        raise PermissionDenied
+    if help_request.status in (RequestStatus.DONE, RequestStatus.CANCELLED):
+        raise TaskActionError(
+            _("This request is already %(status)s.") % {"status": help_request.get_status_display()}
+        )
+    volunteer_ids = []
+    for assignment in help_request.assignments.select_for_update().filter(
+        status__in=LIVE_ASSIGNMENT_STATUSES
+    ):
+        set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=actor, reason=reason)
+        volunteer_ids.append(assignment.volunteer_id)
+    if help_request.requester_id != actor.pk:
+        audit(
+            actor=actor,
+            action="cancel",
+            subject=help_request,
+            before={"status": help_request.status},
+            after={"status": RequestStatus.CANCELLED, "reason": reason},
+        )
+    set_request_status(help_request, RequestStatus.CANCELLED, actor=actor, reason=reason)
+    publish(help_request, "cancelled", volunteer_ids)
+    return help_request
+
+
+def help_requests_set_waiting_reasons(*, reasons: dict[HelpRequest, str]) -> list[HelpRequest]:
+    """Store why open requests wait (matching's reasons); tell whoever sees a reason change.
+
+    For matching runs, inside the caller's transaction, with the requests already locked.
+    Returns the requests whose reason changed.
+    """
+    changed = []
+    for help_request, reason in reasons.items():
+        if help_request.unassigned_reason != reason:
+            help_request.unassigned_reason = reason
+            changed.append(help_request)
+    HelpRequest.objects.bulk_update(changed, ["unassigned_reason"])
+    publish_task_changes([change_of(help_request, "waiting", []) for help_request in changed])
+    return changed
