@@ -9,6 +9,10 @@ class MatchingQueue(models.Model):
 
     community = models.OneToOneField("aid.Community", on_delete=models.CASCADE, related_name="matching_queue")
     due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # A coordinator's "Run matching now" is recorded as theirs on the run it causes.
+    requested_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("matching queue entry")

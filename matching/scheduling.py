@@ -30,14 +30,23 @@ WAKE = "matching.wake"
 ADVISORY_LOCK_NAMESPACE = 7301
 
 
-def schedule_matching(community_id: int, *, delay_seconds: float | None = None) -> None:
-    """Mark the community due for a run soon; several triggers coalesce into one run."""
+def schedule_matching(
+    community_id: int, *, delay_seconds: float | None = None, requested_by_id: int | None = None
+) -> None:
+    """Mark the community due for a run soon; several triggers coalesce into one run.
+
+    `requested_by_id`: the coordinator who asked for the run (recorded on it).
+    """
     delay = settings.MATCHING_DEBOUNCE_SECONDS if delay_seconds is None else delay_seconds
     due_at = timezone.now() + dt.timedelta(seconds=delay)
     # Never postpone a run already due sooner; pull a later one (a retry) forward.
     queue = MatchingQueue.objects.filter(community_id=community_id)
+    if requested_by_id is not None:
+        queue.update(requested_by_id=requested_by_id)
     if not queue.filter(Q(due_at__isnull=True) | Q(due_at__gt=due_at)).update(due_at=due_at):
-        MatchingQueue.objects.get_or_create(community_id=community_id, defaults={"due_at": due_at})
+        MatchingQueue.objects.get_or_create(
+            community_id=community_id, defaults={"due_at": due_at, "requested_by_id": requested_by_id}
+        )
     transaction.on_commit(wake_worker)
 
 
@@ -53,14 +62,19 @@ def wake_worker() -> None:
 
 def claim_due_community(community_id: int, now: dt.datetime) -> bool:
     """Take a due community off the queue; only one process can win the claim."""
-    return bool(MatchingQueue.objects.filter(community_id=community_id, due_at__lte=now).update(due_at=None))
+    return bool(
+        MatchingQueue.objects.filter(community_id=community_id, due_at__lte=now).update(
+            due_at=None, requested_by=None
+        )
+    )
 
 
-def due_community_ids(now: dt.datetime) -> list[int]:
+def due_communities(now: dt.datetime) -> list[tuple[int, int | None]]:
+    """The communities due now, soonest first, each with the coordinator who asked, if any."""
     return list(
         MatchingQueue.objects.filter(due_at__lte=now)
         .order_by("due_at")
-        .values_list("community_id", flat=True)
+        .values_list("community_id", "requested_by_id")
     )
 
 

@@ -25,10 +25,12 @@ from matching.models import MatchingRun
 from matching.reasons import NO_LANGUAGE, TIME_PASSED
 from matching.scheduling import (
     claim_due_community,
-    due_community_ids,
+    due_communities,
     lock_community_for_matching,
+    schedule_matching,
     seconds_until_next_due,
 )
+from mutualaid.accounts.models import User
 from mutualaid.aid.models import Assignment, Community, HelpRequest, TimeWindow, VolunteerOffer
 from mutualaid.aid.services import (
     assignments_propose_batch,
@@ -254,16 +256,16 @@ def run_due_matching(*, now: dt.datetime | None = None) -> float | None:
     expired = expire_overdue_proposals(now=now)
     if expired:
         logger.info("Expired %d unanswered proposals", expired)
-    for community_id in due_community_ids(now):
+    for community_id, requested_by_id in due_communities(now):
         if not claim_due_community(community_id, now):
             continue  # another worker took it
         community = Community.objects.get(pk=community_id)
+        started_by = User.objects.filter(pk=requested_by_id).first() if requested_by_id else None
+        trigger = MatchingRun.Trigger.COORDINATOR if started_by else MatchingRun.Trigger.AUTOMATIC
         try:
-            outcome = propose_assignments(community=community)
+            outcome = propose_assignments(community=community, trigger=trigger, started_by=started_by)
         except Exception:
             logger.exception("Matching failed for %s; it will be tried again", community)
-            from matching.scheduling import schedule_matching
-
             with transaction.atomic():
                 schedule_matching(community_id, delay_seconds=60)
             continue

@@ -122,6 +122,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Parallel test processes (pytest-xdist sets PYTEST_XDIST_WORKER) sharing one Redis keep
+# their keys apart; everywhere else this is just CHANNEL_PREFIX.
+CHANNEL_PREFIX = os.environ.get("CHANNEL_PREFIX", "mutualaid") + os.environ.get("PYTEST_XDIST_WORKER", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -132,7 +135,7 @@ if REDIS_URL:
             # BZPOPMIN: an idle socket's consumer would die with TimeoutError (channels_redis#422).
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
-                "prefix": os.environ.get("CHANNEL_PREFIX", "mutualaid"),
+                "prefix": CHANNEL_PREFIX,
                 # Every socket of one daphne shares one Redis queue, so a matching run's burst
                 # (an event per proposal) lands there at once: the default 100 would drop the
                 # 101st event of a run of 100 proposals.
@@ -145,7 +148,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             # Its own prefix, so clearing the cache's keys never touches the channel layer's.
-            "KEY_PREFIX": f"{os.environ.get('CHANNEL_PREFIX', 'mutualaid')}-cache",
+            "KEY_PREFIX": f"{CHANNEL_PREFIX}-cache",
         }
     }
 else:

@@ -18,6 +18,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from matching.scheduling import wake_worker
+from mutualaid.aid.states import AssignmentStatus
 from notifications.models import OutgoingEmail
 
 logger = logging.getLogger(__name__)
@@ -79,8 +81,6 @@ def task_emails(*, help_request, change: str, volunteers: list, assignment=None)
 
 def queue_emails(emails: list[OutgoingEmail]) -> None:
     """Save to the outbox inside the caller's transaction; wake the worker after commit."""
-    from matching.scheduling import wake_worker
-
     if emails:
         OutgoingEmail.objects.bulk_create(emails)
         transaction.on_commit(wake_worker)
@@ -88,8 +88,6 @@ def queue_emails(emails: list[OutgoingEmail]) -> None:
 
 def _obsolete(email: OutgoingEmail) -> str:
     """Why a waiting e-mail is no longer worth sending, or "" if it still is."""
-    from mutualaid.aid.states import AssignmentStatus
-
     proposal = email.proposal
     if proposal is not None and proposal.status != AssignmentStatus.PROPOSED:
         return f"not sent: the proposal was {proposal.status} before it went out"

@@ -75,11 +75,6 @@ def event_text(event: dict[str, Any]) -> str:
     return event.get("text") or json.dumps({field: event[field] for field in PUBLIC_FIELDS[event["type"]]})
 
 
-def publish_task_change(**change: Any) -> None:
-    """Tell the requester, the volunteers concerned and the coordinators, after commit."""
-    publish_task_changes([task_change(**change)])
-
-
 def publish_community_change(*, community_id: int, change: str) -> None:
     """Tell a community's coordinators, after commit, that their dashboard changed."""
     publish_task_changes([community_change(community_id=community_id, change=change)])

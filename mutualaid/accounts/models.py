@@ -47,7 +47,3 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
-
-    @property
-    def is_volunteer(self) -> bool:
-        return hasattr(self, "volunteer_offer")

@@ -5,18 +5,21 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from matching.models import MatchingRun
 from matching.reasons import reason_label
+from mutualaid.accounts.models import User
 from mutualaid.aid import selectors, services
 from mutualaid.aid.forms import AssignForm, AttachForm, CoordinatorMessageForm, PhoneIntakeForm, UnassignForm
 from mutualaid.aid.models import CoordinatorMessage
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.aid.views import add_service_errors, request_details
+from mutualaid.reports import charts, statistics
 
 
 def _community(request: HttpRequest):
@@ -93,16 +96,12 @@ def _override_page(request: HttpRequest, help_request, **forms) -> HttpResponse:
 
 
 def _volunteers(choices):
-    from mutualaid.accounts.models import User
-
     return User.objects.filter(pk__in=[choice.volunteer.pk for choice in choices])
 
 
 def _coordinated_request(request: HttpRequest, request_id: int):
     help_request = selectors.request_for_viewer(request.user, request_id)
     if not selectors.is_coordinator_of(request.user, help_request.community_id):
-        from django.http import Http404
-
         raise Http404
     return help_request
 
@@ -212,3 +211,48 @@ def message_volunteers(request: HttpRequest) -> HttpResponse:
     return render(
         request, "aid/coordinator/messages.html", {"form": form, "community": community, "log": log}
     )
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    community = selectors.community_for_coordinator(request.user, request.GET.get("community"))
+    board = selectors.community_board(community)
+    last_run = MatchingRun.objects.filter(community=community).first()
+    for column in board["columns"]:
+        for help_request in column["requests"]:
+            help_request.waiting_reason = reason_label(help_request.unassigned_reason)
+    shortage = statistics.volunteer_shortage(community)
+    return render(
+        request,
+        "aid/dashboard.html",
+        {
+            "community": community,
+            "board": board,
+            "last_run": last_run,
+            "counters": statistics.dashboard_counters(community),
+            "unmatched": statistics.unmatched_requests(community),
+            "skill_chart": charts.shortage_chart(
+                shortage["by_category"],
+                chart_id="shortage-by-category",
+                title=_("Open requests and available volunteers per kind of help"),
+                label_heading=_("Kind of help"),
+            ),
+            "area_chart": charts.shortage_chart(
+                shortage["by_neighbourhood"],
+                chart_id="shortage-by-neighbourhood",
+                title=_("Open requests and available volunteers per neighbourhood"),
+                label_heading=_("Neighbourhood"),
+            ),
+            "callbacks": len(selectors.callbacks_for_community(community)),
+            "map_points": selectors.community_map_points(community),
+        },
+    )
+
+
+@login_required
+@require_POST
+def dashboard_match_now(request: HttpRequest) -> HttpResponse:
+    community = selectors.community_for_coordinator(request.user, request.POST.get("community"))
+    services.matching_run_now(community=community, coordinator=request.user)
+    messages.success(request, _("Matching will run in a moment; new proposals appear here."))
+    return redirect("dashboard")

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.utils import timezone
 
@@ -242,8 +243,6 @@ def _load_history(rng: random.Random, gazetteer: OfflineGazetteer, community: Co
 
 def _grant_coordinator_admin(user: User) -> None:
     """Let a coordinator use the admin for their community's data."""
-    from django.contrib.auth.models import Permission
-
     codenames = [
         "view_community", "change_community",
         "view_category", "add_category", "change_category",

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from mutualaid.accounts.models import User
 from mutualaid.aid.geocoding import GeocodingError, locate, neighbourhood_near
 from mutualaid.aid.models import Category, Community, PartOfDay, SpokenLanguage, Urgency
 from mutualaid.aid.places import Location
@@ -273,8 +274,6 @@ class CoordinatorMessageForm(forms.Form):
 
     def __init__(self, *args, community: Community, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        from mutualaid.accounts.models import User
-
         self.fields["volunteer"].queryset = User.objects.filter(
             volunteer_offer__community=community
         ).order_by("first_name", "last_name")

@@ -7,21 +7,18 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from matching.models import MatchingRun
 from matching.reasons import reason_label
-from matching.scheduling import schedule_matching
 from mutualaid.aid import selectors, services
 from mutualaid.aid.forms import CancelForm, DeclineForm, DoneForm, HelpRequestForm, VolunteerOfferForm
 from mutualaid.aid.models import Community, VolunteerOffer
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.limits import request_is_limited, too_many_message
-from mutualaid.reports import charts, statistics
+from mutualaid.reports import statistics
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -251,50 +248,3 @@ def task_done(request: HttpRequest, assignment_id: int) -> HttpResponse:
         ),
         _("Marked as done. Thank you for helping!"),
     )
-
-
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    community = selectors.community_for_coordinator(request.user, request.GET.get("community"))
-    board = selectors.community_board(community)
-    last_run = MatchingRun.objects.filter(community=community).first()
-    for column in board["columns"]:
-        for help_request in column["requests"]:
-            help_request.waiting_reason = reason_label(help_request.unassigned_reason)
-    shortage = statistics.volunteer_shortage(community)
-    return render(
-        request,
-        "aid/dashboard.html",
-        {
-            "community": community,
-            "board": board,
-            "last_run": last_run,
-            "counters": statistics.dashboard_counters(community),
-            "unmatched": statistics.unmatched_requests(community),
-            "skill_chart": charts.shortage_chart(
-                shortage["by_category"],
-                chart_id="shortage-by-category",
-                title=_("Open requests and available volunteers per kind of help"),
-                label_heading=_("Kind of help"),
-            ),
-            "area_chart": charts.shortage_chart(
-                shortage["by_neighbourhood"],
-                chart_id="shortage-by-neighbourhood",
-                title=_("Open requests and available volunteers per neighbourhood"),
-                label_heading=_("Neighbourhood"),
-            ),
-            "callbacks": len(selectors.callbacks_for_community(community)),
-            "map_points": selectors.community_map_points(community),
-        },
-    )
-
-
-@login_required
-@require_POST
-def dashboard_match_now(request: HttpRequest) -> HttpResponse:
-    community = selectors.community_for_coordinator(request.user, request.POST.get("community"))
-    with transaction.atomic():
-        schedule_matching(community.pk, delay_seconds=0)
-        services.audit(actor=request.user, community_id=community.pk, action="match_now")
-    messages.success(request, _("Matching will run in a moment; new proposals appear here."))
-    return redirect("dashboard")

@@ -23,7 +23,8 @@ from tests.conftest import LADEUZEPLEIN, make_user, make_volunteer, post_request
 
 WANTED_ATTEMPTS = 200
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# One parallel test process runs them all: each opens 200 connections at once.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("races")]
 
 
 @pytest.fixture(autouse=True)

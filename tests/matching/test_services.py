@@ -12,6 +12,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 import matching.services
@@ -360,3 +361,17 @@ def test_a_missing_kind_of_help_stays_no_skill_even_when_a_language_is_asked(cit
     propose_assignments(community=community)
     help_request.refresh_from_db()
     assert help_request.unassigned_reason == "no_skill"
+
+
+def test_run_matching_now_is_recorded_as_the_coordinators_run(client, coordinator, help_request, volunteer):
+    run_due_matching()  # the request's own trigger: an automatic run
+    services.assignment_decline(assignment=proposals_of(volunteer)[0], volunteer=volunteer)
+    client.force_login(coordinator)
+
+    client.post(reverse("dashboard-match"), {"community": "leuven"})
+    run_due_matching()
+
+    first, second = MatchingRun.objects.order_by("started_at", "pk")
+    assert (first.trigger, first.started_by) == (MatchingRun.Trigger.AUTOMATIC, None)
+    assert (second.trigger, second.started_by) == (MatchingRun.Trigger.COORDINATOR, coordinator)
+    assert not MatchingQueue.objects.filter(requested_by__isnull=False).exists()

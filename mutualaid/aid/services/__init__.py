@@ -24,6 +24,7 @@ from mutualaid.aid.services.coordination import (
     coordinator_message_send,
     help_request_attach_to_account,
     help_request_mark_called_back,
+    matching_run_now,
 )
 from mutualaid.aid.services.offers import volunteer_offer_save, volunteer_offer_set_paused
 from mutualaid.aid.services.requests import (
@@ -51,6 +52,7 @@ __all__ = [
     "help_request_create",
     "help_request_mark_called_back",
     "help_requests_set_waiting_reasons",
+    "matching_run_now",
     "volunteer_offer_save",
     "volunteer_offer_set_paused",
 ]

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from geopy.distance import great_circle
 
+from matching.scheduling import schedule_matching
 from mutualaid.accounts.models import User
 from mutualaid.aid import selectors
 from mutualaid.aid.models import (
@@ -215,3 +216,11 @@ def coordinator_message_send(
         },
     )
     return message
+
+
+@transaction.atomic
+def matching_run_now(*, community: Community, coordinator: User) -> None:
+    """A coordinator's "Run matching now": the run is due at once and recorded as theirs."""
+    require_coordinator(coordinator, community.pk)
+    schedule_matching(community.pk, delay_seconds=0, requested_by_id=coordinator.pk)
+    audit(actor=coordinator, community_id=community.pk, action="match_now")
