@@ -209,6 +209,12 @@ GEOCODER = os.environ.get("GEOCODER", "nominatim")
 NOMINATIM_DOMAIN = os.environ.get("NOMINATIM_DOMAIN", "nominatim.openstreetmap.org")
 GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "mutualaid-matching-service")
 GEOCODER_TIMEOUT_SECONDS = float(os.environ.get("GEOCODER_TIMEOUT_SECONDS", "4"))
+# Where the service works: online lookups stay in these countries (ISO 3166-1 alpha-2,
+# comma-separated; empty for anywhere), and the offline table reads postcodes of this shape.
+GEOCODER_COUNTRY_CODES = [
+    code.strip().lower() for code in os.environ.get("GEOCODER_COUNTRY_CODES", "be").split(",") if code.strip()
+]
+GEOCODER_POSTCODE_PATTERN = os.environ.get("GEOCODER_POSTCODE_PATTERN", r"\b[1-9]\d{3}\b")
 
 # Map tiles for Leaflet; empty disables the background tiles (tests, offline demos).
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")

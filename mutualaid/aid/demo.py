@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from mutualaid.accounts.models import User
 from mutualaid.aid import services
-from mutualaid.aid.geocoding import OfflineGazetteer
+from mutualaid.aid.geocoding import OfflineGazetteer, offline_gazetteer
 from mutualaid.aid.models import Assignment, Category, Community, HelpRequest, StatusChange, Urgency
 from mutualaid.aid.places import Location
 from notifications.models import OutgoingEmail
@@ -130,7 +130,7 @@ def load_leuven_demo(*, seed: int = 2020, progress: Callable[[str], None] = lamb
         progress("The Leuven demo is already loaded.")
         return existing
     rng = random.Random(seed)
-    gazetteer = OfflineGazetteer()
+    gazetteer = offline_gazetteer()
     # One hash for everyone: hashing 91 times on purpose-slow PBKDF2 would take ~20 s.
     password_hash = make_password(DEMO_PASSWORD)
     with transaction.atomic():

@@ -2,8 +2,10 @@
 
 `locate(address)` first asks the offline gazetteer (the Leuven demo's streets, shipped
 with the code, so the embedded default works without internet), then geopy's provider:
-Nominatim by default, or a city's own Nominatim via NOMINATIM_DOMAIN. A failed lookup is a
-`GeocodingError` with a message for the form, never an exception that reaches the user.
+Nominatim by default, or a city's own Nominatim via NOMINATIM_DOMAIN, limited to
+GEOCODER_COUNTRY_CODES and to one request a second per process (Nominatim's usage policy).
+A failed lookup is a `GeocodingError` with a message for the form, never an exception that
+reaches the user.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from typing import Protocol
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from geopy.distance import great_circle
+from geopy.exc import GeopyError
+from geopy.extra.rate_limiter import RateLimiter
+from geopy.geocoders import Nominatim
 
 from mutualaid.aid.places import Location
 
@@ -43,16 +49,17 @@ def _fold(text: str) -> str:
 class OfflineGazetteer:
     """Known streets and postcodes from a JSON table: the demo's offline geocoder."""
 
-    def __init__(self, path: Path = GAZETTEER_PATH) -> None:
+    def __init__(self, path: Path = GAZETTEER_PATH, postcode_pattern: str | None = None) -> None:
         data = json.loads(path.read_text(encoding="utf-8"))
+        self.postcode = re.compile(postcode_pattern or settings.GEOCODER_POSTCODE_PATTERN)
         self.districts: dict[str, dict] = data["districts"]
         # Longest names first so 'Naamsesteenweg' is not taken for a shorter street.
         self.streets = sorted(data["streets"], key=lambda street: -len(street["name"]))
 
     def locate(self, address: str) -> Location | None:
         folded = f" {_fold(address)} "
-        postcode_match = re.search(r"\b(3\d{3})\b", folded)
-        postcode = postcode_match.group(1) if postcode_match else None
+        postcode_match = self.postcode.search(folded)
+        postcode = postcode_match.group(0) if postcode_match else None
         candidates = [street for street in self.streets if f" {_fold(street['name'])} " in folded]
         if postcode:
             candidates = [street for street in candidates if street["postcode"] == postcode] or candidates
@@ -72,19 +79,34 @@ class OfflineGazetteer:
 
 
 class NominatimGeocoder:
-    """geopy's Nominatim client; a city can point NOMINATIM_DOMAIN at its own server."""
+    """geopy's Nominatim client; a city can point NOMINATIM_DOMAIN at its own server.
 
-    def __init__(self, domain: str, user_agent: str, timeout: float, gazetteer: OfflineGazetteer) -> None:
-        from geopy.geocoders import Nominatim
+    `client` is anything with geopy's `geocode` (tests pass a stand-in). Lookups go through
+    geopy's RateLimiter, which spaces them `min_delay_seconds` apart in this process and
+    lets errors through (a swallowed error would read as "address not found").
+    """
 
-        self.client = Nominatim(domain=domain, user_agent=user_agent, timeout=timeout)
+    def __init__(
+        self,
+        domain: str,
+        user_agent: str,
+        timeout: float,
+        gazetteer: OfflineGazetteer,
+        *,
+        country_codes: list[str] | None = None,
+        min_delay_seconds: float = 1.0,
+        client=None,
+    ) -> None:
+        self.client = client or Nominatim(domain=domain, user_agent=user_agent, timeout=timeout)
+        self.geocode = RateLimiter(
+            self.client.geocode, min_delay_seconds=min_delay_seconds, max_retries=0, swallow_exceptions=False
+        )
         self.gazetteer = gazetteer
+        self.country_codes = settings.GEOCODER_COUNTRY_CODES if country_codes is None else country_codes
 
     def locate(self, address: str) -> Location | None:
-        from geopy.exc import GeopyError
-
         try:
-            found = self.client.geocode(address, addressdetails=True, country_codes="be")
+            found = self.geocode(address, addressdetails=True, country_codes=self.country_codes or None)
         except (GeopyError, OSError, ValueError) as error:
             logger.warning("Geocoding %r failed: %s", address, error)
             raise GeocodingError(
@@ -118,8 +140,14 @@ class ChainGeocoder:
 
 
 @functools.cache
+def offline_gazetteer() -> OfflineGazetteer:
+    """The bundled street table, read once per process."""
+    return OfflineGazetteer()
+
+
+@functools.cache
 def default_geocoder() -> Geocoder:
-    gazetteer = OfflineGazetteer()
+    gazetteer = offline_gazetteer()
     if settings.GEOCODER == "offline":
         return gazetteer
     online = NominatimGeocoder(
@@ -144,9 +172,7 @@ def locate(address: str, geocoder: Geocoder | None = None) -> Location:
 
 def neighbourhood_near(latitude: float, longitude: float) -> str:
     """The name of the nearest known district, for a point picked on the map."""
-    from geopy.distance import great_circle
-
-    gazetteer = OfflineGazetteer()
+    gazetteer = offline_gazetteer()
     best = min(
         gazetteer.districts.values(),
         key=lambda district: great_circle((latitude, longitude), (district["lat"], district["lon"])).km,

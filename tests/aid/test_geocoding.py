@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from geopy.distance import great_circle
@@ -64,9 +65,9 @@ class AnsweringNominatim:
 
 
 def nominatim_with(client, gazetteer) -> NominatimGeocoder:
-    geocoder = NominatimGeocoder("nominatim.example.org", "mutualaid-tests", 1, gazetteer)
-    geocoder.client = client
-    return geocoder
+    return NominatimGeocoder(
+        "nominatim.example.org", "mutualaid-tests", 1, gazetteer, min_delay_seconds=0, client=client
+    )
 
 
 # The offline gazetteer
@@ -333,3 +334,48 @@ def test_two_nearby_houses_in_one_cell_share_their_coarse_point():
 def test_the_coarse_point_does_not_depend_on_the_exact_house_number_position():
     # Two houses 40 m apart in one street give a volunteer no way to tell them apart.
     assert coarse_point(50.87350, 4.70030) == coarse_point(50.87385, 4.70030)
+
+
+def test_the_online_lookup_is_limited_to_the_configured_countries(gazetteer, settings):
+    settings.GEOCODER_COUNTRY_CODES = ["nl", "be"]
+    asked = []
+
+    class RecordingNominatim:
+        def geocode(self, address, **options):
+            asked.append(options["country_codes"])
+
+    NominatimGeocoder(
+        "n.example.org", "tests", 1, gazetteer, min_delay_seconds=0, client=RecordingNominatim()
+    ).locate("Dorpsstraat 1")
+
+    assert asked == [["nl", "be"]]
+
+
+def test_online_lookups_are_spaced_by_the_rate_limiter(gazetteer):
+    moments = []
+
+    class TimedNominatim:
+        def geocode(self, address, **options):
+            moments.append(time.monotonic())
+
+    online = NominatimGeocoder(
+        "n.example.org", "tests", 1, gazetteer, min_delay_seconds=0.2, client=TimedNominatim()
+    )
+    online.locate("Dorpsstraat 1")
+    online.locate("Dorpsstraat 2")
+
+    assert moments[1] - moments[0] >= 0.19
+
+
+def test_the_postcode_pattern_is_a_setting(tmp_path, settings):
+    streets = [
+        {"name": "Kerkstraat", "postcode": "1012", "lat": 52.37, "lon": 4.89},
+        {"name": "Kerkstraat", "postcode": "2011", "lat": 52.38, "lon": 4.63},
+    ]
+    address = "Kerkstraat 1012, 2011 AB Haarlem"  # a house number of four digits
+    belgian = write_gazetteer(tmp_path / "streets.json", streets)
+    settings.GEOCODER_POSTCODE_PATTERN = r"\b\d{4}(?= ?[a-z]{2}\b)"  # Dutch: 2011 AB
+    dutch = write_gazetteer(tmp_path / "streets.json", streets)
+
+    assert belgian.locate(address).latitude == 52.37  # took the house number for a postcode
+    assert dutch.locate(address).latitude == 52.38
