@@ -3,6 +3,9 @@
 // groups was told to nobody), fetch the page again and swap its live regions, so the server
 // decides what this reader may see and an event missed while offline is never lost.
 // Without JavaScript, pages work by reload.
+// The page says what it is doing on <html data-live="...">: "connecting", "refreshing",
+// "idle" (socket open, nothing on its way) or "offline"; tests wait for "idle" instead of
+// sleeping, and <html data-live-refreshes> counts the refreshes done.
 (function () {
   "use strict";
   // A page may have several regions (the dashboard: figures above its map, lists below);
@@ -16,6 +19,14 @@
   var refreshing = null;
   var again = null;  // an event came while a fetch was on its way: fetch once more after it
   var retry = null;
+  var socketOpen = false;
+  var refreshes = 0;
+
+  function mark() {
+    var state = !socketOpen ? (retry !== null ? "offline" : "connecting") : (refreshing ? "refreshing" : "idle");
+    document.documentElement.dataset.live = state;
+    document.documentElement.dataset.liveRefreshes = String(refreshes);
+  }
 
   function show(state, text) {
     indicator.dataset.state = state;
@@ -123,12 +134,15 @@
       .then(function () {
         window.clearTimeout(timeout);
         refreshing = null;
+        refreshes += 1;
         if (again) {
           var next = again;
           again = null;
           refresh(next.announce);
         }
+        mark();
       });
+    mark();
     return refreshing;
   }
 
@@ -142,6 +156,7 @@
     var opened = null;
     socket.onopen = function () {
       opened = Date.now();
+      socketOpen = true;
       show("live", indicator.dataset.live);
       // The socket hears only what happens from now on: catch up on what happened before,
       // while offline or since the page was rendered (only a real change is swapped in).
@@ -152,6 +167,7 @@
       if (event.type === "task.changed" || event.type === "community.changed") { refresh(true); }
     };
     socket.onclose = function () {
+      socketOpen = false;
       show("offline", indicator.dataset.offline);
       // Back off from 1 s to 30 s, spread out so that pages do not all come back at once
       // after a restart; only a socket that stayed up a while starts again from 1 s (one
@@ -159,7 +175,9 @@
       if (opened !== null && Date.now() - opened > 10000) { delay = 1000; }
       retry = window.setTimeout(connect, delay * (0.75 + Math.random() / 2));
       delay = Math.min(delay * 2, 30000);
+      mark();
     };
+    mark();
   }
 
   // Back online (a phone leaving a tunnel): try now rather than at the end of the wait.

@@ -10,6 +10,7 @@ from selenium import webdriver
 from selenium.common.exceptions import (
     NoSuchElementException,
     StaleElementReferenceException,
+    TimeoutException,
     WebDriverException,
 )
 from selenium.webdriver.chrome.service import Service
@@ -62,17 +63,49 @@ def _body_shows(text: str):
     given id does not belong to the document": that too means "look again".
     """
 
-    def check(driver: webdriver.Chrome) -> bool:
+    return _looking_again(lambda driver: text in driver.find_element(By.TAG_NAME, "body").text)
+
+
+def _looking_again(read):
+    """`read(driver)`, or None while the element is being replaced (a live region swapped in
+    by live.js, a body replaced by a navigation): the caller's wait then looks again."""
+
+    def check(driver: webdriver.Chrome):
         try:
-            return text in driver.find_element(By.TAG_NAME, "body").text
+            return read(driver)
         except (StaleElementReferenceException, NoSuchElementException):
-            return False
+            return None
         except WebDriverException as error:
             if "does not belong to the document" in str(error):
-                return False
+                return None
             raise
 
     return check
+
+
+def text_of(driver: webdriver.Chrome, selector: str) -> str | None:
+    """The text of the element `selector` finds now, or None while it is being replaced."""
+    return _looking_again(lambda d: d.find_element(By.CSS_SELECTOR, selector).text)(driver)
+
+
+def wait_for_element_text(
+    driver: webdriver.Chrome, selector: str, expected: str, timeout: float = TIMEOUT_SECONDS
+) -> None:
+    """Wait until the element `selector` finds reads `expected`, finding it afresh each time."""
+    try:
+        WebDriverWait(driver, timeout).until(lambda d: text_of(d, selector) == expected)
+    except TimeoutException:
+        raise AssertionError(
+            f"{selector} shows {text_of(driver, selector)!r}, not {expected!r}, after {timeout} s"
+        ) from None
+
+
+def wait_until_live_idle(driver: webdriver.Chrome, timeout: float = TIMEOUT_SECONDS) -> None:
+    """Wait until the page's live updates are idle: its socket open and no refresh on its way
+    (static/js/live.js marks <html data-live>)."""
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.execute_script("return document.documentElement.dataset.live") == "idle"
+    )
 
 
 def log_in(driver: webdriver.Chrome, base_url: str, username: str, password: str) -> None:

@@ -36,7 +36,12 @@ from tests.conftest import (
     post_request,
 )
 from tests.e2e.axe import axe_check
-from tests.e2e.browser import log_in, new_browser, wait_for_text
+from tests.e2e.browser import (
+    log_in,
+    new_browser,
+    wait_for_text,
+    wait_until_live_idle,
+)
 
 LANGUAGES = ["nl", "fr", "en"]
 # A11Y_SCREENSHOTS=/some/folder also saves a screenshot of every page visited.
@@ -313,7 +318,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
         try:
             log_in(citizen, base, "maria", PASSWORD)
             citizen.get(f"{base}/requests/{self.open_request.pk}/")
-            wait_for_text(citizen, "Live updates on")
+            wait_until_live_idle(citizen)
             citizen.execute_script("document.body.dataset.loadedOnce = 'yes';")  # gone if the page reloads
             announcer = citizen.find_element(By.CSS_SELECTOR, "[data-live-announcer]")
             assert announcer.get_attribute("aria-live") == "polite"
@@ -335,6 +340,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
 
             # The citizen starts typing a reason to cancel (inside the live region); Jan
             # accepts: the new content keeps that field focused, with what was typed.
+            wait_until_live_idle(citizen)  # no swap on its way to replace the field under the typing
             reason = citizen.find_element(By.CSS_SELECTOR, "main [data-live-region] [name=reason]")
             reason.send_keys("My son may go")
             log_in(volunteer, base, "jan", PASSWORD)

@@ -12,7 +12,14 @@ from selenium.webdriver.support.ui import Select
 
 from mutualaid.aid.models import Category, Community, HelpRequest
 from tests.conftest import PASSWORD, make_user
-from tests.e2e.browser import log_in, new_browser, wait_for_text
+from tests.e2e.browser import (
+    log_in,
+    new_browser,
+    text_of,
+    wait_for_element_text,
+    wait_for_text,
+    wait_until_live_idle,
+)
 
 
 @pytest.mark.browser
@@ -64,9 +71,8 @@ class CoordinatorInTheBrowserTests(ChannelsLiveServerTestCase):
         browser = self.browser
         log_in(browser, self.live_server_url, "coordinator", PASSWORD)
         browser.get(f"{self.live_server_url}/coordinator/")
-        wait_for_text(browser, "Live updates on")
-        counter = browser.find_element(By.CSS_SELECTOR, "[data-counter=open]")
-        assert counter.text == "0"
+        wait_until_live_idle(browser)
+        assert text_of(browser, "[data-counter=open]") == "0"
         assert not browser.find_elements(By.CSS_SELECTOR, "#community-map .leaflet-marker-icon")
         browser.execute_script("document.body.dataset.loadedOnce = 'yes';")
 
@@ -86,12 +92,8 @@ class CoordinatorInTheBrowserTests(ChannelsLiveServerTestCase):
             wait_for_text(citizen, "Your request is posted")
         finally:
             citizen.quit()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if browser.find_element(By.CSS_SELECTOR, "[data-counter=open]").text == "1":
-                break
-            time.sleep(0.2)
-        assert browser.find_element(By.CSS_SELECTOR, "[data-counter=open]").text == "1"
+        wait_for_element_text(browser, "[data-counter=open]", "1")
+        wait_until_live_idle(browser)
         # The map draws the new open request too, still without a reload.
         assert len(browser.find_elements(By.CSS_SELECTOR, "#community-map .leaflet-marker-icon")) == 1
         assert browser.execute_script("return document.body.dataset.loadedOnce") == "yes"

@@ -14,7 +14,7 @@ from selenium.webdriver.support.ui import Select
 from matching.services import run_due_matching
 from mutualaid.aid.models import Assignment, Category, Community, HelpRequest
 from tests.conftest import LADEUZEPLEIN, PASSWORD, make_user, make_volunteer
-from tests.e2e.browser import log_in, new_browser, wait_for_text
+from tests.e2e.browser import log_in, new_browser, wait_for_text, wait_until_live_idle
 
 
 def wait_for_proposal(volunteer, timeout: float = 20) -> Assignment:
@@ -67,9 +67,10 @@ class HelpFlowInTheBrowserTests(ChannelsLiveServerTestCase):
         log_in(volunteer, self.live_server_url, "jan", PASSWORD)
         volunteer.get(f"{self.live_server_url}/volunteer/inbox/")
         wait_for_text(volunteer, "Waiting for your answer (1)")
+        wait_until_live_idle(volunteer)  # no refresh on its way to replace the button clicked below
         assert "Peeters" not in volunteer.page_source  # no name before accepting
         citizen.get(f"{self.live_server_url}/requests/{help_request.pk}/")
-        wait_for_text(citizen, "Live updates on")
+        wait_until_live_idle(citizen)
         citizen.execute_script("document.body.dataset.loadedOnce = 'yes';")  # gone if the page reloads
 
         volunteer.find_element(By.XPATH, "//button[normalize-space()='Accept']").click()

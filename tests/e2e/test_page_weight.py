@@ -20,35 +20,33 @@ from selenium.webdriver.support.wait import WebDriverWait
 
 from mutualaid.aid.models import Category, Community
 from tests.conftest import PASSWORD, make_user, post_request
-from tests.e2e.browser import log_in, new_browser
+from tests.e2e.browser import log_in, new_browser, wait_until_live_idle
 from tests.e2e.test_accessibility import LIVE_SERVER_SETTINGS
 
 BUDGET_BYTES = 200 * 1000
 FONT_SUFFIXES = (".woff", ".woff2", ".ttf", ".otf", ".eot")
 
 _MEASURE = """
-const done = arguments[arguments.length - 1];
-// Let late requests (images Leaflet adds, the live-update socket's first fetch) land.
-setTimeout(() => {
-  const entries = [
-    ...performance.getEntriesByType("navigation"),
-    ...performance.getEntriesByType("resource"),
-  ];
-  const loadable = "script[src], link[href]:not([rel=alternate]):not([rel=canonical]), img[src], "
-    + "iframe[src], source[src], video[src], audio[src], object[data], embed[src]";
-  done({
-    entries: entries.map((entry) => ({
-      url: entry.name,
-      transfer: entry.transferSize,
-      body: entry.encodedBodySize,
-      type: entry.initiatorType || "navigation",
-    })),
-    referenced: Array.from(document.querySelectorAll(loadable), (element) =>
-      element.src || element.href || element.data),
-    fontFaces: document.fonts.size,
-  });
-}, 1000);
+const entries = [
+  ...performance.getEntriesByType("navigation"),
+  ...performance.getEntriesByType("resource"),
+];
+const loadable = "script[src], link[href]:not([rel=alternate]):not([rel=canonical]), img[src], "
+  + "iframe[src], source[src], video[src], audio[src], object[data], embed[src]";
+return {
+  entries: entries.map((entry) => ({
+    url: entry.name,
+    transfer: entry.transferSize,
+    body: entry.encodedBodySize,
+    type: entry.initiatorType || "navigation",
+  })),
+  referenced: Array.from(document.querySelectorAll(loadable), (element) =>
+    element.src || element.href || element.data),
+  fontFaces: document.fonts.size,
+};
 """
+# Done loading: the document and every image (Leaflet adds some) are complete.
+_LOADED = "return document.readyState === 'complete' && Array.from(document.images).every((i) => i.complete);"
 
 
 @pytest.mark.browser
@@ -82,11 +80,16 @@ class PageWeightTests(ChannelsLiveServerTestCase):
             WebDriverWait(self.browser, 10).until(
                 lambda browser: browser.find_elements(By.CSS_SELECTOR, ".leaflet-container")
             )
-        return self.browser.execute_async_script(_MEASURE)
+        # Late requests count too: the live-update socket's first fetch, Leaflet's images.
+        if self.browser.find_elements(By.CSS_SELECTOR, "[data-live-region]") and self.browser.find_elements(
+            By.CSS_SELECTOR, "[data-live-status]"
+        ):
+            wait_until_live_idle(self.browser)
+        WebDriverWait(self.browser, 10).until(lambda browser: browser.execute_script(_LOADED))
+        return self.browser.execute_script(_MEASURE)
 
     def test_citizen_pages_are_light_same_origin_and_without_web_fonts(self) -> None:
         browser, base = self.browser, self.live_server_url
-        browser.set_script_timeout(30)
         measured = {"login": self.weigh("/accounts/login/")}
         log_in(browser, base, "maria", PASSWORD)
         for page, path in [

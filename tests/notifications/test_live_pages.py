@@ -3,19 +3,24 @@ and, in a real Chromium against daphne, that no change is lost around a refresh.
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from channels.testing import ChannelsLiveServerTestCase
 from django.test import override_settings
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from mutualaid.aid import services
 from mutualaid.aid.models import Category, Community
 from tests.conftest import LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request
-from tests.e2e.browser import log_in, new_browser, wait_for_text
+from tests.e2e.browser import (
+    log_in,
+    new_browser,
+    text_of,
+    wait_for_element_text,
+    wait_for_text,
+    wait_until_live_idle,
+)
 from tests.e2e.test_accessibility import LIVE_SERVER_SETTINGS
 
 LIVE_REFRESH = {"HTTP_X_LIVE_REFRESH": "1"}  # the header live.js sends with its fetch
@@ -95,8 +100,7 @@ window.fetch = function () {
 """
 
 
-def status_shown(browser) -> str:
-    return browser.find_element(By.CSS_SELECTOR, "[data-request-status]").text
+STATUS = "[data-request-status]"
 
 
 @pytest.mark.browser
@@ -139,12 +143,12 @@ class NoChangeIsLostTests(ChannelsLiveServerTestCase):
         log_in(citizen, self.live_server_url, "maria", PASSWORD)
         citizen.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": SLOW_SOCKET})
         citizen.get(f"{self.live_server_url}/requests/{self.help_request.pk}/")
-        assert status_shown(citizen) == "Proposed to a volunteer"
+        assert text_of(citizen, STATUS) == "Proposed to a volunteer"
         # Jan accepts after the page was rendered, before its socket joined the groups: the
         # event is sent to nobody. Opening the socket must catch up all the same.
         services.assignment_accept(assignment=self.proposal, volunteer=self.volunteer)
         wait_for_text(citizen, "Live updates on")
-        WebDriverWait(citizen, 10).until(lambda browser: status_shown(browser) == "A volunteer is coming")
+        wait_for_element_text(citizen, STATUS, "A volunteer is coming")
 
     def test_a_change_heard_while_the_page_is_being_fetched_is_fetched_again(self) -> None:
         citizen, volunteer = self.browser(), self.browser()
@@ -152,8 +156,7 @@ class NoChangeIsLostTests(ChannelsLiveServerTestCase):
         log_in(volunteer, self.live_server_url, "jan", PASSWORD)
         volunteer.get(f"{self.live_server_url}/volunteer/tasks/{self.proposal.pk}/")
         citizen.get(f"{self.live_server_url}/requests/{self.help_request.pk}/")
-        wait_for_text(citizen, "Live updates on")
-        time.sleep(0.5)  # the catch-up fetch after opening is done
+        wait_until_live_idle(citizen)  # the socket is open and its catch-up fetch is done
         citizen.execute_script(SLOW_FETCH)
         # Accepted: the citizen's page fetches itself (rendered at once, arriving 3 s later).
         volunteer.find_element(By.CSS_SELECTOR, "main form[action$='/accept/'] button").click()
@@ -161,4 +164,4 @@ class NoChangeIsLostTests(ChannelsLiveServerTestCase):
         # Done while that fetch is on its way: the page it brings is already out of date.
         volunteer.find_element(By.CSS_SELECTOR, "main form[action$='/done/'] button").click()
         wait_for_text(volunteer, "Marked as done")
-        WebDriverWait(citizen, 15).until(lambda browser: status_shown(browser) == "Done")
+        wait_for_element_text(citizen, STATUS, "Done")
