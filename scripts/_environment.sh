@@ -1,4 +1,5 @@
-# Shared by serve.sh and test.sh: find Python 3.11+, create .venv, install the project.
+# Shared by serve.sh and test.sh: find Python 3.11+, create .venv, install the project with
+# the exact versions locked in requirements/ (CONTRIBUTING says how to upgrade them).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -13,8 +14,8 @@ find_python() {
   return 1
 }
 
-ensure_virtualenv() {  # $1: the extras to install, e.g. "" or "[dev]"
-  local python
+ensure_virtualenv() {  # $1: the lock to install, "main" (serving) or "dev" (tests, tools)
+  local python lock="requirements/$1.txt" stamp=".venv/.installed-$1"
   python=$(find_python)
   if [ ! -x .venv/bin/python ]; then
     echo "==> Creating the virtual environment in .venv"
@@ -23,7 +24,16 @@ ensure_virtualenv() {  # $1: the extras to install, e.g. "" or "[dev]"
       exit 1
     fi
   fi
-  echo "==> Installing the project and its dependencies"
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".$1"
+  # Installed already from this very lock and project file: nothing to do.
+  local wanted
+  wanted=$(cat "$lock" pyproject.toml | sha256sum | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ]; then
+    echo "==> Dependencies already installed from $lock"
+    return 0
+  fi
+  echo "==> Installing the project and its dependencies from $lock"
+  .venv/bin/python -m pip install --quiet -r "$lock"
+  .venv/bin/python -m pip install --quiet --no-deps -e .
+  rm -f .venv/.installed-*  # another lock's packages may have changed under it
+  echo "$wanted" > "$stamp"
 }

@@ -2,7 +2,7 @@
 # Set everything up and serve the Leuven demo on http://127.0.0.1:8000 (SQLite, in-memory
 # channel layer, matching inside the server process). Ctrl+C stops it.
 source "$(dirname "${BASH_SOURCE[0]}")/_environment.sh"
-ensure_virtualenv ""
+ensure_virtualenv main
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 # Links in e-mails point at this server unless SITE_URL says otherwise.

@@ -2,7 +2,7 @@
 # Set everything up and run all checks and tests: lint, unit, service, socket and browser.
 # With DATABASE_URL / REDIS_URL set, the same tests run on PostgreSQL and Redis.
 source "$(dirname "${BASH_SOURCE[0]}")/_environment.sh"
-ensure_virtualenv "[dev]"
+ensure_virtualenv dev
 
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 || ! command -v xgettext >/dev/null 2>&1; then
   echo "==> Installing Chromium and its driver (browser tests) and gettext (translation checks)"
@@ -31,5 +31,7 @@ echo "==> Django checks"
 .venv/bin/python manage.py makemigrations --check --dry-run
 database=SQLite; [[ "${DATABASE_URL:-}" == postgres* ]] && database=PostgreSQL
 layer=in-memory; [ -n "${REDIS_URL:-}" ] && layer=Redis
-echo "==> Tests ($database, $layer channel layer)"
-exec .venv/bin/python -m pytest "$@"
+echo "==> Tests ($database, $layer channel layer; $(nproc) parallel processes, the browser tests in one of them)"
+# Every property test draws its full number of examples here (the edit-test loop draws fewer).
+export HYPOTHESIS_PROFILE=full
+exec .venv/bin/python -m pytest -n auto --dist loadgroup "$@"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone, translation
+from hypothesis import settings as hypothesis_settings
 
 from mutualaid.accounts.models import User
 from mutualaid.aid import services
@@ -16,6 +18,19 @@ from mutualaid.aid.models import Category, Community, HelpRequest, Urgency, Volu
 from mutualaid.aid.places import Location
 
 PASSWORD = "a-long-test-password"
+
+# Property tests: the full number of examples in scripts/test.sh and CI (HYPOTHESIS_PROFILE=full),
+# a tenth of it (at least 10) in the edit-test loop, where plain pytest runs.
+HYPOTHESIS_PROFILE = "full" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "quick")
+hypothesis_settings.register_profile("full", deadline=None)
+hypothesis_settings.register_profile("quick", deadline=None, max_examples=10)
+hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def examples(full: int) -> int:
+    """How many examples a property test draws: `full` in the full profile, a tenth in the quick one."""
+    return full if HYPOTHESIS_PROFILE == "full" else max(10, full // 10)
+
 
 # Deliberately slow hashing is for production; tests create many people. Set once, before
 # any live server forks, so the browser tests' daphne checks passwords the same way.
@@ -166,3 +181,12 @@ def proposal(help_request, volunteer):
 
 def offer_of(user: User) -> VolunteerOffer:
     return VolunteerOffer.objects.get(volunteer=user)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests share one parallel test process (pytest-xdist's loadgroup), one at a time:
+    each starts a daphne and Chromium, and the other process runs everything else meanwhile."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))

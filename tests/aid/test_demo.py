@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ def test_the_demo_loads_a_community_its_people_and_prints_the_logins(db, capsys)
     assert HelpRequest.objects.filter(status="proposed").exists()  # matched at once
 
 
+@pytest.mark.slow
 def test_the_demo_has_three_months_of_history_without_flooding_the_outbox(db):
     call_command("load_leuven_demo")
     history = HelpRequest.objects.filter(status__in=["done", "cancelled"])
@@ -32,6 +34,7 @@ def test_the_demo_has_three_months_of_history_without_flooding_the_outbox(db):
     assert OutgoingEmail.objects.count() <= 30  # today's proposals only, not months-old news
 
 
+@pytest.mark.slow
 def test_loading_the_demo_twice_changes_nothing(db, capsys):
     call_command("load_leuven_demo")
     counts = (User.objects.count(), HelpRequest.objects.count())

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mutualaid.reports.suppression import HIDDEN, SMALL, THRESHOLD, suppress_small_counts, suppress_total
+from tests.conftest import examples
 
 
 def test_counts_of_five_and_more_are_published_as_they_are():
@@ -74,7 +75,7 @@ def _possible_values(published: dict, counts: dict) -> dict[str, set[int]]:
     return possible
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.dictionaries(st.sampled_from("abcdef"), st.integers(min_value=0, max_value=14), max_size=5))
 def test_no_suppressed_cell_can_be_worked_out_from_the_total(counts):
     published = suppress_small_counts(counts)

@@ -49,7 +49,7 @@ from mutualaid.aid.models import (
 )
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES
 from notifications.models import OutgoingEmail
-from tests.conftest import PASSWORD, post_request
+from tests.conftest import PASSWORD, examples, post_request
 from tests.web import test_access_matrix as matrix
 
 # The world of the access matrix: a citizen's requests A (proposed), B (accepted), O (open),
@@ -59,8 +59,8 @@ isolated_channel_layer = matrix.isolated_channel_layer
 database_state = matrix.database_state
 body_of = matrix.body_of
 
-# Inputs per form; FUZZ_EXAMPLES=1000 for a longer run by hand.
-FORM_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "90"))
+# Inputs per form (a tenth in the quick profile); FUZZ_EXAMPLES=1000 for a longer run by hand.
+FORM_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", examples(90)))
 QUERY_EXAMPLES = FORM_EXAMPLES
 SOCKET_EXAMPLES = 4 * FORM_EXAMPLES
 FUZZ = settings(
