@@ -6,89 +6,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("aid", "0001_initial"),
+        ('aid', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="MatchingQueue",
+            name='MatchingQueue',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("due_at", models.DateTimeField(blank=True, db_index=True, null=True)),
-                (
-                    "community",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="matching_queue",
-                        to="aid.community",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('due_at', models.DateTimeField(blank=True, db_index=True, null=True)),
+                ('community', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='matching_queue', to='aid.community')),
             ],
             options={
-                "verbose_name": "matching queue entry",
-                "verbose_name_plural": "matching queue",
+                'verbose_name': 'matching queue entry',
+                'verbose_name_plural': 'matching queue',
             },
         ),
         migrations.CreateModel(
-            name="MatchingRun",
+            name='MatchingRun',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "trigger",
-                    models.CharField(
-                        choices=[
-                            ("automatic", "automatic"),
-                            ("coordinator", "by a coordinator"),
-                            ("command", "from the command line"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                ("started_at", models.DateTimeField(auto_now_add=True)),
-                ("seconds", models.FloatField(default=0)),
-                ("open_requests", models.PositiveIntegerField(default=0)),
-                ("available_volunteers", models.PositiveIntegerField(default=0)),
-                ("proposed", models.PositiveIntegerField(default=0)),
-                ("total_km", models.FloatField(default=0)),
-                ("unassigned_by_reason", models.JSONField(default=dict)),
-                ("certificate", models.JSONField(default=dict)),
-                (
-                    "community",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="matching_runs",
-                        to="aid.community",
-                    ),
-                ),
-                (
-                    "started_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('trigger', models.CharField(choices=[('automatic', 'automatic'), ('coordinator', 'by a coordinator'), ('command', 'from the command line')], max_length=16)),
+                ('started_at', models.DateTimeField(auto_now_add=True)),
+                ('seconds', models.FloatField(default=0)),
+                ('open_requests', models.PositiveIntegerField(default=0)),
+                ('available_volunteers', models.PositiveIntegerField(default=0)),
+                ('proposed', models.PositiveIntegerField(default=0)),
+                ('total_km', models.FloatField(default=0)),
+                ('unassigned_by_reason', models.JSONField(default=dict)),
+                ('certificate', models.JSONField(default=dict)),
+                ('community', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='matching_runs', to='aid.community')),
+                ('started_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "matching run",
-                "verbose_name_plural": "matching runs",
-                "ordering": ["-started_at"],
+                'verbose_name': 'matching run',
+                'verbose_name_plural': 'matching runs',
+                'ordering': ['-started_at'],
             },
         ),
     ]

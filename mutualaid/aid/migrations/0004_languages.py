@@ -4,35 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("aid", "0003_audit_log"),
+        ('aid', '0003_audit_log'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="helprequest",
-            name="language_needed",
-            field=models.CharField(
-                blank=True,
-                choices=[
-                    ("nl", "Dutch"),
-                    ("fr", "French"),
-                    ("en", "English"),
-                    ("de", "German"),
-                    ("ar", "Arabic"),
-                    ("tr", "Turkish"),
-                    ("es", "Spanish"),
-                    ("pl", "Polish"),
-                    ("uk", "Ukrainian"),
-                    ("vgt", "Flemish Sign Language"),
-                ],
-                max_length=8,
-                verbose_name="the helper must speak",
-            ),
+            model_name='helprequest',
+            name='language_needed',
+            field=models.CharField(blank=True, choices=[('nl', 'Dutch'), ('fr', 'French'), ('en', 'English'), ('de', 'German'), ('ar', 'Arabic'), ('tr', 'Turkish'), ('es', 'Spanish'), ('pl', 'Polish'), ('uk', 'Ukrainian'), ('vgt', 'Flemish Sign Language')], max_length=8, verbose_name='the helper must speak'),
         ),
         migrations.AddField(
-            model_name="volunteeroffer",
-            name="languages",
-            field=models.JSONField(default=list, verbose_name="languages I speak"),
+            model_name='volunteeroffer',
+            name='languages',
+            field=models.JSONField(default=list, verbose_name='languages I speak'),
         ),
     ]

@@ -4,24 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("aid", "0004_languages"),
+        ('aid', '0004_languages'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="category",
-            name="name_fr",
-            field=models.CharField(blank=True, max_length=80, verbose_name="name (French)"),
+            model_name='category',
+            name='name_fr',
+            field=models.CharField(blank=True, max_length=80, verbose_name='name (French)'),
         ),
         migrations.AddField(
-            model_name="category",
-            name="name_nl",
-            field=models.CharField(blank=True, max_length=80, verbose_name="name (Dutch)"),
+            model_name='category',
+            name='name_nl',
+            field=models.CharField(blank=True, max_length=80, verbose_name='name (Dutch)'),
         ),
         migrations.AlterField(
-            model_name="category",
-            name="name",
-            field=models.CharField(max_length=80, verbose_name="name (English)"),
+            model_name='category',
+            name='name',
+            field=models.CharField(max_length=80, verbose_name='name (English)'),
         ),
     ]

@@ -163,9 +163,7 @@ class Migration(migrations.Migration):
             model_name="statuschange",
             name="help_request",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="status_changes",
-                to="aid.helprequest",
+                on_delete=django.db.models.deletion.PROTECT, related_name="status_changes", to="aid.helprequest"
             ),
         ),
         migrations.RunPython(create_guards, drop_guards),
