@@ -9,6 +9,8 @@ class MatchingQueue(models.Model):
 
     community = models.OneToOneField("aid.Community", on_delete=models.CASCADE, related_name="matching_queue")
     due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # When the last run was claimed: the next starts no sooner than MATCHING_DEBOUNCE_SECONDS after.
+    last_started_at = models.DateTimeField(null=True, blank=True)
     # A coordinator's "Run matching now" is recorded as theirs on the run it causes.
     requested_by = models.ForeignKey(
         "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -1,10 +1,14 @@
-"""When matching runs: debounced per community, off the request thread, never twice at once.
+"""When matching runs: at once after a quiet spell, off the request thread, never twice at once.
 
-A trigger (new request, changed offer, decline, expiry) marks the community as due a few
-seconds from now, in the same transaction as the change, and wakes the matching worker
-after the commit. The worker (`matching.worker`) claims due communities one at a time; a
-PostgreSQL advisory lock keeps two runs for one community from overlapping across
-processes. The queue row is the truth: a lost wake-up is caught by the worker's tick.
+A trigger (new request, changed offer, decline, expiry) marks the community as due, in the
+same transaction as the change, and wakes the worker after the commit. Due means now
+(the leading edge) unless a run for the community started less than
+MATCHING_DEBOUNCE_SECONDS ago: then right when that much time has passed since it started.
+So the first trigger after a quiet spell runs at once, triggers during a run collapse into
+one run right after it, and the debounce only bounds how often runs start under load. The
+worker (`worker.loop`) claims due communities one at a time; a PostgreSQL advisory lock
+keeps two runs for one community from overlapping across processes. The queue row is the
+truth: a lost wake-up is caught by the worker's tick.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from matching.models import MatchingQueue
@@ -37,15 +42,30 @@ def schedule_matching(
 
     `requested_by_id`: the coordinator who asked for the run (recorded on it).
     """
-    delay = settings.MATCHING_DEBOUNCE_SECONDS if delay_seconds is None else delay_seconds
-    due_at = timezone.now() + dt.timedelta(seconds=delay)
-    # Never postpone a run already due sooner; pull a later one (a retry) forward.
+    now = timezone.now()
+    if delay_seconds is None:
+        # The leading edge: now, or once the debounce since the last run's start has passed.
+        debounce = dt.timedelta(seconds=settings.MATCHING_DEBOUNCE_SECONDS)
+        due_at = Greatest(
+            Value(now, output_field=DateTimeField()),
+            Coalesce(
+                ExpressionWrapper(F("last_started_at") + debounce, output_field=DateTimeField()),
+                Value(now, output_field=DateTimeField()),
+            ),
+        )
+    else:
+        due_at = Value(now + dt.timedelta(seconds=delay_seconds), output_field=DateTimeField())
     queue = MatchingQueue.objects.filter(community_id=community_id)
     if requested_by_id is not None:
         queue.update(requested_by_id=requested_by_id)
+    # Never postpone a run already due sooner; pull a later one (a retry) forward.
     if not queue.filter(Q(due_at__isnull=True) | Q(due_at__gt=due_at)).update(due_at=due_at):
         MatchingQueue.objects.get_or_create(
-            community_id=community_id, defaults={"due_at": due_at, "requested_by_id": requested_by_id}
+            community_id=community_id,
+            defaults={
+                "due_at": now + dt.timedelta(seconds=delay_seconds or 0),
+                "requested_by_id": requested_by_id,
+            },
         )
     transaction.on_commit(wake_worker)
 
@@ -64,7 +84,7 @@ def claim_due_community(community_id: int, now: dt.datetime) -> bool:
     """Take a due community off the queue; only one process can win the claim."""
     return bool(
         MatchingQueue.objects.filter(community_id=community_id, due_at__lte=now).update(
-            due_at=None, requested_by=None
+            due_at=None, requested_by=None, last_started_at=now
         )
     )
 

@@ -34,7 +34,6 @@ from mutualaid.accounts.models import User
 from mutualaid.aid.models import Assignment, Community, HelpRequest, TimeWindow, VolunteerOffer
 from mutualaid.aid.services import (
     assignments_propose_batch,
-    expire_overdue_proposals,
     help_requests_set_waiting_reasons,
 )
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
@@ -248,14 +247,11 @@ def _save(snapshot: MatchingSnapshot, result, waiting: dict[str, str]) -> None:
 
 
 def run_due_matching(*, now: dt.datetime | None = None) -> float | None:
-    """The worker's unit of work: expire overdue proposals, run every due community.
+    """The worker's matching job: run every community that is due.
 
     Returns the seconds until the next community is due (None when none is waiting).
     """
     now = now or timezone.now()
-    expired = expire_overdue_proposals(now=now)
-    if expired:
-        logger.info("Expired %d unanswered proposals", expired)
     for community_id, requested_by_id in due_communities(now):
         if not claim_due_community(community_id, now):
             continue  # another worker took it

@@ -2,8 +2,8 @@
 
 `get_asgi_application()` comes first so Django is set up before the consumers import
 models. Sockets must come from an allowed host and carry the session (see Channels'
-security docs). With the in-memory channel layer (no REDIS_URL) the matching worker runs
-inside this process, so the events of its runs reach the sockets held here.
+security docs). With the in-memory channel layer (no REDIS_URL) the worker (`worker.loop`)
+runs inside this process, so the events of its runs reach the sockets held here.
 """
 
 import asyncio
@@ -21,10 +21,11 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 
 from notifications.routing import websocket_urlpatterns  # noqa: E402
+from worker.loop import run_worker  # noqa: E402
 
 
 class InProcessMatchingWorker:
-    """Starts the matching worker in the server's event loop at the first connection.
+    """Starts the worker in the server's event loop at the first connection.
 
     Daphne has no ASGI lifespan events, so the first call of any kind starts it.
     """
@@ -35,9 +36,7 @@ class InProcessMatchingWorker:
 
     async def __call__(self, scope, receive, send):
         if self.task is None and settings.MATCHING_WORKER == "in-process":
-            from matching.worker import run_matching_worker
-
-            self.task = asyncio.get_running_loop().create_task(run_matching_worker())
+            self.task = asyncio.get_running_loop().create_task(run_worker())
         return await self.application(scope, receive, send)
 
 

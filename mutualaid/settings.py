@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "mutualaid.reports",
     "matching",
     "notifications",
+    "worker",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +201,9 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Mutual aid <noreply@localhost>")
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+# A message that could not be sent is tried again after this many seconds, doubling after
+# each failure (at most an hour apart), five tries in all; then coordinators are alerted.
+OUTBOX_RETRY_SECONDS = int(os.environ.get("OUTBOX_RETRY_SECONDS", "60"))
 # The address people reach the service at, for links in e-mails.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -281,7 +285,7 @@ LOGGING = {
 }
 
 # Matching runs a few seconds after a trigger (several triggers, one run), off the request
-# thread: inside daphne for the embedded default, in `manage.py matching_worker` processes
+# thread: inside daphne for the embedded default, in `manage.py worker` processes
 # in production (MATCHING_WORKER=external, the default when REDIS_URL is set).
 MATCHING_WORKER = os.environ.get("MATCHING_WORKER", "external" if REDIS_URL else "in-process")
 MATCHING_DEBOUNCE_SECONDS = float(os.environ.get("MATCHING_DEBOUNCE_SECONDS", "2"))

@@ -1,29 +1,45 @@
-"""E-mails waiting to go out: written with the change, sent by the worker, retried."""
+"""Messages waiting to go out, on every channel: written with the change, sent by the
+worker (`notifications.outbox`), retried with backoff, their delivery recorded."""
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class OutgoingEmail(models.Model):
+class OutgoingMessage(models.Model):
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("e-mail")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting to be sent")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed: gave up after several tries")
+        SKIPPED = "skipped", _("not sent: no longer needed")
+
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    to_address = models.EmailField()
+    # An e-mail address, a phone number, a push endpoint: whatever the channel sends to.
+    to_address = models.CharField(max_length=500)
     subject = models.CharField(max_length=200)
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # When the worker may try (again): now for a new message, later after each failure.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=255, blank=True)
-    # A proposal's e-mail: not sent once the proposal is answered, expired or cancelled (or
+    # A proposal's message: not sent once the proposal is answered, expired or cancelled (or
     # was accepted at once, by phone), since it asks the volunteer to accept or decline.
     proposal = models.ForeignKey(
         "aid.Assignment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
     class Meta:
-        verbose_name = _("outgoing e-mail")
-        verbose_name_plural = _("outgoing e-mails")
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outgoing messages")
         ordering = ["created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due")]
 
     def __str__(self) -> str:
-        return f"{self.to_address}: {self.subject}"
+        return f"{self.channel} to {self.to_address}: {self.subject}"

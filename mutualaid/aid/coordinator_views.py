@@ -20,6 +20,7 @@ from mutualaid.aid.models import CoordinatorMessage
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.aid.views import add_service_errors, request_details
 from mutualaid.reports import charts, statistics
+from notifications.outbox import failed_recently
 
 
 def _community(request: HttpRequest):
@@ -244,6 +245,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 label_heading=_("Neighbourhood"),
             ),
             "callbacks": len(selectors.callbacks_for_community(community)),
+            "outbox_failures": failed_recently(community_id=community.pk),
             "map_points": selectors.community_map_points(community),
         },
     )

@@ -20,7 +20,7 @@ from mutualaid.aid import services
 from mutualaid.aid.geocoding import OfflineGazetteer, offline_gazetteer
 from mutualaid.aid.models import Assignment, Category, Community, HelpRequest, StatusChange, Urgency
 from mutualaid.aid.places import Location
-from notifications.models import OutgoingEmail
+from notifications.models import OutgoingMessage
 
 DEMO_PASSWORD = "leuven-helpt"
 COMMUNITY_SLUG = "leuven"
@@ -196,7 +196,7 @@ def load_leuven_demo(*, seed: int = 2020, progress: Callable[[str], None] = lamb
 
 def _load_history(rng: random.Random, gazetteer: OfflineGazetteer, community: Community, categories) -> None:
     """Requests of earlier months, helped or cancelled, with their records moved back in time."""
-    first_new_email = (OutgoingEmail.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
+    first_new_email = (OutgoingMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
     citizens = list(User.objects.filter(community=community, username__startswith="citizen"))
     volunteers = list(User.objects.filter(community=community, username__startswith="volunteer"))
     now = timezone.now()
@@ -238,7 +238,7 @@ def _load_history(rng: random.Random, gazetteer: OfflineGazetteer, community: Co
             for change, at in zip(help_request.status_changes.order_by("pk"), steps, strict=False):
                 StatusChange.objects.filter(pk=change.pk).update(at=at)
     # Months-old news is not worth an e-mail: the outbox keeps only today's.
-    OutgoingEmail.objects.filter(pk__gte=first_new_email).delete()
+    OutgoingMessage.objects.filter(pk__gte=first_new_email).delete()
 
 
 def _grant_coordinator_admin(user: User) -> None:

@@ -29,9 +29,8 @@ from mutualaid.aid.models import (
 )
 from mutualaid.aid.places import coarse_point
 from mutualaid.aid.states import CANCELLABLE_REQUEST_STATUSES, LIVE_ASSIGNMENT_STATUSES, RequestStatus
-from notifications.emails import MAX_ATTEMPTS
 from notifications.events import close_live_sockets
-from notifications.models import OutgoingEmail
+from notifications.models import OutgoingMessage
 
 FORGOTTEN = "(removed)"
 
@@ -120,7 +119,7 @@ def personal_data_export(person: User) -> dict:
                 "created_at": email.created_at.isoformat(),
                 "sent_at": email.sent_at.isoformat() if email.sent_at else None,
             }
-            for email in OutgoingEmail.objects.filter(recipient=person).order_by("created_at", "pk")
+            for email in OutgoingMessage.objects.filter(recipient=person).order_by("created_at", "pk")
         ],
         # What the audit log records them doing (coordinators' actions, their own deletion).
         "recorded_actions": [
@@ -156,7 +155,7 @@ def _forget_emails_linking(links: list[str], **only) -> None:
     for link in links:
         # Links end with "/": ".../tasks/12/" is not found inside ".../tasks/123/".
         carrying |= Q(body__contains=link)
-    OutgoingEmail.objects.filter(carrying, **only).delete()
+    OutgoingMessage.objects.filter(carrying, **only).delete()
 
 
 def _forget_request_details(help_request: HelpRequest) -> None:
@@ -188,7 +187,7 @@ def account_delete(*, person: User) -> None:
         # The outbox: nothing more goes to them, and no copy of their data stays in it. E-mails
         # to them; proposals of their requests to volunteers (the description); e-mails to
         # requesters they helped (their name and phone).
-        OutgoingEmail.objects.filter(recipient=person).delete()
+        OutgoingMessage.objects.filter(recipient=person).delete()
         _forget_emails_linking(
             _task_links(Assignment.objects.filter(help_request__in=own_requests).values_list("pk", flat=True))
         )
@@ -231,10 +230,10 @@ def personal_data_purge(
         Assignment.objects.filter(help_request__in=all_finished).exclude(decline_reason="").update(
             decline_reason=""
         )
-        # E-mails older than the period: proposals carry descriptions, acceptances the
+        # Messages older than the period: proposals carry descriptions, acceptances the
         # volunteer's phone. Those still being retried stay until they are sent or given up.
-        OutgoingEmail.objects.filter(created_at__lt=cutoff).filter(
-            Q(sent_at__isnull=False) | Q(attempts__gte=MAX_ATTEMPTS)
+        OutgoingMessage.objects.filter(created_at__lt=cutoff).exclude(
+            status=OutgoingMessage.Status.PENDING
         ).delete()
         CoordinatorMessage.objects.filter(sent_at__lt=cutoff).exclude(body=FORGOTTEN).update(
             subject=FORGOTTEN, body=FORGOTTEN

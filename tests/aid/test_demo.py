@@ -9,7 +9,7 @@ from django.utils import timezone
 from mutualaid.accounts.models import User
 from mutualaid.aid.demo import DEMO_PASSWORD
 from mutualaid.aid.models import Community, HelpRequest, VolunteerOffer
-from notifications.models import OutgoingEmail
+from notifications.models import OutgoingMessage
 
 
 def test_the_demo_loads_a_community_its_people_and_prints_the_logins(db, capsys):
@@ -31,7 +31,7 @@ def test_the_demo_has_three_months_of_history_without_flooding_the_outbox(db):
     assert history.count() == 120
     oldest = history.order_by("created_at").first().created_at
     assert (timezone.now() - oldest).days >= 60
-    assert OutgoingEmail.objects.count() <= 30  # today's proposals only, not months-old news
+    assert OutgoingMessage.objects.count() <= 30  # today's proposals only, not months-old news
 
 
 @pytest.mark.slow

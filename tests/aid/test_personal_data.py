@@ -22,7 +22,7 @@ from mutualaid.aid.models import (
     VolunteerOffer,
 )
 from mutualaid.aid.personal_data import FORGOTTEN, account_delete, personal_data_purge
-from notifications.models import OutgoingEmail
+from notifications.models import OutgoingMessage
 from tests.conftest import LADEUZEPLEIN, NAAMSESTRAAT, PASSWORD, make_user, make_volunteer, post_request
 
 
@@ -242,20 +242,20 @@ def test_deleting_a_citizens_account_empties_the_outbox_of_them_and_their_reques
     with_emails(citizen, volunteer)
     proposal = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
-    proposal_email = OutgoingEmail.objects.get(recipient=volunteer)
+    proposal_email = OutgoingMessage.objects.get(recipient=volunteer)
     assert "Groceries for the week" in proposal_email.body  # the description went to the volunteer
-    assert OutgoingEmail.objects.filter(recipient=citizen).exists()
-    unrelated = OutgoingEmail.objects.create(
+    assert OutgoingMessage.objects.filter(recipient=citizen).exists()
+    unrelated = OutgoingMessage.objects.create(
         recipient=volunteer, to_address="x@example.org", subject="s", body="b"
     )
 
     account_delete(person=citizen)
 
     # Nothing waits to be sent to their address, and no body carries their request.
-    assert not OutgoingEmail.objects.filter(recipient=citizen).exists()
-    assert not OutgoingEmail.objects.filter(to_address="citizen@example.org").exists()
-    assert not OutgoingEmail.objects.filter(body__contains="Groceries").exists()
-    assert list(OutgoingEmail.objects.all()) == [unrelated]
+    assert not OutgoingMessage.objects.filter(recipient=citizen).exists()
+    assert not OutgoingMessage.objects.filter(to_address="citizen@example.org").exists()
+    assert not OutgoingMessage.objects.filter(body__contains="Groceries").exists()
+    assert list(OutgoingMessage.objects.all()) == [unrelated]
 
 
 def test_deleting_a_volunteers_account_removes_their_name_and_phone_from_the_outbox(
@@ -264,13 +264,13 @@ def test_deleting_a_volunteers_account_removes_their_name_and_phone_from_the_out
     with_emails(citizen, volunteer)
     proposal = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
-    accepted_mail = OutgoingEmail.objects.get(recipient=citizen)
+    accepted_mail = OutgoingMessage.objects.get(recipient=citizen)
     assert volunteer.phone in accepted_mail.body  # "you can call them on ..."
 
     account_delete(person=volunteer)
 
-    assert not OutgoingEmail.objects.filter(body__contains=volunteer.phone).exists()
-    assert not OutgoingEmail.objects.filter(to_address="volunteer@example.org").exists()
+    assert not OutgoingMessage.objects.filter(body__contains=volunteer.phone).exists()
+    assert not OutgoingMessage.objects.filter(to_address="volunteer@example.org").exists()
 
 
 def test_deleting_an_account_redacts_the_words_in_the_history_but_keeps_the_steps(
@@ -330,12 +330,12 @@ def test_retention_also_forgets_reasons_old_emails_and_old_coordinator_messages(
         )
     long_ago = timezone.now() - dt.timedelta(days=400)
     HelpRequest.objects.filter(pk=help_request.pk).update(updated_at=long_ago)
-    OutgoingEmail.objects.update(created_at=long_ago, sent_at=long_ago)
+    OutgoingMessage.objects.update(created_at=long_ago, sent_at=long_ago, status="sent")
     CoordinatorMessage.objects.update(sent_at=long_ago)
-    waiting = OutgoingEmail.objects.create(
+    waiting = OutgoingMessage.objects.create(
         recipient=citizen, to_address="c@example.org", subject="s", body="b"
     )
-    OutgoingEmail.objects.filter(pk=waiting.pk).update(created_at=long_ago)  # still being retried
+    OutgoingMessage.objects.filter(pk=waiting.pk).update(created_at=long_ago)  # still being retried
 
     assert personal_data_purge(older_than_days=180) == 1
 
@@ -344,7 +344,7 @@ def test_retention_also_forgets_reasons_old_emails_and_old_coordinator_messages(
     reasons = set(StatusChange.objects.values_list("reason", flat=True))
     assert not {reason for reason in reasons if "knee" in reason or "Tom" in reason}
     assert {"created", "declined", FORGOTTEN} <= reasons  # system codes stay, words go
-    assert list(OutgoingEmail.objects.all()) == [waiting]  # sent long ago: gone
+    assert list(OutgoingMessage.objects.all()) == [waiting]  # sent long ago: gone
     message = CoordinatorMessage.objects.get()
     assert (message.subject, message.body) == (FORGOTTEN, FORGOTTEN)
     # The audit log keeps the action without the message's words.
@@ -355,9 +355,9 @@ def test_retention_also_forgets_reasons_old_emails_and_old_coordinator_messages(
 def test_the_retention_purge_keeps_recent_emails(citizen, volunteer, help_request):
     with_emails(citizen, volunteer)
     services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
-    count = OutgoingEmail.objects.count()
+    count = OutgoingMessage.objects.count()
     personal_data_purge(older_than_days=180)
-    assert OutgoingEmail.objects.count() == count == 1
+    assert OutgoingMessage.objects.count() == count == 1
 
 
 # The download: what they wrote and what was sent to them, nobody else's details

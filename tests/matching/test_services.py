@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import itertools
 import threading
 import time
 
 import pytest
-from asgiref.sync import sync_to_async
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.urls import reverse
@@ -19,7 +17,6 @@ import matching.services
 from matching.models import MatchingQueue, MatchingRun
 from matching.reasons import TIME_PASSED, reason_label
 from matching.services import propose_assignments, run_due_matching
-from matching.worker import run_matching_worker
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, HelpRequest, TimeWindow, VolunteerOffer
 from tests.conftest import (
@@ -86,7 +83,7 @@ def test_volunteer_who_declined_is_not_proposed_the_same_request_again(
 def test_volunteer_whose_proposal_expired_is_not_proposed_it_again(help_request, volunteer, second_volunteer):
     propose_assignments(community=help_request.community)
     Assignment.objects.filter(volunteer=volunteer).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
-    run_due_matching()  # expires, then re-matches the community
+    services.expire_overdue_proposals()  # the worker's expiry job; it marks the community due
     run_due_matching()
     assert Assignment.objects.get(volunteer=volunteer).status == "expired"
     assert [a.help_request for a in proposals_of(second_volunteer)] == [help_request]
@@ -195,7 +192,6 @@ def test_every_trigger_makes_the_community_due_for_matching(trigger, citizen, co
 
 
 def test_several_triggers_make_one_run(citizen, community, shopping, volunteer, settings):
-    settings.MATCHING_DEBOUNCE_SECONDS = 0
     for _ in range(3):
         post_request(citizen, community, shopping)
     run_due_matching()
@@ -259,23 +255,6 @@ def test_match_command_shows_progress_and_a_summary(help_request, volunteer, cap
 def test_match_command_names_the_known_communities_for_an_unknown_one(community):
     with pytest.raises(CommandError, match="Known: leuven"):
         call_command("match", "--community", "nowhere")
-
-
-@pytest.mark.django_db(transaction=True)
-async def test_worker_wakes_up_on_a_new_request_and_proposes_it(citizen, community, shopping, volunteer):
-    stop = asyncio.Event()
-    worker = asyncio.create_task(run_matching_worker(stop))
-    try:
-        help_request = await sync_to_async(post_request)(citizen, community, shopping)
-        for _ in range(100):
-            await asyncio.sleep(0.05)
-            status = (await HelpRequest.objects.aget(pk=help_request.pk)).status
-            if status == "proposed":
-                break
-        assert status == "proposed"
-    finally:
-        stop.set()
-        worker.cancel()
 
 
 @pytest.mark.postgres
@@ -375,3 +354,27 @@ def test_run_matching_now_is_recorded_as_the_coordinators_run(client, coordinato
     assert (first.trigger, first.started_by) == (MatchingRun.Trigger.AUTOMATIC, None)
     assert (second.trigger, second.started_by) == (MatchingRun.Trigger.COORDINATOR, coordinator)
     assert not MatchingQueue.objects.filter(requested_by__isnull=False).exists()
+
+
+def test_the_first_trigger_after_a_quiet_spell_is_due_at_once(help_request, volunteer, settings):
+    settings.MATCHING_DEBOUNCE_SECONDS = 30
+    MatchingQueue.objects.update(due_at=None, last_started_at=timezone.now() - dt.timedelta(minutes=5))
+
+    post_request(help_request.requester, help_request.community, help_request.category)
+
+    assert MatchingQueue.objects.get().due_at <= timezone.now()
+
+
+def test_triggers_soon_after_a_run_started_collapse_into_one_run_a_debounce_after_its_start(
+    help_request, volunteer, settings
+):
+    settings.MATCHING_DEBOUNCE_SECONDS = 30
+    run_due_matching()  # claims the community now: the run's start is remembered
+    started = MatchingQueue.objects.get().last_started_at
+
+    for _ in range(3):
+        post_request(help_request.requester, help_request.community, help_request.category)
+
+    assert MatchingQueue.objects.get().due_at == started + dt.timedelta(seconds=30)
+    seconds = run_due_matching()
+    assert MatchingRun.objects.count() == 1 and 25 < seconds <= 30

@@ -1,13 +1,18 @@
-"""E-mail for people who are not online: who gets what, in which language, and faults."""
+"""E-mail for people who are not online: who gets what, in which language, and faults;
+the outbox's retries with backoff."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from mutualaid.aid import services
-from notifications.emails import MAX_ATTEMPTS, send_pending_emails
-from notifications.models import OutgoingEmail
+from notifications.models import OutgoingMessage
+from notifications.outbox import MAX_ATTEMPTS, failed_recently, retry_delay
+from notifications.outbox import send_pending_messages as send_pending_emails
 from tests.conftest import LADEUZEPLEIN, make_volunteer, post_request
 
 
@@ -55,29 +60,51 @@ def test_a_mail_server_that_is_down_never_undoes_the_change_and_the_mail_is_retr
     def refuse(*args, **kwargs):
         raise ConnectionRefusedError("mail server down")
 
-    monkeypatch.setattr("notifications.emails.send_mail", refuse)
+    monkeypatch.setattr("notifications.channels.email.send_mail", refuse)
     assert send_pending_emails() == 0  # the proposal's mail fails
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
     proposal.refresh_from_db()
     assert proposal.status == "accepted"  # committed whatever the mail server does
     assert send_pending_emails() == 0  # the acceptance's mail fails too
-    waiting = OutgoingEmail.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
-    assert list(waiting.values_list("to_address", flat=True)) == [citizen.email]
+    waiting = OutgoingMessage.objects.filter(status="pending")
+    assert sorted(waiting.values_list("to_address", flat=True)) == [citizen.email, volunteer.email]
     assert all(email.attempts == 1 and "mail server down" in email.last_error for email in waiting)
-    # Accepted meanwhile: the volunteer is no longer asked to accept or decline by mail.
-    moot = OutgoingEmail.objects.get(to_address=volunteer.email)
-    assert moot.sent_at is None and moot.last_error.startswith("not sent: the proposal was accepted")
+    assert send_pending_emails() == 0  # neither is tried again before its backoff is over
 
     monkeypatch.undo()
-    assert send_pending_emails() == 1
-    assert not OutgoingEmail.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS).exists()
+    assert send_pending_emails(now=timezone.now() + retry_delay(1)) == 1
+    assert OutgoingMessage.objects.get(to_address=citizen.email).status == "sent"
+    # Accepted meanwhile: the volunteer is no longer asked to accept or decline by mail.
+    moot = OutgoingMessage.objects.get(to_address=volunteer.email)
+    assert moot.status == "skipped" and moot.last_error.startswith("not sent: the proposal was accepted")
 
 
-def test_a_mail_that_keeps_failing_stops_being_tried(proposal, monkeypatch):
-    monkeypatch.setattr("notifications.emails.send_mail", lambda *a, **k: 1 / 0)
+def test_retries_back_off_exponentially_up_to_an_hour(settings):
+    settings.OUTBOX_RETRY_SECONDS = 60
+    assert [retry_delay(attempt).total_seconds() for attempt in range(1, 8)] == [
+        60,
+        120,
+        240,
+        480,
+        960,
+        1920,
+        3600,
+    ]
+
+
+def test_a_mail_that_keeps_failing_is_given_up_and_the_coordinators_are_alerted(
+    proposal, volunteer, monkeypatch, caplog
+):
+    monkeypatch.setattr("notifications.channels.email.send_mail", lambda *a, **k: 1 / 0)
+    moment = timezone.now()
     for _ in range(MAX_ATTEMPTS + 2):
-        send_pending_emails()
-    assert OutgoingEmail.objects.get().attempts == MAX_ATTEMPTS
+        send_pending_emails(now=moment)
+        moment += dt.timedelta(hours=2)  # past any backoff
+    message = OutgoingMessage.objects.get()
+    assert (message.attempts, message.status) == (MAX_ATTEMPTS, "failed")
+    assert "failed for good after 5 attempts" in caplog.text
+    alert = failed_recently(community_id=volunteer.community_id)
+    assert alert == {"count": 1, "last_channel": "email", "last_error": "ZeroDivisionError: division by zero"}
 
 
 def test_mails_go_out_in_the_persons_own_language(help_request, volunteer, citizen):
@@ -108,8 +135,8 @@ def test_a_proposal_accepted_at_once_on_the_phone_is_not_mailed_as_a_proposal(
     )
     assert send_pending_emails() == 1
     assert [message.to for message in mail.outbox] == [[citizen.email]]  # "someone is coming"
-    unsent = OutgoingEmail.objects.get(recipient=volunteer)  # kept, as a record, never sent
-    assert unsent.sent_at is None and unsent.attempts == MAX_ATTEMPTS
+    unsent = OutgoingMessage.objects.get(recipient=volunteer)  # kept, as a record, never sent
+    assert unsent.sent_at is None and unsent.status == "skipped"
     assert unsent.last_error == "not sent: the proposal was accepted before it went out"
 
 
@@ -126,7 +153,7 @@ def test_mail_waiting_for_an_account_that_was_closed_is_not_sent(proposal, volun
 
     assert send_pending_emails() == 0
     assert mail.outbox == []
-    unsent = OutgoingEmail.objects.get(recipient=volunteer)
+    unsent = OutgoingMessage.objects.get(recipient=volunteer)
     assert unsent.last_error == "not sent: the account was closed before it went out"
 
 
@@ -140,7 +167,7 @@ def test_a_mail_server_that_never_answers_holds_the_worker_for_one_timeout_per_r
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
     services.assignment_complete(assignment=proposal, volunteer=volunteer)
     # The proposal's (moot now: not sent, no time spent), then acceptance and completion.
-    assert OutgoingEmail.objects.count() == 3
+    assert OutgoingMessage.objects.count() == 3
     with socket.socket() as silent:  # takes the connection, never says a word
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
@@ -151,10 +178,10 @@ def test_a_mail_server_that_never_answers_holds_the_worker_for_one_timeout_per_r
         assert send_pending_emails() == 0
         elapsed = time.monotonic() - started
     assert elapsed < 1.9, elapsed  # one timeout, not one per mail: matching runs again soon
-    assert list(OutgoingEmail.objects.order_by("pk").values_list("attempts", flat=True)) == [
-        MAX_ATTEMPTS,
-        1,
-        0,
+    assert list(OutgoingMessage.objects.order_by("pk").values_list("status", "attempts")) == [
+        ("skipped", 0),
+        ("pending", 1),
+        ("pending", 0),
     ]
 
 
@@ -193,3 +220,19 @@ def test_several_workers_sending_the_outbox_at_once_send_each_mail_once(citizen,
     assert sorted(message.to[0] for message in mail.outbox) == sorted(
         f"helper-{index}@example.org" for index in range(12)
     )
+
+
+def test_the_dashboard_tells_coordinators_when_messages_keep_failing(
+    client, coordinator, proposal, monkeypatch
+):
+    monkeypatch.setattr("notifications.channels.email.send_mail", lambda *a, **k: 1 / 0)
+    moment = timezone.now()
+    for _ in range(MAX_ATTEMPTS):
+        send_pending_emails(now=moment)
+        moment += dt.timedelta(hours=2)
+    client.force_login(coordinator)
+
+    page = client.get("/coordinator/").content.decode()
+
+    assert "1 message to someone of this community could not be delivered in the last day" in page
+    assert "ZeroDivisionError" in page

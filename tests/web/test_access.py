@@ -333,9 +333,9 @@ def test_once_a_task_ends_no_channel_shows_its_volunteer_the_exact_place(
         response = client.get(reverse(name, args=args))
         assert response.status_code == 200
         assert_no_exact_place_or_contact(text_of(response))
-    from notifications.models import OutgoingEmail
+    from notifications.models import OutgoingMessage
 
-    for email in OutgoingEmail.objects.filter(recipient=volunteer):
+    for email in OutgoingMessage.objects.filter(recipient=volunteer):
         assert_no_exact_place_or_contact(email.subject + email.body)
     sent = []
     with pytest.MonkeyPatch.context() as patch:

@@ -54,7 +54,7 @@ from mutualaid.aid.models import (
     VolunteerOffer,
 )
 from mutualaid.aid.places import Location
-from notifications.models import OutgoingEmail
+from notifications.models import OutgoingMessage
 from tests.conftest import KESSEL_LO, LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request
 
 PERSONAS = (
@@ -367,7 +367,7 @@ def database_state() -> tuple:
         TimeWindow.objects.count(),
         AuditEntry.objects.count(),
         CoordinatorMessage.objects.count(),
-        OutgoingEmail.objects.count(),
+        OutgoingMessage.objects.count(),
     )
 
 

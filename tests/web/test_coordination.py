@@ -12,7 +12,7 @@ from django.utils import timezone
 from matching.services import propose_assignments
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, CoordinatorMessage, HelpRequest, StatusChange
-from notifications.models import OutgoingEmail
+from notifications.models import OutgoingMessage
 from tests.conftest import NAAMSESTRAAT, make_user
 
 TOMORROW = timezone.localdate() + dt.timedelta(days=1)
@@ -187,7 +187,7 @@ def test_a_message_reaches_volunteers_with_a_skill_in_an_area_and_is_logged(
         },
     )
     assert response.status_code == 302
-    assert list(OutgoingEmail.objects.values_list("to_address", flat=True)) == [volunteer.email]
+    assert list(OutgoingMessage.objects.values_list("to_address", flat=True)) == [volunteer.email]
     message = CoordinatorMessage.objects.get()
     assert (message.sender, message.recipients, message.skill) == (coordinator, 1, pharmacy)
     assert "Pharmacy run" in client.get(reverse("coordinator-messages")).text

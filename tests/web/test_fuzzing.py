@@ -48,7 +48,7 @@ from mutualaid.aid.models import (
     VolunteerOffer,
 )
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES
-from notifications.models import OutgoingEmail
+from notifications.models import OutgoingMessage
 from tests.conftest import PASSWORD, examples, post_request
 from tests.web import test_access_matrix as matrix
 
@@ -224,7 +224,7 @@ def row_counts() -> dict[str, int]:
         "requests": HelpRequest.objects.count(),
         "changes": StatusChange.objects.count(),
         "audit": AuditEntry.objects.count(),
-        "emails": OutgoingEmail.objects.count(),
+        "emails": OutgoingMessage.objects.count(),
         "messages": CoordinatorMessage.objects.count(),
         "users": User.objects.count(),
     }
@@ -478,7 +478,7 @@ def test_fuzzing_coordinator_messages_call_backs_and_match_now(world, no_rate_li
     def sent(counts, data):
         message = CoordinatorMessage.objects.order_by("-pk").first()
         assert CoordinatorMessage.objects.count() == counts["messages"] + 1
-        assert OutgoingEmail.objects.count() == counts["emails"] + message.recipients > counts["emails"]
+        assert OutgoingMessage.objects.count() == counts["emails"] + message.recipients > counts["emails"]
         assert AuditEntry.objects.count() == counts["audit"] + 1
 
     def called_back(counts, data):

@@ -1,25 +1,7 @@
-"""`manage.py matching_worker`: the production matching worker (run one or more)."""
+"""`manage.py matching_worker`: the earlier name of `manage.py worker`, kept as an alias."""
 
-import asyncio
-import gc
-import logging
-
-from django.core.management.base import BaseCommand
-
-from matching.worker import run_matching_worker
+from worker.management.commands.worker import Command as WorkerCommand
 
 
-class Command(BaseCommand):
-    help = (
-        "Run matching for communities that are due, and expire unanswered proposals. "
-        "Run alongside daphne when REDIS_URL is set; several workers never run one community twice at once."
-    )
-
-    def handle(self, *args, **options) -> None:
-        logging.getLogger("matching").setLevel(logging.INFO)
-        self.stdout.write("Matching worker started; Ctrl+C stops it.")
-        gc.freeze()  # as in mutualaid/asgi.py: full collections skip what lives as long as we do
-        try:
-            asyncio.run(run_matching_worker())
-        except KeyboardInterrupt:
-            self.stdout.write("Matching worker stopped.")
+class Command(WorkerCommand):
+    help = "The same as `manage.py worker` (its earlier name)."

@@ -36,7 +36,7 @@ from mutualaid.aid.services.audit import audit
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
 from notifications.emails import queue_emails
 from notifications.events import publish_community_change
-from notifications.models import OutgoingEmail
+from notifications.models import OutgoingMessage
 
 
 def _override_reason(reason: str) -> str:
@@ -188,7 +188,7 @@ def coordinator_message_send(
         )
     queue_emails(
         [
-            OutgoingEmail(recipient=person, to_address=person.email, subject=subject, body=body)
+            OutgoingMessage(recipient=person, to_address=person.email, subject=subject, body=body)
             for person in recipients
         ]
     )

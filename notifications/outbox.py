@@ -1,0 +1,161 @@
+"""The outbox: every message to a person who is not on the site, on every channel.
+
+Services write `OutgoingMessage` rows inside their transaction (`queue_messages`); the
+worker's outbox job sends them after the commit (`send_pending_messages`), each claimed
+under a row lock other workers skip, so several workers never send one message twice. A
+failure is retried with exponential backoff (`OUTBOX_RETRY_SECONDS` doubling up to an
+hour) until `MAX_ATTEMPTS`; then the message is `failed`, logged as an error, and the
+coordinators' dashboard counts it (`failed_recently`). Adding a channel is a module in
+`notifications/channels/` (a function that sends one message and raises when it could not).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from matching.scheduling import wake_worker
+from mutualaid.aid.states import AssignmentStatus
+from notifications.channels import CHANNELS
+from notifications.models import OutgoingMessage
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+MAX_RETRY_SECONDS = 3600
+# A claimed message is left alone by other workers this long: a worker that died while
+# sending leaves it to be tried again then (at least once, never lost).
+CLAIM_SECONDS = 300
+
+
+def queue_messages(messages: list[OutgoingMessage]) -> None:
+    """Save to the outbox inside the caller's transaction; wake the worker after commit."""
+    if messages:
+        now = timezone.now()
+        for message in messages:
+            message.next_attempt_at = message.next_attempt_at or now
+        OutgoingMessage.objects.bulk_create(messages)
+        transaction.on_commit(wake_worker)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long after its `attempts`-th failure a message is tried again."""
+    return dt.timedelta(seconds=min(settings.OUTBOX_RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS))
+
+
+def _obsolete(message: OutgoingMessage) -> str:
+    """Why a waiting message is no longer worth sending, or "" if it still is."""
+    proposal = message.proposal
+    if proposal is not None and proposal.status != AssignmentStatus.PROPOSED:
+        return f"not sent: the proposal was {proposal.status} before it went out"
+    if message.recipient is not None and not message.recipient.is_active:
+        return "not sent: the account was closed before it went out"
+    return ""
+
+
+def due_messages(now: dt.datetime):
+    return OutgoingMessage.objects.filter(status=OutgoingMessage.Status.PENDING).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+
+
+def _claim(now: dt.datetime, tried: list[int]) -> OutgoingMessage | None:
+    """Take the next due message for this worker: a short transaction that leases it, so
+    other workers leave it alone while it is being sent (the send itself holds no lock: on
+    SQLite a transaction open during a slow send would stop every other writer)."""
+    with transaction.atomic():
+        message = (
+            due_messages(now)
+            .select_for_update(skip_locked=True, of=("self",))
+            .exclude(pk__in=tried)
+            .order_by("next_attempt_at", "pk")
+            .first()
+        )
+        if message is not None:
+            message.next_attempt_at = now + dt.timedelta(seconds=CLAIM_SECONDS)
+            message.save(update_fields=["next_attempt_at"])
+    return message
+
+
+def send_pending_messages(*, limit: int = 50, now: dt.datetime | None = None) -> int:
+    """Send what is due in the outbox; returns how many went out.
+
+    A channel that takes every connection and never answers would hold the worker for its
+    timeout per message, so once a round has spent that long the rest waits for the next
+    round (the outbox runs beside matching, never in its way).
+    """
+    sent = 0
+    tried: list[int] = []
+    budget_ends = time.monotonic() + max(1, settings.EMAIL_TIMEOUT or 10)
+    while len(tried) < limit:
+        if tried and time.monotonic() > budget_ends:
+            logger.warning("Sending is slow; the rest of the outbox waits for the next round")
+            break
+        moment = now or timezone.now()
+        message = _claim(moment, tried)
+        if message is None:
+            break
+        tried.append(message.pk)
+        sent += _send_one(message, moment)
+    return sent
+
+
+def _send_one(message: OutgoingMessage, now: dt.datetime) -> int:
+    """Send one claimed message and record the outcome; 1 if it went out."""
+    message = OutgoingMessage.objects.select_related("proposal", "recipient").get(pk=message.pk)
+    obsolete = _obsolete(message)
+    if obsolete:
+        message.status = OutgoingMessage.Status.SKIPPED
+        message.last_error = obsolete[:255]
+        message.save(update_fields=["status", "last_error"])
+        return 0
+    message.attempts += 1
+    try:
+        CHANNELS[message.channel](message)
+    except Exception as error:
+        message.last_error = f"{type(error).__name__}: {error}"[:255]
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status = OutgoingMessage.Status.FAILED
+            logger.error(
+                "Outbox: %s message %s failed for good after %d attempts: %s",
+                message.channel,
+                message.pk,
+                message.attempts,
+                error,
+            )
+        else:
+            message.next_attempt_at = now + retry_delay(message.attempts)
+            logger.warning(
+                "Outbox: %s message %s not sent (attempt %d), next try at %s: %s",
+                message.channel,
+                message.pk,
+                message.attempts,
+                message.next_attempt_at.isoformat(timespec="seconds"),
+                error,
+            )
+        message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+        return 0
+    message.status = OutgoingMessage.Status.SENT
+    message.sent_at = timezone.now()
+    message.save(update_fields=["attempts", "status", "sent_at"])
+    return 1
+
+
+def failed_recently(*, community_id: int, hours: int = 24) -> dict:
+    """What coordinators are alerted to: messages to their community given up on lately."""
+    since = timezone.now() - dt.timedelta(hours=hours)
+    failed = OutgoingMessage.objects.filter(
+        status=OutgoingMessage.Status.FAILED, recipient__community_id=community_id, created_at__gte=since
+    ).order_by("-pk")
+    last = failed.values_list("channel", "last_error").first()
+    return {
+        "count": failed.count(),
+        "last_channel": last[0] if last else "",
+        "last_error": last[1] if last else "",
+    }

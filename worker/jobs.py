@@ -1,0 +1,116 @@
+"""The worker's jobs: what runs, how often, and the counts kept of each.
+
+Every periodic job of the service lives here (no cron, no timers): matching when a
+community is due, proposal expiry, the outbox, the daily purge of personal data, and the
+heartbeat. Each is a plain function run in a thread of its own, timed and counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from matching.services import run_due_matching
+from mutualaid.aid.personal_data import personal_data_purge
+from mutualaid.aid.services import expire_overdue_proposals
+from notifications.outbox import send_pending_messages
+from worker.models import PeriodicJob, WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class JobStats:
+    """How often a job ran, failed, and how long it took (reported in the heartbeat)."""
+
+    runs: int = 0
+    failures: int = 0
+    seconds: float = 0.0
+    last_seconds: float = 0.0
+    last_error: str = ""
+    last_finished_at: str = ""
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Job:
+    name: str
+    run: Callable[[], object]
+    stats: JobStats = field(default_factory=JobStats)
+
+    def __call__(self) -> object:
+        """Run once, timed and counted; an error is logged and counted, never raised."""
+        started = time.monotonic()
+        try:
+            return self.run()
+        except Exception as error:
+            self.stats.failures += 1
+            self.stats.last_error = f"{type(error).__name__}: {error}"[:255]
+            logger.exception("Worker job %s failed; it runs again at its next turn", self.name)
+            return None
+        finally:
+            self.stats.runs += 1
+            self.stats.last_seconds = time.monotonic() - started
+            self.stats.seconds += self.stats.last_seconds
+            self.stats.last_finished_at = timezone.now().isoformat(timespec="seconds")
+
+
+def claim_periodic(name: str, every: dt.timedelta, now: dt.datetime | None = None) -> bool:
+    """Whether this worker runs the shared job `name` now: only one worker wins each period."""
+    now = now or timezone.now()
+    PeriodicJob.objects.get_or_create(name=name, defaults={"next_run_at": now})
+    return bool(PeriodicJob.objects.filter(name=name, next_run_at__lte=now).update(next_run_at=now + every))
+
+
+def purge_personal_data_daily() -> int | None:
+    """The retention purge, once a day across all workers; None when not this one's turn."""
+    if not claim_periodic("purge_personal_data", dt.timedelta(days=1)):
+        return None
+    forgotten = personal_data_purge(older_than_days=settings.PERSONAL_DATA_RETENTION_DAYS)
+    PeriodicJob.objects.filter(name="purge_personal_data").update(
+        last_run_at=timezone.now(), last_outcome=f"{forgotten} requests forgotten"
+    )
+    logger.info("Personal data purge: %d requests forgotten", forgotten)
+    return forgotten
+
+
+def expire_proposals() -> int:
+    expired = expire_overdue_proposals()
+    if expired:
+        logger.info("Expired %d unanswered proposals", expired)
+    return expired
+
+
+def beat(name: str, started_at: dt.datetime, jobs: list[Job]) -> None:
+    """Say this worker is alive, with its jobs' counts (read by /readyz and the metrics)."""
+    WorkerHeartbeat.objects.update_or_create(
+        name=name,
+        defaults={
+            "started_at": started_at,
+            "beat_at": timezone.now(),
+            "jobs": {job.name: job.stats.as_dict() for job in jobs},
+        },
+    )
+
+
+def latest_heartbeat_age_seconds() -> float | None:
+    """Seconds since the youngest worker's heartbeat, or None when no worker ever beat."""
+    latest = WorkerHeartbeat.objects.order_by("-beat_at").values_list("beat_at", flat=True).first()
+    return None if latest is None else (timezone.now() - latest).total_seconds()
+
+
+def make_jobs() -> dict[str, Job]:
+    return {
+        "matching": Job("matching", run_due_matching),
+        "outbox": Job("outbox", send_pending_messages),
+        "expiry": Job("expiry", expire_proposals),
+        "purge": Job("purge", purge_personal_data_daily),
+    }
