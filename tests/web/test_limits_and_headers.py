@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -93,6 +94,27 @@ def test_socket_messages_are_limited_per_person(volunteer, settings):
     settings.RATE_LIMITS = settings.RATE_LIMITS | {"socket_message": "5/m"}
     results = [person_is_limited(volunteer.pk, "socket_message") for _ in range(7)]
     assert results == [False] * 5 + [True] * 2
+    assert not person_is_limited(volunteer.pk + 1, "socket_message")  # everyone has their own count
+
+
+def test_socket_messages_go_through_when_the_cache_is_down_and_the_fault_is_logged(
+    volunteer, settings, caplog
+):
+    settings.RATE_LIMITS = settings.RATE_LIMITS | {"socket_message": "1/m"}
+    nobody_listens = socket.socket()
+    nobody_listens.bind(("127.0.0.1", 0))  # a port of our own that accepts no connection
+    try:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": f"redis://127.0.0.1:{nobody_listens.getsockname()[1]}/0",
+            }
+        }
+        results = [person_is_limited(volunteer.pk, "socket_message") for _ in range(3)]
+    finally:
+        nobody_listens.close()
+    assert results == [False] * 3
+    assert "Rate limit 'socket_message' not counted: the cache is unavailable" in caplog.text
 
 
 def test_pages_carry_a_content_security_policy_without_inline_script(client, coordinator):
