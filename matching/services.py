@@ -64,6 +64,9 @@ class MatchingOutcome:
     available_volunteers: int
     seconds: float
     dry_run: bool
+    # Where the run's time went, in seconds: waiting for the community's lock and loading
+    # the snapshot, solving, writing proposals and reasons, committing (which publishes).
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 def language_skill(code: str) -> str:
@@ -169,12 +172,23 @@ def propose_assignments(
     """Propose the optimal volunteers for a community's open requests, in one transaction."""
     started = time.perf_counter()
     report = progress or (lambda stage, fraction: None)
+    phases: dict[str, float] = {}
+    lap = started
+
+    def phase(name: str) -> None:
+        nonlocal lap
+        now = time.perf_counter()
+        phases[name] = round(now - lap, 4)
+        lap = now
+
     with transaction.atomic():
         lock_community_for_matching(community.pk)
         report("loading", 0.0)
         snapshot = load_snapshot(community)
+        phase("load")
         report("solving", 0.2)
         result = solve(parse_instance(snapshot.instance), progress=_scaled(report, 0.2, 0.9))
+        phase("solve")
         report("saving", 0.9)
         waiting = _waiting_reasons(snapshot, result)
         reasons = Counter(waiting.values())
@@ -189,6 +203,7 @@ def propose_assignments(
             available_volunteers=len(snapshot.volunteer_ids_by_key),
             seconds=0.0,
             dry_run=dry_run,
+            phases=phases,
         )
         if not dry_run:
             _save(snapshot, result, waiting)
@@ -205,6 +220,8 @@ def propose_assignments(
                 unassigned_by_reason=outcome.unassigned_by_reason,
                 certificate=outcome.certificate,
             )
+        phase("save")
+    phase("commit_and_publish")  # the events go out on commit
     outcome.seconds = time.perf_counter() - started
     report("done", 1.0)
     return outcome
@@ -266,11 +283,12 @@ def run_due_matching(*, now: dt.datetime | None = None) -> float | None:
                 schedule_matching(community_id, delay_seconds=60)
             continue
         logger.info(
-            "Matching %s: %d proposed, %.1f km, waiting %s (%.2f s)",
+            "Matching %s: %d proposed, %.1f km, waiting %s (%.2f s: %s)",
             community,
             outcome.proposed,
             outcome.total_km,
             outcome.unassigned_by_reason,
             outcome.seconds,
+            ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in outcome.phases.items()),
         )
     return seconds_until_next_due(timezone.now())

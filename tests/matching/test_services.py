@@ -378,3 +378,10 @@ def test_triggers_soon_after_a_run_started_collapse_into_one_run_a_debounce_afte
     assert MatchingQueue.objects.get().due_at == started + dt.timedelta(seconds=30)
     seconds = run_due_matching()
     assert MatchingRun.objects.count() == 1 and 25 < seconds <= 30
+
+
+def test_a_run_says_where_its_time_went(help_request, volunteer):
+    outcome = propose_assignments(community=help_request.community)
+
+    assert list(outcome.phases) == ["load", "solve", "save", "commit_and_publish"]
+    assert sum(outcome.phases.values()) <= outcome.seconds + 0.01
