@@ -81,9 +81,10 @@ def volunteer_key(user_id: int) -> str:
     return f"v{user_id}"
 
 
-def load_snapshot(community: Community, *, today: dt.date | None = None) -> MatchingSnapshot:
+def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> MatchingSnapshot:
     """Map the database to the engine's instance (and lock the open requests)."""
-    today = today or timezone.localdate()
+    now = now or timezone.now()
+    today = timezone.localdate(now)
     open_requests = list(
         HelpRequest.objects.select_for_update(of=("self",))
         .filter(community=community, status=RequestStatus.OPEN)
@@ -104,7 +105,10 @@ def load_snapshot(community: Community, *, today: dt.date | None = None) -> Matc
     )
     requests_data, requests_by_key, time_passed = [], {}, []
     for help_request in open_requests:
-        slots = sorted({window.weekly_slot for window in help_request.time_windows.all()})
+        # A part of today that is over is as good as a day gone by (posted "morning" at 20:39).
+        slots = sorted(
+            {window.weekly_slot for window in help_request.time_windows.all() if not window.has_passed(now)}
+        )
         if not help_request.any_time and not slots:
             time_passed.append(help_request)  # an empty list would mean "any time" to the engine
             continue

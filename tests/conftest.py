@@ -190,3 +190,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+@pytest.fixture
+def local_time(monkeypatch):
+    """Set the service's "now" to today at a local hour (for parts of the day that pass)."""
+    real_localtime = timezone.localtime
+
+    def at(hour: int, minute: int = 0) -> dt.datetime:
+        moment = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time(hour, minute)))
+        monkeypatch.setattr(
+            timezone, "localtime", lambda value=None, timezone=None: real_localtime(value or moment, timezone)
+        )
+        return moment
+
+    return at

@@ -18,7 +18,15 @@ from django.utils import timezone
 from mutualaid.accounts.models import User
 from mutualaid.aid import services
 from mutualaid.aid.geocoding import OfflineGazetteer, offline_gazetteer
-from mutualaid.aid.models import Assignment, Category, Community, HelpRequest, StatusChange, Urgency
+from mutualaid.aid.models import (
+    Assignment,
+    Category,
+    Community,
+    HelpRequest,
+    StatusChange,
+    Urgency,
+    part_of_day_has_passed,
+)
 from mutualaid.aid.places import Location
 from notifications.models import OutgoingMessage
 
@@ -175,6 +183,10 @@ def load_leuven_demo(*, seed: int = 2020, progress: Callable[[str], None] = lamb
             windows = {
                 (today + dt.timedelta(days=rng.randint(0, 6)), rng.randint(0, 2))
                 for _ in range(rng.randint(1, 3))
+            }
+            # Loaded in the evening, "this morning" is over: only what is still ahead.
+            windows = {window for window in windows if not part_of_day_has_passed(*window)} or {
+                (today + dt.timedelta(days=1), 1)
             }
             services.help_request_create(
                 community=community,

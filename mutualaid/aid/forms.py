@@ -11,7 +11,14 @@ from django.utils.translation import gettext_lazy as _
 
 from mutualaid.accounts.models import User
 from mutualaid.aid.geocoding import GeocodingError, locate, neighbourhood_near
-from mutualaid.aid.models import Category, Community, PartOfDay, SpokenLanguage, Urgency
+from mutualaid.aid.models import (
+    Category,
+    Community,
+    PartOfDay,
+    SpokenLanguage,
+    Urgency,
+    part_of_day_has_passed,
+)
 from mutualaid.aid.places import Location
 
 DAYS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")]
@@ -142,6 +149,10 @@ class HelpRequestForm(PlaceFormMixin):
                 self.add_error(f"window_{row}_part", _("Pick morning, afternoon or evening."))
             elif date < today:
                 self.add_error(f"window_{row}_date", _("This day has passed."))
+            elif part_of_day_has_passed(date, part):
+                self.add_error(
+                    f"window_{row}_part", _("This part of today has passed: pick a later one or another day.")
+                )
             elif date > today + dt.timedelta(days=MAX_DAYS_AHEAD):
                 self.add_error(
                     f"window_{row}_date", _("Pick a day within %(days)s days.") % {"days": MAX_DAYS_AHEAD}

@@ -6,8 +6,11 @@ transition against `states.py`, records a `StatusChange` and publishes events.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -97,6 +100,16 @@ class PartOfDay(models.IntegerChoices):
     EVENING = 2, _("Evening")
 
 
+# The hour (local time) at which each part of the day is over: no help can start in it after.
+PART_OF_DAY_ENDS_AT_HOUR = {PartOfDay.MORNING: 12, PartOfDay.AFTERNOON: 17, PartOfDay.EVENING: 22}
+
+
+def part_of_day_has_passed(date: dt.date, part: int, now: dt.datetime | None = None) -> bool:
+    """Whether this part of this day is over, in the service's local time."""
+    now = timezone.localtime(now)
+    return date < now.date() or (date == now.date() and now.hour >= PART_OF_DAY_ENDS_AT_HOUR[part])
+
+
 class Place(models.Model):
     """A located address: what geocoding or a map pin produced."""
 
@@ -173,6 +186,9 @@ class TimeWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{date_format(self.date, 'D j M')} {self.get_part_of_day_display()}"
+
+    def has_passed(self, now: dt.datetime | None = None) -> bool:
+        return part_of_day_has_passed(self.date, self.part_of_day, now)
 
     @property
     def weekly_slot(self) -> int:

@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.urls import reverse
@@ -385,3 +386,41 @@ def test_a_run_says_where_its_time_went(help_request, volunteer):
 
     assert list(outcome.phases) == ["load", "solve", "save", "commit_and_publish"]
     assert sum(outcome.phases.values()) <= outcome.seconds + 0.01
+
+
+def test_a_request_whose_only_window_has_passed_today_waits_with_that_reason(
+    citizen, community, shopping, volunteer, local_time
+):
+    local_time(9)
+    help_request = services.help_request_create(
+        community=community,
+        requester=citizen,
+        created_by=citizen,
+        category=shopping,
+        description="Bread",
+        urgency=1,
+        location=NAAMSESTRAAT,
+        time_windows=[(timezone.localdate(), 0)],
+    )
+    evening = local_time(20, 39)
+
+    snapshot = matching.services.load_snapshot(community, now=evening)
+
+    assert snapshot.time_passed == [help_request] and snapshot.instance["requests"] == []
+
+
+def test_filing_a_request_for_a_part_of_today_that_has_passed_is_refused(
+    citizen, community, shopping, local_time
+):
+    local_time(18)
+    with pytest.raises(ValidationError, match="has passed"):
+        services.help_request_create(
+            community=community,
+            requester=citizen,
+            created_by=citizen,
+            category=shopping,
+            description="Bread",
+            urgency=1,
+            location=NAAMSESTRAAT,
+            time_windows=[(timezone.localdate(), 1)],
+        )

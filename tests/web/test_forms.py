@@ -230,10 +230,26 @@ def test_any_time_needs_no_time_window(client, citizen, shopping):
     assert HelpRequest.objects.get().any_time
 
 
-def test_today_is_still_a_valid_day(client, citizen, shopping):
+def test_today_is_still_a_valid_day(client, citizen, shopping, local_time):
+    local_time(9, 30)
     response = post_request_form(client, citizen, request_data(shopping, window_1_date=TODAY.isoformat()))
 
     assert response.status_code == 302
+
+
+def test_a_part_of_today_that_has_passed_is_refused_at_the_field(client, citizen, shopping, local_time):
+    local_time(20, 39)  # "today, morning" posted in the evening
+    response = post_request_form(
+        client,
+        citizen,
+        request_data(shopping, window_1_date=TODAY.isoformat(), window_1_part="0"),
+    )
+
+    assert response.status_code == 200
+    assert "This part of today has passed" in response.context["form"].errors["window_1_part"][0]
+    assert not HelpRequest.objects.exists()
+    evening = request_data(shopping, window_1_date=TODAY.isoformat(), window_1_part="2")
+    assert post_request_form(client, citizen, evening).status_code == 302
 
 
 def test_a_map_pin_alone_is_accepted(client, citizen, shopping):

@@ -11,7 +11,14 @@ from django.utils.translation import gettext as _
 
 from matching.scheduling import schedule_matching
 from mutualaid.accounts.models import User
-from mutualaid.aid.models import Category, Community, HelpRequest, StatusChange, TimeWindow
+from mutualaid.aid.models import (
+    Category,
+    Community,
+    HelpRequest,
+    StatusChange,
+    TimeWindow,
+    part_of_day_has_passed,
+)
 from mutualaid.aid.places import Location
 from mutualaid.aid.services._records import (
     TaskActionError,
@@ -57,6 +64,8 @@ def help_request_create(
     windows = sorted(set(time_windows))
     if not any_time and not windows:
         raise ValidationError({"time_windows": _("Say when you need help, or tick 'any time'.")})
+    if not any_time and any(part_of_day_has_passed(date, part) for date, part in windows):
+        raise ValidationError({"time_windows": _("A day or part of the day you chose has passed.")})
     help_request = HelpRequest.objects.create(
         community=community,
         requester=requester,
