@@ -139,6 +139,9 @@ def test_unassigning_reopens_the_request_and_matching_skips_that_volunteer(
     assert StatusChange.objects.filter(
         help_request=help_request, to_status="open", actor=coordinator
     ).exists()
+    # The coordinator's hold keeps matching away until they release it.
+    assert propose_assignments(community=help_request.community).proposed == 0
+    services.help_request_release_hold(help_request=help_request, coordinator=coordinator)
     propose_assignments(community=help_request.community)
     second = Assignment.objects.get(help_request=help_request, status="proposed")
     assert second.volunteer != first.volunteer
