@@ -145,10 +145,16 @@ class HelpRequest(Place):
     # Why the last matching run left the request waiting (an engine reason code).
     unassigned_reason = models.CharField(_("waiting because"), max_length=32, blank=True)
     # A coordinator's hold: matching leaves the request alone until then (it lapses by
-    # itself; nothing needs to run when it does). Coordinators see who holds it.
-    held_until = models.DateTimeField(_("held by a coordinator until"), null=True, blank=True)
+    # itself; nothing needs to run when it does). Coordinators see who holds it. Set by the
+    # services only (audited), so not editable in the admin.
+    held_until = models.DateTimeField(_("held by a coordinator until"), null=True, blank=True, editable=False)
     held_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name="+", null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        editable=False,
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
