@@ -179,7 +179,7 @@ def request_unassign(request: HttpRequest, request_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def request_reassign(request: HttpRequest, request_id: int) -> HttpResponse:
-    """ "Give to another volunteer instead": the live task moves in one step."""
+    """Give the live task to another volunteer instead, in one step."""
     help_request = _coordinated_request(request, request_id)
     live = help_request.live_assignments[0] if help_request.live_assignments else None
     if live is None:

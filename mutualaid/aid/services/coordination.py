@@ -139,9 +139,9 @@ def assignment_reassign_by_coordinator(
     reason: str,
     agreed_by_phone: bool = False,
 ) -> Assignment:
-    """ "Give to X instead": take a live task (proposed or accepted) from its volunteer and
-    give it to the chosen one, in one transaction under the request's lock, so matching can
-    never propose the request in between. Returns the new assignment.
+    """Give to another volunteer instead: take a live task (proposed or accepted) from its
+    volunteer and give it to the chosen one, in one transaction under the request's lock, so
+    matching can never propose the request in between. Returns the new assignment.
     """
     assignment, help_request = locked_assignment(assignment.pk)
     require_coordinator(coordinator, help_request.community_id)
