@@ -88,6 +88,8 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
     open_requests = list(
         HelpRequest.objects.select_for_update(of=("self",))
         .filter(community=community, status=RequestStatus.OPEN)
+        # A coordinator's hold keeps the request out until it lapses or is released.
+        .filter(Q(held_until__isnull=True) | Q(held_until__lte=timezone.now()))
         .select_related("category")
         .prefetch_related(Prefetch("time_windows", queryset=TimeWindow.objects.filter(date__gte=today)))
         .order_by("pk")

@@ -7,6 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -76,6 +78,8 @@ def callback_done(request: HttpRequest, request_id: int) -> HttpResponse:
 def _override_page(request: HttpRequest, help_request, **forms) -> HttpResponse:
     choices = selectors.volunteer_choices(help_request)
     live = help_request.live_assignments[0] if help_request.live_assignments else None
+    # With a live task the form gives it to someone else instead: suggest another volunteer.
+    others = [choice for choice in choices if live is None or choice.volunteer.pk != live.volunteer_id]
     context = {
         "help_request": help_request,
         "live_assignment": live,
@@ -85,13 +89,14 @@ def _override_page(request: HttpRequest, help_request, **forms) -> HttpResponse:
         "choices": choices,
         "assign_form": forms.get("assign_form")
         or AssignForm(
-            volunteers=_volunteers(choices), initial={"volunteer": choices[0].volunteer if choices else None}
+            volunteers=_volunteers(choices), initial={"volunteer": others[0].volunteer if others else None}
         ),
         "unassign_form": forms.get("unassign_form") or UnassignForm(),
         "attach_form": AttachForm(people=selectors.accounts_matching_caller(help_request))
         if help_request.requester_id is None
         else None,
-        "history": help_request.status_changes.select_related("actor", "assignment__volunteer"),
+        "hold_minutes": services.hold_minutes(),
+        "history": selectors.request_history_for_coordinators(help_request),
     }
     return render(request, "aid/coordinator/request.html", context)
 
@@ -154,12 +159,86 @@ def request_unassign(request: HttpRequest, request_id: int) -> HttpResponse:
         except (services.TaskActionError, InvalidTransition) as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, _("The volunteer is released; matching looks again without them."))
+            messages.success(
+                request,
+                ngettext(
+                    "The volunteer is released. The request is held for you for %(minutes)s minute: "
+                    "give it to someone, or release the hold and matching looks again without them.",
+                    "The volunteer is released. The request is held for you for %(minutes)s minutes: "
+                    "give it to someone, or release the hold and matching looks again without them.",
+                    services.hold_minutes(),
+                )
+                % {"minutes": services.hold_minutes()},
+            )
             return redirect("coordinator-request", request_id=help_request.pk)
     elif live is None:
         messages.error(request, _("No volunteer holds this request."))
         return redirect("coordinator-request", request_id=help_request.pk)
     return _override_page(request, help_request, unassign_form=form)
+
+
+@login_required
+@require_POST
+def request_reassign(request: HttpRequest, request_id: int) -> HttpResponse:
+    """Give the live task to another volunteer instead, in one step."""
+    help_request = _coordinated_request(request, request_id)
+    live = help_request.live_assignments[0] if help_request.live_assignments else None
+    if live is None:
+        messages.error(request, _("No volunteer holds this request; assign one instead."))
+        return redirect("coordinator-request", request_id=help_request.pk)
+    form = AssignForm(
+        request.POST, volunteers=_volunteers(selectors.volunteer_choices(help_request, limit=10_000))
+    )
+    if form.is_valid():
+        try:
+            services.assignment_reassign_by_coordinator(
+                assignment=live,
+                volunteer=form.cleaned_data["volunteer"],
+                coordinator=request.user,
+                reason=form.cleaned_data["reason"],
+                agreed_by_phone=form.cleaned_data["agreed_by_phone"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        except (services.TaskActionError, InvalidTransition) as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                _("Given to %(name)s instead.") % {"name": form.cleaned_data["volunteer"].display_name},
+            )
+            return redirect("coordinator-request", request_id=help_request.pk)
+    return _override_page(request, selectors.request_for_viewer(request.user, request_id), assign_form=form)
+
+
+@login_required
+@require_POST
+def request_hold(request: HttpRequest, request_id: int) -> HttpResponse:
+    help_request = _coordinated_request(request, request_id)
+    try:
+        help_request = services.help_request_hold(help_request=help_request, coordinator=request.user)
+    except services.TaskActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("Held for you until %(time)s: matching leaves this request alone.")
+            % {"time": time_format(timezone.localtime(help_request.held_until), "H:i")},
+        )
+    return redirect("coordinator-request", request_id=help_request.pk)
+
+
+@login_required
+@require_POST
+def request_release_hold(request: HttpRequest, request_id: int) -> HttpResponse:
+    help_request = _coordinated_request(request, request_id)
+    try:
+        services.help_request_release_hold(help_request=help_request, coordinator=request.user)
+    except services.TaskActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Hold released: matching may look at this request again."))
+    return redirect("coordinator-request", request_id=help_request.pk)
 
 
 @login_required

@@ -156,6 +156,18 @@ class HelpRequest(Place):
     )
     # Why the last matching run left the request waiting (an engine reason code).
     unassigned_reason = models.CharField(_("waiting because"), max_length=32, blank=True)
+    # A coordinator's hold: matching leaves the request alone until then (it lapses by
+    # itself; nothing needs to run when it does). Coordinators see who holds it. Set by the
+    # services only (audited), so not editable in the admin.
+    held_until = models.DateTimeField(_("held by a coordinator until"), null=True, blank=True, editable=False)
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        editable=False,
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -167,6 +179,11 @@ class HelpRequest(Place):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.category} ({self.get_status_display()})"
+
+    @property
+    def is_held(self) -> bool:
+        """Whether a coordinator's hold keeps matching away now (an expired one does not)."""
+        return self.held_until is not None and self.held_until > timezone.now()
 
 
 class TimeWindow(models.Model):

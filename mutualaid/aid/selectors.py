@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.core.validators import slug_re
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
+from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from geopy.distance import great_circle
 
 from mutualaid.accounts.models import User
-from mutualaid.aid.models import Assignment, Category, Community, HelpRequest, TimeWindow
+from mutualaid.aid.models import (
+    Assignment,
+    AuditEntry,
+    Category,
+    Community,
+    HelpRequest,
+    StatusChange,
+    TimeWindow,
+)
 from mutualaid.aid.places import coarse_point
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
 
@@ -276,3 +287,61 @@ def volunteers_for_message(
     if neighbourhood:
         people = people.filter(volunteer_offer__neighbourhood=neighbourhood)
     return people.distinct()
+
+
+# What coordinators did to a request that is no status of it, read from the audit log.
+HISTORY_ACTIONS = ("hold", "release_hold", "reassign")
+
+
+@dataclass(frozen=True)
+class HistoryNote:
+    """A line of a request's history that is no status change (a hold, a reassignment)."""
+
+    at: dt.datetime
+    actor: User | None
+    what: str
+    why: str = ""
+    is_note: bool = True
+
+
+def _clock(value: str) -> str:
+    return time_format(timezone.localtime(dt.datetime.fromisoformat(value)), "H:i")
+
+
+def _note(entry: AuditEntry, people: dict[int, User]) -> HistoryNote:
+    def name(user_id) -> str:
+        person = people.get(user_id)
+        return person.display_name if person else _("a volunteer")
+
+    if entry.action == "hold":
+        what = _("Held away from matching until %(time)s") % {"time": _clock(entry.after["held_until"])}
+    elif entry.action == "release_hold":
+        what = _("Hold released")
+    else:
+        what = _("Given to %(volunteer)s instead of %(previous)s") % {
+            "volunteer": name(entry.after.get("volunteer")),
+            "previous": name(entry.before.get("volunteer")),
+        }
+    return HistoryNote(entry.at, entry.actor, what, entry.after.get("reason", ""))
+
+
+def request_history_for_coordinators(help_request: HelpRequest) -> list[StatusChange | HistoryNote]:
+    """Every status change of the request and, beside them, its holds and reassignments
+    (coordinators' business: the citizen's page shows the status changes only)."""
+    changes = list(help_request.status_changes.select_related("actor", "assignment__volunteer"))
+    entries = list(
+        AuditEntry.objects.filter(subject=f"help_request:{help_request.pk}", action__in=HISTORY_ACTIONS)
+        .select_related("actor")
+        .order_by("at", "pk")
+    )
+    people = User.objects.in_bulk(
+        {
+            user_id
+            for entry in entries
+            if entry.action == "reassign"
+            for user_id in (entry.before.get("volunteer"), entry.after.get("volunteer"))
+            if user_id
+        }
+    )
+    notes = [_note(entry, people) for entry in entries]
+    return sorted(changes + notes, key=lambda line: line.at)

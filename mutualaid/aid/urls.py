@@ -40,6 +40,21 @@ urlpatterns = [
         name="coordinator-unassign",
     ),
     path(
+        "coordinator/requests/<int:request_id>/reassign/",
+        coordinator_views.request_reassign,
+        name="coordinator-reassign",
+    ),
+    path(
+        "coordinator/requests/<int:request_id>/hold/",
+        coordinator_views.request_hold,
+        name="coordinator-hold",
+    ),
+    path(
+        "coordinator/requests/<int:request_id>/release-hold/",
+        coordinator_views.request_release_hold,
+        name="coordinator-release-hold",
+    ),
+    path(
         "coordinator/requests/<int:request_id>/attach/",
         coordinator_views.request_attach,
         name="coordinator-attach",

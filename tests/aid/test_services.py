@@ -10,8 +10,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from matching.models import MatchingQueue
+from matching.services import propose_assignments, run_due_matching
 from mutualaid.aid import services
-from mutualaid.aid.models import Assignment, Category, HelpRequest, StatusChange, Urgency, VolunteerOffer
+from mutualaid.aid.models import (
+    Assignment,
+    AuditEntry,
+    Category,
+    HelpRequest,
+    StatusChange,
+    Urgency,
+    VolunteerOffer,
+)
 from mutualaid.aid.places import Location
 from mutualaid.aid.services import TaskActionError
 from mutualaid.aid.states import AssignmentStatus, InvalidTransition, RequestStatus
@@ -1181,3 +1190,233 @@ def test_a_herent_request_only_reaches_herent_coordinators(
         create_request(other_community, herent_citizen, gardening, location=HERENT)
 
     assert sent[0][0] == groups_of(other_community, herent_citizen)
+
+
+# Holds: a coordinator keeps matching away from a request while they work on it.
+
+
+def hold_audit(help_request: HelpRequest) -> list[str]:
+    return list(
+        AuditEntry.objects.filter(subject=f"help_request:{help_request.pk}")
+        .order_by("pk")
+        .values_list("action", flat=True)
+    )
+
+
+def test_matching_skips_a_held_request_and_takes_it_again_once_the_hold_is_released(
+    help_request, volunteer, coordinator, community
+):
+    services.help_request_hold(help_request=help_request, coordinator=coordinator)
+    assert propose_assignments(community=community).proposed == 0
+    help_request.refresh_from_db()
+    assert help_request.status == RequestStatus.OPEN and help_request.is_held
+
+    MatchingQueue.objects.update(due_at=None)
+    services.help_request_release_hold(help_request=help_request, coordinator=coordinator)
+    assert MatchingQueue.objects.get(community=community).due_at is not None  # matching is due again
+    run_due_matching()
+    help_request.refresh_from_db()
+    assert help_request.status == RequestStatus.PROPOSED and not help_request.is_held
+    assert hold_audit(help_request) == ["hold", "release_hold"]
+
+
+def test_matching_takes_a_held_request_again_once_the_hold_has_expired(
+    help_request, volunteer, coordinator, community
+):
+    services.help_request_hold(help_request=help_request, coordinator=coordinator, minutes=1)
+    assert propose_assignments(community=community).proposed == 0
+    # A minute later (no job ran): the hold simply no longer counts.
+    HelpRequest.objects.filter(pk=help_request.pk).update(held_until=timezone.now() - dt.timedelta(seconds=1))
+    assert propose_assignments(community=community).proposed == 1
+    assert Assignment.objects.get(help_request=help_request).volunteer == volunteer
+
+
+def test_a_hold_lasts_the_configured_minutes_and_the_audit_says_who_and_until_when(
+    settings, help_request, coordinator
+):
+    settings.COORDINATOR_HOLD_MINUTES = 5
+    before = timezone.now()
+    services.help_request_hold(help_request=help_request, coordinator=coordinator)
+    help_request.refresh_from_db()
+    assert help_request.held_by == coordinator
+    assert (
+        before + dt.timedelta(minutes=5)
+        <= help_request.held_until
+        <= timezone.now() + dt.timedelta(minutes=5)
+    )
+    entry = AuditEntry.objects.get(action="hold")
+    assert entry.actor == coordinator and entry.community_id == help_request.community_id
+    assert entry.after == {"held_until": help_request.held_until.isoformat(), "minutes": 5}
+
+
+def test_a_hold_by_a_coordinator_of_another_community_is_refused(
+    help_request, coordinator, outsider_coordinator
+):
+    with pytest.raises(PermissionDenied):
+        services.help_request_hold(help_request=help_request, coordinator=outsider_coordinator)
+    services.help_request_hold(help_request=help_request, coordinator=coordinator)
+    with pytest.raises(PermissionDenied):
+        services.help_request_release_hold(help_request=help_request, coordinator=outsider_coordinator)
+    help_request.refresh_from_db()
+    assert help_request.held_by == coordinator and help_request.is_held
+    assert hold_audit(help_request) == ["hold"]
+
+
+def test_a_hold_by_another_coordinator_is_theirs_until_it_lapses_but_anyone_may_release_it(
+    help_request, coordinator, community
+):
+    colleague = make_user("colleague", community, is_coordinator=True)
+    services.help_request_hold(help_request=help_request, coordinator=coordinator)
+    with pytest.raises(TaskActionError, match="Coordinator holds this request until"):
+        services.help_request_hold(help_request=help_request, coordinator=colleague)
+    services.help_request_hold(help_request=help_request, coordinator=coordinator)  # renewing one's own
+    services.help_request_release_hold(help_request=help_request, coordinator=colleague)
+    services.help_request_hold(help_request=help_request, coordinator=colleague)
+    help_request.refresh_from_db()
+    assert help_request.held_by == colleague
+
+
+def test_releasing_a_request_that_is_not_held_is_refused_and_records_nothing(help_request, coordinator):
+    with pytest.raises(TaskActionError):
+        services.help_request_release_hold(help_request=help_request, coordinator=coordinator)
+    assert hold_audit(help_request) == []
+
+
+def test_a_finished_request_cannot_be_held(help_request, citizen, coordinator):
+    services.help_request_cancel(help_request=help_request, actor=citizen)
+    with pytest.raises(TaskActionError):
+        services.help_request_hold(help_request=help_request, coordinator=coordinator)
+
+
+def test_a_hold_tells_the_coordinators_only(
+    help_request, coordinator, community, sent, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.help_request_hold(help_request=help_request, coordinator=coordinator)
+    assert sent == [
+        ([events.community_group(community.pk)], {"type": events.COMMUNITY_CHANGED, "change": "held"})
+    ]
+
+
+def test_unassigning_holds_the_request_so_matching_right_after_proposes_nothing_and_assign_then_succeeds(
+    help_request, volunteer, second_volunteer, coordinator, community
+):
+    first = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
+    services.assignment_unassign(assignment=first, coordinator=coordinator, reason="she is ill")
+    help_request.refresh_from_db()
+    assert help_request.status == RequestStatus.OPEN
+    assert help_request.is_held and help_request.held_by == coordinator
+    # The run the unassignment made due comes at once (no debounce here): it must not take it.
+    run_due_matching()
+    assert not Assignment.objects.filter(help_request=help_request, status="proposed").exists()
+
+    chosen = services.assignment_assign_by_coordinator(
+        help_request=help_request, volunteer=second_volunteer, coordinator=coordinator, reason="lives nearby"
+    )
+    help_request.refresh_from_db()
+    assert chosen.volunteer == second_volunteer and help_request.status == RequestStatus.PROPOSED
+    assert help_request.held_until is None and help_request.held_by is None  # giving releases the hold
+    assert hold_audit(help_request) == ["unassign", "hold", "assign"]
+
+
+# "Give to X instead": the live task moves in one step, matching cannot slip in between.
+
+
+def test_reassigning_moves_a_proposed_task_to_the_chosen_volunteer_in_one_step(
+    proposal,
+    volunteer,
+    second_volunteer,
+    coordinator,
+    citizen,
+    community,
+    sent,
+    django_capture_on_commit_callbacks,
+):
+    help_request = proposal.help_request
+    with django_capture_on_commit_callbacks(execute=True):
+        given = services.assignment_reassign_by_coordinator(
+            assignment=proposal, volunteer=second_volunteer, coordinator=coordinator, reason="knows her"
+        )
+    proposal.refresh_from_db()
+    help_request.refresh_from_db()
+    assert proposal.status == AssignmentStatus.CANCELLED
+    assert given.volunteer == second_volunteer and given.status == AssignmentStatus.PROPOSED
+    assert help_request.status == RequestStatus.PROPOSED
+    assert records(help_request)[-4:] == [
+        ("assignment", coordinator, "proposed", "cancelled", "coordinator: knows her"),
+        ("request", coordinator, "proposed", "open", ""),
+        ("assignment", coordinator, "", "proposed", "coordinator: knows her"),
+        ("request", coordinator, "open", "proposed", ""),
+    ]
+    entry = AuditEntry.objects.get(action="reassign")
+    assert entry.actor == coordinator
+    assert entry.before == {"status": "proposed", "volunteer": volunteer.pk}
+    assert entry.after == {"volunteer": second_volunteer.pk, "agreed_by_phone": False, "reason": "knows her"}
+    assert not AuditEntry.objects.filter(action="assign").exists()  # one entry for one action
+    # The old volunteer, the new one, the citizen and the dashboard hear of it.
+    assert (groups_of(community, citizen, volunteer), task_event(help_request, "open", "unassigned")) in sent
+    assert (
+        groups_of(community, citizen, second_volunteer),
+        task_event(help_request, "proposed", "proposed"),
+    ) in sent
+
+
+def test_reassigning_an_accepted_task_agreed_on_the_phone_is_accepted_at_once(
+    proposal, volunteer, second_volunteer, coordinator
+):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    given = services.assignment_reassign_by_coordinator(
+        assignment=proposal,
+        volunteer=second_volunteer,
+        coordinator=coordinator,
+        reason="phoned",
+        agreed_by_phone=True,
+    )
+    proposal.refresh_from_db()
+    given.refresh_from_db()
+    assert proposal.status == AssignmentStatus.CANCELLED and given.status == AssignmentStatus.ACCEPTED
+    assert HelpRequest.objects.get(pk=proposal.help_request_id).status == RequestStatus.ACCEPTED
+    assert records(proposal.help_request, assignment=proposal, subject="assignment")[-1][2:4] == (
+        "accepted",
+        "cancelled",
+    )
+
+
+def test_a_reassignment_that_fails_leaves_the_old_volunteer_their_task(
+    proposal, volunteer, second_volunteer, coordinator, citizen, community, shopping
+):
+    busy = services.assignment_propose(
+        help_request=post_request(citizen, community, shopping), volunteer=second_volunteer, km=1.0
+    )
+    history = records(proposal.help_request)
+    with pytest.raises(TaskActionError, match="maximum"):
+        services.assignment_reassign_by_coordinator(
+            assignment=proposal, volunteer=second_volunteer, coordinator=coordinator, reason="closer"
+        )
+    proposal.refresh_from_db()
+    assert proposal.status == AssignmentStatus.PROPOSED and busy.status == AssignmentStatus.PROPOSED
+    assert records(proposal.help_request) == history
+    assert not AuditEntry.objects.filter(action="reassign").exists()
+
+
+def test_reassigning_to_the_same_volunteer_or_by_another_communitys_coordinator_is_refused(
+    proposal, volunteer, second_volunteer, coordinator, outsider_coordinator
+):
+    with pytest.raises(ValidationError):
+        services.assignment_reassign_by_coordinator(
+            assignment=proposal, volunteer=volunteer, coordinator=coordinator, reason="again"
+        )
+    with pytest.raises(PermissionDenied):
+        services.assignment_reassign_by_coordinator(
+            assignment=proposal, volunteer=second_volunteer, coordinator=outsider_coordinator, reason="x"
+        )
+    proposal.refresh_from_db()
+    assert proposal.status == AssignmentStatus.PROPOSED
+
+
+def test_a_task_no_longer_live_cannot_be_reassigned(proposal, volunteer, second_volunteer, coordinator):
+    services.assignment_decline(assignment=proposal, volunteer=volunteer)
+    with pytest.raises(TaskActionError):
+        services.assignment_reassign_by_coordinator(
+            assignment=proposal, volunteer=second_volunteer, coordinator=coordinator, reason="x"
+        )

@@ -1,4 +1,5 @@
-"""Coordinators in the browser: phone intake by keyboard only, a dashboard that moves."""
+"""Coordinators in the browser: phone intake by keyboard only, a dashboard that moves, a hold
+that keeps matching away while they give a task to the volunteer of their choice."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import time
 
 import pytest
 from channels.testing import ChannelsLiveServerTestCase
+from django.utils import timezone
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from mutualaid.aid.models import Category, Community, HelpRequest
-from tests.conftest import PASSWORD, make_user
+from matching.models import MatchingQueue
+from matching.services import run_due_matching
+from mutualaid.aid.models import Assignment, Category, Community, HelpRequest
+from tests.conftest import KESSEL_LO, LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request
 from tests.e2e.browser import (
     log_in,
     new_browser,
@@ -97,3 +101,45 @@ class CoordinatorInTheBrowserTests(ChannelsLiveServerTestCase):
         # The map draws the new open request too, still without a reload.
         assert len(browser.find_elements(By.CSS_SELECTOR, "#community-map .leaflet-marker-icon")) == 1
         assert browser.execute_script("return document.body.dataset.loadedOnce") == "yes"
+
+    def test_after_unassign_the_hold_keeps_matching_away_and_the_task_goes_to_the_chosen_one(self) -> None:
+        anna = make_volunteer("anna", self.community, [self.shopping], LADEUZEPLEIN)
+        bram = make_volunteer("bram", self.community, [self.shopping], KESSEL_LO)
+        help_request = post_request(make_user("maria", self.community), self.community, self.shopping)
+        run_due_matching()  # matching proposes it to the nearest volunteer, Anna
+        assert Assignment.objects.get(help_request=help_request, status="proposed").volunteer == anna
+        browser = self.browser
+        log_in(browser, self.live_server_url, "coordinator", PASSWORD)
+        browser.get(f"{self.live_server_url}/coordinator/requests/{help_request.pk}/")
+        wait_until_live_idle(browser)
+
+        browser.find_element(By.CSS_SELECTOR, "#unassign-form [name=reason]").send_keys("Anna is ill")
+        browser.find_element(By.CSS_SELECTOR, "#unassign-form button[type=submit]").click()
+        wait_for_text(browser, "Held by Coordinator until")
+        # Matching runs right away (the worker's round, whatever its debounce): it proposes nothing.
+        MatchingQueue.objects.update(due_at=timezone.now())
+        run_due_matching()
+        assert not Assignment.objects.filter(help_request=help_request, status="proposed").exists()
+
+        wait_until_live_idle(browser)
+        Select(browser.find_element(By.CSS_SELECTOR, "#assign-form [name=volunteer]")).select_by_value(
+            str(bram.pk)
+        )
+        browser.find_element(By.CSS_SELECTOR, "#assign-form [name=reason]").send_keys("He has a car")
+        browser.find_element(By.CSS_SELECTOR, "#assign-form button[type=submit]").click()
+        wait_for_text(browser, "Assigned to Bram Volunteer.")
+        wait_for_text(browser, "→ Bram Volunteer (Waiting for your answer)")
+        assert "Held by" not in browser.find_element(By.TAG_NAME, "main").text
+
+        # Changing their mind: one step back to Anna, who is better now.
+        wait_until_live_idle(browser)
+        Select(browser.find_element(By.CSS_SELECTOR, "#reassign-form [name=volunteer]")).select_by_value(
+            str(anna.pk)
+        )
+        browser.find_element(By.CSS_SELECTOR, "#reassign-form [name=reason]").send_keys("Anna is better")
+        browser.find_element(By.CSS_SELECTOR, "#reassign-form button[type=submit]").click()
+        wait_for_text(browser, "Given to Anna Volunteer instead.")
+        wait_for_text(browser, "→ Anna Volunteer (Waiting for your answer)")
+        wait_for_text(browser, "Given to Anna Volunteer instead of Bram Volunteer")
+        live = Assignment.objects.get(help_request=help_request, status="proposed")
+        assert live.volunteer == anna

@@ -191,6 +191,22 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("coordinator-unassign", "B", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "reason"),
     ("coordinator-unassign", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302 302", "reason"),
     ("coordinator-unassign", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "reason"),
+    # "Give to another volunteer instead": A's proposal moves to volunteer_other. O has no
+    # live task (the page says so); a Leuven volunteer is no choice for Herent (neither is H live).
+    ("coordinator-reassign", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "assign"),
+    ("coordinator-reassign", "B", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "assign"),
+    ("coordinator-reassign", "O", LOGIN_THEN_405, "L 404 404 404 404 404 302 404 302", "assign"),
+    ("coordinator-reassign", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302 302", "assign"),
+    ("coordinator-reassign", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "assign"),
+    # Holds: A is held by the Leuven coordinator (see `world`); holding it again renews it.
+    ("coordinator-hold", "O", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "empty"),
+    ("coordinator-hold", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302", "empty"),
+    ("coordinator-hold", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302! 302!", "empty"),
+    ("coordinator-hold", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    ("coordinator-release-hold", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "empty"),
+    ("coordinator-release-hold", "O", LOGIN_THEN_405, "L 404 404 404 404 404 302 404 302", "empty"),
+    ("coordinator-release-hold", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302 302", "empty"),
+    ("coordinator-release-hold", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
     ("coordinator-attach", "C", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "attach"),
     ("coordinator-attach", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302 404 302", "attach"),
     ("coordinator-attach", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "attach"),
@@ -323,6 +339,7 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
         contact_name="Mevrouw Callsen",
         contact_phone="+32 470 11 22 33",  # the citizen's: the account to attach it to
     )
+    services.help_request_hold(help_request=request_a, coordinator=coordinator)
     gardening = Category.objects.create(community=other_community, slug="gardening", name="Gardening")
     herent_citizen = make_user("herent-citizen", other_community, last_name="Janssens")
     request_h = post_request(herent_citizen, other_community, gardening, location=HERENT)
@@ -352,7 +369,14 @@ def database_state() -> tuple:
     return (
         list(
             HelpRequest.objects.order_by("pk").values_list(
-                "pk", "status", "requester_id", "called_back_status", "description", "address"
+                "pk",
+                "status",
+                "requester_id",
+                "called_back_status",
+                "description",
+                "address",
+                "held_until",
+                "held_by_id",
             )
         ),
         list(Assignment.objects.order_by("pk").values_list("pk", "status", "hours_spent", "decline_reason")),

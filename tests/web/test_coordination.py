@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from matching.services import propose_assignments
+from matching.services import propose_assignments, run_due_matching
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, CoordinatorMessage, HelpRequest, StatusChange
 from notifications.models import OutgoingMessage
@@ -139,6 +139,9 @@ def test_unassigning_reopens_the_request_and_matching_skips_that_volunteer(
     assert StatusChange.objects.filter(
         help_request=help_request, to_status="open", actor=coordinator
     ).exists()
+    # The coordinator's hold keeps matching away until they release it.
+    assert propose_assignments(community=help_request.community).proposed == 0
+    services.help_request_release_hold(help_request=help_request, coordinator=coordinator)
     propose_assignments(community=help_request.community)
     second = Assignment.objects.get(help_request=help_request, status="proposed")
     assert second.volunteer != first.volunteer
@@ -284,3 +287,90 @@ def test_the_dashboard_shows_counters_that_match_the_data(
 def test_anyone_finds_the_open_figures_from_the_home_page(client, community):
     page = client.get(reverse("home")).text
     assert reverse("transparency", args=[community.slug]) in page
+
+
+def test_the_request_page_shows_who_holds_it_until_when_and_releases_it(client, coordinator, help_request):
+    client.force_login(coordinator)
+    page = client.get(reverse("coordinator-request", args=[help_request.pk])).text
+    assert "Hold for 15 minutes" in page and "Release hold" not in page
+    response = client.post(reverse("coordinator-hold", args=[help_request.pk]))
+    assert response.status_code == 302
+    help_request.refresh_from_db()
+    until = timezone.localtime(help_request.held_until).strftime("%H:%M")
+    page = client.get(reverse("coordinator-request", args=[help_request.pk])).text
+    assert f"Held by {coordinator.display_name} until {until}" in page
+    assert "Release hold" in page and "Hold for 15 minutes" not in page
+    assert f"Held away from matching until {until}" in page  # in the history
+    client.post(reverse("coordinator-release-hold", args=[help_request.pk]))
+    page = client.get(reverse("coordinator-request", args=[help_request.pk])).text
+    assert "Held by" not in page and "Hold released" in page and "Hold for 15 minutes" in page
+
+
+def test_the_dashboard_marks_a_held_request(client, coordinator, help_request):
+    client.force_login(coordinator)
+    assert "data-held" not in client.get(reverse("dashboard")).text
+    services.help_request_hold(help_request=help_request, coordinator=coordinator)
+    assert "data-held" in client.get(reverse("dashboard")).text
+
+
+def test_the_citizens_request_page_does_not_show_who_held_it(
+    client, coordinator, citizen, help_request, volunteer
+):
+    services.help_request_hold(help_request=help_request, coordinator=coordinator)
+    live = services.assignment_assign_by_coordinator(
+        help_request=help_request, volunteer=volunteer, coordinator=coordinator, reason="nearby"
+    )
+    services.assignment_unassign(assignment=live, coordinator=coordinator, reason="she is ill")
+    client.force_login(citizen)
+    page = client.get(reverse("request-detail", args=[help_request.pk])).text
+    assert coordinator.display_name not in page
+    assert "held" not in page.lower()
+
+
+def test_a_coordinator_gives_a_live_task_to_another_volunteer_from_the_request_page(
+    client, coordinator, proposal, volunteer, second_volunteer
+):
+    client.force_login(coordinator)
+    page = client.get(reverse("coordinator-request", args=[proposal.help_request_id])).text
+    assert "Give to another volunteer instead" in page and "Assign a volunteer" not in page
+    response = client.post(
+        reverse("coordinator-reassign", args=[proposal.help_request_id]),
+        {"volunteer": second_volunteer.pk, "reason": "She knows Mrs Peeters"},
+    )
+    assert response.status_code == 302
+    proposal.refresh_from_db()
+    assert proposal.status == "cancelled"
+    given = Assignment.objects.get(help_request_id=proposal.help_request_id, status="proposed")
+    assert given.volunteer == second_volunteer
+    page = client.get(reverse("coordinator-request", args=[proposal.help_request_id])).text
+    assert f"Given to {second_volunteer.display_name} instead of {volunteer.display_name}" in page
+
+
+def test_giving_a_task_to_the_volunteer_who_has_it_says_so_next_to_the_field(
+    client, coordinator, proposal, volunteer
+):
+    client.force_login(coordinator)
+    response = client.post(
+        reverse("coordinator-reassign", args=[proposal.help_request_id]),
+        {"volunteer": volunteer.pk, "reason": "x"},
+    )
+    assert response.status_code == 200
+    assert "already has this task" in response.text
+    proposal.refresh_from_db()
+    assert proposal.status == "proposed"
+
+
+def test_unassigning_on_the_page_holds_the_request_and_assigning_then_succeeds(
+    client, coordinator, proposal, second_volunteer
+):
+    client.force_login(coordinator)
+    request_id = proposal.help_request_id
+    client.post(reverse("coordinator-unassign", args=[request_id]), {"reason": "fell ill"})
+    run_due_matching()  # what the worker would do at once
+    assert "Held by" in client.get(reverse("coordinator-request", args=[request_id])).text
+    response = client.post(
+        reverse("coordinator-assign", args=[request_id]),
+        {"volunteer": second_volunteer.pk, "reason": "lives nearby"},
+    )
+    assert response.status_code == 302
+    assert Assignment.objects.get(help_request_id=request_id, status="proposed").volunteer == second_volunteer

@@ -447,7 +447,9 @@ def test_fuzzing_assign_unassign_and_attach(world, no_rate_limits):
 
     def unassigned(counts, data):
         request_b.refresh_from_db()
-        assert request_b.status == "open" and AuditEntry.objects.count() == counts["audit"] + 1
+        # Unassigning also holds the request for the coordinator: two entries.
+        assert request_b.status == "open" and AuditEntry.objects.count() == counts["audit"] + 2
+        assert request_b.is_held
 
     def attached(counts, data):
         request_c.refresh_from_db()
@@ -464,6 +466,24 @@ def test_fuzzing_assign_unassign_and_attach(world, no_rate_limits):
     fuzz_form(world, "coordinator", path, {"reason": "Ill"}, unassigned)
     path = reverse("coordinator-attach", args=[request_c.pk])
     fuzz_form(world, "coordinator", path, {"person": str(world.people["owner"].pk)}, attached)
+
+
+def test_fuzzing_giving_a_task_to_another_volunteer(world, no_rate_limits):
+    request_a = world.requests["A"]
+
+    def reassigned(counts, data):
+        live = Assignment.objects.get(help_request=request_a, status__in=LIVE_ASSIGNMENT_STATUSES)
+        assert live.volunteer == world.people["volunteer_other"]
+        assert AuditEntry.objects.filter(action="reassign").count() == 1
+        assert AuditEntry.objects.count() == counts["audit"] + 1
+
+    assign = {
+        "volunteer": str(world.people["volunteer_other"].pk),
+        "reason": "She lives next door",
+        "agreed_by_phone": "on",
+    }
+    path = reverse("coordinator-reassign", args=[request_a.pk])
+    fuzz_form(world, "coordinator", path, assign, reassigned)
 
 
 def test_fuzzing_coordinator_messages_call_backs_and_match_now(world, no_rate_limits):

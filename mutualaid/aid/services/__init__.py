@@ -20,10 +20,14 @@ from mutualaid.aid.services.assignments import (
 from mutualaid.aid.services.audit import audit
 from mutualaid.aid.services.coordination import (
     assignment_assign_by_coordinator,
+    assignment_reassign_by_coordinator,
     assignment_unassign,
     coordinator_message_send,
     help_request_attach_to_account,
+    help_request_hold,
     help_request_mark_called_back,
+    help_request_release_hold,
+    hold_minutes,
     matching_run_now,
 )
 from mutualaid.aid.services.offers import volunteer_offer_save, volunteer_offer_set_paused
@@ -41,6 +45,7 @@ __all__ = [
     "assignment_decline",
     "assignment_expire",
     "assignment_propose",
+    "assignment_reassign_by_coordinator",
     "assignment_unassign",
     "assignment_withdraw",
     "assignments_propose_batch",
@@ -50,8 +55,11 @@ __all__ = [
     "help_request_attach_to_account",
     "help_request_cancel",
     "help_request_create",
+    "help_request_hold",
     "help_request_mark_called_back",
+    "help_request_release_hold",
     "help_requests_set_waiting_reasons",
+    "hold_minutes",
     "matching_run_now",
     "volunteer_offer_save",
     "volunteer_offer_set_paused",

@@ -1,10 +1,16 @@
 """What coordinators do beside matching: give a task to a chosen volunteer or take it
-back, call callers back, attach a phoned-in request to an account, message volunteers."""
+back, hold a request away from matching while they work on it, call callers back, attach
+a phoned-in request to an account, message volunteers."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from geopy.distance import great_circle
@@ -46,23 +52,18 @@ def _override_reason(reason: str) -> str:
     return f"{StatusChange.COORDINATOR_PREFIX}{reason}"[:255]
 
 
-@transaction.atomic
-def assignment_assign_by_coordinator(
-    *,
-    help_request: HelpRequest,
-    volunteer: User,
-    coordinator: User,
-    reason: str,
-    agreed_by_phone: bool = False,
-) -> Assignment:
-    """A coordinator gives an open request to a chosen volunteer (recorded with why).
+DEFAULT_HOLD_MINUTES = 15
 
-    With `agreed_by_phone` the volunteer already said yes on the phone, so the task is
-    accepted at once; otherwise it waits in their inbox like any proposal.
-    """
-    require_coordinator(coordinator, help_request.community_id)
-    why = _override_reason(reason)
-    help_request = locked_request(help_request.pk)
+
+def hold_minutes() -> int:
+    """How long a coordinator's hold lasts unless they say otherwise (a setting)."""
+    return int(getattr(settings, "COORDINATOR_HOLD_MINUTES", DEFAULT_HOLD_MINUTES))
+
+
+def _give(
+    help_request: HelpRequest, volunteer: User, *, coordinator: User, why: str, agreed_by_phone: bool
+) -> Assignment:
+    """Give the open, locked request to the volunteer; the hold, if any, has served its turn."""
     # Lock order everywhere: request, then assignment, then offer; the offer's lock makes
     # concurrent overrides for one volunteer count their tasks one after the other.
     offer = (
@@ -88,15 +89,10 @@ def assignment_assign_by_coordinator(
     assignment = assignment_propose(
         help_request=help_request, volunteer=volunteer, km=round(km, 3), actor=coordinator, reason=why
     )
-    audit(
-        actor=coordinator,
-        action="assign",
-        subject=help_request,
-        before={"status": RequestStatus.OPEN},
-        after={"volunteer": volunteer.pk, "agreed_by_phone": agreed_by_phone, "reason": reason.strip()},
-    )
+    help_request.refresh_from_db()
+    if help_request.held_until is not None:
+        _set_hold(help_request, until=None, by=None)
     if agreed_by_phone:
-        help_request.refresh_from_db()
         set_assignment_status(assignment, AssignmentStatus.ACCEPTED, actor=coordinator, reason=why)
         set_request_status(help_request, RequestStatus.ACCEPTED, actor=coordinator, assignment=assignment)
         publish(help_request, "accepted", [volunteer.pk])
@@ -104,8 +100,78 @@ def assignment_assign_by_coordinator(
 
 
 @transaction.atomic
+def assignment_assign_by_coordinator(
+    *,
+    help_request: HelpRequest,
+    volunteer: User,
+    coordinator: User,
+    reason: str,
+    agreed_by_phone: bool = False,
+) -> Assignment:
+    """A coordinator gives an open request to a chosen volunteer (recorded with why).
+
+    With `agreed_by_phone` the volunteer already said yes on the phone, so the task is
+    accepted at once; otherwise it waits in their inbox like any proposal. Giving the task
+    releases the request's hold.
+    """
+    require_coordinator(coordinator, help_request.community_id)
+    why = _override_reason(reason)
+    help_request = locked_request(help_request.pk)
+    assignment = _give(
+        help_request, volunteer, coordinator=coordinator, why=why, agreed_by_phone=agreed_by_phone
+    )
+    audit(
+        actor=coordinator,
+        action="assign",
+        subject=help_request,
+        before={"status": RequestStatus.OPEN},
+        after={"volunteer": volunteer.pk, "agreed_by_phone": agreed_by_phone, "reason": reason.strip()},
+    )
+    return assignment
+
+
+@transaction.atomic
+def assignment_reassign_by_coordinator(
+    *,
+    assignment: Assignment,
+    volunteer: User,
+    coordinator: User,
+    reason: str,
+    agreed_by_phone: bool = False,
+) -> Assignment:
+    """Give to another volunteer instead: take a live task (proposed or accepted) from its
+    volunteer and give it to the chosen one, in one transaction under the request's lock, so
+    matching can never propose the request in between. Returns the new assignment.
+    """
+    assignment, help_request = locked_assignment(assignment.pk)
+    require_coordinator(coordinator, help_request.community_id)
+    why = _override_reason(reason)
+    if assignment.status not in LIVE_ASSIGNMENT_STATUSES:
+        raise TaskActionError(_("This volunteer no longer holds the task."))
+    if assignment.volunteer_id == volunteer.pk:
+        raise ValidationError(
+            {
+                "volunteer": _("%(name)s already has this task: choose another volunteer.")
+                % {"name": volunteer.display_name}
+            }
+        )
+    before = {"status": help_request.status, "volunteer": assignment.volunteer_id}
+    release(assignment, help_request, actor=coordinator, reason=why, change="unassigned")
+    given = _give(help_request, volunteer, coordinator=coordinator, why=why, agreed_by_phone=agreed_by_phone)
+    audit(
+        actor=coordinator,
+        action="reassign",
+        subject=help_request,
+        before=before,
+        after={"volunteer": volunteer.pk, "agreed_by_phone": agreed_by_phone, "reason": reason.strip()},
+    )
+    return given
+
+
+@transaction.atomic
 def assignment_unassign(*, assignment: Assignment, coordinator: User, reason: str) -> Assignment:
-    """A coordinator takes a task back from a volunteer; it is matched again without them."""
+    """A coordinator takes a task back from a volunteer; it is matched again without them,
+    once the hold this puts on the request (so the coordinator can pick someone) is over."""
     assignment, help_request = locked_assignment(assignment.pk)
     require_coordinator(coordinator, help_request.community_id)
     why = _override_reason(reason)
@@ -118,8 +184,77 @@ def assignment_unassign(*, assignment: Assignment, coordinator: User, reason: st
         before={"status": help_request.status, "volunteer": assignment.volunteer_id},
         after={"status": RequestStatus.OPEN, "reason": reason.strip()},
     )
+    # The hold first: the run that `release` schedules must find the request held.
+    _hold(help_request, coordinator, minutes=hold_minutes())
     release(assignment, help_request, actor=coordinator, reason=why, change="unassigned")
     return assignment
+
+
+def _set_hold(help_request: HelpRequest, *, until: dt.datetime | None, by: User | None) -> None:
+    help_request.held_until, help_request.held_by = until, by
+    help_request.save(update_fields=["held_until", "held_by", "updated_at"])
+
+
+def _hold(help_request: HelpRequest, coordinator: User, *, minutes: int) -> None:
+    """Hold the locked request for `minutes` from now (audited)."""
+    if minutes <= 0:
+        raise ValidationError({"minutes": _("Hold a request for at least a minute.")})
+    until = timezone.now() + dt.timedelta(minutes=minutes)
+    audit(
+        actor=coordinator,
+        action="hold",
+        subject=help_request,
+        before={"held_until": help_request.held_until.isoformat() if help_request.is_held else None},
+        after={"held_until": until.isoformat(), "minutes": minutes},
+    )
+    _set_hold(help_request, until=until, by=coordinator)
+
+
+@transaction.atomic
+def help_request_hold(
+    *, help_request: HelpRequest, coordinator: User, minutes: int | None = None
+) -> HelpRequest:
+    """Keep matching away from a request while a coordinator works on it.
+
+    The hold lapses by itself after `minutes` (the COORDINATOR_HOLD_MINUTES setting by
+    default): matching simply counts it no longer. Holding again renews one's own hold;
+    another coordinator's hold is theirs until it lapses or is released.
+    """
+    help_request = locked_request(help_request.pk)
+    require_coordinator(coordinator, help_request.community_id)
+    if help_request.status in (RequestStatus.DONE, RequestStatus.CANCELLED):
+        raise TaskActionError(_("This request is finished; there is nothing to hold."))
+    if help_request.is_held and help_request.held_by_id not in (None, coordinator.pk):
+        raise TaskActionError(
+            _("%(name)s holds this request until %(time)s.")
+            % {
+                "name": help_request.held_by.display_name,
+                "time": time_format(timezone.localtime(help_request.held_until), "H:i"),
+            }
+        )
+    _hold(help_request, coordinator, minutes=hold_minutes() if minutes is None else minutes)
+    publish_community_change(community_id=help_request.community_id, change="held")
+    return help_request
+
+
+@transaction.atomic
+def help_request_release_hold(*, help_request: HelpRequest, coordinator: User) -> HelpRequest:
+    """End a hold (anyone coordinating the community may): matching looks at the request again."""
+    help_request = locked_request(help_request.pk)
+    require_coordinator(coordinator, help_request.community_id)
+    if not help_request.is_held:
+        raise TaskActionError(_("This request is not on hold."))
+    audit(
+        actor=coordinator,
+        action="release_hold",
+        subject=help_request,
+        before={"held_until": help_request.held_until.isoformat(), "held_by": help_request.held_by_id},
+    )
+    _set_hold(help_request, until=None, by=None)
+    publish_community_change(community_id=help_request.community_id, change="hold_released")
+    if help_request.status == RequestStatus.OPEN:
+        schedule_matching(help_request.community_id)
+    return help_request
 
 
 @transaction.atomic
