@@ -292,4 +292,6 @@ LOGGING = {
 # in production (MATCHING_WORKER=external, the default when REDIS_URL is set).
 MATCHING_WORKER = os.environ.get("MATCHING_WORKER", "external" if REDIS_URL else "in-process")
 MATCHING_DEBOUNCE_SECONDS = float(os.environ.get("MATCHING_DEBOUNCE_SECONDS", "2"))
+# A coordinator's hold keeps matching away from a request this long (or until released).
+COORDINATOR_HOLD_MINUTES = int(os.environ.get("COORDINATOR_HOLD_MINUTES", "15"))
 MATCHING_TICK_SECONDS = float(os.environ.get("MATCHING_TICK_SECONDS", "30"))

@@ -52,12 +52,9 @@ def _override_reason(reason: str) -> str:
     return f"{StatusChange.COORDINATOR_PREFIX}{reason}"[:255]
 
 
-DEFAULT_HOLD_MINUTES = 15
-
-
 def hold_minutes() -> int:
     """How long a coordinator's hold lasts unless they say otherwise (a setting)."""
-    return int(getattr(settings, "COORDINATOR_HOLD_MINUTES", DEFAULT_HOLD_MINUTES))
+    return settings.COORDINATOR_HOLD_MINUTES
 
 
 def _give(
