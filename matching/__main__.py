@@ -38,7 +38,7 @@ def _read_capped(handle, name: str) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
         if size > MAX_INSTANCE_BYTES:
-            raise InvalidInstance(f"{name}: instance larger than 256 MiB ({MAX_INSTANCE_BYTES} bytes), refused")
+            raise InvalidInstance(f"{name}: instance larger than 256 MiB ({MAX_INSTANCE_BYTES} bytes)")
 
 
 def _read(path: str) -> dict:
