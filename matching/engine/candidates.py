@@ -309,5 +309,5 @@ class CandidateSearch:
         km = indexed_pair_km(instance.request_xyz, request, instance.volunteer_xyz, volunteer)
         keep, km = feasible_pairs(instance, request, volunteer, km, self.excluded_keys)
         request, volunteer, km = request[keep], volunteer[keep], km[keep]
-        improving = scale.benefit(request, km) - duals[volunteer] > pi[request]
+        improving = scale.benefit(request, volunteer, km) - duals[volunteer] > pi[request]
         return Edges(request[improving], volunteer[improving], km[improving], np.zeros(0))

@@ -53,7 +53,8 @@ def instance_file(tmp_path: Path) -> Path:
 def check_result(result: dict) -> None:
     km = great_circle((50.8798, 4.7005), (50.8721, 4.7112)).km
     assert result["assignments"] == [{"request": "r1", "volunteer": "v1", "km": pytest.approx(km, abs=1e-9)}]
-    assert result["unassigned"] == [{"request": "r9", "reason": "out_of_range"}]
+    assert result["unassigned"] == [{"request": "r9", "places": 1, "reason": "out_of_range"}]
+    assert result["total_cost"] == result["total_km"]
     assert (result["matched"], result["total_priority"]) == (1, 2)
     assert result["certificate"]["optimal"] is True
 

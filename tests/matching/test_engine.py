@@ -280,6 +280,7 @@ def test_no_requests_gives_an_empty_result():
         "matched": 0,
         "total_priority": 0,
         "total_km": 0.0,
+        "total_cost": 0.0,
         "certificate": None,
     }
 
@@ -298,9 +299,17 @@ def test_both_sides_empty():
 def test_result_json_has_the_spec_keys_and_a_certificate():
     result = run([request("r1"), request("r2", skills=["x"])], [volunteer("v1")])
     data = result.to_json()
-    assert set(data) == {"assignments", "unassigned", "matched", "total_priority", "total_km", "certificate"}
+    assert set(data) == {
+        "assignments",
+        "unassigned",
+        "matched",
+        "total_priority",
+        "total_km",
+        "total_cost",
+        "certificate",
+    }
     assert data["assignments"] == [{"request": "r1", "volunteer": "v1", "km": 0.0}]
-    assert data["unassigned"] == [{"request": "r2", "reason": "no_skill"}]
+    assert data["unassigned"] == [{"request": "r2", "places": 1, "reason": "no_skill"}]
     assert data["certificate"]["method"] == "lp-duals"
     assert data["certificate"]["optimal"] is True
     json.dumps(data)  # plain JSON types only
@@ -567,7 +576,7 @@ def test_lap_matching_without_a_full_matching_is_prompt():
     order = np.lexsort((found.volunteer, found.request))
     request, volunteer = found.request[order], found.volunteer[order]
     assert len(np.unique(volunteer)) == n - 2
-    benefit = make_scale(instance).benefit(request, found.km[order]) // (n + 1)
+    benefit = make_scale(instance).benefit(request, volunteer, found.km[order]) // (n + 1)
     started = time.monotonic()
     person_edge = lap_matching(n, instance.volunteer_capacity, request, volunteer, benefit)
     assert time.monotonic() - started < 30
