@@ -40,6 +40,7 @@ class Scale:
     bonus_km: float = 0.0
     preferred_keys: np.ndarray | None = field(default=None, repr=False)  # sorted r * n_volunteers + v
     n_volunteers: int = 1
+    lap_only: bool = False  # units too fine for the auction's M: LAPJVsp solves (M = 1)
 
     def cost_km(self, requests: np.ndarray, volunteers: np.ndarray, km: np.ndarray) -> np.ndarray:
         """The contract's cost of each pair (km + extra_km - continuity bonus)."""

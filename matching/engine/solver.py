@@ -63,6 +63,7 @@ LAP_LIMIT = 1.5e8
 # price at most a bid, far from the INF sentinel 2**62.
 _BENEFIT_LIMIT = 2**60
 _PREFERRED_PER_KM = 1e7  # 1e-7 km units when they fit
+_FLOAT_EXACT = 2**52  # LAPJVsp's costs: integers exact in float64
 # The contract compares total cost with a tolerance of this many km per assigned pair.
 CONTRACT_TOLERANCE_KM = 1e-6
 
@@ -124,11 +125,25 @@ def make_scale(instance: Instance) -> Scale:
         crude = (served * (float(worst.max()) + bonus), served + 2)
     else:
         per_volunteer = crude = (1.0, 2.0)
-    # big = slope * S + constant (+ 1) <= big_max, with M * (top_rank * big + 1) <= limit.
-    big_max = (_BENEFIT_LIMIT // multiplier - 1) // top_rank - 1
-    per_km = max((big_max - c) / max(a, 1e-300) for a, c in (per_volunteer, crude))
-    per_km = max(min(_PREFERRED_PER_KM, per_km), 1e-9)
-    big = min(math.ceil(a * per_km) + math.ceil(c) for a, c in (per_volunteer, crude)) + 1
+
+    def fit(multiplier: int, limit: int) -> tuple[float, int]:
+        # big = slope * S + constant (+ 1) <= big_max, with M * (top_rank * big + 1) <= limit.
+        big_max = (limit // multiplier - 1) // top_rank - 1
+        per_km = max((big_max - c) / max(a, 1e-300) for a, c in (per_volunteer, crude))
+        per_km = max(min(_PREFERRED_PER_KM, per_km), 1e-9)
+        big = min(math.ceil(a * per_km) + math.ceil(c) for a, c in (per_volunteer, crude)) + 1
+        return per_km, big
+
+    per_km, big = fit(multiplier, _BENEFIT_LIMIT)
+    lap_only = False
+    if 1.0 / per_km > CONTRACT_TOLERANCE_KM:
+        # Many distinct priorities: rank x big x M no longer fits int64 at the contract's
+        # precision. LAPJVsp needs no M (its duals are exact integers), only float64's
+        # exact integers: finer units when that gives more room. The graph is then solved
+        # by LAPJVsp only (`Scale.multiplier == 1`).
+        lap_per_km, lap_big = fit(1, _FLOAT_EXACT)
+        if lap_per_km > per_km:
+            per_km, big, multiplier, lap_only = lap_per_km, lap_big, 1, True
     return Scale(
         per_km=per_km,
         big=big,
@@ -138,6 +153,7 @@ def make_scale(instance: Instance) -> Scale:
         bonus_km=bonus,
         preferred_keys=instance.preferred_keys(),
         n_volunteers=m,
+        lap_only=lap_only,
     )
 
 
@@ -399,7 +415,10 @@ def solve_graph(
     top = int(benefit.max()) if len(benefit) else 1
     eps = max(1, top // EPS_FACTOR)
     multiplier = places.scale.multiplier
-    if (state.start_eps is None or state.solved_by == "lap") and _use_lap(state.method, places, obj):
+    lap_only = places.scale.lap_only  # units too fine for the auction's M (see make_scale)
+    if (state.start_eps is None or state.solved_by == "lap") and (
+        lap_only or _use_lap(state.method, places, obj)
+    ):
         # Small graphs: LAPJVsp from scratch beats a warm auction re-solve too.
         warm = state.solved_by == "lap"  # then `movers` gained edges and `duals` are exact
         installed = _solve_by_lap(

@@ -14,6 +14,7 @@ from matching.engine import InvalidInstance, certify, parse_instance, solve
 from matching.engine.geometry import pair_km, unit_xyz
 from tests.matching.data.engine_oracle import (
     check_against_oracle,
+    check_v2_against_oracle,
     load_make_instance,
     pairs,
     reasons,
@@ -724,3 +725,61 @@ def test_a_region_guess_that_is_not_optimal_falls_back_to_a_full_lap(monkeypatch
     assert result.certificate["cold_solve"] == "lap"
     assert result.certificate["optimal"] and certify(instance, result).ok
     check_against_oracle(data, result)
+
+
+# ---------------------------------------------------------------- precision of the cost units
+def _distinct_priorities(data: dict, seed: int = 1) -> dict:
+    rng = np.random.default_rng(seed)
+    for r in data["requests"]:
+        r["priority"] = int(rng.integers(1, 10**6))
+    return data
+
+
+@pytest.mark.parametrize(
+    ("n", "change"),
+    [
+        (20_000, "one volunteer reaching 20000 km"),  # was 1/S = 4e-5 km (40x the tolerance)
+        (20_000, "distinct priorities"),  # was 1/S = 5e-5 km
+        pytest.param(120_000, "nothing", marks=pytest.mark.slow),  # 1/S passed 1e-6 km near here
+    ],
+)
+def test_cost_units_of_built_instances_are_within_the_contract_tolerance(n, change):
+    from matching.engine.solver import make_scale
+
+    data = load_make_instance().make(n, n, 1, 2.5)
+    if change == "one volunteer reaching 20000 km":
+        data["volunteers"][0]["max_km"] = 20000.0
+    elif change == "distinct priorities":
+        _distinct_priorities(data)
+    scale = make_scale(parse_instance(data))
+    assert 1 / scale.per_km <= 1e-6
+
+
+def test_many_priorities_too_fine_for_the_auction_are_solved_exactly_by_lapjv(monkeypatch):
+    # A smaller int64 budget stands for a larger instance: rank x big x M does not fit at
+    # 1e-6 km, float64 without M does; the solve then goes to LAPJVsp (M = 1).
+    from matching.engine import solver
+
+    monkeypatch.setattr(solver, "_BENEFIT_LIMIT", 2**44)
+    data = _distinct_priorities(load_make_instance().make(300, 200, 3, 2.5))
+    instance = parse_instance(data)
+    result = solve(instance, method="auction")
+    assert result.scale.lap_only and result.scale.multiplier == 1
+    assert result.certificate["km_resolution"] <= 1e-6
+    assert result.certificate["cold_solve"] == "lap"
+    assert result.certificate["optimal"] is True
+    check_v2_against_oracle(data, result)
+
+
+def test_units_coarser_than_the_tolerance_are_not_called_optimal(monkeypatch):
+    from matching.engine import solver
+
+    monkeypatch.setattr(solver, "_BENEFIT_LIMIT", 2**40)
+    monkeypatch.setattr(solver, "_FLOAT_EXACT", 2**36)
+    data = _distinct_priorities(load_make_instance().make(300, 200, 3, 2.5))
+    result = solve(parse_instance(data))
+    certificate = result.certificate
+    assert certificate["km_resolution"] > 1e-6
+    assert certificate["optimal"] is False
+    assert certificate["priority_optimal"] is True  # priority is still exact
+    assert certificate["cost_bound_km"] == pytest.approx(result.matched * certificate["km_resolution"])

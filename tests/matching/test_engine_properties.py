@@ -111,7 +111,7 @@ def instances_v2(draw):
 
 
 @METHODS
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances_v2(), st.sampled_from([1, 2, 24]))
 def test_version_2_instances_are_judged_correct_against_the_lp_oracle(method, data, first_neighbours):
     instance = parse_instance(data)
