@@ -50,6 +50,9 @@ Progress = Callable[[str, float], None]
 FIRST_NEIGHBOURS = 24
 WANTED_FEASIBLE = 6
 WIDEN_FACTOR = 4
+# Improving pairs added per request and widening round (ties at shared coordinates make
+# thousands equally improving; the next round finds more if they are still needed).
+WIDEN_LIMIT = 16
 # Epsilon shrinks by this factor per scaling phase.
 EPS_FACTOR = 8
 # "auto" solves the candidate graph with sparse LAPJV (exact.py) while persons x (volunteer
@@ -182,7 +185,7 @@ class CandidateGraph:
         old = self.keys()
         keys = request * max(self.n_volunteers, 1) + volunteer
         keys, first = np.unique(keys, return_index=True)
-        fresh = ~np.isin(keys, old, assume_unique=True)
+        fresh = ~_contains(old, keys)
         first = first[fresh]
         if len(first) == 0:
             return np.zeros(0, dtype=np.int64)
@@ -192,6 +195,14 @@ class CandidateGraph:
         order = np.argsort(self.keys(), kind="stable")
         self.request, self.volunteer, self.km = self.request[order], self.volunteer[order], self.km[order]
         return np.unique(request[first])
+
+
+def _contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """keys in sorted_keys (a sorted array), by binary search."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    position = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[position] == keys
 
 
 def _preferred_pairs(
@@ -490,8 +501,8 @@ def check_pruned_pairs(
     margin = margin[margin >= 0]
     # The rest: the price-aware check finds every feasible pair that would still improve
     # (benefit - P_v > pi_r); pairs already in the graph are certified by the graph's duals.
-    found = search.violations(checked, pi, volunteer_duals, scale, bound_km[checked])
-    fresh = ~np.isin(found.request * max(instance.n_volunteers, 1) + found.volunteer, graph.keys())
+    found = search.violations(checked, pi, volunteer_duals, scale, bound_km[checked], WIDEN_LIMIT)
+    fresh = ~_contains(graph.keys(), found.request * max(instance.n_volunteers, 1) + found.volunteer)
     found.request, found.volunteer, found.km = found.request[fresh], found.volunteer[fresh], found.km[fresh]
     return Check(pi=pi, checked=checked, margin=margin, found=found)
 
