@@ -606,7 +606,18 @@ def build_result(
     auction, scale = state.auction, places.scale
     m = instance.n_volunteers
     held = np.flatnonzero(auction.person_edge[: places.n_places] >= 0)
-    pair = np.sort(pair_of_edge[auction.person_edge[held]])
+    edge = auction.person_edge[held]
+    # Safety net (only an inexact solve can get here): a place on a gadget's token whose
+    # gadget person holds no slot of the volunteer would exceed its capacity: dropped.
+    token = auction.edge_volunteer[edge] - m
+    on_token = np.flatnonzero(token >= 0)
+    if len(on_token):
+        gadget_edge = auction.person_edge[places.n_places + token[on_token]]
+        unpaid = (gadget_edge < 0) | (auction.edge_volunteer[np.maximum(gadget_edge, 0)] >= m)
+        if unpaid.any():
+            edge = np.delete(edge, on_token[unpaid])
+            certificate["optimal"] = certificate["priority_optimal"] = False
+    pair = np.sort(pair_of_edge[edge])
     request, volunteer, km = graph.request[pair], graph.volunteer[pair], graph.km[pair]
     got = np.bincount(request, minlength=instance.n_requests)
     needs_given = instance.request_needs_given
