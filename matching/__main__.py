@@ -15,6 +15,9 @@ from typing import NoReturn
 from matching.engine import InvalidInstance, parse_instance, solve
 
 EXIT_INVALID = 2
+# The contract refuses instances larger than this before parsing them.
+MAX_INSTANCE_BYTES = 256 * 1024 * 1024
+_CHUNK = 1 << 22
 EXIT_WRITE_FAILED = 1  # the instance was fine, the result could not be written
 
 
@@ -24,15 +27,30 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_INVALID, f"{self.prog}: {message}\n")
 
 
+def _read_capped(handle, name: str) -> bytes:
+    """At most MAX_INSTANCE_BYTES from a binary handle (chunks: /dev/zero never ends)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = handle.read(min(_CHUNK, MAX_INSTANCE_BYTES + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_INSTANCE_BYTES:
+            raise InvalidInstance(f"{name}: instance larger than 256 MiB ({MAX_INSTANCE_BYTES} bytes)")
+
+
 def _read(path: str) -> dict:
     name = "<stdin>" if path == "-" else path
     try:
         if path == "-":
             # Bytes, decoded like a file: invalid UTF-8 is refused, whatever the locale.
-            text = sys.stdin.buffer.read().decode("utf-8")
+            data = _read_capped(sys.stdin.buffer, name)
         else:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
+            with open(path, "rb") as handle:
+                data = _read_capped(handle, name)
+        text = data.decode("utf-8")
     except OSError as error:
         raise InvalidInstance(f"{name}: cannot read: {error.strerror or error}") from error
     except UnicodeDecodeError as error:

@@ -102,6 +102,26 @@ class Auction:
         self.slot_holder = np.zeros(0, dtype=np.int64)
         self.stats = AuctionStats()
 
+    def grow(self, n_persons: int, capacity: np.ndarray) -> None:
+        """Append persons and objects (capacity: of every object, old ones unchanged), keeping
+        the state: new persons bid, new objects have no slots until `set_graph`."""
+        extra_persons = n_persons - self.n_persons
+        extra_objects = len(capacity) - self.n_objects
+        if extra_persons < 0 or extra_objects < 0:
+            raise ValueError("an auction only grows")
+        self.person_slot = np.concatenate([self.person_slot, np.full(extra_persons, -1, dtype=np.int64)])
+        self.person_edge = np.concatenate([self.person_edge, np.full(extra_persons, -1, dtype=np.int64)])
+        self.profit = np.concatenate([self.profit, np.zeros(extra_persons, dtype=np.int64)])
+        self.pending = np.concatenate([self.pending, np.zeros(extra_objects, dtype=bool)])
+        self.slot_start = np.concatenate(
+            [self.slot_start, np.full(extra_objects, self.slot_start[-1], dtype=np.int64)]
+        )
+        if hasattr(self, "p1"):
+            self.p1 = np.concatenate([self.p1, np.full(extra_objects, INF, dtype=np.int64)])
+            self.p2 = np.concatenate([self.p2, np.full(extra_objects, INF, dtype=np.int64)])
+        self.capacity = capacity.astype(np.int64)
+        self.n_persons, self.n_objects = n_persons, len(capacity)
+
     # ----------------------------------------------------------------- graph
     def set_graph(self, person: np.ndarray, volunteer: np.ndarray, benefit: np.ndarray) -> None:
         """Install edges (sorted by person, then volunteer), keeping prices and assignments."""
@@ -324,7 +344,10 @@ class Auction:
         self.person_slot[person] = slot
         self.person_edge[person] = edge_taken
         self.profit[person] = self.benefit[edge_taken] - price[take]
-        changed = np.unique(np.concatenate([self.slot_owner[slot], dropped_owner]))
+        mark = np.zeros(self.n_objects, dtype=bool)  # cheaper than np.unique's hashing
+        mark[self.slot_owner[slot]] = True
+        mark[dropped_owner] = True
+        changed = np.flatnonzero(mark)
         self._resort(changed)
         self._refresh_prices(changed)
         return True

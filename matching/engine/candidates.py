@@ -24,6 +24,8 @@ _TREE_SLACK = 1e-9
 _THREADED_NEIGHBOURS = 1 << 18
 # Smallest radius bucket of the price-aware check (km); buckets double from there.
 _HARM_BASE_KM = 0.125
+# Pairs of one ball query chunk in the price-aware check (memory stays bounded).
+_BALL_PAIRS = 1 << 21
 # Safety margin (km) when comparing a ball radius with a request's bound on unseen km.
 _BOUND_MARGIN_KM = 1e-6
 
@@ -234,7 +236,13 @@ class CandidateSearch:
         return self._reach[group]
 
     def violations(
-        self, requests: np.ndarray, pi: np.ndarray, duals: np.ndarray, scale, bound_km: np.ndarray
+        self,
+        requests: np.ndarray,
+        pi: np.ndarray,
+        duals: np.ndarray,
+        scale,
+        bound_km: np.ndarray,
+        limit: int | None = None,
     ) -> Edges:
         """Every feasible pair (r, v), r in `requests`, with benefit(r, v) - P_v > pi_r.
 
@@ -245,7 +253,8 @@ class CandidateSearch:
         group are bucketed by h_v (powers of two), one k-d tree per bucket; a ball query per
         request with the bucket's largest radius gives a superset, filtered exactly in
         integers. An empty answer proves pi_r >= benefit - P_v on every feasible pair of
-        these requests, seen or not.
+        these requests, seen or not. `limit` keeps at most that many pairs per request
+        (the most improving): an empty answer is still a proof, a non-empty one a subset.
         """
         instance = self.instance
         found_r: list[np.ndarray] = []
@@ -295,19 +304,58 @@ class CandidateSearch:
                     continue
                 volunteers = members[inside]
                 radius = km_to_chord(radius_km[asking]) * (1 + _TREE_SLACK) + _TREE_SLACK
-                rows, columns = _ball_pairs(
-                    instance.request_xyz[batch_requests[asking]], radius, instance.volunteer_xyz[volunteers]
-                )
-                found_r.append(batch_requests[asking][rows])
-                found_v.append(volunteers[columns])
+                # In chunks, filtered exactly at once: with shared coordinates (everyone
+                # geocoded to one point) a ball holds every volunteer of the class.
+                chunk = max(1, _BALL_PAIRS // max(len(volunteers), 1))
+                for start in range(0, len(asking), chunk):
+                    part = slice(start, start + chunk)
+                    rows, columns = _ball_pairs(
+                        instance.request_xyz[batch_requests[asking[part]]],
+                        radius[part],
+                        instance.volunteer_xyz[volunteers],
+                    )
+                    found = self._improving(
+                        batch_requests[asking[part]][rows], volunteers[columns], pi, duals, scale, limit
+                    )
+                    found_r.append(found[0])
+                    found_v.append(found[1])
         if found_r:
             request = np.concatenate(found_r).astype(np.int64)
             volunteer = np.concatenate(found_v).astype(np.int64)
         else:
             request = np.zeros(0, dtype=np.int64)
             volunteer = np.zeros(0, dtype=np.int64)
+        request, volunteer, km = self._improving(request, volunteer, pi, duals, scale, limit)
+        return Edges(request, volunteer, km, np.zeros(0))
+
+    def _improving(
+        self,
+        request: np.ndarray,
+        volunteer: np.ndarray,
+        pi: np.ndarray,
+        duals: np.ndarray,
+        scale,
+        limit: int | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The feasible pairs with benefit - P_v > pi_r; at most `limit` per request, the
+        most improving first (ties: many volunteers at one point improve equally, and
+        the next round finds the rest if they are still needed)."""
+        instance = self.instance
         km = indexed_pair_km(instance.request_xyz, request, instance.volunteer_xyz, volunteer)
         keep, km = feasible_pairs(instance, request, volunteer, km, self.excluded_keys)
         request, volunteer, km = request[keep], volunteer[keep], km[keep]
-        improving = scale.benefit(request, km) - duals[volunteer] > pi[request]
-        return Edges(request[improving], volunteer[improving], km[improving], np.zeros(0))
+        excess = scale.benefit(request, volunteer, km) - duals[volunteer] - pi[request]
+        improving = excess > 0
+        request, volunteer, km, excess = (
+            request[improving],
+            volunteer[improving],
+            km[improving],
+            excess[improving],
+        )
+        if limit is None or len(request) == 0:
+            return request, volunteer, km
+        order = np.lexsort((-excess, request))
+        request_sorted = request[order]
+        first = np.searchsorted(request_sorted, request_sorted)  # start of each request's run
+        keep = order[np.arange(len(order)) - first < limit]
+        return request[keep], volunteer[keep], km[keep]

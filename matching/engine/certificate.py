@@ -51,43 +51,64 @@ def _feasible(
 
 
 def certify(instance: Instance, result: Result) -> Certificate:
-    """Check that `result` is feasible and, with its volunteer duals, provably optimal."""
+    """Check that `result` is feasible and, with its volunteer duals, provably optimal.
+
+    The LP of the contract (b-matching with one pair per request and volunteer at most):
+    max sum b x subject to sum_v x_rv <= needs_r, sum_r x_rv <= capacity_v, 0 <= x <= 1.
+    Given volunteer prices P >= 0, the best dual for request r is the sum of its needs_r
+    largest positive values of b(r, v) - P_v over ALL feasible pairs (pi_r is the needs_r-th
+    largest, the pair duals take the excess), so the dual objective is that sum plus
+    sum_v capacity_v P_v. Benefits are multiples of M, so a gap below M proves the result
+    optimal for the integer objective (and so within matched / S km of the contract's).
+    """
+    nan = float("nan")
     if result.volunteer_duals is None:
-        return Certificate(False, "the result carries no volunteer duals", float("nan"), float("nan"))
+        return Certificate(False, "the result carries no volunteer duals", nan, nan)
     scale = make_scale(instance)
+    m = instance.n_volunteers
     duals = np.asarray(result.volunteer_duals, dtype=np.int64)
     request_index = {rid: i for i, rid in enumerate(instance.request_ids)}
     volunteer_index = {vid: i for i, vid in enumerate(instance.volunteer_ids)}
     assigned_r = np.array([request_index[a.request] for a in result.assignments], dtype=np.int64)
     assigned_v = np.array([volunteer_index[a.volunteer] for a in result.assignments], dtype=np.int64)
 
-    if len(set(assigned_r.tolist())) != len(assigned_r):
-        return Certificate(False, "a request is assigned twice", float("nan"), float("nan"))
-    load = np.bincount(assigned_v, minlength=instance.n_volunteers)
+    keys = assigned_r * max(m, 1) + assigned_v
+    if len(np.unique(keys)) != len(keys):
+        return Certificate(False, "a pair is listed twice", nan, nan)
+    if (np.bincount(assigned_r, minlength=instance.n_requests) > instance.request_needs).any():
+        return Certificate(False, "a request got more volunteers than it needs", nan, nan)
+    load = np.bincount(assigned_v, minlength=m)
     if (load > instance.volunteer_capacity).any():
-        return Certificate(False, "a volunteer is over capacity", float("nan"), float("nan"))
+        return Certificate(False, "a volunteer is over capacity", nan, nan)
     feasible, km = _feasible(instance, assigned_r, assigned_v)
     if not feasible.all():
-        return Certificate(False, "an assigned pair is not feasible", float("nan"), float("nan"))
+        return Certificate(False, "an assigned pair is not feasible", nan, nan)
     if (duals < 0).any():
-        return Certificate(False, "a volunteer dual is negative", float("nan"), float("nan"))
+        return Certificate(False, "a volunteer dual is negative", nan, nan)
 
-    # pi_r = max(0, max over ALL feasible pairs of benefit - P_v) makes (pi, P) dual feasible.
     request, volunteer, pair_distance = all_feasible_pairs(instance)
-    benefit = scale.benefit(request, pair_distance)
-    pi = np.zeros(instance.n_requests, dtype=np.int64)
-    np.maximum.at(pi, request, benefit - duals[volunteer])
-    # How far the solver's own duals are from feasible on pruned pairs (for the report).
-    solver_pi = np.zeros(instance.n_requests, dtype=np.int64)
-    solver_pi[assigned_r] = scale.benefit(assigned_r, km) - duals[assigned_v]
-    reduced = benefit - duals[volunteer] - solver_pi[request]
+    value = scale.benefit(request, volunteer, pair_distance) - duals[volunteer]
+    # Each request's needs_r largest positive values.
+    order = np.lexsort((-value, request))
+    request_sorted, value_sorted = request[order], value[order]
+    starts = np.searchsorted(request_sorted, np.arange(instance.n_requests))
+    position = np.arange(len(order)) - starts[request_sorted]
+    taken = (position < instance.request_needs[request_sorted]) & (value_sorted > 0)
+    dual = sum(value_sorted[taken].tolist())
+    dual += sum(
+        int(c) * int(p) for c, p in zip(instance.volunteer_capacity.tolist(), duals.tolist(), strict=True)
+    )
+    primal = sum(scale.benefit(assigned_r, assigned_v, km).tolist())
+    gap = dual - primal
+    # Complementary slackness, for the report: the largest value of a pair left out above
+    # the smallest value its request kept (0 if the request has places left).
+    kept_min = np.full(instance.n_requests, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(kept_min, assigned_r, scale.benefit(assigned_r, assigned_v, km) - duals[assigned_v])
+    full = np.bincount(assigned_r, minlength=instance.n_requests) >= instance.request_needs
+    threshold = np.where(full, kept_min, 0)
+    outside = ~np.isin(request * max(m, 1) + volunteer, keys)
+    reduced = value[outside] - threshold[request[outside]]
     max_reduced = float(reduced.max()) / scale.multiplier if len(reduced) else 0.0
-
-    slack = pi.copy()
-    slack[assigned_r] -= scale.benefit(assigned_r, km) - duals[assigned_v]
-    spare = instance.volunteer_capacity - load
-    gap = sum(int(x) for x in slack[slack != 0])
-    gap += sum(int(spare[v]) * int(duals[v]) for v in np.flatnonzero((spare > 0) & (duals > 0)))
     gap_units = gap / scale.multiplier
     if gap >= scale.multiplier:
         return Certificate(

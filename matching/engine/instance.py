@@ -46,6 +46,41 @@ class Instance:
     # Degrees as given (lat, lon): rule 3 at the boundary is decided by geopy's own formula.
     request_latlon: np.ndarray  # (n, 2) float64
     volunteer_latlon: np.ndarray  # (m, 2) float64
+    # Version 2 (defaults give version 1's meaning).
+    request_needs: np.ndarray | None = None  # (n,) int64 >= 1, capped at the number of volunteers
+    request_needs_given: list[int] | None = None  # as written (may exceed int64), for `places`
+    volunteer_extra_km: np.ndarray | None = None  # (m,) float64 >= 0
+    preferred_request: np.ndarray | None = None  # (p,) int64: (request, volunteer) pairs, unique
+    preferred_volunteer: np.ndarray | None = None
+    continuity_bonus_km: float = 0.0
+
+    def __post_init__(self) -> None:
+        n, m = len(self.request_ids), len(self.volunteer_ids)
+        empty = np.zeros(0, dtype=np.int64)
+        defaults = {
+            "request_needs": np.ones(n, dtype=np.int64),
+            "volunteer_extra_km": np.zeros(m),
+            "preferred_request": empty,
+            "preferred_volunteer": empty,
+        }
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        if self.request_needs_given is None:
+            object.__setattr__(self, "request_needs_given", [int(x) for x in self.request_needs])
+
+    @property
+    def uses_version_2(self) -> bool:
+        """Whether any version 2 field changes costs or places."""
+        return bool(
+            (self.request_needs > 1).any()
+            or (self.volunteer_extra_km > 0).any()
+            or (self.continuity_bonus_km > 0 and len(self.preferred_request) > 0)
+        )
+
+    def preferred_keys(self) -> np.ndarray:
+        """Sorted unique `request * n_volunteers + volunteer` keys of the preferred pairs."""
+        return np.unique(self.preferred_request * max(self.n_volunteers, 1) + self.preferred_volunteer)
 
     @property
     def n_requests(self) -> int:
@@ -200,6 +235,11 @@ def parse_instance(data: dict) -> Instance:
     raw_requests = _list(data, "requests", required=True)
     raw_volunteers = _list(data, "volunteers", required=True)
     raw_exclude = _list(data, "exclude", required=False)
+    bonus = 0.0
+    if "continuity_bonus_km" in data:
+        top = _Record("instance", 0, data)
+        top.label = "instance"
+        bonus = top.number("continuity_bonus_km", 0, math.inf)
 
     request_ids: list[str] = []
     request_coords: list[tuple[float, float]] = []
@@ -207,6 +247,8 @@ def parse_instance(data: dict) -> Instance:
     request_skills: list[list[str]] = []
     request_slots: list[list[int]] = []
     request_index: dict[str, int] = {}
+    request_needs: list[int] = []
+    request_preferred: list[list[str]] = []
     for position, raw in enumerate(raw_requests):
         record = _Record("requests", position, raw)
         request_id = record.identifier()
@@ -218,6 +260,8 @@ def parse_instance(data: dict) -> Instance:
         request_skills.append(record.strings("skills"))
         request_slots.append(record.integers("slots"))
         request_priority.append(record.integer("priority", 1, 1))
+        request_needs.append(record.integer("needs", 1, 1))
+        request_preferred.append(record.strings("preferred") if "preferred" in record.data else [])
 
     volunteer_ids: list[str] = []
     volunteer_coords: list[tuple[float, float]] = []
@@ -226,6 +270,7 @@ def parse_instance(data: dict) -> Instance:
     volunteer_skills: list[list[str]] = []
     volunteer_slots: list[list[int]] = []
     volunteer_index: dict[str, int] = {}
+    volunteer_extra_km: list[float] = []
     for position, raw in enumerate(raw_volunteers):
         record = _Record("volunteers", position, raw)
         volunteer_id = record.identifier()
@@ -242,6 +287,9 @@ def parse_instance(data: dict) -> Instance:
         # A volunteer never takes more than every request: larger capacities (legal JSON
         # integers of any size) are capped so that they fit int64.
         volunteer_capacity.append(min(record.integer("capacity", 0, 1), len(raw_requests)))
+        volunteer_extra_km.append(
+            record.number("extra_km", 0, math.inf) if "extra_km" in record.data else 0.0
+        )
 
     exclude_request: list[int] = []
     exclude_volunteer: list[int] = []
@@ -257,6 +305,16 @@ def parse_instance(data: dict) -> Instance:
             raise InvalidInstance(f'{label}: unknown volunteer id "{pair[1]}"')
         exclude_request.append(request_index[pair[0]])
         exclude_volunteer.append(volunteer_index[pair[1]])
+
+    # Preferred ids that name no volunteer are ignored; an id listed twice counts once.
+    preferred_pairs = sorted(
+        {
+            (r, volunteer_index[vid])
+            for r, listed in enumerate(request_preferred)
+            for vid in listed
+            if vid in volunteer_index
+        }
+    )
 
     # Bit positions: only skills some request needs and slots some volunteer offers matter.
     skill_index = {skill: i for i, skill in enumerate(sorted({s for row in request_skills for s in row}))}
@@ -287,4 +345,12 @@ def parse_instance(data: dict) -> Instance:
         exclude_volunteer=np.asarray(exclude_volunteer, dtype=np.int64),
         request_latlon=request_latlon,
         volunteer_latlon=volunteer_latlon,
+        # One volunteer fills at most one place of a request: more places than volunteers
+        # can never be filled (and huge legal integers must fit int64).
+        request_needs=np.asarray([min(k, len(raw_volunteers) or 1) for k in request_needs], dtype=np.int64),
+        request_needs_given=request_needs,
+        volunteer_extra_km=np.asarray(volunteer_extra_km, dtype=np.float64),
+        preferred_request=np.asarray([r for r, _ in preferred_pairs], dtype=np.int64),
+        preferred_volunteer=np.asarray([v for _, v in preferred_pairs], dtype=np.int64),
+        continuity_bonus_km=bonus,
     )

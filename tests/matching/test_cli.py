@@ -53,7 +53,8 @@ def instance_file(tmp_path: Path) -> Path:
 def check_result(result: dict) -> None:
     km = great_circle((50.8798, 4.7005), (50.8721, 4.7112)).km
     assert result["assignments"] == [{"request": "r1", "volunteer": "v1", "km": pytest.approx(km, abs=1e-9)}]
-    assert result["unassigned"] == [{"request": "r9", "reason": "out_of_range"}]
+    assert result["unassigned"] == [{"request": "r9", "places": 1, "reason": "out_of_range"}]
+    assert result["total_cost"] == result["total_km"]
     assert (result["matched"], result["total_priority"]) == (1, 2)
     assert result["certificate"]["optimal"] is True
 
@@ -203,3 +204,26 @@ def test_top_level_not_an_object_exits_2():
 
 def test_missing_arguments_exit_2_with_one_line():
     _invalid(None, "solve")
+
+
+def test_endless_input_is_refused_at_the_size_cap_with_exit_2():
+    completed = run_cli("solve", "/dev/zero", timeout=60)
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert "256 MiB" in completed.stderr and len(completed.stderr.splitlines()) == 1
+
+
+def test_instance_one_byte_over_the_cap_on_stdin_is_refused_before_parsing(monkeypatch, capsys):
+    import io
+
+    from matching import __main__ as cli
+
+    monkeypatch.setattr(cli, "MAX_INSTANCE_BYTES", 64)
+    text = json.dumps(INSTANCE)
+    assert len(text) > 64
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    assert cli.main(["solve", "-"]) == 2
+    assert "larger than 256 MiB" in capsys.readouterr().err
+    monkeypatch.setattr(cli, "MAX_INSTANCE_BYTES", len(text))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    assert cli.main(["solve", "-"]) == 0

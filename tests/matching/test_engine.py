@@ -14,6 +14,7 @@ from matching.engine import InvalidInstance, certify, parse_instance, solve
 from matching.engine.geometry import pair_km, unit_xyz
 from tests.matching.data.engine_oracle import (
     check_against_oracle,
+    check_v2_against_oracle,
     load_make_instance,
     pairs,
     reasons,
@@ -280,6 +281,7 @@ def test_no_requests_gives_an_empty_result():
         "matched": 0,
         "total_priority": 0,
         "total_km": 0.0,
+        "total_cost": 0.0,
         "certificate": None,
     }
 
@@ -298,9 +300,17 @@ def test_both_sides_empty():
 def test_result_json_has_the_spec_keys_and_a_certificate():
     result = run([request("r1"), request("r2", skills=["x"])], [volunteer("v1")])
     data = result.to_json()
-    assert set(data) == {"assignments", "unassigned", "matched", "total_priority", "total_km", "certificate"}
+    assert set(data) == {
+        "assignments",
+        "unassigned",
+        "matched",
+        "total_priority",
+        "total_km",
+        "total_cost",
+        "certificate",
+    }
     assert data["assignments"] == [{"request": "r1", "volunteer": "v1", "km": 0.0}]
-    assert data["unassigned"] == [{"request": "r2", "reason": "no_skill"}]
+    assert data["unassigned"] == [{"request": "r2", "places": 1, "reason": "no_skill"}]
     assert data["certificate"]["method"] == "lp-duals"
     assert data["certificate"]["optimal"] is True
     json.dumps(data)  # plain JSON types only
@@ -567,7 +577,7 @@ def test_lap_matching_without_a_full_matching_is_prompt():
     order = np.lexsort((found.volunteer, found.request))
     request, volunteer = found.request[order], found.volunteer[order]
     assert len(np.unique(volunteer)) == n - 2
-    benefit = make_scale(instance).benefit(request, found.km[order]) // (n + 1)
+    benefit = make_scale(instance).benefit(request, volunteer, found.km[order]) // (n + 1)
     started = time.monotonic()
     person_edge = lap_matching(n, instance.volunteer_capacity, request, volunteer, benefit)
     assert time.monotonic() - started < 30
@@ -715,3 +725,105 @@ def test_a_region_guess_that_is_not_optimal_falls_back_to_a_full_lap(monkeypatch
     assert result.certificate["cold_solve"] == "lap"
     assert result.certificate["optimal"] and certify(instance, result).ok
     check_against_oracle(data, result)
+
+
+# ---------------------------------------------------------------- precision of the cost units
+def _distinct_priorities(data: dict, seed: int = 1) -> dict:
+    rng = np.random.default_rng(seed)
+    for r in data["requests"]:
+        r["priority"] = int(rng.integers(1, 10**6))
+    return data
+
+
+@pytest.mark.parametrize(
+    ("n", "change"),
+    [
+        (20_000, "one volunteer reaching 20000 km"),  # was 1/S = 4e-5 km (40x the tolerance)
+        (20_000, "distinct priorities"),  # was 1/S = 5e-5 km
+        pytest.param(120_000, "nothing", marks=pytest.mark.slow),  # 1/S passed 1e-6 km near here
+    ],
+)
+def test_cost_units_of_built_instances_are_within_the_contract_tolerance(n, change):
+    from matching.engine.solver import make_scale
+
+    data = load_make_instance().make(n, n, 1, 2.5)
+    if change == "one volunteer reaching 20000 km":
+        data["volunteers"][0]["max_km"] = 20000.0
+    elif change == "distinct priorities":
+        _distinct_priorities(data)
+    scale = make_scale(parse_instance(data))
+    assert 1 / scale.per_km <= 1e-6
+
+
+def test_many_priorities_too_fine_for_the_auction_are_solved_exactly_by_lapjv(monkeypatch):
+    # A smaller int64 budget stands for a larger instance: rank x big x M does not fit at
+    # 1e-6 km, float64 without M does; the solve then goes to LAPJVsp (M = 1).
+    from matching.engine import solver
+
+    monkeypatch.setattr(solver, "_BENEFIT_LIMIT", 2**44)
+    data = _distinct_priorities(load_make_instance().make(300, 200, 3, 2.5))
+    instance = parse_instance(data)
+    result = solve(instance, method="auction")
+    assert result.scale.lap_only and result.scale.multiplier == 1
+    assert result.certificate["km_resolution"] <= 1e-6
+    assert result.certificate["cold_solve"] == "lap"
+    assert result.certificate["optimal"] is True
+    check_v2_against_oracle(data, result)
+
+
+def test_units_coarser_than_the_tolerance_are_not_called_optimal(monkeypatch):
+    from matching.engine import solver
+
+    monkeypatch.setattr(solver, "_BENEFIT_LIMIT", 2**40)
+    monkeypatch.setattr(solver, "_FLOAT_EXACT", 2**36)
+    data = _distinct_priorities(load_make_instance().make(300, 200, 3, 2.5))
+    result = solve(parse_instance(data))
+    certificate = result.certificate
+    assert certificate["km_resolution"] > 1e-6
+    assert certificate["optimal"] is False
+    assert certificate["priority_optimal"] is True  # priority is still exact
+    assert certificate["cost_bound_km"] == pytest.approx(result.matched * certificate["km_resolution"])
+
+
+# ---------------------------------------------------------------- shared coordinates, scarce shapes
+def _snapped(n: int, m: int, seed: int, step: float | None) -> dict:
+    """Generator instance with points snapped to a grid, or everyone at one point (None)."""
+    make_instance = load_make_instance()
+    data = make_instance.make(n, m, seed, 2.5)
+    if step is None:
+        for person in data["requests"] + data["volunteers"]:
+            person["lat"], person["lon"] = 50.8798, 4.7005
+        return data
+    return make_instance.snap(data, step)
+
+
+@pytest.mark.parametrize(
+    ("n", "m", "step"),
+    [(250, 250, 0.01), (300, 80, 0.01), (300, 300, None), (400, 80, None)],
+    ids=["snapped", "snapped-scarce", "one-point", "one-point-scarce"],
+)
+def test_shared_coordinates_are_solved_optimally_without_taking_every_tied_pair(n, m, step):
+    # Geocoding to a postcode puts many people on one point: thousands of pairs tie. The
+    # widening adds at most WIDEN_LIMIT improving pairs per request and round (it used to
+    # add every tied pair: 6 M edges, 1.9 GB at 20k x 20k snapped).
+    from matching.engine.solver import WIDEN_LIMIT
+
+    data = _snapped(n, m, 3, step)
+    instance = parse_instance(data)
+    result = solve(instance)
+    assert result.certificate["optimal"] is True
+    assert certify(instance, result).ok
+    check_v2_against_oracle(data, result)
+    rounds = result.certificate["rounds"]
+    per_request = 24 + 6 * 16 + WIDEN_LIMIT * rounds  # first search (widened 4x) + rounds
+    assert result.certificate["candidate_edges"] <= n * per_request
+
+
+def test_scarce_volunteers_with_version_2_fields_match_the_lp_oracle():
+    make_instance = load_make_instance()
+    data = make_instance.add_version_2(make_instance.make(400, 100, 5, 2.5), 5)
+    instance = parse_instance(data)
+    for method in ("lap", "auction"):
+        result = solve(instance, method=method)
+        assert result.certificate["optimal"] is True and certify(instance, result).ok
+        check_v2_against_oracle(data, result)

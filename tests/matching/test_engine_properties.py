@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching.engine import certify, parse_instance, solve
-from tests.matching.data.engine_oracle import check_against_oracle
+from tests.matching.data.engine_oracle import check_against_oracle, check_v2_against_oracle
 
 SKILLS = ["shopping", "driving", "diy"]
 # A few fixed places (ties at distance 0, antimeridian, pole) mixed with a small city grid.
@@ -89,5 +89,34 @@ def test_few_first_candidates_still_reach_the_optimum(method, data, first_neighb
     result = solve(instance, first_neighbours=first_neighbours, method=method)
     assert result.certificate["cold_solve"] == method
     check_against_oracle(data, result)
+    assert result.certificate["optimal"] is True
+    assert certify(instance, result).ok
+
+
+@st.composite
+def instances_v2(draw):
+    """Version 2 fields on top: needs 1-3 (more than the volunteers, too), preferred ids
+    (unknown and repeated ones included), extra_km up to large, a bonus that can exceed
+    every km (negative costs)."""
+    data = draw(instances())
+    volunteer_ids = [v["id"] for v in data["volunteers"]] + ["nobody"]
+    for r in data["requests"]:
+        r["needs"] = draw(st.integers(1, 4))
+        if draw(st.booleans()):
+            r["preferred"] = draw(st.lists(st.sampled_from(volunteer_ids), max_size=3))
+    for v in data["volunteers"]:
+        v["extra_km"] = draw(st.sampled_from([0.0, 0.0, 0.25, 1.5, 40.0]))
+    data["continuity_bonus_km"] = draw(st.sampled_from([0.0, 0.3, 2.0, 100.0]))
+    return data
+
+
+@METHODS
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances_v2(), st.sampled_from([1, 2, 24]))
+def test_version_2_instances_are_judged_correct_against_the_lp_oracle(method, data, first_neighbours):
+    instance = parse_instance(data)
+    result = solve(instance, first_neighbours=first_neighbours, method=method)
+    assert result.certificate["cold_solve"] == method
+    check_v2_against_oracle(data, result)
     assert result.certificate["optimal"] is True
     assert certify(instance, result).ok

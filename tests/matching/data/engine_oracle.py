@@ -162,3 +162,99 @@ def check_against_oracle(data: dict, result: Result) -> None:
     assert abs(result.total_km - best_km) <= 1e-6 * max(1, result.matched)
     for u in result.unassigned:
         assert u.reason == oracle_reason(data, index[u.request]), u
+
+
+# ---------------------------------------------------------------- version 2 oracle (LP, HiGHS)
+def oracle_cost(data: dict, i: int, j: int, km: float) -> float:
+    """The contract's cost of a pair: km + extra_km - the continuity bonus if preferred."""
+    r, v = data["requests"][i], data["volunteers"][j]
+    cost = km + v.get("extra_km", 0.0)
+    if v["id"] in r.get("preferred", []):
+        cost -= data.get("continuity_bonus_km", 0.0)
+    return cost
+
+
+def oracle_optimum_v2(data: dict) -> tuple[int, float]:
+    """(total priority, total cost) of an optimal assignment, by two linear programs.
+
+    x_rv in [0, 1] per feasible pair, sum_v x_rv <= needs_r, sum_r x_rv <= capacity_v: the
+    constraint matrix is totally unimodular, so the LP optimum is integral. First the
+    largest total priority; then, on that optimal face, the smallest total cost.
+    """
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
+
+    feasible = oracle_feasible(data)
+    if not feasible:
+        return 0, 0.0
+    keys = sorted(feasible)
+    n, m = len(data["requests"]), len(data["volunteers"])
+    rows = [i for i, _ in keys] + [n + j for _, j in keys]
+    columns = list(range(len(keys))) * 2
+    a = coo_matrix((np.ones(len(rows)), (rows, columns)), shape=(n + m, len(keys))).tocsr()
+    b = [r.get("needs", 1) for r in data["requests"]] + [v.get("capacity", 1) for v in data["volunteers"]]
+    priority = np.array([data["requests"][i].get("priority", 1) for i, _ in keys], dtype=float)
+    cost = np.array([oracle_cost(data, i, j, feasible[i, j]) for i, j in keys])
+    first = linprog(-priority, A_ub=a, b_ub=b, bounds=(0, 1), method="highs")
+    best = round(-first.fun)
+    second = linprog(
+        cost,
+        A_ub=a,
+        b_ub=b,
+        A_eq=priority[None, :],
+        b_eq=[best],
+        bounds=(0, 1),
+        method="highs",
+    )
+    assert second.status == 0, second.message
+    return best, float(second.fun)
+
+
+def oracle_reason_v2(data: dict, i: int, own: set[str]) -> str:
+    """The spec's reason for request i, looking only at volunteers not assigned to it."""
+    others = {**data, "volunteers": [v for v in data["volunteers"] if v["id"] not in own]}
+    return oracle_reason(others, i)
+
+
+def check_v2_against_oracle(data: dict, result: Result) -> None:
+    """The contract's "Judging a result", against the LP oracle (versions 1 and 2)."""
+    requests, volunteers = data["requests"], data["volunteers"]
+    index = {r["id"]: i for i, r in enumerate(requests)}
+    volunteer_index = {v["id"]: j for j, v in enumerate(volunteers)}
+    feasible = oracle_feasible(data)
+    got: dict[str, set[str]] = {r["id"]: set() for r in requests}
+    load: dict[str, int] = {}
+    total_cost = total_km = 0.0
+    for a in result.assignments:
+        i, j = index[a.request], volunteer_index[a.volunteer]
+        assert (i, j) in feasible, f"{a} is not feasible"
+        assert a.volunteer not in got[a.request], f"{a} listed twice"
+        got[a.request].add(a.volunteer)
+        assert abs(a.km - feasible[i, j]) < 1e-9
+        load[a.volunteer] = load.get(a.volunteer, 0) + 1
+        total_cost += oracle_cost(data, i, j, a.km)
+        total_km += a.km
+    for vid, count in load.items():
+        assert count <= volunteers[volunteer_index[vid]].get("capacity", 1)
+    listed = {u.request: u for u in result.unassigned}
+    assert len(listed) == len(result.unassigned), "a request is listed twice in unassigned"
+    for r in requests:
+        left = r.get("needs", 1) - len(got[r["id"]])
+        assert left >= 0, f"{r['id']} got more than it needs"
+        if left:
+            assert listed[r["id"]].places == left
+            assert listed[r["id"]].reason == oracle_reason_v2(data, index[r["id"]], got[r["id"]])
+        else:
+            assert r["id"] not in listed
+    best_priority, best_cost = oracle_optimum_v2(data)
+    matched = len(result.assignments)
+    assert result.matched == matched
+    assert result.total_priority == sum(
+        requests[index[a.request]].get("priority", 1) for a in result.assignments
+    )
+    assert result.total_priority == best_priority
+    assert abs(result.total_km - total_km) <= 1e-9 * max(1, matched)
+    total = result.to_json()["total_cost"]
+    assert abs(total - total_cost) <= 1e-9 * max(1, matched)
+    assert total <= best_cost + 1e-6 * max(1, matched), (total, best_cost)
+    assert total >= best_cost - 1e-6 * max(1, matched) - 1e-7, (total, best_cost)

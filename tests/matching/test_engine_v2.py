@@ -1,0 +1,190 @@
+"""Contract version 2: needs/places, preferred volunteers with a continuity bonus, extra_km,
+total_cost; version 1 instances keep their meaning."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from matching.engine import InvalidInstance, certify, parse_instance, solve
+from tests.matching.data.engine_oracle import check_v2_against_oracle, request, volunteer
+
+CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "matching-contract.md"
+
+
+def contract_example() -> tuple[dict, dict]:
+    """The instance and the result printed in docs/matching-contract.md."""
+    blocks = re.findall(r"```json\n(.*?)```", CONTRACT.read_text(), re.S)
+    return json.loads(blocks[0]), json.loads(blocks[1])
+
+
+def solve_data(data: dict):
+    instance = parse_instance(data)
+    result = solve(instance)
+    assert result.certificate["optimal"] is True
+    assert certify(instance, result).ok
+    return result
+
+
+def test_the_contract_example_gives_its_stated_result():
+    data, stated = contract_example()
+    result = solve_data(data).to_json()
+    assert [(a["request"], a["volunteer"]) for a in result["assignments"]] == [("r1", "v1"), ("r2", "v1")]
+    for ours, theirs in zip(result["assignments"], stated["assignments"], strict=True):
+        assert ours["km"] == pytest.approx(theirs["km"], abs=1e-6)
+    assert result["unassigned"] == [
+        {"request": "r2", "places": 1, "reason": "excluded"},
+        {"request": "r3", "places": 1, "reason": "out_of_range"},
+    ]
+    assert result["unassigned"] == stated["unassigned"]
+    assert (result["matched"], result["total_priority"]) == (2, 3)
+    assert result["total_km"] == pytest.approx(stated["total_km"], abs=1e-6)
+    assert result["total_cost"] == pytest.approx(stated["total_cost"], abs=1e-6)
+    check_v2_against_oracle(data, solve(parse_instance(data)))
+
+
+def test_a_request_needing_two_gets_two_different_volunteers():
+    data = {
+        "requests": [request("r1") | {"needs": 2}],
+        "volunteers": [volunteer("v1", capacity=3), volunteer("v2", 50.01, 4.0, capacity=3)],
+    }
+    result = solve_data(data)
+    assert sorted(a.volunteer for a in result.assignments) == ["v1", "v2"]
+    assert result.unassigned == []
+
+
+def test_one_volunteer_with_room_for_two_fills_only_one_place_of_a_request():
+    data = {"requests": [request("r1") | {"needs": 2}], "volunteers": [volunteer("v1", capacity=2)]}
+    result = solve_data(data).to_json()
+    assert [(a["request"], a["volunteer"]) for a in result["assignments"]] == [("r1", "v1")]
+    # The only volunteer is already r1's: none is left to offer the skill.
+    assert result["unassigned"] == [{"request": "r1", "places": 1, "reason": "no_skill"}]
+
+
+def test_needs_larger_than_the_number_of_volunteers_fills_what_it_can():
+    data = {
+        "requests": [request("r1") | {"needs": 10**30}],
+        "volunteers": [volunteer("v1", capacity=2), volunteer("v2", capacity=5)],
+    }
+    result = solve_data(data).to_json()
+    assert len(result["assignments"]) == 2
+    assert result["unassigned"] == [{"request": "r1", "places": 10**30 - 2, "reason": "no_skill"}]
+
+
+def test_places_of_several_requests_share_volunteers_optimally():
+    # Two requests needing 2 each, three volunteers of capacity 2: four places, six slots,
+    # but each volunteer at most once per request: all four places are filled.
+    data = {
+        "requests": [request("r1") | {"needs": 2}, request("r2", 50.001) | {"needs": 2}],
+        "volunteers": [volunteer(f"v{j}", 50 + j / 1000, capacity=2) for j in range(3)],
+    }
+    result = solve_data(data)
+    assert result.matched == 4
+    check_v2_against_oracle(data, result)
+
+
+def test_a_preferred_volunteer_is_chosen_when_the_bonus_outweighs_the_extra_km():
+    data = {
+        "requests": [request("r1") | {"preferred": ["far"]}],
+        "volunteers": [volunteer("near"), volunteer("far", 50.01, 4.0)],
+        "continuity_bonus_km": 2.0,
+    }
+    result = solve_data(data)
+    assert [a.volunteer for a in result.assignments] == ["far"]
+    assert result.to_json()["total_cost"] == pytest.approx(result.total_km - 2.0, abs=1e-9)
+
+
+def test_unknown_and_repeated_preferred_ids_are_ignored_or_counted_once():
+    data = {
+        "requests": [request("r1") | {"preferred": ["nobody", "far", "far", ""]}],
+        "volunteers": [volunteer("near"), volunteer("far", 50.01, 4.0)],
+        "continuity_bonus_km": 2.0,
+    }
+    result = solve_data(data)
+    assert [a.volunteer for a in result.assignments] == ["far"]
+    assert result.to_json()["total_cost"] == pytest.approx(result.total_km - 2.0, abs=1e-9)
+
+
+def test_extra_km_moves_work_to_a_volunteer_without_surcharge():
+    data = {
+        "requests": [request("r1")],
+        "volunteers": [volunteer("near") | {"extra_km": 3.0}, volunteer("far", 50.01, 4.0)],
+    }
+    result = solve_data(data)
+    assert [a.volunteer for a in result.assignments] == ["far"]
+    assert result.to_json()["total_cost"] == pytest.approx(result.total_km, abs=1e-9)
+
+
+def test_a_huge_extra_km_never_leaves_a_place_unfilled():
+    data = {"requests": [request("r1")], "volunteers": [volunteer("v1") | {"extra_km": 1e9}]}
+    result = solve_data(data)
+    assert result.matched == 1
+    assert result.to_json()["total_cost"] == pytest.approx(1e9, rel=1e-12)
+
+
+def test_a_bonus_larger_than_the_km_makes_costs_negative_but_priority_stays_first():
+    # r2 (priority 1) prefers v1 with a 100 km bonus; r1 (priority 2) can only use v1.
+    data = {
+        "requests": [request("r1", priority=2), request("r2", 50.001) | {"preferred": ["v1"]}],
+        "volunteers": [volunteer("v1")],
+        "continuity_bonus_km": 100.0,
+    }
+    result = solve_data(data)
+    assert [(a.request, a.volunteer) for a in result.assignments] == [("r1", "v1")]
+    check_v2_against_oracle(data, result)
+
+
+def test_a_negative_cost_never_buys_a_pair_at_the_price_of_another():
+    # Two placements of one priority: {r1-v1, r2-v2} (two pairs) or {r2-v1} with a huge
+    # bonus. The contract counts priority first: two pairs of priority 1 beat one.
+    data = {
+        "requests": [request("r1"), request("r2", 50.001) | {"preferred": ["v1"]}],
+        "volunteers": [volunteer("v1"), volunteer("v2", 50.002, max_km=0.2)],
+        "continuity_bonus_km": 1000.0,
+    }
+    result = solve_data(data)
+    assert sorted((a.request, a.volunteer) for a in result.assignments) == [("r1", "v1"), ("r2", "v2")]
+    check_v2_against_oracle(data, result)
+
+
+def test_a_version_1_instance_keeps_its_meaning():
+    data = {
+        "requests": [request("r1", priority=2), request("r2", 50.002)],
+        "volunteers": [volunteer("v1", capacity=2), volunteer("v2", 50.01)],
+    }
+    with_defaults = {
+        "requests": [r | {"needs": 1, "preferred": []} for r in data["requests"]],
+        "volunteers": [v | {"extra_km": 0} for v in data["volunteers"]],
+        "continuity_bonus_km": 0,
+    }
+    plain, explicit = solve_data(data).to_json(), solve_data(with_defaults).to_json()
+    for key in ("assignments", "unassigned", "matched", "total_priority", "total_km", "total_cost"):
+        assert plain[key] == explicit[key]
+    assert plain["total_cost"] == plain["total_km"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("requests", 0, "needs"), 0, "needs 0 must be >= 1"),
+        (("requests", 0, "needs"), 1.5, "needs must be an integer"),
+        (("requests", 0, "needs"), True, "needs must be an integer"),
+        (("requests", 0, "preferred"), "v1", "preferred must be a list of strings"),
+        (("requests", 0, "preferred"), [1], "preferred[0] must be a string"),
+        (("volunteers", 0, "extra_km"), -1, "extra_km -1.0 is outside 0..inf"),
+        (("volunteers", 0, "extra_km"), "2", "extra_km must be a number"),
+        (("continuity_bonus_km",), -0.5, "instance: continuity_bonus_km -0.5 is outside"),
+        (("continuity_bonus_km",), float("inf"), "continuity_bonus_km inf is not a finite number"),
+    ],
+)
+def test_invalid_version_2_fields_name_the_record_and_the_field(path, value, message):
+    data = {"requests": [request("r1")], "volunteers": [volunteer("v1")]}
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(InvalidInstance, match=re.escape(message)):
+        parse_instance(data)
