@@ -1,6 +1,6 @@
 """The instance: validation of the JSON-shaped dict and its array form.
 
-`parse_instance` checks every record against docs/../spec (matching-cli.md) and raises
+`parse_instance` checks every record against the contract (docs/matching-contract.md) and raises
 `InvalidInstance` with one line naming the record and the field. The returned `Instance`
 holds NumPy arrays only, so the solver never touches Python dicts again.
 """

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching.engine import certify, parse_instance, solve
+from tests.conftest import examples
 from tests.matching.data.engine_oracle import check_against_oracle, check_v2_against_oracle
 
 SKILLS = ["shopping", "driving", "diy"]
@@ -69,7 +70,7 @@ METHODS = pytest.mark.parametrize("method", ["lap", "auction"])
 
 
 @METHODS
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_engine_is_feasible_optimal_and_gives_the_right_reasons(method, data):
     instance = parse_instance(data)
@@ -81,7 +82,7 @@ def test_engine_is_feasible_optimal_and_gives_the_right_reasons(method, data):
 
 
 @METHODS
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances(), st.integers(1, 3))
 def test_few_first_candidates_still_reach_the_optimum(method, data, first_neighbours):
     # Starting from one to three neighbours forces the certificate to widen the search.
@@ -111,7 +112,7 @@ def instances_v2(draw):
 
 
 @METHODS
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances_v2(), st.sampled_from([1, 2, 24]))
 def test_version_2_instances_are_judged_correct_against_the_lp_oracle(method, data, first_neighbours):
     instance = parse_instance(data)
