@@ -21,8 +21,8 @@ from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import DateTimeField, ExpressionWrapper, F, Value
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from matching.models import MatchingQueue
@@ -56,10 +56,12 @@ def schedule_matching(
     else:
         due_at = Value(now + dt.timedelta(seconds=delay_seconds), output_field=DateTimeField())
     queue = MatchingQueue.objects.filter(community_id=community_id)
-    if requested_by_id is not None:
-        queue.update(requested_by_id=requested_by_id)
-    # Never postpone a run already due sooner; pull a later one (a retry) forward.
-    if not queue.filter(Q(due_at__isnull=True) | Q(due_at__gt=due_at)).update(due_at=due_at):
+    changes = {"requested_by_id": requested_by_id} if requested_by_id is not None else {}
+    # Never postpone a run already due sooner; pull a later one (a retry) forward. Always
+    # write the row, even when nothing moves: its lock, held to our commit, makes a worker's
+    # claim wait for this change, so the run it starts sees it (a claim slipped in between
+    # our write and our commit would otherwise run without it and clear the trigger).
+    if not queue.update(due_at=Coalesce(Least(F("due_at"), due_at), due_at), **changes):
         MatchingQueue.objects.get_or_create(
             community_id=community_id,
             defaults={

@@ -424,3 +424,45 @@ def test_filing_a_request_for_a_part_of_today_that_has_passed_is_refused(
             location=NAAMSESTRAAT,
             time_windows=[(timezone.localdate(), 1)],
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_claimed_while_a_trigger_is_still_uncommitted_waits_for_it_and_sees_its_request(
+    citizen, community, shopping, volunteer
+):
+    from django.db import connections
+
+    run_due_matching()
+    # A run is already due and not yet claimed when the trigger is written: the trigger has
+    # nothing to move, and the worker's claim comes between its write and its commit.
+    MatchingQueue.objects.update(due_at=timezone.now() - dt.timedelta(seconds=1))
+    posted, release = threading.Event(), threading.Event()
+
+    def post_and_hold_the_commit() -> None:
+        try:
+            with transaction.atomic():
+                post_request(citizen, community, shopping)  # its trigger is written here
+                posted.set()
+                release.wait(timeout=10)
+        finally:
+            connections.close_all()
+
+    def worker_round() -> None:
+        try:
+            run_due_matching()
+        finally:
+            connections.close_all()
+
+    poster = threading.Thread(target=post_and_hold_the_commit)
+    poster.start()
+    assert posted.wait(timeout=10)
+    worker = threading.Thread(target=worker_round)
+    worker.start()
+    time.sleep(0.5)  # the worker's claim is now waiting for the trigger's row (or ran before it)
+    release.set()
+    poster.join(timeout=20)
+    worker.join(timeout=20)
+    run_due_matching()  # whatever the order, a run after the commit must have been left due
+
+    (help_request,) = HelpRequest.objects.filter(requester=citizen)
+    assert help_request.status == "proposed"
