@@ -18,6 +18,8 @@ urlpatterns = [
     path("accounts/me/data.json", account_data, name="account-data"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("open311/v2/", include("mutualaid.partners.open311_urls")),
+    path("", include("mutualaid.partners.urls")),
     path("", include("mutualaid.reports.urls")),
     path("", include("mutualaid.aid.urls")),
 ]
