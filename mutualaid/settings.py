@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "channels",
     "csp",
     "django_ratelimit",
+    "ninja",  # /api/v1/: its docs page then uses its own static files, not a CDN
     "mutualaid.accounts",
     "mutualaid.aid",
     "mutualaid.reports",

@@ -88,6 +88,8 @@ LOGIN_THEN_405 = "L 405 405 405 405 405 405 405 405"
 LOGIN_THEN_404 = "L 404 404 404 404 404 404 404 404"
 ALL_405 = "405 405 405 405 405 405 405 405 405"
 ALL_403 = "403 403 403 403 403 403 403 403 403"
+ALL_401 = "401 401 401 401 401 401 401 401 401"
+ALL_404 = "404 404 404 404 404 404 404 404 404"
 # (url name, target, GET, POST, POST data key)
 MATRIX: list[tuple[str, str, str, str, str]] = [
     ("home", "", ALL_200, ALL_200, "empty"),
@@ -215,6 +217,17 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("open311-service", "shopping,json?jurisdiction_id=leuven", ALL_200, ALL_405, "empty"),
     ("open311-requests", "xml?jurisdiction_id=leuven", ALL_403, ALL_403, "open311"),
     ("open311-request", "A,xml?jurisdiction_id=leuven", ALL_403, ALL_405, "empty"),
+    # /api/v1/: the description and its docs for anyone; the rest with a bearer key only
+    # (tests/partners/test_api.py), never with a session. The root is a debug page: 404.
+    ("api-v1:openapi-json", "", ALL_200, ALL_200, "empty"),
+    ("api-v1:openapi-view", "", ALL_200, ALL_200, "empty"),
+    ("api-v1:api-root", "", ALL_404, ALL_404, "empty"),
+    ("api-v1:categories", "", ALL_401, ALL_405, "empty"),
+    ("api-v1:figures", "", ALL_401, ALL_405, "empty"),
+    ("api-v1:list_requests", "", ALL_401, ALL_401, "empty"),
+    ("api-v1:create_request", "", ALL_401, ALL_401, "empty"),
+    ("api-v1:read_request", "A", ALL_401, ALL_405, "empty"),
+    ("api-v1:cancel_request", "A", ALL_405, ALL_401, "empty"),
 ]
 # The admin (scoped per community) and the language switch, probed the same way.
 SEPARATE_MATRIX: list[tuple[str, str, str, str, str]] = [
