@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 from django.utils import timezone
+from geopy.distance import great_circle
 
 from mutualaid.aid.geocoding import GeocodingError, locate, neighbourhood_near
 from mutualaid.aid.models import Category, Community, HelpRequest, PartOfDay, SpokenLanguage, Urgency
@@ -18,6 +19,8 @@ from mutualaid.aid.states import RequestStatus
 PART_STARTS = {PartOfDay.MORNING: 8, PartOfDay.AFTERNOON: 13, PartOfDay.EVENING: 18}
 PART_NAMES = {"morning": PartOfDay.MORNING, "afternoon": PartOfDay.AFTERNOON, "evening": PartOfDay.EVENING}
 MAX_WINDOWS = 7
+# A point farther from the community's centre is a mistake (a swapped lat/long, another city).
+MAX_KM_FROM_CENTRE = 50
 MAX_DAYS_AHEAD = 28
 OPEN_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED, RequestStatus.ACCEPTED)
 CLOSED_STATUSES = (RequestStatus.DONE, RequestStatus.CANCELLED)
@@ -163,11 +166,15 @@ def parse_details(
     if sum(character.isdigit() for character in phone) < 6:
         raise BadInput("phone is required: a coordinator or volunteer calls the person back")
     windows = parse_windows(when)
+    location = parse_location(latitude, longitude, address)
+    centre = (community.latitude, community.longitude)
+    if great_circle(centre, (location.latitude, location.longitude)).km > MAX_KM_FROM_CENTRE:
+        raise BadInput(f"the location is more than {MAX_KM_FROM_CENTRE} km from {community.name}")
     return Details(
         category=category,
         description=description,
         urgency=urgency_value,
-        location=parse_location(latitude, longitude, address),
+        location=location,
         time_windows=windows,
         any_time=not windows,
         contact_name=name,

@@ -43,7 +43,7 @@ def create(client: Client, **changes):
     return client.post(f"{BASE}/requests", NEW | changes, content_type="application/json")
 
 
-def test_create_list_read_cancel(api, community, volunteer):
+def test_create_list_read_cancel(api, community, volunteer, coordinator):
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
     created = create(api, when=[f"{tomorrow}/afternoon"])
     assert created.status_code == 201, created.content
@@ -53,6 +53,11 @@ def test_create_list_read_cancel(api, community, volunteer):
     help_request = HelpRequest.objects.get(pk=int(body["id"]))
     assert help_request.requester is None and help_request.partner.name == "Leuven 311"
     assert help_request.contact_name == "Maria De Smet"
+
+    coordinators_page = Client()
+    coordinators_page.force_login(coordinator)
+    page = coordinators_page.get(f"/coordinator/requests/{body['id']}/").content.decode()
+    assert "Maria De Smet" in page and "through Leuven 311" in page
 
     propose_assignments(community=community)
     read = api.get(f"{BASE}/requests/{body['id']}").json()
@@ -96,6 +101,7 @@ def test_categories_and_figures(api, community):
         ({"consent": False}, 400),
         ({"phone": "12"}, 400),
         ({"address": "", "latitude": None}, 400),
+        ({"latitude": 48.85, "longitude": 2.35}, 400),  # Paris is no part of Leuven
         ({"when": ["tomorrow"]}, 400),
         ({"urgency": 7}, 400),
         ({"description": "x" * 5000}, 400),

@@ -272,6 +272,7 @@ def test_errors_are_the_specs_list_with_the_right_codes(api_key, client, other_c
         (post(client, api_key, fmt, **{"attribute[consent]": "no"}), 400),
         (post(client, api_key, fmt, lat=None, long=None), 400),
         (post(client, api_key, fmt, lat="north", long="4.7"), 400),
+        (post(client, api_key, fmt, lat="4.7003", long="50.8735"), 400),  # swapped: far away
         (
             post(client, api_key, fmt, lat=None, long=None, address_string="Nowhere Lane 1, 9999 Atlantis"),
             400,
