@@ -14,6 +14,7 @@ import functools
 import json
 from xml.etree import ElementTree
 
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.urls import register_converter
 from django.utils import timezone
@@ -295,7 +296,10 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
         raise Open311Error(400, f"service_code {data.get('service_code', '')[:50]!r} not found") from None
     except intake.BadInput as bad:
         raise Open311Error(400, str(bad)) from None
-    help_request = services.partner_request_create(key=key, **details.as_kwargs())
+    try:
+        help_request = services.partner_request_create(key=key, **details.as_kwargs())
+    except ValidationError as invalid:  # the service's own checks, after ours
+        raise Open311Error(400, "; ".join(invalid.messages)) from None
     return render(fmt, "service_requests", [{"service_request_id": str(help_request.pk)}])
 
 
