@@ -7,6 +7,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from django.core.validators import slug_re
 from django.utils import timezone
 from geopy.distance import great_circle
 
@@ -101,7 +102,7 @@ def parse_windows(text: str) -> list[tuple[dt.date, int]]:
 
 
 def parse_location(latitude, longitude, address: str) -> Location:
-    address = (address or "").strip()[:255]
+    address = (address or "").strip()
     if latitude not in (None, "") or longitude not in (None, ""):
         try:
             lat, lon = float(latitude), float(longitude)
@@ -135,7 +136,13 @@ def parse_details(
     phone: str,
 ) -> Details:
     """Check what a partner sent; `Category.DoesNotExist` for an unknown service code."""
-    category = Category.objects.get(community=community, slug=service_code or "", is_active=True)
+    texts = (service_code, description, language, when, address, name, phone, urgency, people, consent)
+    if any(isinstance(text, str) and "\x00" in text for text in texts):
+        # PostgreSQL cannot store a NUL character; no person types one.
+        raise BadInput("text must not contain NUL characters")
+    if not slug_re.match(service_code or ""):
+        raise Category.DoesNotExist
+    category = Category.objects.get(community=community, slug=service_code, is_active=True)
     if (consent or "").strip().lower() != "yes":
         raise BadInput("consent: the person must agree to be contacted (attribute consent = yes)")
     description = (description or "").strip()
@@ -160,7 +167,9 @@ def parse_details(
         if not 1 <= people_count <= 50:
             raise BadInput("people must be a whole number from 1 to 50")
         description = f"{description}\n\n(People: {people_count})"
-    name, phone = (name or "").strip()[:120], (phone or "").strip()[:32]
+    name, phone = (name or "").strip(), (phone or "").strip()
+    if len(name) > 120 or len(phone) > 32 or len(address or "") > 255:
+        raise BadInput("too long: the name has at most 120 characters, phone 32, address 255")
     if not name:
         raise BadInput("the person's name is required (first_name, last_name)")
     if sum(character.isdigit() for character in phone) < 6:

@@ -15,6 +15,7 @@ import json
 from xml.etree import ElementTree
 
 from django.core.exceptions import ValidationError
+from django.core.validators import slug_re
 from django.http import HttpRequest, HttpResponse
 from django.urls import register_converter
 from django.utils import timezone
@@ -121,7 +122,8 @@ def jurisdiction(request: HttpRequest) -> Community:
     # In a POST's body (as the spec has it) or, as some clients send it, in the query.
     slug = (_params(request).get("jurisdiction_id") or request.GET.get("jurisdiction_id", "")).strip()
     if slug:
-        community = Community.objects.filter(slug=slug[:50]).first()
+        # Text that is no slug (a NUL byte breaks a PostgreSQL query) is unknown too.
+        community = Community.objects.filter(slug=slug).first() if slug_re.match(slug[:50]) else None
         if community is None:
             raise Open311Error(404, f"jurisdiction_id {slug[:50]!r} not found")
         return community
@@ -240,7 +242,10 @@ def service_attributes() -> list[dict]:
 @open311_view("GET")
 def service_definition(request: HttpRequest, service_code: str, fmt: str) -> HttpResponse:
     community = jurisdiction(request)
-    if not community.categories.filter(slug=service_code, is_active=True).exists():
+    if not (
+        slug_re.match(service_code)
+        and community.categories.filter(slug=service_code, is_active=True).exists()
+    ):
         raise Open311Error(404, f"service_code {service_code[:50]!r} not found")
     return render(
         fmt, "service_definition", {"service_code": service_code, "attributes": service_attributes()}
@@ -337,6 +342,8 @@ def _search(request: HttpRequest, fmt: str) -> HttpResponse:
         if end is not None:
             found = found.filter(created_at__lte=end)
         codes = [part.strip() for part in params.get("service_code", "").split(",") if part.strip()]
+        if not all(slug_re.match(code) for code in codes):
+            raise Open311Error(400, "service_code must be codes separated by commas")
         if codes:
             found = found.filter(category__slug__in=codes)
         statuses = {part.strip() for part in params.get("status", "").split(",") if part.strip()}

@@ -373,3 +373,27 @@ def test_attributes_describe_the_category_only_when_it_is_offered(client, shoppi
     assert client.get(f"{BASE}/services/shopping.xml", {"jurisdiction_id": "leuven"}).status_code == 404
     codes = [service["service_code"] for service in client.get(f"{BASE}/services.json").json()]
     assert codes == list(Category.objects.filter(is_active=True).values_list("slug", flat=True))
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"jurisdiction_id": "leu\x00ven"},
+        {"service_code": "shop\x00ping"},
+        {"description": "Bread\x00"},
+        {"first_name": "x" * 100_000},
+        {"api_key": "mak_\x00"},
+        {"lat": "nan", "long": "inf"},
+        {"attribute[when]": "2026-02-30/morning"},
+        {"attribute[urgency]": "\x00"},
+    ],
+)
+def test_odd_input_is_a_4xx_never_a_server_error(api_key, client, changes):
+    response = post(client, api_key, "xml", **changes)
+    assert 400 <= response.status_code < 500, response.content
+    for path in ("/open311/v2/services/shop%00ping.xml", "/open311/v2/requests/%00.xml"):
+        assert client.get(path, {"jurisdiction_id": "leuven", "api_key": api_key}).status_code == 404
+    listing = client.get(
+        f"{BASE}/requests.xml", {"jurisdiction_id": "leuven", "api_key": api_key, "service_code": "a\x00"}
+    )
+    assert listing.status_code == 400
