@@ -57,9 +57,11 @@ INSTALLED_APPS = [
     "channels",
     "csp",
     "django_ratelimit",
+    "ninja",  # /api/v1/: its docs page then uses its own static files, not a CDN
     "mutualaid.accounts",
     "mutualaid.aid",
     "mutualaid.reports",
+    "mutualaid.partners",
     "matching",
     "notifications",
     "worker",
@@ -261,6 +263,8 @@ RATE_LIMITS = {
     "post_request": os.environ.get("RATE_LIMIT_POST_REQUEST", "20/h"),
     "socket_message": os.environ.get("RATE_LIMIT_SOCKET_MESSAGE", "60/m"),
     "password_reset": os.environ.get("RATE_LIMIT_PASSWORD_RESET", "5/h"),
+    # Per API key (Open311 and /api/v1/), every call counted.
+    "api": os.environ.get("RATE_LIMIT_API", "120/m"),
 }
 SILENCED_SYSTEM_CHECKS = [
     # Django's own RedisCache increments atomically (Redis INCR), which is all it needs.

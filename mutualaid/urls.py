@@ -8,6 +8,7 @@ from mutualaid.accounts.views import (
     account_data,
     signup,
 )
+from mutualaid.partners.api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -18,6 +19,9 @@ urlpatterns = [
     path("accounts/me/data.json", account_data, name="account-data"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("open311/v2/", include("mutualaid.partners.open311_urls")),
+    path("api/v1/", api.urls),
+    path("", include("mutualaid.partners.urls")),
     path("", include("mutualaid.reports.urls")),
     path("", include("mutualaid.aid.urls")),
 ]

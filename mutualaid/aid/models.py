@@ -140,6 +140,15 @@ class HelpRequest(Place):
     # For people who phoned in (no account): whom the coordinator calls back.
     contact_name = models.CharField(_("name"), max_length=120, blank=True)
     contact_phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # Filed through the API by a partner organisation (a city's 311, a social service).
+    partner = models.ForeignKey(
+        "partners.PartnerOrganisation",
+        verbose_name=_("filed by partner"),
+        on_delete=models.PROTECT,
+        related_name="help_requests",
+        null=True,
+        blank=True,
+    )
     # The last status the coordinator told the caller about (the call-back list's memory).
     called_back_status = models.CharField(max_length=16, blank=True)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="help_requests")

@@ -105,6 +105,35 @@ def transparency_csv(request: HttpRequest, slug: str) -> HttpResponse:
     return _open_data(response)
 
 
+def public_figures_document(community: Community, figures: statistics.PublicFigures) -> dict:
+    """The public figures as the JSON page and /api/v1/figures give them (shape below)."""
+    data = {
+        "community": {"name": community.name, "slug": community.slug},
+        "period": {
+            "from": figures["since"].isoformat() if figures["since"] else None,
+            "until": figures["until"].isoformat() if figures["until"] else None,
+        },
+        "suppression": {
+            "threshold": suppression.THRESHOLD,
+            "small": suppression.SMALL,
+            "hidden": suppression.HIDDEN,
+        },
+        "requests_total": figures["requests_total"],
+        "requests_helped": figures["requests_helped"],
+        "median_hours_to_help": figures["median_hours_to_help"],
+        "requests_by_neighbourhood": figures["requests_by_neighbourhood"],
+        "requests_by_category": figures["requests_by_category"],
+    }
+    return data
+
+
+def community_public_figures(community: Community) -> dict:
+    """The same suppressed figures as the public page, for one community."""
+    return public_figures_document(
+        community, statistics.public_figures(community, until=_public_period(community))
+    )
+
+
 @require_safe
 def transparency_json(request: HttpRequest, slug: str) -> HttpResponse:
     """The figures as JSON (the same, suppressed, as the page). Shape::
@@ -123,23 +152,7 @@ def transparency_json(request: HttpRequest, slug: str) -> HttpResponse:
     A table is null when it cannot be published without exposing a small count.
     """
     community, figures = _public_figures(slug)
-    data = {
-        "community": {"name": community.name, "slug": community.slug},
-        "period": {
-            "from": figures["since"].isoformat() if figures["since"] else None,
-            "until": figures["until"].isoformat() if figures["until"] else None,
-        },
-        "suppression": {
-            "threshold": suppression.THRESHOLD,
-            "small": suppression.SMALL,
-            "hidden": suppression.HIDDEN,
-        },
-        "requests_total": figures["requests_total"],
-        "requests_helped": figures["requests_helped"],
-        "median_hours_to_help": figures["median_hours_to_help"],
-        "requests_by_neighbourhood": figures["requests_by_neighbourhood"],
-        "requests_by_category": figures["requests_by_category"],
-    }
+    data = public_figures_document(community, figures)
     return _open_data(JsonResponse(data))
 
 

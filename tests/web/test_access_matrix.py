@@ -54,6 +54,8 @@ from mutualaid.aid.models import (
     VolunteerOffer,
 )
 from mutualaid.aid.places import Location
+from mutualaid.partners import services as partner_services
+from mutualaid.partners.models import ApiKey, PartnerOrganisation
 from notifications.models import OutgoingMessage
 from tests.conftest import KESSEL_LO, LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request
 
@@ -85,6 +87,9 @@ LOGIN_THEN_200 = "L 200 200 200 200 200 200 200 200"
 LOGIN_THEN_405 = "L 405 405 405 405 405 405 405 405"
 LOGIN_THEN_404 = "L 404 404 404 404 404 404 404 404"
 ALL_405 = "405 405 405 405 405 405 405 405 405"
+ALL_403 = "403 403 403 403 403 403 403 403 403"
+ALL_401 = "401 401 401 401 401 401 401 401 401"
+ALL_404 = "404 404 404 404 404 404 404 404 404"
 # (url name, target, GET, POST, POST data key)
 MATRIX: list[tuple[str, str, str, str, str]] = [
     ("home", "", ALL_200, ALL_200, "empty"),
@@ -214,6 +219,31 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
      "L 404 404 404 404 404 200 200 200", "L 404 404 404 404 404 302! 200 200", "message"),
     ("coordinator-messages", "?community=leuven", "L 404 404 404 404 404 200 200 200",
      "L 404 404 404 404 404 302! 200 302!", "message"),
+    # API keys: a coordinator's own community's (K is Leuven's); making one shows it once.
+    ("coordinator-api-keys", "", "L 404 404 404 404 404 200 200 200",
+     "L 404 404 404 404 404 200! 200! 200!", "api-key"),
+    ("coordinator-api-keys", "?community=leuven", "L 404 404 404 404 404 200 200 200",
+     "L 404 404 404 404 404 200! 200! 200!", "api-key"),
+    ("coordinator-api-key-revoke", "K", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "empty"),
+    ("coordinator-api-key-revoke", "missing-key", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    # Open311: public service lists; requests only with a partner's key (its own tests in
+    # tests/partners/), never with a session, whoever is signed in.
+    ("open311-discovery", "xml", ALL_200, ALL_405, "empty"),
+    ("open311-services", "xml?jurisdiction_id=leuven", ALL_200, ALL_405, "empty"),
+    ("open311-service", "shopping,json?jurisdiction_id=leuven", ALL_200, ALL_405, "empty"),
+    ("open311-requests", "xml?jurisdiction_id=leuven", ALL_403, ALL_403, "open311"),
+    ("open311-request", "A,xml?jurisdiction_id=leuven", ALL_403, ALL_405, "empty"),
+    # /api/v1/: the description and its docs for anyone; the rest with a bearer key only
+    # (tests/partners/test_api.py), never with a session. The root is a debug page: 404.
+    ("api-v1:openapi-json", "", ALL_200, ALL_200, "empty"),
+    ("api-v1:openapi-view", "", ALL_200, ALL_200, "empty"),
+    ("api-v1:api-root", "", ALL_404, ALL_404, "empty"),
+    ("api-v1:categories", "", ALL_401, ALL_405, "empty"),
+    ("api-v1:figures", "", ALL_401, ALL_405, "empty"),
+    ("api-v1:list_requests", "", ALL_401, ALL_401, "empty"),
+    ("api-v1:create_request", "", ALL_401, ALL_401, "empty"),
+    ("api-v1:read_request", "A", ALL_401, ALL_405, "empty"),
+    ("api-v1:cancel_request", "A", ALL_405, ALL_401, "empty"),
 ]
 # The admin (scoped per community) and the language switch, probed the same way.
 SEPARATE_MATRIX: list[tuple[str, str, str, str, str]] = [
@@ -238,16 +268,25 @@ class World:
     assignments: dict[str, Assignment]
     leuven: Community
     shopping: Category
+    keys: dict[str, ApiKey] = dataclasses.field(default_factory=dict)
 
     def path(self, name: str, target: str) -> str:
         if target.startswith("?") or not target:
             return reverse(name) + target
+        if "," in target or "?" in target:  # "A,xml?jurisdiction_id=leuven": arguments, query
+            arguments, _mark, query = target.partition("?")
+            args = [self.requests[arg].pk if arg in self.requests else arg for arg in arguments.split(",")]
+            return reverse(name, args=args) + (f"?{query}" if query else "")
         if target in self.requests:
             return reverse(name, args=[self.requests[target].pk])
         if target in self.assignments:
             return reverse(name, args=[self.assignments[target].pk])
         if target == "missing-request":
             return reverse(name, args=[HelpRequest.objects.order_by("-pk").first().pk + 1000])
+        if target in self.keys:
+            return reverse(name, args=[self.keys[target].pk])
+        if target == "missing-key":
+            return reverse(name, args=[ApiKey.objects.order_by("-pk").first().pk + 1000])
         if target == "missing-assignment":
             return reverse(name, args=[Assignment.objects.order_by("-pk").first().pk + 1000])
         if target == "bad-token":
@@ -303,6 +342,16 @@ class World:
             "attach": {"person": self.people["owner"].pk},
             "message": {"subject": "Thank you", "body": "Thanks for helping.", "skill": self.shopping.pk},
             "language": {"language": "fr", "next": "/"},
+            "api-key": {"organisation": "Leuven 311"},
+            "open311": {
+                "service_code": "shopping",
+                "address_string": "Naamsestraat 12, 3000 Leuven",
+                "description": "Bread",
+                "first_name": "Mr",
+                "last_name": "Nieuw",
+                "phone": "016 11 22 33",
+                "attribute[consent]": "yes",
+            },
         }[key]
 
 
@@ -343,6 +392,8 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
     gardening = Category.objects.create(community=other_community, slug="gardening", name="Gardening")
     herent_citizen = make_user("herent-citizen", other_community, last_name="Janssens")
     request_h = post_request(herent_citizen, other_community, gardening, location=HERENT)
+    leuven_311 = partner_services.organisation_get_or_create(community=community, name="Leuven 311")
+    key, _token = partner_services.api_key_create(organisation=leuven_311, created_by=coordinator)
     # No run is due: "match now" must visibly queue one.
     MatchingQueue.objects.update(due_at=None)
     return World(
@@ -361,6 +412,7 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
         assignments={"P": proposal, "Q": task},
         leuven=community,
         shopping=shopping,
+        keys={"K": key},
     )
 
 
@@ -392,6 +444,8 @@ def database_state() -> tuple:
         AuditEntry.objects.count(),
         CoordinatorMessage.objects.count(),
         OutgoingMessage.objects.count(),
+        list(ApiKey.objects.order_by("pk").values_list("pk", "revoked_at")),
+        PartnerOrganisation.objects.count(),
     )
 
 
@@ -450,23 +504,25 @@ def check_cell(world: World, name: str, target: str, method: str, persona: str, 
 
 
 def url_names_of_the_project() -> set[str]:
-    """Every named URL pattern, walking the resolver (the admin's namespace aside)."""
+    """Every named URL pattern, walking the resolver (the admin's namespace aside), with
+    its namespace as `reverse` takes it (`api-v1:categories`)."""
     names: set[str] = set()
     unnamed: list[str] = []
 
-    def walk(patterns, prefix: str) -> None:
+    def walk(patterns, prefix: str, namespace: str) -> None:
         for pattern in patterns:
             if isinstance(pattern, URLResolver):
                 if pattern.namespace == "admin":
                     continue
-                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
             elif isinstance(pattern, URLPattern):
                 if pattern.name is None:
                     unnamed.append(prefix + str(pattern.pattern))
                 else:
-                    names.add(pattern.name)
+                    names.add(namespace + pattern.name)
 
-    walk(get_resolver().url_patterns, "")
+    walk(get_resolver().url_patterns, "", "")
     assert not unnamed, f"URL patterns without a name cannot have a matrix row: {unnamed}"
     return names
 

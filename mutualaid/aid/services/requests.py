@@ -49,13 +49,22 @@ def help_request_create(
     contact_name: str = "",
     contact_phone: str = "",
     language_needed: str = "",
+    partner=None,
 ) -> HelpRequest:
     """File a request and ask matching to look for a volunteer.
 
     A coordinator filing for someone who phoned in passes `requester=None` and the
-    caller's name and phone.
+    caller's name and phone. A partner organisation of the community (through the API,
+    its key already checked) files the same way, as its own system user.
     """
-    if requester is None and not coordinates(created_by, community.pk):
+    filed_by_partner = (
+        partner is not None
+        and partner.community_id == community.pk
+        and partner.system_user_id == created_by.pk
+    )
+    if partner is not None and not filed_by_partner:
+        raise PermissionDenied
+    if requester is None and not (filed_by_partner or coordinates(created_by, community.pk)):
         raise PermissionDenied
     if requester is None and not (contact_name.strip() and contact_phone.strip()):
         raise ValidationError({"contact_name": _("Give the name and phone of the person who called.")})
@@ -81,6 +90,7 @@ def help_request_create(
         contact_name=contact_name.strip(),
         contact_phone=contact_phone.strip(),
         language_needed=language_needed,
+        partner=partner if filed_by_partner else None,
     )
     if not any_time:
         TimeWindow.objects.bulk_create(
@@ -93,7 +103,14 @@ def help_request_create(
         to_status=RequestStatus.OPEN,
         reason="created",
     )
-    if requester is None:
+    if filed_by_partner:
+        audit(
+            actor=None,
+            action="api_request_create",
+            subject=help_request,
+            after={"partner": partner.name, "category": category.slug, "urgency": urgency},
+        )
+    elif requester is None:
         audit(
             actor=created_by,
             action="phone_intake",
@@ -106,10 +123,24 @@ def help_request_create(
 
 
 @transaction.atomic
-def help_request_cancel(*, help_request: HelpRequest, actor: User, reason: str = "") -> HelpRequest:
-    """Cancel a request that is not done yet; a volunteer already on it is released."""
+def help_request_cancel(
+    *, help_request: HelpRequest, actor: User, reason: str = "", partner=None
+) -> HelpRequest:
+    """Cancel a request that is not done yet; a volunteer already on it is released.
+
+    A partner organisation cancels its own requests (as its system user, `actor`).
+    """
     help_request = locked_request(help_request.pk)
-    if help_request.requester_id != actor.pk and not coordinates(actor, help_request.community_id):
+    by_partner = (
+        partner is not None and help_request.partner_id == partner.pk and partner.system_user_id == actor.pk
+    )
+    if partner is not None and not by_partner:
+        raise PermissionDenied
+    if (
+        not by_partner
+        and help_request.requester_id != actor.pk
+        and not coordinates(actor, help_request.community_id)
+    ):
         raise PermissionDenied
     if help_request.status in (RequestStatus.DONE, RequestStatus.CANCELLED):
         raise TaskActionError(
@@ -121,7 +152,15 @@ def help_request_cancel(*, help_request: HelpRequest, actor: User, reason: str =
     ):
         set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=actor, reason=reason)
         volunteer_ids.append(assignment.volunteer_id)
-    if help_request.requester_id != actor.pk:
+    if by_partner:
+        audit(
+            actor=None,
+            action="api_request_cancel",
+            subject=help_request,
+            before={"status": help_request.status},
+            after={"status": RequestStatus.CANCELLED, "partner": partner.name, "reason": reason},
+        )
+    elif help_request.requester_id != actor.pk:
         audit(
             actor=actor,
             action="cancel",

@@ -1,0 +1,135 @@
+"""API keys: making, revoking and checking them; the organisations they belong to."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from mutualaid.accounts.models import User
+from mutualaid.aid import services
+from mutualaid.aid.models import Community, HelpRequest
+from mutualaid.aid.services import audit
+from mutualaid.aid.services._records import require_coordinator
+from mutualaid.partners.models import ApiKey, PartnerOrganisation
+
+TOKEN_MARK = "mak_"  # "mutual aid key": recognisable in logs and by secret scanners
+PREFIX_LENGTH = len(TOKEN_MARK) + 8
+
+
+def secret_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def organisation_get_or_create(*, community: Community, name: str) -> PartnerOrganisation:
+    """The community's organisation of that name, with its system user (made if missing)."""
+    organisation, _created = PartnerOrganisation.objects.get_or_create(community=community, name=name.strip())
+    if organisation.system_user_id is None:
+        organisation.system_user = User.objects.create(
+            username=f"partner-{organisation.pk}",
+            first_name=organisation.name[:150],
+            community=community,
+            is_active=False,
+            password=make_password(None),  # unusable: nobody signs in as a partner
+            email_notifications=False,
+        )
+        organisation.save(update_fields=["system_user"])
+    return organisation
+
+
+@transaction.atomic
+def api_key_create(*, organisation: PartnerOrganisation, created_by: User | None) -> tuple[ApiKey, str]:
+    """A new key; the token is returned this once and never stored."""
+    if created_by is not None:
+        require_coordinator(created_by, organisation.community_id)
+    token = TOKEN_MARK + secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        organisation=organisation,
+        prefix=token[:PREFIX_LENGTH],
+        secret_hash=secret_hash(token),
+        created_by=created_by,
+    )
+    audit(
+        actor=created_by,
+        action="api_key_create",
+        subject=key,
+        community_id=organisation.community_id,
+        after={"organisation": organisation.name, "prefix": key.prefix},
+    )
+    return key, token
+
+
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey, actor: User | None) -> ApiKey:
+    if actor is not None:
+        require_coordinator(actor, key.organisation.community_id)
+    key = ApiKey.objects.select_for_update().select_related("organisation").get(pk=key.pk)
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit(
+            actor=actor,
+            action="api_key_revoke",
+            subject=key,
+            community_id=key.organisation.community_id,
+            after={"organisation": key.organisation.name, "prefix": key.prefix},
+        )
+    return key
+
+
+def api_key_find(token: str) -> ApiKey | None:
+    """The active key of this token (any key, revoked too, for `api_key revoke`)."""
+    if not token or not token.startswith(TOKEN_MARK) or len(token) > 200:
+        return None
+    return (
+        ApiKey.objects.select_related("organisation__community", "organisation__system_user")
+        .filter(secret_hash=secret_hash(token))
+        .first()
+    )
+
+
+def api_key_authenticate(token: str) -> ApiKey | None:
+    """The active key of this token, its use noted (`last_used_at`, at most once a minute)."""
+    key = api_key_find(token)
+    if key is None or key.revoked_at is not None:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+def partner_request_create(*, key: ApiKey, **details) -> HelpRequest:
+    """File a request for the key's organisation: a phoned-in style request (no account),
+    the caller's name and phone as contact, created by the organisation's system user."""
+    organisation = key.organisation
+    return services.help_request_create(
+        community=organisation.community,
+        requester=None,
+        created_by=organisation.system_user,
+        partner=organisation,
+        **details,
+    )
+
+
+def partner_request_cancel(*, key: ApiKey, help_request: HelpRequest, reason: str = "") -> HelpRequest:
+    organisation = key.organisation
+    return services.help_request_cancel(
+        help_request=help_request, actor=organisation.system_user, reason=reason, partner=organisation
+    )
+
+
+def partner_requests(key: ApiKey) -> QuerySet[HelpRequest]:
+    """The requests the key's organisation filed (any of its keys), newest first."""
+    return (
+        HelpRequest.objects.filter(partner=key.organisation)
+        .select_related("category")
+        .prefetch_related("time_windows")
+        .order_by("-created_at", "-pk")
+    )
