@@ -13,8 +13,11 @@ truth: a lost wake-up is caught by the worker's tick.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.exceptions import ChannelFull
@@ -72,7 +75,24 @@ def schedule_matching(
     transaction.on_commit(wake_worker)
 
 
+# Workers running in this very process (the embedded default's, inside daphne): each is an
+# event loop and the callback that wakes it. The in-memory channel layer's queues belong to
+# one event loop, and a send from another thread (a request's commit) may not wake a
+# receiver waiting in that loop, so those workers are woken directly, thread-safely.
+_workers_here: set[tuple[asyncio.AbstractEventLoop, Callable[[], None]]] = set()
+
+
+def register_worker_here(loop: asyncio.AbstractEventLoop, wake: Callable[[], None]) -> Callable[[], None]:
+    """Have `wake_worker` call `wake` in `loop`; returns the function that undoes it."""
+    entry = (loop, wake)
+    _workers_here.add(entry)
+    return lambda: _workers_here.discard(entry)
+
+
 def wake_worker() -> None:
+    for loop, wake in list(_workers_here):
+        with contextlib.suppress(RuntimeError):  # that loop has just closed
+            loop.call_soon_threadsafe(wake)
     channel_layer = get_channel_layer()
     try:
         async_to_sync(channel_layer.send)(MATCHING_CHANNEL, {"type": WAKE})

@@ -26,7 +26,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from matching.scheduling import MATCHING_CHANNEL
+from matching.scheduling import MATCHING_CHANNEL, register_worker_here
 from worker.jobs import Job, beat, make_jobs
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,12 @@ async def run_worker(stop: asyncio.Event | None = None) -> None:
     started_at = timezone.now()
     jobs = make_jobs()
     matching_wake, outbox_wake = asyncio.Event(), asyncio.Event()
+
+    def wake() -> None:
+        matching_wake.set()
+        outbox_wake.set()
+
+    forget = register_worker_here(asyncio.get_running_loop(), wake)
     tasks = [
         asyncio.create_task(_listen([matching_wake, outbox_wake]), name="worker-listen"),
         asyncio.create_task(_matching(jobs["matching"], matching_wake), name="worker-matching"),
@@ -130,6 +136,7 @@ async def run_worker(stop: asyncio.Event | None = None) -> None:
         else:
             await stop.wait()
     finally:
+        forget()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
