@@ -1,13 +1,17 @@
 """The Leuven demo: one community, a coordinator, ~30 requests and ~60 volunteers.
 
 Reproducible (a fixed seed), and located only with the offline gazetteer, so it loads
-without internet. Everyone's password is DEMO_PASSWORD.
+without internet. Everyone's password is DEMO_PASSWORD, published in the README: fine on a
+laptop, never on a server people can reach. `manage.py load_leuven_demo` refuses DEBUG=0
+unless told `--allow-production`, and then gives random passwords instead (see
+`random_demo_passwords`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+import secrets
 from collections.abc import Callable
 
 from django.contrib.auth.hashers import make_password
@@ -123,8 +127,21 @@ def _address(rng: random.Random, gazetteer: OfflineGazetteer) -> Location:
     return gazetteer.locate(address)
 
 
-def load_leuven_demo(*, seed: int = 2020, progress: Callable[[str], None] = lambda line: None) -> Community:
-    """Create the demo community and its people; returns the existing one if loaded."""
+def random_demo_passwords() -> dict[str, str]:
+    """Passwords nobody could read in the README: one for the coordinator, one for the others."""
+    return {"coordinator": secrets.token_urlsafe(12), "everyone else": secrets.token_urlsafe(12)}
+
+
+def load_leuven_demo(
+    *,
+    seed: int = 2020,
+    progress: Callable[[str], None] = lambda line: None,
+    passwords: dict[str, str] | None = None,
+) -> Community:
+    """Create the demo community and its people; returns the existing one if loaded.
+
+    `passwords` ({"coordinator": ..., "everyone else": ...}) replaces DEMO_PASSWORD.
+    """
     existing = Community.objects.filter(slug=COMMUNITY_SLUG).first()
     if existing is not None:
         progress("The Leuven demo is already loaded.")
@@ -132,7 +149,8 @@ def load_leuven_demo(*, seed: int = 2020, progress: Callable[[str], None] = lamb
     rng = random.Random(seed)
     gazetteer = offline_gazetteer()
     # One hash for everyone: hashing 91 times on purpose-slow PBKDF2 would take ~20 s.
-    password_hash = make_password(DEMO_PASSWORD)
+    passwords = passwords or {"coordinator": DEMO_PASSWORD, "everyone else": DEMO_PASSWORD}
+    password_hash = make_password(passwords["everyone else"])
     with transaction.atomic():
         community = Community.objects.create(
             name="Leuven",
@@ -145,7 +163,7 @@ def load_leuven_demo(*, seed: int = 2020, progress: Callable[[str], None] = lamb
             Category.objects.create(community=community, slug=slug, name=name, name_nl=dutch, name_fr=french)
             for slug, name, dutch, french in CATEGORIES
         ]
-        coordinator = _person(rng, "coordinator", community, password_hash)
+        coordinator = _person(rng, "coordinator", community, make_password(passwords["coordinator"]))
         coordinator.is_coordinator = True
         coordinator.is_staff = True
         coordinator.save()
