@@ -107,6 +107,8 @@ export LOG_FORMAT=json
 METRICS_TOKEN=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))')
 export METRICS_TOKEN
 export GEOCODER=offline MAP_TILE_URL=""   # nothing leaves the machine
+# The worker sends the outbox into memory: the console backend would print e-mails among the logs.
+export EMAIL_BACKEND=django.core.mail.backends.locmem.EmailBackend
 export DAPHNE_BASE_PORT
 
 say "deploy/run.sh migrate"
@@ -201,13 +203,25 @@ SMOKE_PORT=$HTTPS_PORT SMOKE_HTTP_PORT=$HTTP_PORT SMOKE_COMMUNITY_ID=$SMOKE_COMM
 SMOKE_CATEGORY_ID=$SMOKE_CATEGORY_ID SMOKE_VOLUNTEER=$SMOKE_VOLUNTEER SMOKE_PASSWORD=$SMOKE_PASSWORD \
   timeout 180 "$PYTHON" deploy/smoke_walk.py
 
-say "logs: one JSON object per line"
-"$PYTHON" - "$work/worker.log" <<'PY'
+say "each daphne's own /metrics (loopback, no token): nginx spread the walk over both"
+for number in 1 2; do
+  port=$((DAPHNE_BASE_PORT + number))
+  served=$(curl -s --max-time 5 "http://127.0.0.1:$port/metrics" |
+    awk '/^mutualaid_http_requests_total/ { total += $NF } END { print total + 0 }')
+  echo "    daphne $number (port $port): $served HTTP requests answered"
+  [ "${served%.*}" -gt 0 ]
+done
+
+say "logs: one JSON object per line (daphnes and worker)"
+"$PYTHON" - "$work/worker.log" "$work/daphne-1.log" "$work/daphne-2.log" <<'PY'
 import json, sys
-lines = [line for line in open(sys.argv[1]) if line.startswith("{")]
-events = [json.loads(line) for line in lines]
-assert events and all({"time", "level", "logger", "message"} <= event.keys() for event in events), lines[:3]
-print(f"    worker.log: {len(events)} JSON events, e.g. {events[0]}")
+for path in sys.argv[1:]:
+    # The worker command's own two lines to its terminal ("Worker started/stopped") aside.
+    lines = [line for line in open(path) if line.strip() and not line.startswith("Worker st")]
+    events = [json.loads(line) for line in lines]  # fails on any line that is not JSON
+    assert all({"time", "level", "logger", "message"} <= event.keys() for event in events), lines[:3]
+    example = f", e.g. {events[0]}" if events else ""
+    print(f"    {path.rsplit('/', 1)[-1]}: {len(events)} JSON events{example}")
 PY
 
 say "backup (pg_dump) and restore into a second database, compared"

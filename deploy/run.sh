@@ -53,8 +53,10 @@ case "$command" in
     number=${1:?"daphne N: which daphne (1, 2, ...): it listens on port DAPHNE_BASE_PORT + N"}
     [[ "$number" =~ ^[0-9]+$ ]] || usage
     # No --proxy-headers: the service reads X-Forwarded-For itself (TRUSTED_PROXY_COUNT), and
-    # /metrics trusts only the connection's own address.
-    exec "$PYTHON" -m daphne -b "$DAPHNE_BIND" -p "$((DAPHNE_BASE_PORT + number))" \
+    # /metrics trusts only the connection's own address. --verbosity 0: no access log of
+    # daphne's own (not in LOG_FORMAT; nginx keeps one, /metrics counts every view); the
+    # service's own logs follow LOG_LEVEL.
+    exec "$PYTHON" -m daphne -b "$DAPHNE_BIND" -p "$((DAPHNE_BASE_PORT + number))" --verbosity 0 \
       --application-close-timeout 10 mutualaid.asgi:application
     ;;
   worker)
