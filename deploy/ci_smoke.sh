@@ -2,7 +2,8 @@
 # The production path, end to end, the way the README's Production section sets it up:
 # deploy/run.sh migrate, collectstatic (DEBUG=0), bootstrap, two daphnes and the worker on
 # PostgreSQL and a Redis of its own, nginx in front with TLS; then /healthz and /readyz through
-# nginx and a walk over HTTPS and wss (deploy/smoke_walk.py); then a backup restored and checked.
+# nginx and a walk over HTTPS and wss (deploy/smoke_walk.py; with Chromium installed, the
+# citizen's page in a headless browser too); then a backup restored and checked.
 # Everything it starts is stopped on exit and its databases dropped.
 #
 #   bash deploy/ci_smoke.sh          # needs PostgreSQL on 127.0.0.1:5432 (user postgres),
@@ -198,10 +199,16 @@ wait_for() {  # $1 path, $2 seconds: until it answers 200
 wait_for /healthz 60
 wait_for /readyz 60
 
-say "the walk: sign-up, request, proposal on the volunteer's socket, accept, the citizen's page"
+# The citizen's page in a real headless Chromium too, where one is installed (SMOKE_BROWSER=0: not).
+if [ -z "${SMOKE_BROWSER:-}" ]; then
+  SMOKE_BROWSER=0
+  command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 && SMOKE_BROWSER=1
+fi
+say "the walk: sign-up, request, proposal on the volunteer's socket, accept, the citizen's page (browser: $SMOKE_BROWSER)"
 SMOKE_PORT=$HTTPS_PORT SMOKE_HTTP_PORT=$HTTP_PORT SMOKE_COMMUNITY_ID=$SMOKE_COMMUNITY_ID \
 SMOKE_CATEGORY_ID=$SMOKE_CATEGORY_ID SMOKE_VOLUNTEER=$SMOKE_VOLUNTEER SMOKE_PASSWORD=$SMOKE_PASSWORD \
-  timeout 180 "$PYTHON" deploy/smoke_walk.py
+SMOKE_BROWSER=$SMOKE_BROWSER \
+  timeout 240 "$PYTHON" deploy/smoke_walk.py
 
 say "each daphne's own /metrics (loopback, no token): nginx spread the walk over both"
 for number in 1 2; do

@@ -7,7 +7,9 @@ static files, oversize bodies and URLs refused, plain HTTP redirected, /metrics 
 the outside through the proxy. Standard library and the project's `websockets` only.
 
 Environment: SMOKE_PORT, SMOKE_HTTP_PORT, SMOKE_HOST, SMOKE_COMMUNITY_ID, SMOKE_VOLUNTEER,
-SMOKE_PASSWORD, METRICS_TOKEN.
+SMOKE_PASSWORD, METRICS_TOKEN; SMOKE_BROWSER=1 also opens the citizen's page in a headless
+Chromium (Debian's chromium and chromium-driver) and waits for the acceptance to appear there
+without a reload: the page's script, its socket (wss through nginx) and its refresh.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import ssl
 import sys
 import time
 from http.cookies import SimpleCookie
+from pathlib import Path
 from urllib.parse import urlencode
 
 from websockets.asyncio.client import connect
@@ -137,6 +140,7 @@ async def main_path() -> None:
     expect(response.status == 302 and "sessionid" in volunteer.cookies, f"volunteer login: {response.status}")
     step("volunteer logged in")
 
+    browser = None
     async with open_socket(volunteer) as volunteer_socket, open_socket(citizen) as citizen_socket:
         step("both live sockets open (wss through nginx)")
         tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
@@ -171,6 +175,10 @@ async def main_path() -> None:
         )
         step(f"volunteer's socket: {event} after {time.monotonic() - started:.1f} s")
 
+        if os.environ.get("SMOKE_BROWSER") == "1":
+            browser = await asyncio.to_thread(open_the_page_in_chromium, citizen, request_id)
+            step("Chromium shows the citizen's page, its live socket idle (wss through nginx)")
+
         response, inbox = volunteer.get("/volunteer/inbox/")
         tasks = re.findall(r"/volunteer/tasks/(\d+)/", inbox)
         expect(response.status == 200 and tasks, f"the inbox lists the task: {response.status}")
@@ -188,6 +196,12 @@ async def main_path() -> None:
             "the acceptance on the citizen's socket",
         )
         step(f"citizen's socket: {event}")
+        if browser is not None:
+            try:
+                await asyncio.to_thread(wait_for_text, browser, "A volunteer is coming", 60)
+            finally:
+                browser.quit()
+            step("Chromium: the page changed to 'A volunteer is coming' by itself (no reload)")
 
     response, page = citizen.get(f"/requests/{request_id}/")
     expect(
@@ -207,6 +221,37 @@ async def main_path() -> None:
     )
     expect(response.headers.get("Content-Encoding") == "gzip", "nginx serves the .gz collectstatic wrote")
     step(f"static file from nginx: {static.group(0)} (gzip, immutable)")
+
+
+def open_the_page_in_chromium(citizen: Browser, request_id: int):
+    """A headless Chromium signed in as the citizen, on their request's page, socket idle."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.e2e.browser import new_browser
+
+    driver = new_browser()
+    try:
+        # The self-signed certificate, and "localhost" on the IPv4 loopback nginx listens on.
+        driver.execute_cdp_cmd("Security.setIgnoreCertificateErrors", {"ignore": True})
+        driver.get(f"{ORIGIN}/healthz")
+        driver.add_cookie({"name": "sessionid", "value": citizen.cookies["sessionid"], "secure": True})
+        driver.get(f"{ORIGIN}/requests/{request_id}/")
+        WebDriverWait(driver, 60).until(
+            lambda d: d.execute_script("return document.documentElement.dataset.live") == "idle"
+        )
+        expect("Proposed to a volunteer" in driver.page_source, "the browser shows the proposal first")
+    except BaseException:
+        driver.quit()
+        raise
+    return driver
+
+
+def wait_for_text(driver, text: str, seconds: float) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, seconds).until(lambda d: text in d.find_element(By.TAG_NAME, "body").text)
 
 
 def nginx_limits() -> None:
