@@ -8,9 +8,14 @@ from mutualaid.accounts.views import (
     account_data,
     signup,
 )
+from mutualaid.operations import views as operations_views
 from mutualaid.partners.api import api
 
 urlpatterns = [
+    # Answered by mutualaid.operations.middleware.ProbesMiddleware before any other middleware.
+    path("healthz", operations_views.healthz, name="healthz"),
+    path("readyz", operations_views.readyz, name="readyz"),
+    path("metrics", operations_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/signup/", signup, name="signup"),
     path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),

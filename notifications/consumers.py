@@ -20,6 +20,7 @@ from mutualaid.accounts.models import User
 from mutualaid.aid import selectors, services
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.limits import person_is_limited, too_many_message
+from mutualaid.operations.metrics import WEBSOCKETS_OPEN
 from notifications.events import EVENT_TYPES, community_group, event_text, person_group
 
 ACTIONS = {"accept", "decline"}
@@ -50,6 +51,8 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         for group in self.joined_groups:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        self.counted_open = True
+        WEBSOCKETS_OPEN.inc()
 
     def dashboard_community_id(self, user: User) -> int | None:
         """The community whose dashboard this socket follows, if any.
@@ -72,6 +75,9 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         return None
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted_open", False):
+            self.counted_open = False
+            WEBSOCKETS_OPEN.dec()
         for group in getattr(self, "joined_groups", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 

@@ -93,6 +93,11 @@ ALL_404 = "404 404 404 404 404 404 404 404 404"
 # (url name, target, GET, POST, POST data key)
 MATRIX: list[tuple[str, str, str, str, str]] = [
     ("home", "", ALL_200, ALL_200, "empty"),
+    # Probes and metrics: no session needed, nothing personal; the test client's peer is
+    # 127.0.0.1 (METRICS_ALLOWED_NETWORKS' default). No worker beats here: not ready.
+    ("healthz", "", ALL_200, ALL_405, "empty"),
+    ("readyz", "", "503 503 503 503 503 503 503 503 503", ALL_405, "empty"),
+    ("metrics", "", ALL_200, ALL_405, "empty"),
     ("signup", "", ALL_200, "302! 302! 302! 302! 302! 302! 302! 302! 302!", "signup"),
     ("login", "", ALL_200, "302 302 302 302 302 302 302 302 302", "login"),
     ("logout", "", ALL_405, "302 302 302 302 302 302 302 302 302", "empty"),
