@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -117,18 +119,16 @@ def request_overview(request: HttpRequest, request_id: int) -> HttpResponse:
     return _override_page(request, _coordinated_request(request, request_id))
 
 
-@login_required
-@require_POST
-def request_assign(request: HttpRequest, request_id: int) -> HttpResponse:
-    help_request = _coordinated_request(request, request_id)
+def _give_task(request: HttpRequest, help_request, give, success: str) -> HttpResponse:
+    """The assign form, handed to `give` (assign or give to another); `success` names the volunteer."""
     form = AssignForm(
         request.POST, volunteers=_volunteers(selectors.volunteer_choices(help_request, limit=10_000))
     )
     if form.is_valid():
+        volunteer = form.cleaned_data["volunteer"]
         try:
-            services.assignment_assign_by_coordinator(
-                help_request=help_request,
-                volunteer=form.cleaned_data["volunteer"],
+            give(
+                volunteer=volunteer,
                 coordinator=request.user,
                 reason=form.cleaned_data["reason"],
                 agreed_by_phone=form.cleaned_data["agreed_by_phone"],
@@ -138,11 +138,19 @@ def request_assign(request: HttpRequest, request_id: int) -> HttpResponse:
         except (services.TaskActionError, InvalidTransition) as error:
             messages.error(request, str(error))
         else:
-            messages.success(
-                request, _("Assigned to %(name)s.") % {"name": form.cleaned_data["volunteer"].display_name}
-            )
+            messages.success(request, success % {"name": volunteer.display_name})
             return redirect("coordinator-request", request_id=help_request.pk)
-    return _override_page(request, selectors.request_for_viewer(request.user, request_id), assign_form=form)
+    return _override_page(
+        request, selectors.request_for_viewer(request.user, help_request.pk), assign_form=form
+    )
+
+
+@login_required
+@require_POST
+def request_assign(request: HttpRequest, request_id: int) -> HttpResponse:
+    help_request = _coordinated_request(request, request_id)
+    give = functools.partial(services.assignment_assign_by_coordinator, help_request=help_request)
+    return _give_task(request, help_request, give, _("Assigned to %(name)s."))
 
 
 @login_required
@@ -186,29 +194,8 @@ def request_reassign(request: HttpRequest, request_id: int) -> HttpResponse:
     if live is None:
         messages.error(request, _("No volunteer holds this request; assign one instead."))
         return redirect("coordinator-request", request_id=help_request.pk)
-    form = AssignForm(
-        request.POST, volunteers=_volunteers(selectors.volunteer_choices(help_request, limit=10_000))
-    )
-    if form.is_valid():
-        try:
-            services.assignment_reassign_by_coordinator(
-                assignment=live,
-                volunteer=form.cleaned_data["volunteer"],
-                coordinator=request.user,
-                reason=form.cleaned_data["reason"],
-                agreed_by_phone=form.cleaned_data["agreed_by_phone"],
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        except (services.TaskActionError, InvalidTransition) as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(
-                request,
-                _("Given to %(name)s instead.") % {"name": form.cleaned_data["volunteer"].display_name},
-            )
-            return redirect("coordinator-request", request_id=help_request.pk)
-    return _override_page(request, selectors.request_for_viewer(request.user, request_id), assign_form=form)
+    give = functools.partial(services.assignment_reassign_by_coordinator, assignment=live)
+    return _give_task(request, help_request, give, _("Given to %(name)s instead."))
 
 
 @login_required
