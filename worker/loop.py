@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 OUTBOX_BATCH = 50
 HEARTBEAT_SECONDS = 10
 PURGE_CHECK_SECONDS = 600
+SHUTDOWN_SECONDS = 10
 
 
 async def _run(job: Job):
@@ -139,4 +140,9 @@ async def run_worker(stop: asyncio.Event | None = None) -> None:
         forget()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # A job's thread cannot be interrupted: give running jobs a while to end, never forever.
+        _done, still_running = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS)
+        if still_running:
+            logger.warning(
+                "Worker stopped with %s still running", ", ".join(task.get_name() for task in still_running)
+            )

@@ -48,7 +48,7 @@ async def test_the_worker_proposes_a_new_request_at_once_not_after_a_debounce(
         assert time.monotonic() - posted < 2.5
     finally:
         stop.set()
-        await worker
+        await asyncio.wait_for(worker, timeout=30)  # stopping never hangs
 
 
 @pytest.mark.django_db(transaction=True)
@@ -79,7 +79,7 @@ async def test_a_mail_server_that_hangs_never_delays_matching(
     finally:
         release.set()
         stop.set()
-        await worker
+        await asyncio.wait_for(worker, timeout=30)  # stopping never hangs
 
 
 @pytest.mark.django_db(transaction=True)
@@ -104,7 +104,7 @@ async def test_the_worker_keeps_working_while_its_channel_layer_is_down(
         assert not worker.done()
     finally:
         stop.set()
-        await worker
+        await asyncio.wait_for(worker, timeout=30)  # stopping never hangs
 
 
 @pytest.mark.django_db(transaction=True)
@@ -122,7 +122,7 @@ async def test_the_worker_beats_with_its_jobs_counts(community):
         assert await sync_to_async(latest_heartbeat_age_seconds)() < 5
     finally:
         stop.set()
-        await worker
+        await asyncio.wait_for(worker, timeout=30)  # stopping never hangs
 
 
 def test_no_heartbeat_means_no_age(db):
