@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "mutualaid.context_processors.map_settings",
+                "mutualaid.context_processors.help_line",
             ],
         },
     },
@@ -247,6 +248,8 @@ PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PERSONAL_DATA_RETENTION_DAYS"
 
 # A proposal the volunteer has not answered expires and the request is matched again.
 PROPOSAL_EXPIRY_HOURS = float(os.environ.get("PROPOSAL_EXPIRY_HOURS", "24"))
+# ...sooner for a request marked "today, it is urgent": a day's wait would be the whole day.
+PROPOSAL_EXPIRY_HOURS_URGENT = float(os.environ.get("PROPOSAL_EXPIRY_HOURS_URGENT", "2"))
 
 # Content Security Policy: no inline script anywhere; map tiles are the only outside images.
 _tile_origin = "/".join(MAP_TILE_URL.split("/")[:3]) if MAP_TILE_URL.startswith("http") else None

@@ -18,7 +18,9 @@ class RequestStatus(models.TextChoices):
 
 
 class AssignmentStatus(models.TextChoices):
-    PROPOSED = "proposed", _("Waiting for your answer")
+    # Neutral, as coordinators and exports show it too; the volunteer's own pages say
+    # "Waiting for your answer" (templates/aid/_assignment_status.html).
+    PROPOSED = "proposed", _("Proposed, no answer yet")
     ACCEPTED = "accepted", _("Accepted")
     DECLINED = "declined", _("Declined")
     EXPIRED = "expired", _("Expired")

@@ -10,13 +10,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from matching.reasons import reason_label
 from mutualaid.aid import selectors, services
 from mutualaid.aid.forms import CancelForm, DeclineForm, DoneForm, HelpRequestForm, VolunteerOfferForm
 from mutualaid.aid.models import Community, VolunteerOffer
-from mutualaid.aid.states import InvalidTransition
+from mutualaid.aid.states import CANCELLABLE_REQUEST_STATUSES, InvalidTransition
 from mutualaid.limits import request_is_limited, too_many_message
 from mutualaid.reports import statistics
 
@@ -92,9 +92,15 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def request_cancel(request: HttpRequest, request_id: int) -> HttpResponse:
+    """GET asks "are you sure?" (a page, so it works without JavaScript); POST cancels."""
     help_request = selectors.request_for_viewer(request.user, request_id)
+    if request.method == "GET":
+        if help_request.status not in CANCELLABLE_REQUEST_STATUSES:
+            return redirect("request-detail", request_id=help_request.pk)
+        form = CancelForm(initial={"reason": request.GET.get("reason", "")[:255]})
+        return render(request, "aid/request_cancel.html", {"help_request": help_request, "cancel_form": form})
     form = CancelForm(request.POST)
     if not form.is_valid():  # only a reason longer than the field allows (browsers stop it)
         messages.error(request, " ".join(form.errors["reason"]))

@@ -205,6 +205,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("new request with errors", "/requests/new/", submit_main_form),
                 ("request detail (open)", f"/requests/{self.open_request.pk}/", None),
                 ("request detail (accepted)", f"/requests/{self.accepted_request.pk}/", None),
+                ("cancelling a request", f"/requests/{self.accepted_request.pk}/cancel/", None),
                 account,
                 ("password change", "/accounts/password_change/", None),
                 transparency,

@@ -128,7 +128,7 @@ class CoordinatorInTheBrowserTests(ChannelsLiveServerTestCase):
         browser.find_element(By.CSS_SELECTOR, "#assign-form [name=reason]").send_keys("He has a car")
         browser.find_element(By.CSS_SELECTOR, "#assign-form button[type=submit]").click()
         wait_for_text(browser, "Assigned to Bram Volunteer.")
-        wait_for_text(browser, "→ Bram Volunteer (Waiting for your answer)")
+        wait_for_text(browser, "→ Bram Volunteer (Proposed, no answer yet)")
         assert "Held by" not in browser.find_element(By.TAG_NAME, "main").text
 
         # Changing their mind: one step back to Anna, who is better now.
@@ -139,7 +139,7 @@ class CoordinatorInTheBrowserTests(ChannelsLiveServerTestCase):
         browser.find_element(By.CSS_SELECTOR, "#reassign-form [name=reason]").send_keys("Anna is better")
         browser.find_element(By.CSS_SELECTOR, "#reassign-form button[type=submit]").click()
         wait_for_text(browser, "Given to Anna Volunteer instead.")
-        wait_for_text(browser, "→ Anna Volunteer (Waiting for your answer)")
+        wait_for_text(browser, "→ Anna Volunteer (Proposed, no answer yet)")
         wait_for_text(browser, "Given to Anna Volunteer instead of Bram Volunteer")
         live = Assignment.objects.get(help_request=help_request, status="proposed")
         assert live.volunteer == anna

@@ -135,6 +135,8 @@ class WithoutJavaScriptTests(ChannelsLiveServerTestCase):
         spare = post_request(self.citizen, self.community, self.pharmacy)
         citizen.get(f"{url}/requests/{spare.pk}/")
         citizen.find_element(By.NAME, "reason").send_keys("My son will go.")
+        citizen.find_element(By.CSS_SELECTOR, "main form[method=get] button[type=submit]").click()
+        wait_for_text(citizen, "Cancel this request?")  # asked first, what was typed kept
         submit(citizen)
         wait_for_text(citizen, "Your request is cancelled.")
         assert citizen.current_url == f"{url}/requests/{spare.pk}/"

@@ -92,7 +92,7 @@ def test_export_shows_the_latest_assignment_of_a_request(
     row = rows_by_id(rows)[str(proposal.help_request_id)]
     assert (row["volunteer_name"], row["assignment_status"], row["km"]) == (
         "Second-Volunteer Volunteer",
-        "Waiting for your answer",
+        "Proposed, no answer yet",
         "2.5",
     )
     assert len(rows) == 2  # one row per request, not per assignment

@@ -141,10 +141,14 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("request-detail", "H",
      "L 404 404 404 404 404 404 200 200", "L 404 404 404 404 404 404 200 200", "empty"),
     ("request-detail", "missing-request", LOGIN_THEN_404, LOGIN_THEN_404, "empty"),
-    ("request-cancel", "A", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302!", "reason"),
-    ("request-cancel", "B", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302!", "reason"),
-    ("request-cancel", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302! 302!", "reason"),
-    ("request-cancel", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "reason"),
+    # GET asks "are you sure?", POST cancels.
+    ("request-cancel", "A",
+     "L 200 404 404 404 404 200 404 200", "L 302! 404 404 404 404 302! 404 302!", "reason"),
+    ("request-cancel", "B",
+     "L 200 404 404 404 404 200 404 200", "L 302! 404 404 404 404 302! 404 302!", "reason"),
+    ("request-cancel", "H",
+     "L 404 404 404 404 404 404 200 200", "L 404 404 404 404 404 404 302! 302!", "reason"),
+    ("request-cancel", "missing-request", LOGIN_THEN_404, LOGIN_THEN_404, "reason"),
     # Volunteers' offers and inbox: their own only.
     ("offer-edit", "",
      "L 200 200 200 200 200 200 200 404", "L 302! 302! 302! 302! 302! 302! 200 404", "offer"),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from matching.scheduling import schedule_matching
 from mutualaid.accounts.models import User
-from mutualaid.aid.models import Assignment, HelpRequest, StatusChange
+from mutualaid.aid.models import Assignment, HelpRequest, StatusChange, Urgency
 from mutualaid.aid.services._records import (
     TaskActionError,
     change_of,
@@ -34,6 +34,13 @@ from notifications.emails import queue_emails, task_emails
 from notifications.events import publish_task_changes
 
 
+def answer_time(help_request: HelpRequest) -> dt.timedelta:
+    """How long a volunteer has to answer a proposal: shorter when the request is urgent."""
+    if help_request.urgency == Urgency.TODAY:
+        return dt.timedelta(hours=min(settings.PROPOSAL_EXPIRY_HOURS_URGENT, settings.PROPOSAL_EXPIRY_HOURS))
+    return dt.timedelta(hours=settings.PROPOSAL_EXPIRY_HOURS)
+
+
 @transaction.atomic
 def assignment_propose(
     *, help_request: HelpRequest, volunteer: User, km: float, actor: User | None = None, reason: str = ""
@@ -42,7 +49,7 @@ def assignment_propose(
     help_request = locked_request(help_request.pk)
     if help_request.status != RequestStatus.OPEN:
         raise InvalidTransition("help request", help_request.status, RequestStatus.PROPOSED)
-    expires_at = timezone.now() + dt.timedelta(hours=settings.PROPOSAL_EXPIRY_HOURS)
+    expires_at = timezone.now() + answer_time(help_request)
     assignment = Assignment.objects.create(
         help_request=help_request, volunteer=volunteer, km=km, expires_at=expires_at
     )
@@ -206,9 +213,13 @@ def assignments_propose_batch(
     for help_request, _volunteer_id, _km in proposals:
         check_request_transition(help_request.status, RequestStatus.PROPOSED)
     now = timezone.now()
-    expires_at = now + dt.timedelta(hours=settings.PROPOSAL_EXPIRY_HOURS)
     assignments = Assignment.objects.bulk_create(
-        Assignment(help_request=help_request, volunteer_id=volunteer_id, km=km, expires_at=expires_at)
+        Assignment(
+            help_request=help_request,
+            volunteer_id=volunteer_id,
+            km=km,
+            expires_at=now + answer_time(help_request),
+        )
         for help_request, volunteer_id, km in proposals
     )
     changes = []

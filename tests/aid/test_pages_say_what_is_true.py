@@ -1,0 +1,145 @@
+"""What the volunteer's, citizen's and coordinator's pages say matches the task's real state.
+
+Rough edges a walkthrough found: a proposal card without the time the help is needed, "the
+exact address is shown once you accept" on a finished task, the volunteer's wording shown
+to coordinators, a day to answer an urgent request, a one-click cancel, a help line without
+a number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from mutualaid.aid import services
+from mutualaid.aid.models import HelpRequest, Urgency
+from mutualaid.aid.states import AssignmentStatus, RequestStatus
+from tests.conftest import PASSWORD, make_user, post_request
+
+
+def test_the_inbox_card_says_when_the_help_is_needed_before_accepting(client, proposal, volunteer):
+    window = proposal.help_request.time_windows.get()
+    client.force_login(volunteer)
+
+    page = client.get(reverse("inbox")).content.decode()
+
+    assert "When" in page
+    assert str(window) in page
+
+
+def test_a_finished_task_no_longer_promises_the_address_on_acceptance(client, proposal, volunteer):
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    services.assignment_complete(assignment=proposal, volunteer=volunteer)
+    client.force_login(volunteer)
+
+    page = client.get(reverse("task-detail", args=[proposal.pk])).content.decode()
+
+    assert "shown once you accept" not in page
+    assert "Around" in page
+
+
+def test_a_proposal_still_says_the_address_comes_with_accepting(client, proposal, volunteer):
+    client.force_login(volunteer)
+
+    page = client.get(reverse("task-detail", args=[proposal.pk])).content.decode()
+
+    assert "shown once you accept" in page
+    assert "Waiting for your answer" in page
+
+
+def test_the_coordinator_sees_a_proposal_in_neutral_words(client, proposal, coordinator):
+    client.force_login(coordinator)
+
+    page = client.get(reverse("coordinator-request", args=[proposal.help_request_id])).content.decode()
+
+    assert str(AssignmentStatus.PROPOSED.label) in page
+    assert "Waiting for your answer" not in page
+
+
+@pytest.mark.parametrize(
+    ("urgency", "hours"), [(Urgency.TODAY, 2), (Urgency.SOON, 24), (Urgency.THIS_WEEK, 24)]
+)
+def test_an_urgent_request_gives_the_volunteer_less_time_to_answer(
+    citizen, community, shopping, volunteer, urgency, hours
+):
+    help_request = post_request(citizen, community, shopping, urgency=urgency)
+    before = timezone.now()
+
+    assignment = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=1.0)
+
+    answer_time = dt.timedelta(hours=hours)
+    assert before + answer_time <= assignment.expires_at <= timezone.now() + answer_time
+
+
+def test_the_urgent_answer_time_never_exceeds_the_normal_one(
+    settings, citizen, community, shopping, volunteer
+):
+    settings.PROPOSAL_EXPIRY_HOURS = 1
+    help_request = post_request(citizen, community, shopping, urgency=Urgency.TODAY)
+
+    assignment = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=1.0)
+
+    assert assignment.expires_at - timezone.now() <= dt.timedelta(hours=1)
+
+
+def test_cancelling_asks_first_and_changes_nothing_until_confirmed(client, proposal, citizen):
+    client.force_login(citizen)
+    detail = client.get(reverse("request-detail", args=[proposal.help_request_id])).content.decode()
+    cancel_url = reverse("request-cancel", args=[proposal.help_request_id])
+    assert f'<form method="get" action="{cancel_url}">' in detail  # to a question, not a one-click cancel
+
+    question = client.get(cancel_url, {"reason": "sorted out"})
+
+    assert question.status_code == 200
+    assert "Cancel this request?" in question.content.decode()
+    assert "A volunteer has been asked" in question.content.decode()
+    assert 'value="sorted out"' in question.content.decode()  # what they typed is kept
+    assert HelpRequest.objects.get(pk=proposal.help_request_id).status == RequestStatus.PROPOSED
+
+    client.post(cancel_url, {"reason": "sorted out"})
+
+    assert HelpRequest.objects.get(pk=proposal.help_request_id).status == RequestStatus.CANCELLED
+
+
+def test_asking_to_cancel_a_finished_request_leads_back_to_it(client, help_request, citizen):
+    services.help_request_cancel(help_request=help_request, actor=citizen, reason="")
+    client.force_login(citizen)
+
+    response = client.get(reverse("request-cancel", args=[help_request.pk]))
+
+    assert response.status_code == 302
+    assert response.url == reverse("request-detail", args=[help_request.pk])
+
+
+def test_the_help_line_number_of_the_readers_community_is_on_every_page(client, community, citizen):
+    community.contact_phone = "016 27 20 00"
+    community.save()
+
+    anonymous_page = client.get(reverse("home")).content.decode()
+    client.force_login(citizen)
+    own_page = client.get(reverse("my-requests")).content.decode()
+
+    for page in (anonymous_page, own_page):
+        assert "016 27 20 00" in page
+        assert 'href="tel:016272000"' in page
+
+
+def test_with_several_communities_a_visitor_is_not_given_one_of_them_at_random(
+    client, community, other_community
+):
+    community.contact_phone = "016 27 20 00"
+    community.save()
+    other_community.contact_phone = "016 22 33 44"
+    other_community.save()
+    herent_citizen = make_user("jan", other_community)
+
+    anonymous_page = client.get(reverse("home")).content.decode()
+    client.login(username="jan", password=PASSWORD)
+    herent_page = client.get(reverse("home")).content.decode()
+
+    assert "016 27 20 00" not in anonymous_page and "016 22 33 44" not in anonymous_page
+    assert "016 22 33 44" in herent_page and "016 27 20 00" not in herent_page
+    assert herent_citizen.community == other_community
