@@ -191,6 +191,8 @@ LOGOUT_REDIRECT_URL = "home"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("nl", "Nederlands"), ("fr", "Français"), ("en", "English")]
+# Day-first dates on a 24-hour clock in every language (mutualaid/formats/).
+FORMAT_MODULE_PATH = ["mutualaid.formats"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/Brussels")
 USE_I18N = True

@@ -16,7 +16,9 @@ from mutualaid.limits import request_is_limited, too_many_message
 
 
 def signup(request: HttpRequest) -> HttpResponse:
-    form = SignUpForm(request.POST or None)
+    # The language the person is reading the page in, not the model's default.
+    page_language = translation.get_supported_language_variant(translation.get_language() or "nl")
+    form = SignUpForm(request.POST or None, initial={"preferred_language": page_language})
     if request.method == "POST" and request_is_limited(request, "signup"):
         form.is_valid()
         form.add_error(None, too_many_message())

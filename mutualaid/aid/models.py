@@ -211,7 +211,9 @@ class TimeWindow(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{date_format(self.date, 'D j M')} {self.get_part_of_day_display()}"
+        # "Thu 4 Dec, morning": the part of the day in lower case mid-phrase, as Dutch and
+        # French write it ("do 4 dec, ochtend", "jeu. 4 déc., matin").
+        return f"{date_format(self.date, 'MONTH_DAY_FORMAT')}, {self.get_part_of_day_display().lower()}"
 
     def has_passed(self, now: dt.datetime | None = None) -> bool:
         return part_of_day_has_passed(self.date, self.part_of_day, now)

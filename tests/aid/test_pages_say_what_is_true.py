@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from mutualaid.aid import services
-from mutualaid.aid.models import HelpRequest, Urgency
+from mutualaid.aid.models import HelpRequest, PartOfDay, TimeWindow, Urgency
 from mutualaid.aid.states import AssignmentStatus, RequestStatus
 from tests.conftest import PASSWORD, make_user, post_request
 
@@ -143,3 +145,44 @@ def test_with_several_communities_a_visitor_is_not_given_one_of_them_at_random(
     assert "016 27 20 00" not in anonymous_page and "016 22 33 44" not in anonymous_page
     assert "016 22 33 44" in herent_page and "016 27 20 00" not in herent_page
     assert herent_citizen.community == other_community
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", "3 Dec 2026, 20:21"), ("nl", "3 dec 2026, 20:21"), ("fr", "3 déc 2026, 20:21")],
+)
+def test_dates_read_day_first_on_a_24_hour_clock_in_every_language(language, expected):
+    moment = dt.datetime(2026, 12, 3, 20, 21)
+
+    with translation.override(language):
+        assert date_format(moment, "SHORT_DATETIME_FORMAT") == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", "Thu 3 Dec, afternoon"), ("nl", "do 3 dec, namiddag"), ("fr", "jeu 3 déc, après-midi")],
+)
+def test_a_time_window_reads_as_each_language_writes_it(language, expected):
+    window = TimeWindow(date=dt.date(2026, 12, 3), part_of_day=PartOfDay.AFTERNOON)
+
+    with translation.override(language):
+        assert str(window) == expected
+
+
+@pytest.mark.parametrize("language", ["en", "nl", "fr"])
+def test_sign_up_preselects_the_language_the_page_is_read_in(client, community, language):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    page = client.get(reverse("signup")).content.decode()
+
+    assert f'<option value="{language}" selected>' in page
+
+
+def test_the_language_menu_is_one_compact_control_that_works_without_javascript(client, community):
+    page = client.get(reverse("home")).content.decode()
+
+    assert '<details class="language-menu">' in page
+    assert 'name="language" value="fr" lang="fr"' in page
+    response = client.post(reverse("set_language"), {"language": "fr", "next": "/"})
+    assert response.status_code == 302
+    assert client.get(reverse("home")).content.decode().startswith('<!DOCTYPE html>\n\n<html lang="fr">')

@@ -330,7 +330,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             citizen.execute_script("document.body.dataset.loadedOnce = 'yes';")  # gone if the page reloads
             announcer = citizen.find_element(By.CSS_SELECTOR, "[data-live-announcer]")
             assert announcer.get_attribute("aria-live") == "polite"
-            language = citizen.find_element(By.ID, "language-select")
+            language = citizen.find_element(By.ID, "language-menu")
             citizen.execute_script("arguments[0].focus();", language)
 
             # A coordinator proposes the request to Jan: the citizen's page changes by itself,
