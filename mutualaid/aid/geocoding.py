@@ -10,6 +10,7 @@ reaches the user.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import logging
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
+from django.utils.text import get_text_list
 from django.utils.translation import gettext as _
 from geopy.distance import great_circle
 from geopy.exc import GeopyError
@@ -30,10 +32,17 @@ from mutualaid.aid.places import Location
 logger = logging.getLogger(__name__)
 
 GAZETTEER_PATH = Path(__file__).parent / "data" / "leuven_gazetteer.json"
+# A map click this close to a known street's point is described as "near" it (a street's
+# point is one spot along it, so a few hundred metres still means that street).
+STREET_NEAR_KM = 0.35
 
 
 class GeocodingError(Exception):
     """The address could not be turned into a point; the message is for the person."""
+
+
+class AddressServiceUnreachable(GeocodingError):
+    """The online provider did not answer: the address may well be right."""
 
 
 class Geocoder(Protocol):
@@ -77,6 +86,33 @@ class OfflineGazetteer:
     def neighbourhood_of_postcode(self, postcode: str) -> str:
         return self.districts.get(postcode, {}).get("name", "")
 
+    def similar_streets(self, address: str, limit: int = 3) -> list[str]:
+        """Known street names spelled like the one given: 'Naamsesstraat 12' -> Naamsestraat."""
+        street_part = re.sub(r"[0-9]+\S*", " ", address.split(",")[0])
+        folded = _fold(street_part)
+        if not folded:
+            return []
+        by_folded = {_fold(street["name"]): street["name"] for street in self.streets}
+        close = difflib.get_close_matches(folded, by_folded, n=limit, cutoff=0.75)
+        return [by_folded[name] for name in close]
+
+    def describe_point(self, latitude: float, longitude: float) -> str:
+        """A point in words from the same table: 'near Naamsestraat, Leuven centrum'."""
+        street = min(
+            self.streets,
+            key=lambda street: great_circle((latitude, longitude), (street["lat"], street["lon"])).km,
+        )
+        neighbourhood = self.neighbourhood_of_postcode(street["postcode"])
+        if great_circle((latitude, longitude), (street["lat"], street["lon"])).km <= STREET_NEAR_KM:
+            if neighbourhood:
+                return _("near %(street)s, %(neighbourhood)s") % {
+                    "street": street["name"],
+                    "neighbourhood": neighbourhood,
+                }
+            return _("near %(street)s") % {"street": street["name"]}
+        district = neighbourhood_near(latitude, longitude)
+        return _("in %(neighbourhood)s") % {"neighbourhood": district} if district else ""
+
 
 class NominatimGeocoder:
     """geopy's Nominatim client; a city can point NOMINATIM_DOMAIN at its own server.
@@ -109,7 +145,7 @@ class NominatimGeocoder:
             found = self.geocode(address, addressdetails=True, country_codes=self.country_codes or None)
         except (GeopyError, OSError, ValueError) as error:
             logger.warning("Geocoding %r failed: %s", address, error)
-            raise GeocodingError(
+            raise AddressServiceUnreachable(
                 _("The address service cannot be reached right now. Pick the place on the map instead.")
             ) from error
         if found is None:
@@ -161,13 +197,27 @@ def locate(address: str, geocoder: Geocoder | None = None) -> Location:
     address = address.strip()
     if len(address) < 4:
         raise GeocodingError(_("Please give a street and house number, or pick the place on the map."))
-    location = (geocoder or default_geocoder()).locate(address)
+    try:
+        location = (geocoder or default_geocoder()).locate(address)
+    except AddressServiceUnreachable as error:
+        # Only the bundled streets were asked: say so, rather than "the service is down" to
+        # someone who may just have misspelled their street.
+        message = _(
+            "'%(address)s' is not among the streets we know here, and the address service that "
+            "knows the others cannot be reached right now."
+        ) % {"address": address}
+        raise GeocodingError(_with_suggestions(message, address)) from error
     if location is None:
-        raise GeocodingError(
-            _("We could not find '%(address)s'. Check the street name, or pick the place on the map.")
-            % {"address": address}
-        )
+        message = _("We could not find '%(address)s'.") % {"address": address}
+        raise GeocodingError(_with_suggestions(message, address))
     return location
+
+
+def _with_suggestions(message: str, address: str) -> str:
+    suggestions = offline_gazetteer().similar_streets(address)
+    if suggestions:
+        message += " " + _("Did you mean %(streets)s?") % {"streets": get_text_list(suggestions, _("or"))}
+    return message + " " + _("Check the street name, or pick the place on the map.")
 
 
 def neighbourhood_near(latitude: float, longitude: float) -> str:
@@ -180,3 +230,8 @@ def neighbourhood_near(latitude: float, longitude: float) -> str:
     if great_circle((latitude, longitude), (best["lat"], best["lon"])).km > 5:
         return ""
     return best["name"]
+
+
+def describe_point(latitude: float, longitude: float) -> str:
+    """Where a point picked on the map lies, in words ('' when far from every known place)."""
+    return offline_gazetteer().describe_point(latitude, longitude)

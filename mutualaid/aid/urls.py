@@ -8,6 +8,7 @@ urlpatterns = [
     path("requests/new/", views.request_create, name="request-create"),
     path("requests/<int:request_id>/", views.request_detail, name="request-detail"),
     path("requests/<int:request_id>/cancel/", views.request_cancel, name="request-cancel"),
+    path("places/describe/", views.place_description, name="place-description"),
     path("volunteer/offer/", views.offer_edit, name="offer-edit"),
     path("volunteer/offer/pause/", views.offer_pause, name="offer-pause"),
     path("volunteer/inbox/", views.inbox, name="inbox"),

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from matching.reasons import reason_label
-from mutualaid.aid import selectors, services
+from mutualaid.aid import geocoding, selectors, services
 from mutualaid.aid.forms import CancelForm, DeclineForm, DoneForm, HelpRequestForm, VolunteerOfferForm
 from mutualaid.aid.models import Community, VolunteerOffer
 from mutualaid.aid.states import CANCELLABLE_REQUEST_STATUSES, InvalidTransition
@@ -254,3 +254,16 @@ def task_done(request: HttpRequest, assignment_id: int) -> HttpResponse:
         ),
         _("Marked as done. Thank you for helping!"),
     )
+
+
+@login_required
+@require_GET
+def place_description(request: HttpRequest) -> JsonResponse:
+    """A point clicked on the map, in words, so the person can check it is their street."""
+    try:
+        latitude, longitude = float(request.GET["latitude"]), float(request.GET["longitude"])
+    except (KeyError, ValueError):
+        return JsonResponse({"error": _("Give latitude and longitude as numbers.")}, status=400)
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):  # also refuses nan and inf
+        return JsonResponse({"error": _("Latitude and longitude are outside the map.")}, status=400)
+    return JsonResponse({"description": geocoding.describe_point(latitude, longitude)})

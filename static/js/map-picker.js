@@ -40,10 +40,22 @@
       if (marker) { marker.setLatLng(point); } else { marker = L.marker(point).addTo(map); }
     }
     if (latitude.value && longitude.value) { place([parseFloat(latitude.value), parseFloat(longitude.value)]); }
+    // The click in words ("near Naamsestraat, Leuven centrum"), read out by screen readers.
+    var said = element.parentNode.querySelector("[data-map-place]");
+    function describe() {
+      var query = new URLSearchParams({ latitude: latitude.value, longitude: longitude.value });
+      fetch(element.dataset.describeUrl + "?" + query, { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : { description: "" }; })
+        .then(function (answer) {
+          said.textContent = answer.description ? element.dataset.describePrefix + " " + answer.description + "." : "";
+          said.hidden = !answer.description;
+        }, function () { said.hidden = true; });
+    }
     map.on("click", function (event) {
       latitude.value = event.latlng.lat.toFixed(6);
       longitude.value = event.latlng.lng.toFixed(6);
       place(event.latlng);
+      if (said) { describe(); }
     });
   }
 

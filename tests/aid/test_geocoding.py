@@ -210,8 +210,53 @@ def test_an_unreachable_online_service_becomes_a_geocoding_error(gazetteer):
 
 
 def test_an_unreachable_online_service_reaches_the_person_as_a_form_message(gazetteer):
-    with pytest.raises(GeocodingError, match="Pick the place on the map instead"):
+    with pytest.raises(GeocodingError) as raised:
         locate("Rue de la Loi 16, Bruxelles", geocoder=nominatim_with(FailingNominatim(), gazetteer))
+
+    message = str(raised.value)
+    assert "'Rue de la Loi 16, Bruxelles' is not among the streets we know here" in message
+    assert "cannot be reached right now" in message
+    assert "pick the place on the map" in message
+
+
+def test_a_misspelled_street_gets_the_known_streets_it_resembles_whether_or_not_the_service_answers(
+    gazetteer,
+):
+    for online in (FailingNominatim(), AnsweringNominatim(None)):
+        chain = ChainGeocoder([gazetteer, nominatim_with(online, gazetteer)])
+        with pytest.raises(GeocodingError, match="Did you mean Naamsestraat\\?"):
+            locate("Naamsesstraat 12, 3000 Leuven", geocoder=chain)
+
+
+def test_a_wrong_address_is_not_blamed_on_the_service_when_the_service_answered(gazetteer):
+    chain = ChainGeocoder([gazetteer, nominatim_with(AnsweringNominatim(None), gazetteer)])
+
+    with pytest.raises(GeocodingError) as raised:
+        locate("Naamsesstraat 12, 3000 Leuven", geocoder=chain)
+
+    assert "cannot be reached" not in str(raised.value)
+    assert "We could not find 'Naamsesstraat 12, 3000 Leuven'." in str(raised.value)
+
+
+def test_an_address_like_no_known_street_gets_no_suggestion(gazetteer):
+    assert gazetteer.similar_streets("Rue de la Loi 16, Bruxelles") == []
+
+
+def test_several_similar_streets_are_offered_as_a_list(gazetteer):
+    with pytest.raises(GeocodingError, match="Did you mean Tiensestraat or Diestsestraat\\?"):
+        locate("tiense straat 4")
+
+
+@pytest.mark.parametrize(
+    ("point", "words"),
+    [
+        (NAAMSESTRAAT_POINT, "near Naamsestraat, Leuven centrum"),
+        ((50.863, 4.69), "in Heverlee"),
+        (BRUSSELS, ""),
+    ],
+)
+def test_a_point_on_the_map_is_described_from_the_same_table(gazetteer, point, words):
+    assert gazetteer.describe_point(*point) == words
 
 
 def test_the_online_service_finding_nothing_is_not_an_error(gazetteer):

@@ -186,3 +186,34 @@ def test_the_language_menu_is_one_compact_control_that_works_without_javascript(
     response = client.post(reverse("set_language"), {"language": "fr", "next": "/"})
     assert response.status_code == 302
     assert client.get(reverse("home")).content.decode().startswith('<!DOCTYPE html>\n\n<html lang="fr">')
+
+
+def test_a_map_click_is_said_in_words_from_the_street_table(client, citizen):
+    client.force_login(citizen)
+
+    answer = client.get(reverse("place-description"), {"latitude": "50.8735", "longitude": "4.7003"})
+
+    assert answer.json() == {"description": "near Naamsestraat, Leuven centrum"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"latitude": "50.8"}, {"latitude": "x", "longitude": "4.7"}, {"latitude": "nan", "longitude": "4"}],
+)
+def test_a_bad_map_point_gets_a_json_reason_not_an_error_page(client, citizen, query):
+    client.force_login(citizen)
+
+    answer = client.get(reverse("place-description"), query)
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]
+
+
+def test_the_request_form_offers_the_streets_a_misspelled_address_resembles(client, citizen, shopping):
+    client.force_login(citizen)
+
+    page = client.post(
+        reverse("request-create"), {"category": shopping.pk, "address": "Naamsesstraat 12, 3000 Leuven"}
+    ).content.decode()
+
+    assert "Did you mean Naamsestraat?" in page

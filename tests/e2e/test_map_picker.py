@@ -9,6 +9,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
+from mutualaid.aid.geocoding import describe_point
 from mutualaid.aid.models import Category, Community
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.browser import log_in, new_browser
@@ -47,3 +48,8 @@ class MapPickerTests(ChannelsLiveServerTestCase):
         latitude = browser.find_element(By.NAME, "latitude").get_attribute("value")
         longitude = browser.find_element(By.NAME, "longitude").get_attribute("value")
         assert 50.8 < float(latitude) < 50.95 and 4.6 < float(longitude) < 4.8, (latitude, longitude)
+        # ...and the page says in words where that is, from the same street table.
+        said = browser.find_element(By.CSS_SELECTOR, "[data-map-place]")
+        WebDriverWait(browser, 10).until(lambda _: said.is_displayed())
+        expected = describe_point(float(latitude), float(longitude))
+        assert expected and said.text == f"The point you picked is {expected}.", said.text

@@ -149,6 +149,8 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("request-cancel", "H",
      "L 404 404 404 404 404 404 200 200", "L 404 404 404 404 404 404 302! 302!", "reason"),
     ("request-cancel", "missing-request", LOGIN_THEN_404, LOGIN_THEN_404, "reason"),
+    # A point on the map in words (the map picker): anyone signed in, nothing personal.
+    ("place-description", "?latitude=50.8735&longitude=4.7003", LOGIN_THEN_200, LOGIN_THEN_405, "empty"),
     # Volunteers' offers and inbox: their own only.
     ("offer-edit", "",
      "L 200 200 200 200 200 200 200 404", "L 302! 302! 302! 302! 302! 302! 200 404", "offer"),
