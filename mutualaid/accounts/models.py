@@ -7,6 +7,7 @@ VolunteerOffer; both roles can coexist. Coordinators are staff of exactly one co
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -47,3 +48,16 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+    @property
+    def name_told_apart(self) -> str:
+        """The name plus what tells two "Luc Dubois" apart for a coordinator: the volunteer's
+        neighbourhood and the end of their phone number (select_related the offer)."""
+        parts = [self.display_name]
+        offer = getattr(self, "volunteer_offer", None)
+        if offer is not None and offer.neighbourhood:
+            parts.append(offer.neighbourhood)
+        digits = "".join(character for character in self.phone if character.isdigit())
+        if len(digits) >= 3:
+            parts.append(gettext("phone …%(end)s") % {"end": digits[-3:]})
+        return " · ".join(parts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -247,8 +248,38 @@ class PhoneIntakeForm(HelpRequestForm):
         return phone
 
 
+class SearchableSelect(forms.Select):
+    """A select that static/js/select-search.js gives a search box (its texts in the page's language)."""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"].update(
+            {
+                "data-searchable": "",
+                "data-search-label": _("Search by name, neighbourhood or the end of the phone number"),
+                "data-search-found": _("%(count)s found"),
+            }
+        )
+        return context
+
+
+class VolunteerChoiceField(BoundedModelChoiceField):
+    """Volunteers by name, in name order, each told apart (never by username)."""
+
+    def label_from_instance(self, obj: User) -> str:
+        return obj.name_told_apart
+
+
+def volunteers_by_name(people: QuerySet[User]) -> QuerySet[User]:
+    return people.select_related("volunteer_offer").order_by("first_name", "last_name", "username")
+
+
 class AssignForm(forms.Form):
-    volunteer = BoundedModelChoiceField(label=_("Volunteer"), queryset=None)
+    volunteer = VolunteerChoiceField(
+        label=_("Volunteer"),
+        queryset=None,
+        widget=SearchableSelect,
+    )
     reason = forms.CharField(label=_("Why this volunteer?"), max_length=200)
     agreed_by_phone = forms.BooleanField(
         label=_("They already said yes on the phone (accept at once)"), required=False
@@ -256,7 +287,7 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args, volunteers, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["volunteer"].queryset = volunteers
+        self.fields["volunteer"].queryset = volunteers_by_name(volunteers)
 
 
 class UnassignForm(forms.Form):
@@ -274,20 +305,21 @@ class AttachForm(forms.Form):
 class CoordinatorMessageForm(forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=200)
     body = forms.CharField(label=_("Message"), max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
-    volunteer = BoundedModelChoiceField(
+    volunteer = VolunteerChoiceField(
         label=_("To one volunteer"),
         queryset=None,
         required=False,
         help_text=_("Or leave empty to reach a group:"),
+        widget=SearchableSelect,
     )
     skill = BoundedModelChoiceField(label=_("Volunteers who help with"), queryset=None, required=False)
     neighbourhood = forms.ChoiceField(label=_("Living in"), required=False)
 
     def __init__(self, *args, community: Community, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["volunteer"].queryset = User.objects.filter(
-            volunteer_offer__community=community
-        ).order_by("first_name", "last_name")
+        self.fields["volunteer"].queryset = volunteers_by_name(
+            User.objects.filter(volunteer_offer__community=community)
+        )
         self.fields["skill"].queryset = community.categories.filter(is_active=True)
         areas = (
             community.volunteer_offers.exclude(neighbourhood="")

@@ -19,7 +19,7 @@ from django.utils.formats import date_format
 from mutualaid.aid import services
 from mutualaid.aid.models import HelpRequest, PartOfDay, TimeWindow, Urgency
 from mutualaid.aid.states import AssignmentStatus, RequestStatus
-from tests.conftest import PASSWORD, make_user, post_request
+from tests.conftest import KESSEL_LO, LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request
 
 
 def test_the_inbox_card_says_when_the_help_is_needed_before_accepting(client, proposal, volunteer):
@@ -217,3 +217,18 @@ def test_the_request_form_offers_the_streets_a_misspelled_address_resembles(clie
     ).content.decode()
 
     assert "Did you mean Naamsestraat?" in page
+
+
+def test_the_messages_page_lists_volunteers_by_name_each_told_apart(client, coordinator, community, shopping):
+    for username, location, phone in (("zoe", KESSEL_LO, "0470 11 22 56"), ("luc", LADEUZEPLEIN, "")):
+        volunteer = make_volunteer(username, community, [shopping], location)
+        volunteer.first_name, volunteer.last_name, volunteer.phone = "Luc", "Dubois", phone
+        volunteer.save()
+    client.force_login(coordinator)
+
+    page = client.get(reverse("coordinator-messages")).content.decode()
+
+    first = page.index("Luc Dubois · Leuven centrum<")
+    second = page.index("Luc Dubois · Kessel-Lo · phone …256<")
+    assert first < second  # same name: then by username
+    assert ">luc<" not in page and ">zoe<" not in page

@@ -143,3 +143,32 @@ class CoordinatorInTheBrowserTests(ChannelsLiveServerTestCase):
         wait_for_text(browser, "Given to Anna Volunteer instead of Bram Volunteer")
         live = Assignment.objects.get(help_request=help_request, status="proposed")
         assert live.volunteer == anna
+
+    def test_two_volunteers_of_the_same_name_are_told_apart_and_found_by_search(self) -> None:
+        for username, location, first_name, last_name, phone in (
+            ("luc1", LADEUZEPLEIN, "Luc", "Dubois", "0470 11 22 56"),
+            ("luc2", KESSEL_LO, "Luc", "Dubois", "0470 99 88 77"),
+            ("anna", LADEUZEPLEIN, "Anna", "Peeters", ""),
+        ):
+            volunteer = make_volunteer(username, self.community, [self.shopping], location)
+            volunteer.first_name, volunteer.last_name, volunteer.phone = first_name, last_name, phone
+            volunteer.save()
+        help_request = post_request(make_user("maria", self.community), self.community, self.shopping)
+        browser = self.browser
+        log_in(browser, self.live_server_url, "coordinator", PASSWORD)
+        browser.get(f"{self.live_server_url}/coordinator/requests/{help_request.pk}/")
+
+        picker = Select(browser.find_element(By.CSS_SELECTOR, "main form select[name=volunteer]"))
+        labels = [option.text for option in picker.options if option.get_attribute("value")]
+        names = [label.split(" · ")[0] for label in labels]
+        assert names == sorted(names) and len(set(labels)) == 3, labels  # by name, yet each one distinct
+        assert not any(label.startswith(("luc1", "luc2", "anna")) for label in labels)
+        search = browser.find_element(By.CSS_SELECTOR, "main form input[type=search]")
+        search.send_keys("dubois 877")
+
+        shown = [
+            option.text for option in picker.options if option.get_attribute("value") and option.is_enabled()
+        ]
+        assert shown == ["Luc Dubois · Kessel-Lo · phone …877"], shown
+        assert picker.first_selected_option.text == shown[0]
+        wait_for_text(browser, "1 found")
