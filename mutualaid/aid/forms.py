@@ -15,6 +15,7 @@ from mutualaid.aid.geocoding import GeocodingError, locate, neighbourhood_near
 from mutualaid.aid.models import (
     Category,
     Community,
+    HelpRequest,
     PartOfDay,
     SpokenLanguage,
     Urgency,
@@ -213,6 +214,34 @@ class VolunteerOfferForm(PlaceFormMixin):
 
 class DeclineForm(forms.Form):
     reason = forms.CharField(label=_("Why not? (optional)"), max_length=255, required=False)
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(
+        label=_("A note for the volunteer who is coming"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For example: ring at the back door; the shop on the corner is fine."),
+    )
+
+
+def help_request_form_initial(help_request: HelpRequest) -> dict:
+    """A posted request as the request form's fields, for changing it (passed days left out)."""
+    initial = {
+        "category": help_request.category_id,
+        "description": help_request.description,
+        "urgency": help_request.urgency,
+        "any_time": help_request.any_time,
+        "language_needed": help_request.language_needed,
+        "address": help_request.address,
+        "latitude": None if help_request.address else help_request.latitude,
+        "longitude": None if help_request.address else help_request.longitude,
+    }
+    upcoming = [window for window in help_request.time_windows.all() if not window.has_passed()]
+    for row, window in enumerate(upcoming[:TIME_WINDOW_ROWS], start=1):
+        initial[f"window_{row}_date"] = window.date
+        initial[f"window_{row}_part"] = window.part_of_day
+    return initial
 
 
 class CancelForm(forms.Form):

@@ -179,6 +179,8 @@ class HelpRequest(Place):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Written by the citizen after a volunteer accepted; shown to that volunteer only.
+    note_for_volunteer = models.CharField(_("note for the volunteer"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("help request")
@@ -357,6 +359,7 @@ class StatusChange(models.Model):
         "matching": _("proposed by matching"),
         "declined": _("the volunteer could not help"),
         "expired": _("no answer in time"),
+        "changed": _("the request was changed"),
         "no answer in time": _("no answer in time"),
         "account deleted": _("account deleted"),
     }

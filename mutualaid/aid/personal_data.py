@@ -63,6 +63,7 @@ def personal_data_export(person: User) -> dict:
                 "created_at": help_request.created_at.isoformat(),
                 "category": help_request.category.label,
                 "description": help_request.description,
+                "note_for_volunteer": help_request.note_for_volunteer,
                 "urgency": help_request.urgency,
                 "address": help_request.address,
                 "latitude": help_request.latitude,
@@ -165,6 +166,7 @@ def _forget_request_details(help_request: HelpRequest) -> None:
     help_request.latitude, help_request.longitude = latitude, longitude
     help_request.contact_name = ""
     help_request.contact_phone = ""
+    help_request.note_for_volunteer = ""
 
 
 def account_delete(*, person: User) -> None:
@@ -239,7 +241,11 @@ def personal_data_purge(
             subject=FORGOTTEN, body=FORGOTTEN
         )
     finished = all_finished.exclude(
-        Q(description=FORGOTTEN) & Q(address="") & Q(contact_name="") & Q(contact_phone="")
+        Q(description=FORGOTTEN)
+        & Q(address="")
+        & Q(contact_name="")
+        & Q(contact_phone="")
+        & Q(note_for_volunteer="")
     )
     ids = list(finished.values_list("pk", flat=True))
     for done, start in enumerate(range(0, len(ids), 200), start=1):
@@ -248,7 +254,16 @@ def personal_data_purge(
             for help_request in batch:
                 _forget_request_details(help_request)
             HelpRequest.objects.bulk_update(
-                batch, ["description", "address", "latitude", "longitude", "contact_name", "contact_phone"]
+                batch,
+                [
+                    "description",
+                    "address",
+                    "latitude",
+                    "longitude",
+                    "contact_name",
+                    "contact_phone",
+                    "note_for_volunteer",
+                ],
             )
         progress(min(done * 200, len(ids)), len(ids))
     return len(ids)

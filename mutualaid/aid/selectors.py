@@ -72,6 +72,7 @@ class TaskForVolunteer:
     address: str
     requester_name: str
     requester_phone: str
+    note: str
 
 
 def task_for_volunteer(assignment: Assignment) -> TaskForVolunteer:
@@ -96,6 +97,7 @@ def task_for_volunteer(assignment: Assignment) -> TaskForVolunteer:
         address=help_request.address if exact else "",
         requester_name=(requester.display_name if requester else "") if exact else "",
         requester_phone=(requester.phone if requester else "") if exact else "",
+        note=help_request.note_for_volunteer if exact else "",
     )
 
 

@@ -14,7 +14,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from matching.reasons import reason_label
 from mutualaid.aid import geocoding, selectors, services
-from mutualaid.aid.forms import CancelForm, DeclineForm, DoneForm, HelpRequestForm, VolunteerOfferForm
+from mutualaid.aid.forms import (
+    CancelForm,
+    DeclineForm,
+    DoneForm,
+    HelpRequestForm,
+    NoteForm,
+    VolunteerOfferForm,
+    help_request_form_initial,
+)
 from mutualaid.aid.models import Community, VolunteerOffer
 from mutualaid.aid.states import CANCELLABLE_REQUEST_STATUSES, InvalidTransition
 from mutualaid.limits import request_is_limited, too_many_message
@@ -86,9 +94,63 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             if help_request.unassigned_reason
             else "",
             "cancel_form": CancelForm(),
+            "note_form": NoteForm(initial={"note": help_request.note_for_volunteer}),
             "history": help_request.status_changes.filter(subject="request").select_related("actor"),
         },
     )
+
+
+@login_required
+def request_edit(request: HttpRequest, request_id: int) -> HttpResponse:
+    """Change what, when and where while no volunteer has accepted."""
+    help_request = selectors.request_for_viewer(request.user, request_id)
+    if help_request.status not in services.EDITABLE_REQUEST_STATUSES:
+        messages.error(request, _("A volunteer has accepted: add a note for them instead."))
+        return redirect("request-detail", request_id=help_request.pk)
+    form = HelpRequestForm(
+        request.POST or None,
+        community=help_request.community,
+        initial=help_request_form_initial(help_request),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.help_request_edit(
+                help_request=help_request, actor=request.user, **request_details(form.cleaned_data)
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        except services.TaskActionError as error:
+            messages.error(request, str(error))
+            return redirect("request-detail", request_id=help_request.pk)
+        else:
+            messages.success(request, _("Your request is changed. We are looking for a volunteer again."))
+            return redirect("request-detail", request_id=help_request.pk)
+    return render(
+        request,
+        "aid/request_form.html",
+        {"form": form, "community": help_request.community, "help_request": help_request},
+    )
+
+
+@login_required
+@require_POST
+def request_note(request: HttpRequest, request_id: int) -> HttpResponse:
+    help_request = selectors.request_for_viewer(request.user, request_id)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["note"]))
+        return redirect("request-detail", request_id=help_request.pk)
+    try:
+        services.help_request_add_note(
+            help_request=help_request, actor=request.user, note=form.cleaned_data["note"]
+        )
+    except (services.TaskActionError, ValidationError) as error:
+        messages.error(
+            request, " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+        )
+    else:
+        messages.success(request, _("Your note is passed on to the volunteer."))
+    return redirect("request-detail", request_id=help_request.pk)
 
 
 @login_required

@@ -206,6 +206,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("request detail (open)", f"/requests/{self.open_request.pk}/", None),
                 ("request detail (accepted)", f"/requests/{self.accepted_request.pk}/", None),
                 ("cancelling a request", f"/requests/{self.accepted_request.pk}/cancel/", None),
+                ("changing a request", f"/requests/{self.open_request.pk}/edit/", None),
                 account,
                 ("password change", "/accounts/password_change/", None),
                 transparency,

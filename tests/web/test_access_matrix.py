@@ -149,6 +149,19 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("request-cancel", "H",
      "L 404 404 404 404 404 404 200 200", "L 404 404 404 404 404 404 302! 302!", "reason"),
     ("request-cancel", "missing-request", LOGIN_THEN_404, LOGIN_THEN_404, "reason"),
+    # Changing a request while no one accepted (A is proposed; B accepted: back to the page;
+    # H is Herent's, and the payload's category is Leuven's: the form refuses it).
+    ("request-edit", "A",
+     "L 200+ 404 404 404 404 200+ 404 200+", "L 302! 404 404 404 404 302! 404 302!", "request"),
+    ("request-edit", "B",
+     "L 302 404 404 404 404 302 404 302", "L 302 404 404 404 404 302 404 302", "request"),
+    ("request-edit", "H",
+     "L 404 404 404 404 404 404 200 200", "L 404 404 404 404 404 404 200 200", "request"),
+    ("request-edit", "missing-request", LOGIN_THEN_404, LOGIN_THEN_404, "request"),
+    # A note for the volunteer who accepted (B); A has no one yet: refused, nothing saved.
+    ("request-note", "B", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302!", "note"),
+    ("request-note", "A", LOGIN_THEN_405, "L 302 404 404 404 404 302 404 302", "note"),
+    ("request-note", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "note"),
     # A point on the map in words (the map picker): anyone signed in, nothing personal.
     ("place-description", "?latitude=50.8735&longitude=4.7003", LOGIN_THEN_200, LOGIN_THEN_405, "empty"),
     # Volunteers' offers and inbox: their own only.
@@ -340,6 +353,7 @@ class World:
             "intake": request
             | {"contact_name": "Mr Nieuw", "contact_phone": "016 11 22 33", "any_time": "on"},
             "reason": {"reason": "Not needed any more"},
+            "note": {"note": "Ring at the back door, please."},
             "offer": {
                 "skills": [self.shopping.pk],
                 "address": "Ladeuzeplein 5, 3000 Leuven",

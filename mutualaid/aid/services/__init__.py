@@ -32,12 +32,16 @@ from mutualaid.aid.services.coordination import (
 )
 from mutualaid.aid.services.offers import volunteer_offer_save, volunteer_offer_set_paused
 from mutualaid.aid.services.requests import (
+    EDITABLE_REQUEST_STATUSES,
+    help_request_add_note,
     help_request_cancel,
     help_request_create,
+    help_request_edit,
     help_requests_set_waiting_reasons,
 )
 
 __all__ = [
+    "EDITABLE_REQUEST_STATUSES",
     "TaskActionError",
     "assignment_accept",
     "assignment_assign_by_coordinator",
@@ -52,9 +56,11 @@ __all__ = [
     "audit",
     "coordinator_message_send",
     "expire_overdue_proposals",
+    "help_request_add_note",
     "help_request_attach_to_account",
     "help_request_cancel",
     "help_request_create",
+    "help_request_edit",
     "help_request_hold",
     "help_request_mark_called_back",
     "help_request_release_hold",

@@ -70,11 +70,7 @@ def help_request_create(
         raise ValidationError({"contact_name": _("Give the name and phone of the person who called.")})
     if category.community_id != community.pk or not category.is_active:
         raise ValidationError({"category": _("Choose one of the categories offered in your community.")})
-    windows = sorted(set(time_windows))
-    if not any_time and not windows:
-        raise ValidationError({"time_windows": _("Say when you need help, or tick 'any time'.")})
-    if not any_time and any(part_of_day_has_passed(date, part) for date, part in windows):
-        raise ValidationError({"time_windows": _("A day or part of the day you chose has passed.")})
+    windows = _check_when(time_windows, any_time)
     help_request = HelpRequest.objects.create(
         community=community,
         requester=requester,
@@ -119,6 +115,116 @@ def help_request_create(
         )
     publish(help_request, "created")
     schedule_matching(community.pk)
+    return help_request
+
+
+def _check_when(time_windows: Iterable[tuple[dt.date, int]], any_time: bool) -> list[tuple[dt.date, int]]:
+    windows = sorted(set(time_windows))
+    if not any_time and not windows:
+        raise ValidationError({"time_windows": _("Say when you need help, or tick 'any time'.")})
+    if not any_time and any(part_of_day_has_passed(date, part) for date, part in windows):
+        raise ValidationError({"time_windows": _("A day or part of the day you chose has passed.")})
+    return windows
+
+
+EDITABLE_REQUEST_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED)
+
+
+@transaction.atomic
+def help_request_edit(
+    *,
+    help_request: HelpRequest,
+    actor: User,
+    category: Category,
+    description: str,
+    urgency: int,
+    location: Location,
+    time_windows: Iterable[tuple[dt.date, int]] = (),
+    any_time: bool = False,
+    language_needed: str = "",
+) -> HelpRequest:
+    """Change what, when and where, while no volunteer has accepted.
+
+    A volunteer who was asked but has not answered is asked no more (they were asked about
+    the old request) and matching looks again. Once someone accepted, the citizen adds a
+    note for them instead (`help_request_add_note`).
+    """
+    help_request = locked_request(help_request.pk)
+    if help_request.requester_id != actor.pk and not coordinates(actor, help_request.community_id):
+        raise PermissionDenied
+    if help_request.status not in EDITABLE_REQUEST_STATUSES:
+        raise TaskActionError(
+            _("This request can no longer be changed (%(status)s).")
+            % {"status": help_request.get_status_display()}
+        )
+    if category.community_id != help_request.community_id or not category.is_active:
+        raise ValidationError({"category": _("Choose one of the categories offered in your community.")})
+    windows = _check_when(time_windows, any_time)
+    before = _editable_fields(help_request)
+    volunteer_ids = []
+    for assignment in help_request.assignments.select_for_update().filter(status=AssignmentStatus.PROPOSED):
+        set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=actor, reason="changed")
+        volunteer_ids.append(assignment.volunteer_id)
+    if help_request.status == RequestStatus.PROPOSED:
+        set_request_status(help_request, RequestStatus.OPEN, actor=actor, reason="changed")
+    help_request.category = category
+    help_request.description = description
+    help_request.urgency = urgency
+    help_request.any_time = any_time
+    help_request.language_needed = language_needed
+    help_request.address = location.address
+    help_request.latitude, help_request.longitude = location.latitude, location.longitude
+    help_request.neighbourhood = location.neighbourhood
+    help_request.save()
+    help_request.time_windows.all().delete()
+    if not any_time:
+        TimeWindow.objects.bulk_create(
+            TimeWindow(help_request=help_request, date=date, part_of_day=part) for date, part in windows
+        )
+    after = _editable_fields(help_request)
+    # Which fields changed, not their content: the audit log outlives the personal data.
+    audit(
+        actor=actor,
+        action="request_edit",
+        subject=help_request,
+        after={"changed": sorted(name for name in after if after[name] != before[name])},
+    )
+    publish(help_request, "changed", volunteer_ids)
+    schedule_matching(help_request.community_id)
+    return help_request
+
+
+def _editable_fields(help_request: HelpRequest) -> dict:
+    return {
+        "category": help_request.category_id,
+        "description": help_request.description,
+        "urgency": help_request.urgency,
+        "when": (help_request.any_time, sorted(help_request.time_windows.values_list("date", "part_of_day"))),
+        "language_needed": help_request.language_needed,
+        "place": (help_request.address, help_request.latitude, help_request.longitude),
+    }
+
+
+@transaction.atomic
+def help_request_add_note(*, help_request: HelpRequest, actor: User, note: str) -> HelpRequest:
+    """A note for the volunteer who is coming ("ring at the back door"), after acceptance."""
+    help_request = locked_request(help_request.pk)
+    if help_request.requester_id != actor.pk and not coordinates(actor, help_request.community_id):
+        raise PermissionDenied
+    if help_request.status != RequestStatus.ACCEPTED:
+        raise TaskActionError(_("A note is for the volunteer who accepted; change the request instead."))
+    note = note.strip()
+    if not note:
+        raise ValidationError({"note": _("Write the note for the volunteer.")})
+    help_request.note_for_volunteer = note
+    help_request.save(update_fields=["note_for_volunteer", "updated_at"])
+    audit(actor=actor, action="request_note", subject=help_request)
+    volunteer_ids = list(
+        help_request.assignments.filter(status=AssignmentStatus.ACCEPTED).values_list(
+            "volunteer_id", flat=True
+        )
+    )
+    publish(help_request, "note", volunteer_ids)
     return help_request
 
 
