@@ -6,7 +6,8 @@ under a row lock other workers skip, so several workers never send one message t
 failure is retried with exponential backoff (`OUTBOX_RETRY_SECONDS` doubling up to an
 hour) until `MAX_ATTEMPTS`; then the message is `failed`, logged as an error, and the
 coordinators' dashboard counts it (`failed_recently`). Adding a channel is a module in
-`notifications/channels/` (a function that sends one message and raises when it could not).
+`notifications/channels/` (a function that sends one message and raises when it could not;
+`AddressGone` when it never will, e.g. a push subscription the browser dropped).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.utils import timezone
 from matching.scheduling import wake_worker
 from mutualaid.aid.states import AssignmentStatus
 from notifications.channels import CHANNELS
+from notifications.channels.errors import AddressGone
 from notifications.models import OutgoingMessage
 
 logger = logging.getLogger(__name__)
@@ -118,6 +120,11 @@ def _send_one(message: OutgoingMessage, now: dt.datetime) -> int:
     message.attempts += 1
     try:
         CHANNELS[message.channel](message)
+    except AddressGone as gone:
+        message.status = OutgoingMessage.Status.SKIPPED
+        message.last_error = str(gone)[:255]
+        message.save(update_fields=["attempts", "status", "last_error"])
+        return 0
     except Exception as error:
         message.last_error = f"{type(error).__name__}: {error}"[:255]
         if message.attempts >= MAX_ATTEMPTS:

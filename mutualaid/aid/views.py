@@ -248,3 +248,19 @@ def task_done(request: HttpRequest, assignment_id: int) -> HttpResponse:
         ),
         _("Marked as done. Thank you for helping!"),
     )
+
+
+@login_required
+@require_POST
+def task_give_back(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """ "I can't any more" (the reminder links here): the task goes back to matching at once."""
+    assignment = selectors.assignment_for_volunteer(request.user, assignment_id)
+    try:
+        services.assignment_give_back(assignment=assignment, volunteer=request.user)
+    except (services.TaskActionError, InvalidTransition) as error:
+        messages.error(request, str(error))
+        return redirect("task-detail", assignment_id=assignment.pk)
+    messages.success(
+        request, _("The task is given back; we offer it to someone else now. Thank you for telling us.")
+    )
+    return redirect("inbox")
