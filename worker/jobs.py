@@ -85,12 +85,12 @@ def purge_personal_data_daily() -> int | None:
 REMINDERS_EVERY = dt.timedelta(minutes=10)
 
 
-def send_reminders() -> int | None:
+def send_reminders(now: dt.datetime | None = None) -> int | None:
     """Tomorrow's tasks' reminders, looked for once per period across all workers; None
     when not this one's turn. Each reminder goes once even if two workers ran at once."""
-    if not claim_periodic("task_reminders", REMINDERS_EVERY):
+    if not claim_periodic("task_reminders", REMINDERS_EVERY, now):
         return None
-    sent = send_task_reminders()
+    sent = send_task_reminders(now=now)
     PeriodicJob.objects.filter(name="task_reminders").update(
         last_run_at=timezone.now(), last_outcome=f"{sent} reminders queued"
     )
