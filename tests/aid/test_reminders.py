@@ -149,7 +149,7 @@ def test_a_task_given_back_or_done_before_the_reminder_gets_none(accepted_task, 
     assert services.send_task_reminders(now=today_at(10)) == 0
 
 
-def test_two_workers_reminding_the_same_task_at_once_send_it_once(db, accepted_task, transactional_db):
+def test_two_workers_reminding_the_same_task_at_once_send_it_once(transactional_db, accepted_task):
     if connection.vendor != "postgresql":
         pytest.skip("concurrent workers need PostgreSQL's row locks: set DATABASE_URL")
     barrier = threading.Barrier(8)
