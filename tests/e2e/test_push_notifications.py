@@ -104,7 +104,7 @@ class PushNotificationsInTheBrowserTests(ChannelsLiveServerTestCase):
             {"permission": {"name": "notifications"}, "setting": setting, "origin": self.live_server_url},
         )
 
-    def test_a_volunteer_turns_on_notifications_and_a_proposal_is_shown_as_one(self) -> None:
+    def test_a_volunteer_turns_on_notifications_gets_a_proposal_as_one_and_accepts_it(self) -> None:
         browser = self.browser
         log_in(browser, self.live_server_url, "jan", PASSWORD)
         browser.get(f"{self.live_server_url}/accounts/me/")
@@ -179,7 +179,18 @@ class PushNotificationsInTheBrowserTests(ChannelsLiveServerTestCase):
             }
         ]
 
+        # The page the notification opens is where the volunteer accepts. (A tap on a
+        # notification cannot be simulated in headless Chromium; the worker's click handler
+        # opens this same address.)
+        browser.get(shown[0]["url"])
+        browser.find_element(By.XPATH, "//button[normalize-space()='Accept']").click()
+        wait_for_text(browser, "The requester now sees that you are coming")
+        proposal.refresh_from_db()
+        assert proposal.status == "accepted"
+
         # Turning notifications off forgets the subscription on the service too.
+        browser.get(f"{self.live_server_url}/accounts/me/")
+        wait_for_push_state(browser, "on")
         browser.find_element(By.CSS_SELECTOR, "[data-push-off]").click()
         wait_for_push_state(browser, "off")
         assert not PushSubscription.objects.exists()
