@@ -80,14 +80,14 @@ def reminder_emails(assignment, window) -> list[OutgoingMessage]:
         }
         when = str(window)
     link = reverse("task-detail", args=[assignment.pk])
-    return [
-        _render(
-            volunteer,
-            "notifications/email_reminder.txt",
-            subject,
-            {"help_request": help_request, "assignment": assignment, "when": when, "link": link},
-        )
-    ]
+    message = _render(
+        volunteer,
+        "notifications/email_reminder.txt",
+        subject,
+        {"help_request": help_request, "assignment": assignment, "when": when, "link": link},
+    )
+    message.reminder_of = assignment
+    return [message]
 
 
 def queue_emails(emails: list[OutgoingMessage]) -> None:

@@ -36,6 +36,10 @@ class OutgoingMessage(models.Model):
     proposal = models.ForeignKey(
         "aid.Assignment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A reminder of an accepted task: not sent once the task is given back, done or cancelled.
+    reminder_of = models.ForeignKey(
+        "aid.Assignment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("outgoing message")

@@ -56,6 +56,9 @@ def _obsolete(message: OutgoingMessage) -> str:
     proposal = message.proposal
     if proposal is not None and proposal.status != AssignmentStatus.PROPOSED:
         return f"not sent: the proposal was {proposal.status} before it went out"
+    task = message.reminder_of
+    if task is not None and task.status != AssignmentStatus.ACCEPTED:
+        return f"not sent: the task was {task.status} before its reminder went out"
     if message.recipient is not None and not message.recipient.is_active:
         return "not sent: the account was closed before it went out"
     return ""
@@ -110,7 +113,9 @@ def send_pending_messages(*, limit: int = 50, now: dt.datetime | None = None) ->
 
 def _send_one(message: OutgoingMessage, now: dt.datetime) -> int:
     """Send one claimed message and record the outcome; 1 if it went out."""
-    message = OutgoingMessage.objects.select_related("proposal", "recipient").get(pk=message.pk)
+    message = OutgoingMessage.objects.select_related("proposal", "reminder_of", "recipient").get(
+        pk=message.pk
+    )
     obsolete = _obsolete(message)
     if obsolete:
         message.status = OutgoingMessage.Status.SKIPPED

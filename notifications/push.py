@@ -97,7 +97,9 @@ def push_unsubscribe(*, person, endpoint: object) -> int:
     return deleted
 
 
-def _pushes(person, subscriptions, *, title: str, body: str, url: str, tag: str, proposal=None):
+def _pushes(
+    person, subscriptions, *, title: str, body: str, url: str, tag: str, proposal=None, reminder_of=None
+):
     payload = json.dumps({"title": title, "body": body, "url": url, "tag": tag}, ensure_ascii=False)
     return [
         OutgoingMessage(
@@ -107,6 +109,7 @@ def _pushes(person, subscriptions, *, title: str, body: str, url: str, tag: str,
             subject=title[:200],
             body=payload,
             proposal=proposal,
+            reminder_of=reminder_of,
         )
         for subscription in subscriptions
     ]
@@ -172,4 +175,5 @@ def reminder_pushes(assignment, window) -> list[OutgoingMessage]:
         body=body,
         url=reverse("task-detail", args=[assignment.pk]) + "#give-back",
         tag=f"task-{assignment.pk}",
+        reminder_of=assignment,
     )

@@ -144,6 +144,23 @@ def test_only_tasks_accepted_before_today_and_due_tomorrow_are_reminded(
     assert reminders_sent() == []
 
 
+def test_a_reminder_still_waiting_when_the_task_is_given_back_is_not_sent(accepted_task, volunteer, settings):
+    settings.VAPID_PUBLIC_KEY, settings.VAPID_PRIVATE_KEY = new_vapid_keys()
+    PushSubscription.objects.create(
+        person=volunteer,
+        endpoint="https://push.example.org/phone",
+        p256dh=BrowserKeys().p256dh,
+        auth="A" * 22,
+    )
+    services.send_task_reminders(now=today_at(10))
+    services.assignment_give_back(assignment=accepted_task, volunteer=volunteer)
+    send_pending_messages()
+    waiting = OutgoingMessage.objects.filter(reminder_of=accepted_task)
+    assert sorted(waiting.values_list("channel", "status")) == [("email", "skipped"), ("push", "skipped")]
+    assert "cancelled before its reminder went out" in waiting.first().last_error
+    assert not [message for message in mail.outbox if message.subject.startswith("Reminder")]
+
+
 def test_a_task_given_back_or_done_before_the_reminder_gets_none(accepted_task, volunteer):
     services.assignment_complete(assignment=accepted_task, volunteer=volunteer)
     assert services.send_task_reminders(now=today_at(10)) == 0
