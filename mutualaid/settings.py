@@ -248,6 +248,14 @@ MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z
 # Details of requests done or cancelled this long ago are forgotten (purge_personal_data).
 PERSONAL_DATA_RETENTION_DAYS = int(os.environ.get("PERSONAL_DATA_RETENTION_DAYS", "180"))
 
+# Browser push notifications (Web Push with VAPID): off until both keys are set. The public
+# key is the browser's applicationServerKey (base64url, uncompressed P-256 point), the
+# private key its pair (base64url raw or DER); `manage.py generate_vapid_keys` prints a pair.
+# The subject is a mailto: or https: address push services may contact about abuse.
+VAPID_PUBLIC_KEY = os.environ.get("VAPID_PUBLIC_KEY", "")
+VAPID_PRIVATE_KEY = os.environ.get("VAPID_PRIVATE_KEY", "")
+VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:noreply@localhost")
+
 # A proposal the volunteer has not answered expires and the request is matched again.
 PROPOSAL_EXPIRY_HOURS = float(os.environ.get("PROPOSAL_EXPIRY_HOURS", "24"))
 # ...sooner for a request marked "today, it is urgent": a day's wait would be the whole day.

@@ -10,6 +10,7 @@ from mutualaid.accounts.views import (
 )
 from mutualaid.operations import views as operations_views
 from mutualaid.partners.api import api
+from notifications import views as notification_views
 
 urlpatterns = [
     # Answered by mutualaid.operations.middleware.ProbesMiddleware before any other middleware.
@@ -22,6 +23,11 @@ urlpatterns = [
     path("accounts/password_reset/", RateLimitedPasswordResetView.as_view(), name="password_reset"),
     path("accounts/me/", account, name="account"),
     path("accounts/me/data.json", account_data, name="account-data"),
+    path("accounts/me/push/subscribe/", notification_views.subscribe, name="push-subscribe"),
+    path("accounts/me/push/unsubscribe/", notification_views.unsubscribe, name="push-unsubscribe"),
+    # At the root: a service worker controls only pages under its own path.
+    path("sw.js", notification_views.service_worker, name="service-worker"),
+    path("manifest.webmanifest", notification_views.web_manifest, name="web-manifest"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("open311/v2/", include("mutualaid.partners.open311_urls")),

@@ -69,6 +69,27 @@ def task_emails(*, help_request, change: str, volunteers: list, assignment=None)
     return emails
 
 
+def reminder_emails(assignment, window) -> list[OutgoingMessage]:
+    """The day before an accepted task: when and where, and how to give it back."""
+    volunteer, help_request = assignment.volunteer, assignment.help_request
+    if not _wants_mail(volunteer):
+        return []
+    with translation.override(volunteer.preferred_language):
+        subject = _("Reminder: tomorrow you help with %(category)s") % {
+            "category": help_request.category.label
+        }
+        when = str(window)
+    link = reverse("task-detail", args=[assignment.pk])
+    message = _render(
+        volunteer,
+        "notifications/email_reminder.txt",
+        subject,
+        {"help_request": help_request, "assignment": assignment, "when": when, "link": link},
+    )
+    message.reminder_of = assignment
+    return [message]
+
+
 def queue_emails(emails: list[OutgoingMessage]) -> None:
     """Save to the outbox inside the caller's transaction; the worker sends after commit."""
     queue_messages(emails)

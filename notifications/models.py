@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 class OutgoingMessage(models.Model):
     class Channel(models.TextChoices):
         EMAIL = "email", _("e-mail")
+        PUSH = "push", _("push notification")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("waiting to be sent")
@@ -21,6 +22,7 @@ class OutgoingMessage(models.Model):
     # An e-mail address, a phone number, a push endpoint: whatever the channel sends to.
     to_address = models.CharField(max_length=500)
     subject = models.CharField(max_length=200)
+    # The text; for a push notification the JSON the service worker shows (title, body, url).
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -34,6 +36,10 @@ class OutgoingMessage(models.Model):
     proposal = models.ForeignKey(
         "aid.Assignment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A reminder of an accepted task: not sent once the task is given back, done or cancelled.
+    reminder_of = models.ForeignKey(
+        "aid.Assignment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("outgoing message")
@@ -43,3 +49,47 @@ class OutgoingMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.to_address}: {self.subject}"
+
+
+class PushSubscription(models.Model):
+    """One browser in which a person turned on notifications (the Push API's subscription).
+
+    The endpoint is the push service's address for that browser; the keys encrypt what is
+    sent to it (RFC 8291), so the push service cannot read it. Removed when the person turns
+    notifications off, or when the push service says the endpoint is gone (404/410).
+    """
+
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    # At most as long as an outbox message's address, which carries it.
+    endpoint = models.URLField(max_length=500, unique=True)
+    p256dh = models.CharField(max_length=100)  # the browser's public key, base64url
+    auth = models.CharField(max_length=50)  # the shared authentication secret, base64url
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("push subscription")
+        verbose_name_plural = _("push subscriptions")
+
+    def __str__(self) -> str:
+        return f"{self.person} at {self.endpoint[:60]}"
+
+    def as_subscription_info(self) -> dict:
+        """The subscription as the Push API's JSON has it (what pywebpush takes)."""
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
+
+
+class TaskReminder(models.Model):
+    """That an accepted task's reminder went out: one per assignment, never two (the
+    unique key holds it when several workers look at once)."""
+
+    assignment = models.OneToOneField("aid.Assignment", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("task reminder")
+        verbose_name_plural = _("task reminders")
+
+    def __str__(self) -> str:
+        return f"reminder for assignment {self.assignment_id}"

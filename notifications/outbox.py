@@ -6,7 +6,8 @@ under a row lock other workers skip, so several workers never send one message t
 failure is retried with exponential backoff (`OUTBOX_RETRY_SECONDS` doubling up to an
 hour) until `MAX_ATTEMPTS`; then the message is `failed`, logged as an error, and the
 coordinators' dashboard counts it (`failed_recently`). Adding a channel is a module in
-`notifications/channels/` (a function that sends one message and raises when it could not).
+`notifications/channels/` (a function that sends one message and raises when it could not;
+`AddressGone` when it never will, e.g. a push subscription the browser dropped).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.utils import timezone
 from matching.scheduling import wake_worker
 from mutualaid.aid.states import AssignmentStatus
 from notifications.channels import CHANNELS
+from notifications.channels.errors import AddressGone
 from notifications.models import OutgoingMessage
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,9 @@ def _obsolete(message: OutgoingMessage) -> str:
     proposal = message.proposal
     if proposal is not None and proposal.status != AssignmentStatus.PROPOSED:
         return f"not sent: the proposal was {proposal.status} before it went out"
+    task = message.reminder_of
+    if task is not None and task.status != AssignmentStatus.ACCEPTED:
+        return f"not sent: the task was {task.status} before its reminder went out"
     if message.recipient is not None and not message.recipient.is_active:
         return "not sent: the account was closed before it went out"
     return ""
@@ -108,7 +113,9 @@ def send_pending_messages(*, limit: int = 50, now: dt.datetime | None = None) ->
 
 def _send_one(message: OutgoingMessage, now: dt.datetime) -> int:
     """Send one claimed message and record the outcome; 1 if it went out."""
-    message = OutgoingMessage.objects.select_related("proposal", "recipient").get(pk=message.pk)
+    message = OutgoingMessage.objects.select_related("proposal", "reminder_of", "recipient").get(
+        pk=message.pk
+    )
     obsolete = _obsolete(message)
     if obsolete:
         message.status = OutgoingMessage.Status.SKIPPED
@@ -118,6 +125,11 @@ def _send_one(message: OutgoingMessage, now: dt.datetime) -> int:
     message.attempts += 1
     try:
         CHANNELS[message.channel](message)
+    except AddressGone as gone:
+        message.status = OutgoingMessage.Status.SKIPPED
+        message.last_error = str(gone)[:255]
+        message.save(update_fields=["attempts", "status", "last_error"])
+        return 0
     except Exception as error:
         message.last_error = f"{type(error).__name__}: {error}"[:255]
         if message.attempts >= MAX_ATTEMPTS:

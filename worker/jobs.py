@@ -1,8 +1,8 @@
 """The worker's jobs: what runs, how often, and the counts kept of each.
 
 Every periodic job of the service lives here (no cron, no timers): matching when a
-community is due, proposal expiry, the outbox, the daily purge of personal data, and the
-heartbeat. Each is a plain function run in a thread of its own, timed and counted.
+community is due, proposal expiry, the outbox, tomorrow's tasks' reminders, the daily purge
+of personal data, and the heartbeat. Each is a plain function run in a thread of its own, timed and counted.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from matching.services import run_due_matching
 from mutualaid.aid.personal_data import personal_data_purge
-from mutualaid.aid.services import expire_overdue_proposals
+from mutualaid.aid.services import expire_overdue_proposals, send_task_reminders
 from notifications.outbox import send_pending_messages
 from worker.models import PeriodicJob, WorkerHeartbeat
 
@@ -82,6 +82,23 @@ def purge_personal_data_daily() -> int | None:
     return forgotten
 
 
+REMINDERS_EVERY = dt.timedelta(minutes=10)
+
+
+def send_reminders(now: dt.datetime | None = None) -> int | None:
+    """Tomorrow's tasks' reminders, looked for once per period across all workers; None
+    when not this one's turn. Each reminder goes once even if two workers ran at once."""
+    if not claim_periodic("task_reminders", REMINDERS_EVERY, now):
+        return None
+    sent = send_task_reminders(now=now)
+    PeriodicJob.objects.filter(name="task_reminders").update(
+        last_run_at=timezone.now(), last_outcome=f"{sent} reminders queued"
+    )
+    if sent:
+        logger.info("Queued reminders of %d tasks for tomorrow", sent)
+    return sent
+
+
 def expire_proposals() -> int:
     expired = expire_overdue_proposals()
     if expired:
@@ -113,4 +130,5 @@ def make_jobs() -> dict[str, Job]:
         "outbox": Job("outbox", send_pending_messages),
         "expiry": Job("expiry", expire_proposals),
         "purge": Job("purge", purge_personal_data_daily),
+        "reminders": Job("reminders", send_reminders),
     }

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 OUTBOX_BATCH = 50
 HEARTBEAT_SECONDS = 10
 PURGE_CHECK_SECONDS = 600
+REMINDERS_CHECK_SECONDS = 60
 SHUTDOWN_SECONDS = 10
 
 
@@ -92,6 +93,7 @@ async def _periodic(jobs: dict[str, Job], name: str, started_at) -> None:
     every = {
         "expiry": settings.MATCHING_TICK_SECONDS,
         "purge": PURGE_CHECK_SECONDS,  # the job itself runs once a day across all workers
+        "reminders": REMINDERS_CHECK_SECONDS,  # and this once per 10 minutes across all workers
     }
     last = dict.fromkeys(every, 0.0)
     last_beat = 0.0

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from mutualaid.accounts.forms import DeleteAccountForm, PersonalDetailsForm, SignUpForm
 from mutualaid.aid.personal_data import account_delete, personal_data_export
 from mutualaid.limits import request_is_limited, too_many_message
+from notifications.push import push_is_configured
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -111,7 +112,16 @@ def account(request: HttpRequest) -> HttpResponse:
         return redirect("home")
     if not saving:
         details_form = PersonalDetailsForm(instance=request.user)
-    return render(request, "accounts/account.html", {"form": form, "details_form": details_form})
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "form": form,
+            "details_form": details_form,
+            # The browser's key for push subscriptions; empty when push is not set up.
+            "push_public_key": settings.VAPID_PUBLIC_KEY if push_is_configured() else "",
+        },
+    )
 
 
 @login_required

@@ -30,7 +30,7 @@ from mutualaid.aid.models import (
 from mutualaid.aid.places import coarse_point
 from mutualaid.aid.states import CANCELLABLE_REQUEST_STATUSES, LIVE_ASSIGNMENT_STATUSES, RequestStatus
 from notifications.events import close_live_sockets
-from notifications.models import OutgoingMessage
+from notifications.models import OutgoingMessage, PushSubscription
 
 FORGOTTEN = "(removed)"
 
@@ -55,6 +55,10 @@ def personal_data_export(person: User) -> dict:
             "community": person.community.name if person.community else None,
             "preferred_language": person.preferred_language,
             "email_notifications": person.email_notifications,
+            "push_notifications_in_browsers": [
+                {"endpoint": subscription.endpoint, "since": subscription.created_at.isoformat()}
+                for subscription in PushSubscription.objects.filter(person=person).order_by("pk")
+            ],
             "date_joined": person.date_joined.isoformat(),
         },
         "help_requests": [
@@ -190,6 +194,7 @@ def account_delete(*, person: User) -> None:
         # to them; proposals of their requests to volunteers (the description); e-mails to
         # requesters they helped (their name and phone).
         OutgoingMessage.objects.filter(recipient=person).delete()
+        PushSubscription.objects.filter(person=person).delete()
         _forget_emails_linking(
             _task_links(Assignment.objects.filter(help_request__in=own_requests).values_list("pk", flat=True))
         )

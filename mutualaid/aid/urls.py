@@ -18,6 +18,7 @@ urlpatterns = [
     path("volunteer/tasks/<int:assignment_id>/accept/", views.task_accept, name="task-accept"),
     path("volunteer/tasks/<int:assignment_id>/decline/", views.task_decline, name="task-decline"),
     path("volunteer/tasks/<int:assignment_id>/done/", views.task_done, name="task-done"),
+    path("volunteer/tasks/<int:assignment_id>/give-back/", views.task_give_back, name="task-give-back"),
     path("coordinator/", coordinator_views.dashboard, name="dashboard"),
     path("coordinator/match/", coordinator_views.dashboard_match_now, name="dashboard-match"),
     path("coordinator/intake/", coordinator_views.phone_intake, name="coordinator-intake"),

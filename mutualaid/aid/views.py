@@ -329,3 +329,19 @@ def place_description(request: HttpRequest) -> JsonResponse:
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):  # also refuses nan and inf
         return JsonResponse({"error": _("Latitude and longitude are outside the map.")}, status=400)
     return JsonResponse({"description": geocoding.describe_point(latitude, longitude)})
+
+
+@login_required
+@require_POST
+def task_give_back(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """ "I can't any more" (the reminder links here): the task goes back to matching at once."""
+    assignment = selectors.assignment_for_volunteer(request.user, assignment_id)
+    try:
+        services.assignment_give_back(assignment=assignment, volunteer=request.user)
+    except (services.TaskActionError, InvalidTransition) as error:
+        messages.error(request, str(error))
+        return redirect("task-detail", assignment_id=assignment.pk)
+    messages.success(
+        request, _("The task is given back; we offer it to someone else now. Thank you for telling us.")
+    )
+    return redirect("inbox")

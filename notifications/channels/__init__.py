@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from notifications.channels import email
+from notifications.channels import email, push
 from notifications.models import OutgoingMessage
 
 CHANNELS: dict[str, Callable[[OutgoingMessage], None]] = {
     OutgoingMessage.Channel.EMAIL: email.send,
+    OutgoingMessage.Channel.PUSH: push.send,
 }

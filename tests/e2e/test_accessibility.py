@@ -26,6 +26,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, Category, Community
+from notifications.management.commands.generate_vapid_keys import new_vapid_keys
 from tests.conftest import (
     KESSEL_LO,
     LADEUZEPLEIN,
@@ -53,7 +54,15 @@ ROLES = {"anonymous": None, "citizen": "maria", "volunteer": "jan", "coordinator
 # The live server is forked when the class starts: the settings it must run with (no map
 # tiles from the internet, the offline gazetteer, no matching worker of its own) are
 # overridden for the whole class, before the fork.
-LIVE_SERVER_SETTINGS = {"MAP_TILE_URL": "", "GEOCODER": "offline", "MATCHING_WORKER": "external"}
+# With push set up, My account shows its notifications section, which is checked too.
+_VAPID_PUBLIC_KEY, _VAPID_PRIVATE_KEY = new_vapid_keys()
+LIVE_SERVER_SETTINGS = {
+    "MAP_TILE_URL": "",
+    "GEOCODER": "offline",
+    "MATCHING_WORKER": "external",
+    "VAPID_PUBLIC_KEY": _VAPID_PUBLIC_KEY,
+    "VAPID_PRIVATE_KEY": _VAPID_PRIVATE_KEY,
+}
 
 
 def describe(item: dict) -> str:

@@ -103,6 +103,12 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("logout", "", ALL_405, "302 302 302 302 302 302 302 302 302", "empty"),
     ("account", "", LOGIN_THEN_200, "L 302! 302! 302! 302! 302! 302! 302! 302!", "own-password"),
     ("account-data", "", LOGIN_THEN_200, LOGIN_THEN_200, "empty"),
+    # Browser notifications: one's own subscription only. Push is not set up in this world
+    # (no VAPID keys): subscribing says so (409); a form post is no subscription (400).
+    ("push-subscribe", "", LOGIN_THEN_405, "L 409 409 409 409 409 409 409 409", "empty"),
+    ("push-unsubscribe", "", LOGIN_THEN_405, "L 400 400 400 400 400 400 400 400", "empty"),
+    ("service-worker", "", ALL_200, ALL_405, "empty"),
+    ("web-manifest", "", ALL_200, ALL_405, "empty"),
     ("password_change", "", LOGIN_THEN_200, "L 302! 302! 302! 302! 302! 302! 302! 302!", "password-change"),
     ("password_change_done", "", LOGIN_THEN_200, LOGIN_THEN_405, "empty"),
     ("password_reset", "", ALL_200, "302 302 302 302 302 302 302 302 302", "password-reset"),
@@ -182,6 +188,10 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("task-done", "P", LOGIN_THEN_405, "L 404 404 302 404 404 404 404 404", "hours"),
     ("task-done", "Q", LOGIN_THEN_405, "L 404 404 404 302! 404 404 404 404", "hours"),
     ("task-done", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "hours"),
+    # "I can't any more": a task one accepted, not a proposal (decline that).
+    ("task-give-back", "P", LOGIN_THEN_405, "L 404 404 302 404 404 404 404 404", "empty"),
+    ("task-give-back", "Q", LOGIN_THEN_405, "L 404 404 404 302! 404 404 404 404", "empty"),
+    ("task-give-back", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
     # Coordinators: their own community; a superuser any, by slug.
     ("dashboard", "", "L 404 404 404 404 404 200+ 200 200+", "L 404 404 404 404 404 200+ 200 200+", "empty"),
     ("dashboard", "?community=leuven", "L 404 404 404 404 404 200+ 200 200+",

@@ -12,6 +12,7 @@ from mutualaid.aid.services.assignments import (
     assignment_complete,
     assignment_decline,
     assignment_expire,
+    assignment_give_back,
     assignment_propose,
     assignment_withdraw,
     assignments_propose_batch,
@@ -31,6 +32,7 @@ from mutualaid.aid.services.coordination import (
     matching_run_now,
 )
 from mutualaid.aid.services.offers import volunteer_offer_save, volunteer_offer_set_paused
+from mutualaid.aid.services.reminders import remind_task, send_task_reminders
 from mutualaid.aid.services.requests import (
     EDITABLE_REQUEST_STATUSES,
     help_request_add_note,
@@ -48,6 +50,7 @@ __all__ = [
     "assignment_complete",
     "assignment_decline",
     "assignment_expire",
+    "assignment_give_back",
     "assignment_propose",
     "assignment_reassign_by_coordinator",
     "assignment_unassign",
@@ -67,6 +70,8 @@ __all__ = [
     "help_requests_set_waiting_reasons",
     "hold_minutes",
     "matching_run_now",
+    "remind_task",
+    "send_task_reminders",
     "volunteer_offer_save",
     "volunteer_offer_set_paused",
 ]

@@ -17,6 +17,8 @@ from mutualaid.aid.states import (
 )
 from notifications.emails import queue_emails, task_emails
 from notifications.events import publish_task_changes, task_change
+from notifications.outbox import queue_messages
+from notifications.push import proposal_pushes
 
 EMAILED_CHANGES = ("proposed", "accepted", "done")
 
@@ -91,7 +93,7 @@ def publish(
     *,
     assignment: Assignment | None = None,
 ) -> None:
-    """Queue the e-mails a change sends and announce it to the live pages."""
+    """Queue the e-mails (and a proposal's pushes) a change sends and announce it to the live pages."""
     volunteer_ids = sorted(set(volunteer_ids))
     if change in EMAILED_CHANGES:
         volunteers = list(User.objects.filter(pk__in=volunteer_ids))
@@ -100,6 +102,8 @@ def publish(
                 help_request=help_request, change=change, volunteers=volunteers, assignment=assignment
             )
         )
+    if change == "proposed" and assignment is not None:
+        queue_messages(proposal_pushes([assignment]))
     announce(help_request, change, volunteer_ids)
 
 

@@ -32,6 +32,11 @@ from mutualaid.aid.states import (
 )
 from notifications.emails import queue_emails, task_emails
 from notifications.events import publish_task_changes
+from notifications.outbox import queue_messages
+from notifications.push import proposal_pushes
+
+# On the assignment's record (coordinators read it); the citizen's record says nothing.
+GIVE_BACK_REASON = "can't any more"
 
 
 def answer_time(help_request: HelpRequest) -> dt.timedelta:
@@ -132,6 +137,22 @@ def assignment_withdraw(*, assignment: Assignment, volunteer: User, reason: str 
     release(
         assignment, help_request, actor=volunteer, reason=reason, request_reason=public, change="withdrawn"
     )
+    return assignment
+
+
+@transaction.atomic
+def assignment_give_back(*, assignment: Assignment, volunteer: User) -> Assignment:
+    """ "I can't any more": the volunteer gives back a task they accepted (from its page or its
+    reminder); it goes back to matching at once, without them."""
+    assignment, help_request = _own_assignment(assignment.pk, volunteer)
+    if assignment.status != AssignmentStatus.ACCEPTED:
+        if assignment.status == AssignmentStatus.PROPOSED:
+            raise TaskActionError(_("You have not accepted this task; decline it instead."))
+        raise TaskActionError(
+            _("This task is no longer yours to give back (%(status)s).")
+            % {"status": assignment.get_status_display()}
+        )
+    release(assignment, help_request, actor=volunteer, reason=GIVE_BACK_REASON, change="withdrawn")
     return assignment
 
 
@@ -255,6 +276,7 @@ def assignments_propose_batch(
     volunteers = User.objects.in_bulk({volunteer_id for _request, volunteer_id, _km in proposals})
     emails, live_events = [], []
     for assignment, (help_request, volunteer_id, _km) in zip(assignments, proposals, strict=True):
+        assignment.volunteer = volunteers[volunteer_id]
         emails += task_emails(
             help_request=help_request,
             change="proposed",
@@ -263,5 +285,6 @@ def assignments_propose_batch(
         )
         live_events.append(change_of(help_request, "proposed", [volunteer_id]))
     queue_emails(emails)
+    queue_messages(proposal_pushes(assignments))
     publish_task_changes(live_events)  # one send after the commit, not one per proposal
     return assignments

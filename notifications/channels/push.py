@@ -1,0 +1,50 @@
+"""Browser push notifications (the Web Push protocol), through pywebpush: the payload is
+encrypted for the browser's keys (RFC 8291, aes128gcm) and signed for the push service with
+the service's VAPID key (RFC 8292: VAPID_PRIVATE_KEY, VAPID_SUBJECT).
+
+A message's address is the subscription's endpoint; its body is the JSON the service
+worker (/sw.js) shows. An endpoint the push service says is gone (404, 410: the person
+turned notifications off in the browser, or it expired) is removed with its subscription
+and the message is not tried again.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from py_vapid import Vapid
+from pywebpush import WebPushException, webpush
+
+from notifications.channels.errors import AddressGone
+from notifications.models import OutgoingMessage, PushSubscription
+
+TIMEOUT_SECONDS = 10
+# How long the push service keeps a message for a browser that is offline (a day): a
+# proposal or a reminder is worth little later.
+TIME_TO_LIVE_SECONDS = 24 * 3600
+GONE_STATUSES = (404, 410)
+
+
+def send(message: OutgoingMessage) -> None:
+    subscription = PushSubscription.objects.filter(
+        endpoint=message.to_address, person_id=message.recipient_id
+    ).first()
+    if subscription is None:
+        raise AddressGone("not sent: notifications were turned off in that browser")
+    try:
+        webpush(
+            subscription_info=subscription.as_subscription_info(),
+            data=message.body,
+            vapid_private_key=Vapid.from_string(settings.VAPID_PRIVATE_KEY),
+            # A new dict each time: pywebpush fills in the audience and expiry in place.
+            vapid_claims={"sub": settings.VAPID_SUBJECT},
+            ttl=TIME_TO_LIVE_SECONDS,
+            timeout=TIMEOUT_SECONDS,
+        )
+    except WebPushException as error:
+        status = getattr(error.response, "status_code", None)
+        if status in GONE_STATUSES:
+            subscription.delete()
+            raise AddressGone(
+                f"not sent: the push service says the subscription is gone ({status})"
+            ) from error
+        raise
