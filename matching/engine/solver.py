@@ -41,6 +41,8 @@ from matching.engine.candidates import (
 from matching.engine.exact import lap_matching, least_duals, region_resolve
 from matching.engine.geometry import EARTH_RADIUS_KM, indexed_pair_km, km_to_chord, pair_km
 from matching.engine.instance import Instance
+from matching.engine.one_point import applies as one_point_applies
+from matching.engine.one_point import solve_one_point
 from matching.engine.result import Assignment, Result, Scale, Unassigned
 
 Progress = Callable[[str, float], None]
@@ -680,6 +682,9 @@ def solve(
         raise ValueError(f"unknown method {method!r}")
     started = time.perf_counter()
     scale = make_scale(instance)
+    if method == "auto" and one_point_applies(instance, scale):
+        # Everyone at one point, every pair costs 0: maximum flows through hubs (one_point.py).
+        return solve_one_point(instance, scale, _reasons)
     search = CandidateSearch(instance)
     _report(progress, "candidates", 0.0)
     graph = build_candidates(instance, search, first_neighbours)
