@@ -244,11 +244,21 @@ def solve_one_point(
     instance: Instance,
     scale: Scale,
     reasons: Callable[[Instance, np.ndarray, np.ndarray, np.ndarray], list[str]],
+    progress: Callable[[str, float], None] | None = None,
 ) -> Result:
-    """The optimal assignment of an instance where `applies` holds, with exact duals."""
+    """The optimal assignment of an instance where `applies` holds, with exact duals;
+    `progress(stage, fraction)` as in `solve`."""
+
+    def report(stage: str, fraction: float) -> None:
+        if progress is not None:
+            progress(stage, fraction)
+
     started = time.perf_counter()
     n, m = instance.n_requests, instance.n_volunteers
+    report("candidates", 0.0)
     network = _Network(instance)
+    report("candidates", 1.0)
+    report("solve", 0.0)
     ranks = scale.ranks
     # One rank's benefit: every feasible pair of rank k is worth k * delta (cost 0).
     delta = scale.multiplier * scale.big
@@ -257,6 +267,7 @@ def solve_one_point(
         network.augment(ranks == rank)
         in_cut[network.reachable_volunteers(ranks >= rank)] += 1
     price = in_cut * delta
+    report("certify", 0.0)
 
     request, volunteer = network.pairs()
     order = np.lexsort((volunteer, request))
@@ -281,6 +292,7 @@ def solve_one_point(
     exact = feasible_answer and gap < scale.multiplier
     resolution = 1.0 / scale.per_km
 
+    report("reasons", 0.0)
     got = np.bincount(request, minlength=n)
     needs_given = instance.request_needs_given
     short = got < instance.request_needs
@@ -340,4 +352,5 @@ def solve_one_point(
         scale=scale,
     )
     certificate["seconds"] = round(time.perf_counter() - started, 4)
+    report("done", 1.0)
     return result

@@ -230,3 +230,28 @@ def test_one_point_twenty_thousand_by_twenty_thousand_is_prompt():
     assert result.certificate["optimal"] is True
     assert result.certificate["duality_gap_units"] == 0
     _check_feasible(data, result)
+
+
+def test_requests_sharing_a_crowded_point_look_beyond_it_before_the_first_solve():
+    # 40 requests and 40 volunteers on one postcode point, one volunteer 1 km away (so the
+    # general solver runs). The 24 nearest of every request are all on the point (bound
+    # 0 km, which certifies nothing) and the same for all: the search goes further at
+    # once instead of widening round after round.
+    from matching.engine.solver import FIRST_NEIGHBOURS
+
+    point = {"lat": 50.0, "lon": 4.0, "skills": [], "slots": []}
+    far = {**point, "lat": 50.009}
+    data = {
+        "requests": [{"id": f"r{i}", **point, "priority": 1 + i % 3} for i in range(40)],
+        "volunteers": [{"id": f"v{j}", **point, "max_km": 5.0, "capacity": 1} for j in range(40)]
+        + [{"id": "v40", **far, "max_km": 5.0, "capacity": 1}],
+    }
+    instance = parse_instance(data)
+    result = solve(instance)
+    assert result.certificate["cold_solve"] != ONE_POINT
+    assert result.certificate["candidate_edges"] > 40 * FIRST_NEIGHBOURS
+    assert result.certificate["rounds"] == 1
+    assert result.certificate["widened_requests"] == 0
+    assert result.certificate["optimal"] is True
+    check_against_oracle(data, result)
+    assert certify(instance, result).ok
