@@ -44,6 +44,9 @@ from matching.engine.result import Assignment, Result, Scale, Unassigned
 
 # Each distinct priority costs two maximum flows; beyond this the general solver runs.
 LEVEL_LIMIT = 16
+# Cells of the hub membership table (bytes); 100k volunteers with the generator's ~40
+# skill sets and 21 slots take ~90 M.
+HUB_TABLE_LIMIT = 1 << 28
 
 
 def applies(instance: Instance, scale: Scale) -> bool:
@@ -59,7 +62,15 @@ def applies(instance: Instance, scale: Scale) -> bool:
         return False
     if scale.bonus_km > 0 and len(instance.preferred_request):
         return False
-    return int(scale.ranks.max()) <= LEVEL_LIMIT
+    if int(scale.ranks.max()) > LEVEL_LIMIT:
+        return False
+    # The hubs are built from a (skill sets x offered slots x able volunteers) table of
+    # booleans: instances with thousands of distinct skill sets or slots stay general.
+    skill_sets = len(np.unique(instance.request_skills, axis=0))
+    offered = np.bitwise_or.reduce(instance.volunteer_slots, axis=0) if m else np.zeros(0, np.uint64)
+    slots = int(_unpack(offered.reshape(1, -1)).sum()) + 1
+    able = int((instance.volunteer_capacity > 0).sum())
+    return skill_sets * slots * able <= HUB_TABLE_LIMIT
 
 
 def _ranks_within(counts: np.ndarray) -> np.ndarray:

@@ -120,6 +120,18 @@ def test_instances_with_a_cost_or_several_places_are_left_to_the_general_solver(
         assert result.certificate["optimal"] is True
 
 
+def test_a_hub_table_beyond_its_limit_is_left_to_the_general_solver(monkeypatch):
+    from matching.engine import one_point
+
+    data = _one_point(60, 30, 2)
+    assert solve(parse_instance(data)).certificate["cold_solve"] == ONE_POINT
+    monkeypatch.setattr(one_point, "HUB_TABLE_LIMIT", 10)
+    result = solve(parse_instance(data))
+    assert result.certificate["cold_solve"] != ONE_POINT
+    assert result.certificate["optimal"] is True
+    check_against_oracle(data, result)
+
+
 def test_needs_beyond_the_number_of_volunteers_leave_places_at_one_point():
     # needs is capped at the number of volunteers (1 here), so the maximum flow runs; the
     # places left still count the needs as given.
