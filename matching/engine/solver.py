@@ -41,6 +41,8 @@ from matching.engine.candidates import (
 from matching.engine.exact import lap_matching, least_duals, region_resolve
 from matching.engine.geometry import EARTH_RADIUS_KM, indexed_pair_km, km_to_chord, pair_km
 from matching.engine.instance import Instance
+from matching.engine.one_point import applies as one_point_applies
+from matching.engine.one_point import solve_one_point
 from matching.engine.result import Assignment, Result, Scale, Unassigned
 
 Progress = Callable[[str, float], None]
@@ -50,6 +52,10 @@ Progress = Callable[[str, float], None]
 FIRST_NEIGHBOURS = 24
 WANTED_FEASIBLE = 6
 WIDEN_FACTOR = 4
+# A request whose unseen volunteers may be this close (km) is searched further, up to this
+# many neighbours (shared coordinates; see build_candidates).
+TIED_KM = 0.0
+TIED_NEIGHBOURS = 96
 # Improving pairs added per request and widening round (ties at shared coordinates make
 # thousands equally improving; the next round finds more if they are still needed).
 WIDEN_LIMIT = 16
@@ -243,13 +249,18 @@ def build_candidates(instance: Instance, search: CandidateSearch, first_neighbou
         parts.append((found.request, found.volunteer, found.km))
         feasible_count[requests] = np.bincount(found.request, minlength=n)[requests]
 
-    # Look further for requests with too few feasible pairs, unless nothing is left unseen.
+    # Look further for requests with too few feasible pairs, unless nothing is left unseen,
+    # and (up to TIED_NEIGHBOURS) for requests whose search has not left their own point:
+    # with shared coordinates (geocoding to a postcode) a bound of 0 km certifies nothing,
+    # and dozens of requests on one point would fight over the same few neighbours.
     wanted = np.maximum(WANTED_FEASIBLE, instance.request_needs + WANTED_FEASIBLE - 1)
     todo = np.arange(n)
     target = np.full(n, first_neighbours, dtype=np.int64)
     while len(todo):
         extend(todo, target[todo])
-        todo = todo[(feasible_count[todo] < wanted[todo]) & np.isfinite(bound_km[todo])]
+        few = feasible_count[todo] < wanted[todo]
+        tied = (bound_km[todo] <= TIED_KM) & (seen[todo] < TIED_NEIGHBOURS)
+        todo = todo[(few | tied) & np.isfinite(bound_km[todo])]
         target[todo] = seen[todo] * WIDEN_FACTOR
     parts.append(_preferred_pairs(instance, search))
     empty = np.zeros(0, dtype=np.int64)
@@ -680,6 +691,9 @@ def solve(
         raise ValueError(f"unknown method {method!r}")
     started = time.perf_counter()
     scale = make_scale(instance)
+    if method == "auto" and one_point_applies(instance, scale):
+        # Everyone at one point, every pair costs 0: maximum flows through hubs (one_point.py).
+        return solve_one_point(instance, scale, _reasons, progress)
     search = CandidateSearch(instance)
     _report(progress, "candidates", 0.0)
     graph = build_candidates(instance, search, first_neighbours)
