@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from collections import Counter
 from importlib import import_module
 from urllib.parse import parse_qs
 
@@ -24,6 +27,14 @@ from mutualaid.operations.metrics import WEBSOCKETS_OPEN
 from notifications.events import EVENT_TYPES, community_group, event_text, person_group
 
 ACTIONS = {"accept", "decline"}
+# static/js/live.js knows these: 4401/4403 signed out or refused (reconnecting shows the
+# login page's answer), 4429 too many sockets of one person (it waits long before retrying).
+TOO_MANY_SOCKETS = 4429
+
+logger = logging.getLogger(__name__)
+
+# Open sockets per person in this process (a daphne's event loop: no lock needed).
+open_sockets_by_person: Counter[int] = Counter()
 
 
 class TaskUpdatesConsumer(AsyncWebsocketConsumer):
@@ -44,15 +55,44 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=4401)
             return
+        if open_sockets_by_person[user.pk] >= settings.LIVE_SOCKETS_PER_PERSON:
+            # Accepted to be closed: a refused handshake reaches the page as a bare 1006.
+            await self.accept()
+            await self.close(code=TOO_MANY_SOCKETS)
+            return
+        open_sockets_by_person[user.pk] += 1
+        self.counted_person = user.pk
         self.joined_groups = [person_group(user.pk)]
-        community_id = await database_sync_to_async(self.dashboard_community_id)(user)
-        if community_id is not None:
-            self.joined_groups.append(community_group(community_id))
-        for group in self.joined_groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+        try:
+            community_id = await database_sync_to_async(self.dashboard_community_id)(user)
+            if community_id is not None:
+                self.joined_groups.append(community_group(community_id))
+            for group in self.joined_groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+        except BaseException:
+            await self.disconnect(1011)  # no disconnect follows a connect that failed
+            raise
         await self.accept()
         self.counted_open = True
         WEBSOCKETS_OPEN.inc()
+        self.renewing = asyncio.ensure_future(self.renew_memberships())
+
+    async def renew_memberships(self) -> None:
+        """Join the groups again every third of the layer's group expiry, so that an open
+        socket stays a member while those of a daphne that died expire (in minutes, not a
+        day: nothing sends them to dead channels for long)."""
+        interval = self.channel_layer.group_expiry / 3
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                for group in self.joined_groups:
+                    await self.channel_layer.group_add(group, self.channel_name)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The layer is gone (Redis down): close, so the page reconnects and catches up.
+            logger.warning("Could not renew a socket's groups: closing it", exc_info=True)
+            await self.close(code=1011)
 
     def dashboard_community_id(self, user: User) -> int | None:
         """The community whose dashboard this socket follows, if any.
@@ -75,6 +115,15 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         return None
 
     async def disconnect(self, code: int) -> None:
+        renewing = getattr(self, "renewing", None)
+        if renewing is not None:
+            renewing.cancel()
+        person = getattr(self, "counted_person", None)
+        if person is not None:
+            self.counted_person = None
+            open_sockets_by_person[person] -= 1
+            if open_sockets_by_person[person] <= 0:
+                del open_sockets_by_person[person]
         if getattr(self, "counted_open", False):
             self.counted_open = False
             WEBSOCKETS_OPEN.dec()
@@ -93,6 +142,12 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         await self.close(code=4401)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if len(text_data or bytes_data or "") > settings.LIVE_SOCKET_MESSAGE_MAX_CHARACTERS:
+            # Unread: a valid action is a few dozen characters (daphne closes past 64 KiB).
+            with translation.override(self.scope["user"].preferred_language):
+                answer = self.answer(False, _("The message is too long."))
+            await self.send(text_data=json.dumps(answer))
+            return
         answer, close_code = await database_sync_to_async(self.act_in_their_language)(text_data)
         await self.send(text_data=json.dumps(answer))
         if close_code is not None:
@@ -110,7 +165,7 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
             return self.answer(False, too_many_message()), None
         try:
             content = json.loads(text_data or "")
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):  # RecursionError: nested too deep
             return self.answer(False, _("The message is not valid JSON.")), None
         action = content.get("action") if isinstance(content, dict) else None
         if not isinstance(action, str) or action not in ACTIONS:
