@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import Counter
@@ -75,20 +76,25 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.counted_open = True
         WEBSOCKETS_OPEN.inc()
+        self.stop_renewing = asyncio.Event()
         self.renewing = asyncio.ensure_future(self.renew_memberships())
 
     async def renew_memberships(self) -> None:
         """Join the groups again every third of the layer's group expiry, so that an open
         socket stays a member while those of a daphne that died expire (in minutes, not a
-        day: nothing sends them to dead channels for long)."""
+        day: nothing sends them to dead channels for long).
+
+        Stopped by `stop_renewing`, never cancelled halfway: a cancelled join may still
+        reach Redis after the leave that follows it, and leave a member behind."""
         interval = self.channel_layer.group_expiry / 3
         try:
             while True:
-                await asyncio.sleep(interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop_renewing.wait(), interval)
+                if self.stop_renewing.is_set():
+                    return
                 for group in self.joined_groups:
                     await self.channel_layer.group_add(group, self.channel_name)
-        except asyncio.CancelledError:
-            raise
         except Exception:
             # The layer is gone (Redis down): close, so the page reconnects and catches up.
             logger.warning("Could not renew a socket's groups: closing it", exc_info=True)
@@ -117,7 +123,9 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         renewing = getattr(self, "renewing", None)
         if renewing is not None:
-            renewing.cancel()
+            self.stop_renewing.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(renewing, timeout=30)  # a join under way ends first
         person = getattr(self, "counted_person", None)
         if person is not None:
             self.counted_person = None

@@ -25,7 +25,8 @@ from websockets.exceptions import ConnectionClosed
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, StatusChange
 from mutualaid.operations.serve import refuse_while_draining
-from notifications.events import community_group
+from notifications.events import community_change, community_group, event_text
+from notifications.layers import BatchingRedisChannelLayer
 from tests.conftest import ALL_WEEK, LADEUZEPLEIN, make_user, make_volunteer, post_request
 from tests.notifications.test_faults import (
     CSRF_TOKEN,
@@ -229,3 +230,140 @@ def test_a_request_arriving_while_draining_is_answered_503_with_retry_after():
     sent.clear()
     asyncio.run(refuse_while_draining({"type": "websocket"}, receive, send))
     assert sent == [{"type": "websocket.close", "code": 1001}]
+
+
+# Mass reconnect
+
+COORDINATORS = 50
+SOCKETS_EACH = 10  # LIVE_SOCKETS_PER_PERSON's default: 500 sockets in all
+GROUP_EXPIRY_SECONDS = 6
+
+
+async def publish_community_change(redis_url: str, environment: dict[str, str], community_id: int) -> None:
+    """What a service's commit sends, through a layer like the daphnes' (their Redis, prefix)."""
+    layer = BatchingRedisChannelLayer(
+        hosts=[redis_url],
+        prefix=environment["CHANNEL_PREFIX"] + environment.get("PYTEST_XDIST_WORKER", ""),
+        group_expiry=GROUP_EXPIRY_SECONDS,
+    )
+    groups, event = community_change(community_id=community_id, change="test")
+    try:
+        for group in groups:
+            await layer.group_send(group, {**event, "text": event_text(event)})
+    finally:
+        await layer.close_pools()
+
+
+def community_group_size(redis_url: str, community_id: int) -> int:
+    client = redis.Redis.from_url(redis_url)
+    keys = client.keys(f"*:group:{community_group(community_id)}")
+    return sum(client.zcard(key) for key in keys)
+
+
+async def open_many(worker: DaphneWorker, cookies: list[str]) -> tuple[list, list[str]]:
+    """Open a socket per cookie, all at once; returns the open ones and the first errors."""
+    results = await asyncio.gather(
+        *(open_socket(worker, cookie) for cookie in cookies), return_exceptions=True
+    )
+    sockets = [result for result in results if not isinstance(result, BaseException)]
+    errors = [repr(result) for result in results if isinstance(result, BaseException)]
+    return sockets, errors[:3] + ([f"... {len(errors)} in all"] if len(errors) > 3 else [])
+
+
+async def count_hearing(sockets: list, seconds: float) -> int:
+    async def hears(websocket) -> bool:
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    if '"community.changed"' in await websocket.recv():
+                        return True
+        except (TimeoutError, ConnectionClosed):
+            return False
+
+    return sum(await asyncio.gather(*(hears(websocket) for websocket in sockets)))
+
+
+@on_postgres_and_redis
+def test_500_sockets_reconnecting_at_once_all_open_and_dead_memberships_expire(community, tmp_path):
+    needs_postgres_and_redis()
+    redis_server = OwnRedis(tmp_path)
+    redis_server.start()
+    coordinators = [
+        make_user(f"mass-{index}", community, is_coordinator=True, is_staff=True) for index in range(COORDINATORS)
+    ]
+    cookies = [session_cookie(coordinator) for coordinator in coordinators] * SOCKETS_EACH
+    environment = {
+        **daphne_environment(redis_server.url, "faults-mass"),
+        "LIVE_GROUP_EXPIRY_SECONDS": str(GROUP_EXPIRY_SECONDS),
+    }
+    first = ProductionDaphne("mass-first", environment, tmp_path)
+    workers, figures, passed = [first], {}, False
+    try:
+        wait_until_listening([first])
+
+        async def scenario() -> None:
+            started = time.monotonic()
+            sockets, errors = await open_many(first, cookies)
+            figures["first"] = (len(sockets), errors, time.monotonic() - started)
+            figures["members while open"] = community_group_size(redis_server.url, community.pk)
+            # A crash: no socket says goodbye, every membership stays behind.
+            first.process.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(first.process.wait, 10)
+            for websocket in sockets:
+                websocket.transport.abort()
+            figures["members after the crash"] = community_group_size(redis_server.url, community.pk)
+
+            second = ProductionDaphne("mass-second", environment, tmp_path)
+            workers.append(second)
+            await asyncio.to_thread(wait_until_listening, [second])
+            started = time.monotonic()
+            sockets, errors = await open_many(second, cookies)
+            figures["reconnect"] = (len(sockets), errors, time.monotonic() - started)
+            figures["members after reconnecting"] = community_group_size(redis_server.url, community.pk)
+            # Past the expiry: the dead members are gone once anything is sent to the group,
+            # the living renewed theirs and every one of them hears it.
+            await asyncio.sleep(GROUP_EXPIRY_SECONDS + 1)
+            hearing = asyncio.ensure_future(count_hearing(sockets, 10))
+            await publish_community_change(redis_server.url, environment, community.pk)
+            figures["hearing the broadcast"] = await hearing
+            figures["members after the expiry"] = community_group_size(redis_server.url, community.pk)
+            # A graceful stop: every socket leaves its groups.
+            second.process.send_signal(signal.SIGTERM)
+            figures["second exit code"] = await asyncio.to_thread(second.process.wait, EXIT_SECONDS)
+            figures["members after a graceful stop"] = community_group_size(redis_server.url, community.pk)
+            for websocket in sockets:
+                websocket.transport.abort()
+
+        asyncio.run(scenario())
+        opened, errors, seconds = figures["first"]
+        assert (opened, errors) == (500, []), errors
+        assert figures["members while open"] == 500
+        assert figures["members after the crash"] == 500  # what expiry is for
+        opened, errors, reconnect_seconds = figures["reconnect"]
+        assert (opened, errors) == (500, []), errors
+        # The dead and the living side by side (the dead whose key expired meanwhile gone).
+        assert 500 <= figures["members after reconnecting"] <= 1000
+        assert figures["hearing the broadcast"] == 500
+        assert figures["members after the expiry"] == 500
+        assert figures["second exit code"] == 0
+        assert figures["members after a graceful stop"] == 0
+        for worker in workers:
+            assert "Too many connections" not in worker.output()
+            assert "Exception inside application" not in worker.output()
+        print(
+            f"\nmass reconnect: 500 of 500 opened in {seconds:.1f} s, 500 of 500 reconnected in "
+            f"{reconnect_seconds:.1f} s, 0 errors; community group: {figures['members while open']} open, "
+            f"{figures['members after the crash']} after SIGKILL, {figures['members after reconnecting']} "
+            f"after reconnecting, {figures['members after the expiry']} after {GROUP_EXPIRY_SECONDS} s "
+            f"(broadcast heard by {figures['hearing the broadcast']}), "
+            f"{figures['members after a graceful stop']} after SIGTERM"
+        )
+        passed = True
+    finally:
+        for worker in workers:
+            worker.stop()
+        redis_server.stop()
+        if not passed:
+            print(figures)
+            for worker in workers:
+                print(f"--- daphne {worker.name} output ---\n{worker.output()[-5000:]}")
