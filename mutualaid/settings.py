@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "mutualaid.operations.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Coordinators' and staff's sessions: an idle limit and an absolute one (ASVS 3.3).
+    "mutualaid.accounts.middleware.ShortSessionsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -189,6 +191,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Coordinators, staff and superusers see every address: their sessions end after this long
+# without activity (an open live dashboard counts) and this long after signing in (OWASP
+# ASVS L2 3.3). Everyone else keeps Django's two weeks (SESSION_COOKIE_AGE).
+COORDINATOR_SESSION_IDLE_MINUTES = float(os.environ.get("COORDINATOR_SESSION_IDLE_MINUTES", "30"))
+COORDINATOR_SESSION_MAX_HOURS = float(os.environ.get("COORDINATOR_SESSION_MAX_HOURS", "12"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"

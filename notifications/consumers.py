@@ -21,6 +21,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from mutualaid.accounts.models import User
+from mutualaid.accounts.sessions import has_short_sessions, record_activity, session_has_expired
 from mutualaid.aid import selectors, services
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.limits import person_is_limited, too_many_message
@@ -54,6 +55,9 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
+            await self.close(code=4401)
+            return
+        if has_short_sessions(user) and not await database_sync_to_async(self.short_session_lasts)():
             await self.close(code=4401)
             return
         if open_sockets_by_person[user.pk] >= settings.LIVE_SOCKETS_PER_PERSON:
@@ -95,10 +99,32 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
                     return
                 for group in self.joined_groups:
                     await self.channel_layer.group_add(group, self.channel_name)
+                short = has_short_sessions(self.scope["user"])
+                if short and not await database_sync_to_async(self.short_session_lasts)():
+                    await self.close(code=4401)
+                    return
         except Exception:
             # The layer is gone (Redis down): close, so the page reconnects and catches up.
             logger.warning("Could not renew a socket's groups: closing it", exc_info=True)
             await self.close(code=1011)
+
+    def short_session_lasts(self) -> bool:
+        """A coordinator's or staff member's session: whether it is still within its limits
+        (mutualaid/accounts/sessions.py), recording the open socket as activity; one that
+        ended is deleted, so the pages sign them out too."""
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if not session_key:
+            return False
+        session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        if SESSION_KEY not in session:
+            return False  # signed out meanwhile
+        if session_has_expired(session):
+            session.delete()
+            return False
+        record_activity(session)
+        if session.modified:
+            session.save()
+        return True
 
     def dashboard_community_id(self, user: User) -> int | None:
         """The community whose dashboard this socket follows, if any.

@@ -24,8 +24,6 @@ A second signal stops at once. Every other argument is daphne's own.
 
 from __future__ import annotations
 
-import daphne.server  # noqa: F401  (first: it installs Twisted's asyncio reactor)
-
 import argparse
 import asyncio
 import logging
@@ -35,6 +33,7 @@ import sys
 import threading
 import time
 
+import daphne.server  # noqa: F401  (first: it installs Twisted's asyncio reactor)
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol

@@ -129,7 +129,9 @@ def test_sigterm_lets_running_requests_answer_closes_every_socket_with_1001_and_
     citizen = make_user("sigterm-citizen", community)
     accepts = []
     for index in range(40):
-        volunteer = make_volunteer(f"sigterm-{index}", community, [shopping], LADEUZEPLEIN, availability=ALL_WEEK)
+        volunteer = make_volunteer(
+            f"sigterm-{index}", community, [shopping], LADEUZEPLEIN, availability=ALL_WEEK
+        )
         help_request = post_request(citizen, community, shopping)
         assignment = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.5)
         accepts.append((assignment.pk, session_cookie(volunteer)))
@@ -189,7 +191,9 @@ def test_sigterm_lets_running_requests_answer_closes_every_socket_with_1001_and_
                 refused += 1
                 assert assignment.status == "proposed", f"refused accept {assignment_id} was saved"
             else:
-                raise AssertionError(f"accept {assignment_id}: no answer ({line!r}), saved: {assignment.status}")
+                raise AssertionError(
+                    f"accept {assignment_id}: no answer ({line!r}), saved: {assignment.status}"
+                )
             accepted_changes = StatusChange.objects.filter(
                 help_request=assignment.help_request, to_status="accepted"
             ).count()
@@ -289,7 +293,8 @@ def test_500_sockets_reconnecting_at_once_all_open_and_dead_memberships_expire(c
     redis_server = OwnRedis(tmp_path)
     redis_server.start()
     coordinators = [
-        make_user(f"mass-{index}", community, is_coordinator=True, is_staff=True) for index in range(COORDINATORS)
+        make_user(f"mass-{index}", community, is_coordinator=True, is_staff=True)
+        for index in range(COORDINATORS)
     ]
     cookies = [session_cookie(coordinator) for coordinator in coordinators] * SOCKETS_EACH
     environment = {

@@ -32,10 +32,16 @@ async def test_a_message_nested_100000_deep_gets_a_json_error_and_the_socket_sta
     communicator, connected = await connect(volunteer)
     assert connected
     too_long = await answer_to(communicator, "[" * 100_000 + "]" * 100_000)
-    assert (too_long["ok"], too_long["message"]) == (False, in_their_language(volunteer, "The message is too long."))
+    assert (too_long["ok"], too_long["message"]) == (
+        False,
+        in_their_language(volunteer, "The message is too long."),
+    )
     # Under the length cap, still nested past Python's recursion limit: not a crash (1011).
     nested = await answer_to(communicator, "[" * 2_000 + "]" * 2_000)
-    assert (nested["ok"], nested["message"]) == (False, in_their_language(volunteer, "The message is not valid JSON."))
+    assert (nested["ok"], nested["message"]) == (
+        False,
+        in_their_language(volunteer, "The message is not valid JSON."),
+    )
     still_open = await answer_to(communicator, json.dumps({"action": "fly"}))
     assert still_open["message"] == in_their_language(volunteer, "Unknown action: send accept or decline.")
     await communicator.disconnect()
@@ -73,7 +79,7 @@ async def test_an_open_socket_renews_its_memberships_and_keeps_hearing_past_the_
         communicator, connected = await connect(volunteer)
         assert connected
         group = person_group(volunteer.pk)
-        (channel, joined), = layer.groups[group].items()
+        ((channel, joined),) = layer.groups[group].items()
         await asyncio.sleep(1.5)
         assert layer.groups[group][channel] > joined  # renewed
         await asyncio.sleep(3)  # past the expiry of the first membership
