@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
+import time
 from collections import Counter
 from importlib import import_module
 from urllib.parse import parse_qs
@@ -21,7 +23,12 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from mutualaid.accounts.models import User
-from mutualaid.accounts.sessions import has_short_sessions, record_activity, session_has_expired
+from mutualaid.accounts.sessions import (
+    ACTIVITY_RESOLUTION_SECONDS,
+    has_short_sessions,
+    record_activity,
+    session_has_expired,
+)
 from mutualaid.aid import selectors, services
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.limits import person_is_limited, too_many_message
@@ -52,12 +59,15 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
     still run their database work in that thread (`database_sync_to_async`).
     """
 
+    # A coordinator's session is checked (and the socket noted as activity) at most this often.
+    session_check_seconds = ACTIVITY_RESOLUTION_SECONDS
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=4401)
             return
-        if has_short_sessions(user) and not await database_sync_to_async(self.short_session_lasts)():
+        if has_short_sessions(user) and not await self.short_session_checked():
             await self.close(code=4401)
             return
         if open_sockets_by_person[user.pk] >= settings.LIVE_SOCKETS_PER_PERSON:
@@ -99,14 +109,22 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
                     return
                 for group in self.joined_groups:
                     await self.channel_layer.group_add(group, self.channel_name)
-                short = has_short_sessions(self.scope["user"])
-                if short and not await database_sync_to_async(self.short_session_lasts)():
+                if has_short_sessions(self.scope["user"]) and not await self.short_session_checked():
                     await self.close(code=4401)
                     return
         except Exception:
             # The layer is gone (Redis down): close, so the page reconnects and catches up.
             logger.warning("Could not renew a socket's groups: closing it", exc_info=True)
             await self.close(code=1011)
+
+    async def short_session_checked(self) -> bool:
+        """`short_session_lasts`, asked at most once per activity resolution (a minute):
+        renewals may come every few seconds, and each would be a trip to the database."""
+        now = time.monotonic()
+        if now - getattr(self, "session_checked_at", -math.inf) < self.session_check_seconds:
+            return True
+        self.session_checked_at = now
+        return await database_sync_to_async(self.short_session_lasts)()
 
     def short_session_lasts(self) -> bool:
         """A coordinator's or staff member's session: whether it is still within its limits
@@ -169,6 +187,11 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         # makes before every handler to close stale database connections.
         if message.get("type") in EVENT_TYPES:
             await self.send(text_data=event_text(message))
+        elif message.get("type") == "websocket.disconnect":
+            # Nor before leaving the groups: when many sockets close at once (a daphne
+            # stopping), queueing in the database thread made some wait past daphne's
+            # close timeout, and they were killed before leaving their groups.
+            await self.websocket_disconnect(message)
         else:
             await super().dispatch(message)
 

@@ -16,6 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from mutualaid.accounts.sessions import ACTIVE_AT, SIGNED_IN_AT
+from notifications.consumers import TaskUpdatesConsumer
 from tests.conftest import PASSWORD
 from tests.notifications.test_consumers import connect
 
@@ -101,8 +102,9 @@ def load_session(key: str):
 
 @pytest.mark.django_db(transaction=True)
 async def test_an_open_dashboard_socket_keeps_a_coordinators_session_alive_until_the_absolute_limit(
-    coordinator,
+    coordinator, monkeypatch
 ):
+    monkeypatch.setattr(TaskUpdatesConsumer, "session_check_seconds", 0)  # not once a minute
     client = await sync_to_async(signed_in)(coordinator)
     key = client.cookies[settings.SESSION_COOKIE_NAME].value
     await sync_to_async(age_session)(client, idle=20 * MINUTE, since_sign_in=HOUR)
