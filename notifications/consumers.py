@@ -67,7 +67,10 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=4401)
             return
-        if has_short_sessions(user) and not await self.short_session_checked():
+        # One trip to the database thread: after a restart every page reconnects at once,
+        # and the handshakes queue there one behind the other.
+        session_lasts, community_id = await database_sync_to_async(self.what_to_follow)(user)
+        if not session_lasts:
             await self.close(code=4401)
             return
         if open_sockets_by_person[user.pk] >= settings.LIVE_SOCKETS_PER_PERSON:
@@ -79,7 +82,6 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         self.counted_person = user.pk
         self.joined_groups = [person_group(user.pk)]
         try:
-            community_id = await database_sync_to_async(self.dashboard_community_id)(user)
             if community_id is not None:
                 self.joined_groups.append(community_group(community_id))
             for group in self.joined_groups:
@@ -116,6 +118,15 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
             # The layer is gone (Redis down): close, so the page reconnects and catches up.
             logger.warning("Could not renew a socket's groups: closing it", exc_info=True)
             await self.close(code=1011)
+
+    def what_to_follow(self, user: User) -> tuple[bool, int | None]:
+        """Whether a coordinator's or staff member's short session still lasts (always for
+        others), and the community whose dashboard this socket follows."""
+        if has_short_sessions(user):
+            self.session_checked_at = time.monotonic()
+            if not self.short_session_lasts():
+                return False, None
+        return True, self.dashboard_community_id(user)
 
     async def short_session_checked(self) -> bool:
         """`short_session_lasts`, asked at most once per activity resolution (a minute):

@@ -80,7 +80,7 @@ async def open_socket(worker: DaphneWorker, cookie: str, path: str = ""):
         worker.socket_url + path,
         origin=worker.origin,
         additional_headers={"Cookie": cookie},
-        open_timeout=30,
+        open_timeout=60,  # as daphne's handshake timeout in run.sh (a browser waits longer)
         ping_interval=None,
     )
 
