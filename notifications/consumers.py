@@ -36,8 +36,8 @@ from mutualaid.operations.metrics import WEBSOCKETS_OPEN
 from notifications.events import EVENT_TYPES, community_group, event_text, person_group
 
 ACTIONS = {"accept", "decline"}
-# static/js/live.js knows these: 4401/4403 signed out or refused (reconnecting shows the
-# login page's answer), 4429 too many sockets of one person (it waits long before retrying).
+# Too many open sockets of one person: static/js/live.js then waits a minute before trying
+# again, rather than reconnecting at once as after any other close.
 TOO_MANY_SOCKETS = 4429
 
 logger = logging.getLogger(__name__)
