@@ -55,9 +55,16 @@ case "$command" in
     # No --proxy-headers: the service reads X-Forwarded-For itself (TRUSTED_PROXY_COUNT), and
     # /metrics trusts only the connection's own address. --verbosity 0: no access log of
     # daphne's own (not in LOG_FORMAT; nginx keeps one, /metrics counts every view); the
-    # service's own logs follow LOG_LEVEL.
-    exec "$PYTHON" -m daphne -b "$DAPHNE_BIND" -p "$((DAPHNE_BASE_PORT + number))" --verbosity 0 \
-      --application-close-timeout 10 mutualaid.asgi:application
+    # service's own logs follow LOG_LEVEL. mutualaid.operations.serve is daphne with a graceful
+    # SIGTERM (stop listening, close every socket with 1001, let running requests answer, at
+    # most --drain-seconds; daphne alone cancels them unanswered and hangs). A socket frame
+    # over 64 KiB closes the socket (1009); the consumer refuses smaller oversized messages.
+    # A handshake may take 60 s, not 5: after a restart every page reconnects at once, and
+    # daphne dropped each handshake still queued after 5 s without an answer (nginx waits
+    # an hour on the socket path).
+    exec "$PYTHON" -m mutualaid.operations.serve -b "$DAPHNE_BIND" -p "$((DAPHNE_BASE_PORT + number))" \
+      --verbosity 0 --application-close-timeout 10 --drain-seconds 15 --websocket_connect_timeout 60 \
+      --websocket-max-message-size 65536 --websocket-max-frame-size 65536 mutualaid.asgi:application
     ;;
   worker)
     exec "$PYTHON" manage.py worker

@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "mutualaid.operations.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Coordinators' and staff's sessions: an idle limit and an absolute one (ASVS 3.3).
+    "mutualaid.accounts.middleware.ShortSessionsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -133,6 +135,14 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # Parallel test processes (pytest-xdist sets PYTEST_XDIST_WORKER) sharing one Redis keep
 # their keys apart; everywhere else this is just CHANNEL_PREFIX.
 CHANNEL_PREFIX = os.environ.get("CHANNEL_PREFIX", "mutualaid") + os.environ.get("PYTEST_XDIST_WORKER", "")
+# A socket's group memberships end this long after it last renewed them; every open socket
+# renews them three times as often. A daphne that dies (no disconnect) leaves its members
+# behind for at most this long, instead of channels_redis's default day.
+LIVE_GROUP_EXPIRY_SECONDS = int(os.environ.get("LIVE_GROUP_EXPIRY_SECONDS", "300"))
+# Open sockets one person may hold in one daphne; one more is closed with 4429.
+LIVE_SOCKETS_PER_PERSON = int(os.environ.get("LIVE_SOCKETS_PER_PERSON", "10"))
+# A socket message longer than this is answered with an error, unread (actions are tiny).
+LIVE_SOCKET_MESSAGE_MAX_CHARACTERS = 4096
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -150,6 +160,9 @@ if REDIS_URL:
                 # (an event per proposal) lands there at once: the default 100 would drop the
                 # 101st event of a run of 100 proposals.
                 "capacity": 2000,
+                "group_expiry": LIVE_GROUP_EXPIRY_SECONDS,
+                # Redis connections per daphne (or worker); more callers wait, at most 20 s.
+                "max_connections": int(os.environ.get("REDIS_MAX_CONNECTIONS", "50")),
             },
         }
     }
@@ -166,7 +179,10 @@ else:
     # every send and receive (that sweep walks every socket's channel: notifications/layers.py;
     # Channels' stock layer was measured 13-32 times slower at a burst's p99: docs/live.md).
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "notifications.layers.SweepingOncePerSecondInMemoryChannelLayer"}
+        "default": {
+            "BACKEND": "notifications.layers.SweepingOncePerSecondInMemoryChannelLayer",
+            "CONFIG": {"group_expiry": LIVE_GROUP_EXPIRY_SECONDS},
+        }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -185,6 +201,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Coordinators, staff and superusers see every address: their sessions end after this long
+# without activity (an open live dashboard counts) and this long after signing in (OWASP
+# ASVS L2 3.3). Everyone else keeps Django's two weeks (SESSION_COOKIE_AGE).
+COORDINATOR_SESSION_IDLE_MINUTES = float(os.environ.get("COORDINATOR_SESSION_IDLE_MINUTES", "30"))
+COORDINATOR_SESSION_MAX_HOURS = float(os.environ.get("COORDINATOR_SESSION_MAX_HOURS", "12"))
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
+import math
+import time
+from collections import Counter
 from importlib import import_module
 from urllib.parse import parse_qs
 
@@ -17,6 +23,12 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from mutualaid.accounts.models import User
+from mutualaid.accounts.sessions import (
+    ACTIVITY_RESOLUTION_SECONDS,
+    has_short_sessions,
+    record_activity,
+    session_has_expired,
+)
 from mutualaid.aid import selectors, services
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.limits import person_is_limited, too_many_message
@@ -24,6 +36,14 @@ from mutualaid.operations.metrics import WEBSOCKETS_OPEN
 from notifications.events import EVENT_TYPES, community_group, event_text, person_group
 
 ACTIONS = {"accept", "decline"}
+# Too many open sockets of one person: static/js/live.js then waits a minute before trying
+# again, rather than reconnecting at once as after any other close.
+TOO_MANY_SOCKETS = 4429
+
+logger = logging.getLogger(__name__)
+
+# Open sockets per person in this process (a daphne's event loop: no lock needed).
+open_sockets_by_person: Counter[int] = Counter()
 
 
 class TaskUpdatesConsumer(AsyncWebsocketConsumer):
@@ -39,20 +59,101 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
     still run their database work in that thread (`database_sync_to_async`).
     """
 
+    # A coordinator's session is checked (and the socket noted as activity) at most this often.
+    session_check_seconds = ACTIVITY_RESOLUTION_SECONDS
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=4401)
             return
+        # One trip to the database thread: after a restart every page reconnects at once,
+        # and the handshakes queue there one behind the other.
+        session_lasts, community_id = await database_sync_to_async(self.what_to_follow)(user)
+        if not session_lasts:
+            await self.close(code=4401)
+            return
+        if open_sockets_by_person[user.pk] >= settings.LIVE_SOCKETS_PER_PERSON:
+            # Accepted to be closed: a refused handshake reaches the page as a bare 1006.
+            await self.accept()
+            await self.close(code=TOO_MANY_SOCKETS)
+            return
+        open_sockets_by_person[user.pk] += 1
+        self.counted_person = user.pk
         self.joined_groups = [person_group(user.pk)]
-        community_id = await database_sync_to_async(self.dashboard_community_id)(user)
-        if community_id is not None:
-            self.joined_groups.append(community_group(community_id))
-        for group in self.joined_groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+        try:
+            if community_id is not None:
+                self.joined_groups.append(community_group(community_id))
+            for group in self.joined_groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+        except BaseException:
+            await self.disconnect(1011)  # no disconnect follows a connect that failed
+            raise
         await self.accept()
         self.counted_open = True
         WEBSOCKETS_OPEN.inc()
+        self.stop_renewing = asyncio.Event()
+        self.renewing = asyncio.ensure_future(self.renew_memberships())
+
+    async def renew_memberships(self) -> None:
+        """Join the groups again every third of the layer's group expiry, so that an open
+        socket stays a member while those of a daphne that died expire (in minutes, not a
+        day: nothing sends them to dead channels for long).
+
+        Stopped by `stop_renewing`, never cancelled halfway: a cancelled join may still
+        reach Redis after the leave that follows it, and leave a member behind."""
+        interval = self.channel_layer.group_expiry / 3
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop_renewing.wait(), interval)
+                if self.stop_renewing.is_set():
+                    return
+                for group in self.joined_groups:
+                    await self.channel_layer.group_add(group, self.channel_name)
+                if has_short_sessions(self.scope["user"]) and not await self.short_session_checked():
+                    await self.close(code=4401)
+                    return
+        except Exception:
+            # The layer is gone (Redis down): close, so the page reconnects and catches up.
+            logger.warning("Could not renew a socket's groups: closing it", exc_info=True)
+            await self.close(code=1011)
+
+    def what_to_follow(self, user: User) -> tuple[bool, int | None]:
+        """Whether a coordinator's or staff member's short session still lasts (always for
+        others), and the community whose dashboard this socket follows."""
+        if has_short_sessions(user):
+            self.session_checked_at = time.monotonic()
+            if not self.short_session_lasts():
+                return False, None
+        return True, self.dashboard_community_id(user)
+
+    async def short_session_checked(self) -> bool:
+        """`short_session_lasts`, asked at most once per activity resolution (a minute):
+        renewals may come every few seconds, and each would be a trip to the database."""
+        now = time.monotonic()
+        if now - getattr(self, "session_checked_at", -math.inf) < self.session_check_seconds:
+            return True
+        self.session_checked_at = now
+        return await database_sync_to_async(self.short_session_lasts)()
+
+    def short_session_lasts(self) -> bool:
+        """A coordinator's or staff member's session: whether it is still within its limits
+        (mutualaid/accounts/sessions.py), recording the open socket as activity; one that
+        ended is deleted, so the pages sign them out too."""
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if not session_key:
+            return False
+        session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        if SESSION_KEY not in session:
+            return False  # signed out meanwhile
+        if session_has_expired(session):
+            session.delete()
+            return False
+        record_activity(session)
+        if session.modified:
+            session.save()
+        return True
 
     def dashboard_community_id(self, user: User) -> int | None:
         """The community whose dashboard this socket follows, if any.
@@ -75,6 +176,17 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         return None
 
     async def disconnect(self, code: int) -> None:
+        renewing = getattr(self, "renewing", None)
+        if renewing is not None:
+            self.stop_renewing.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(renewing, timeout=30)  # a join under way ends first
+        person = getattr(self, "counted_person", None)
+        if person is not None:
+            self.counted_person = None
+            open_sockets_by_person[person] -= 1
+            if open_sockets_by_person[person] <= 0:
+                del open_sockets_by_person[person]
         if getattr(self, "counted_open", False):
             self.counted_open = False
             WEBSOCKETS_OPEN.dec()
@@ -86,6 +198,11 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         # makes before every handler to close stale database connections.
         if message.get("type") in EVENT_TYPES:
             await self.send(text_data=event_text(message))
+        elif message.get("type") == "websocket.disconnect":
+            # Nor before leaving the groups: when many sockets close at once (a daphne
+            # stopping), queueing in the database thread made some wait past daphne's
+            # close timeout, and they were killed before leaving their groups.
+            await self.websocket_disconnect(message)
         else:
             await super().dispatch(message)
 
@@ -93,6 +210,12 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         await self.close(code=4401)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if len(text_data or bytes_data or "") > settings.LIVE_SOCKET_MESSAGE_MAX_CHARACTERS:
+            # Unread: a valid action is a few dozen characters (daphne closes past 64 KiB).
+            with translation.override(self.scope["user"].preferred_language):
+                answer = self.answer(False, _("The message is too long."))
+            await self.send(text_data=json.dumps(answer))
+            return
         answer, close_code = await database_sync_to_async(self.act_in_their_language)(text_data)
         await self.send(text_data=json.dumps(answer))
         if close_code is not None:
@@ -110,7 +233,7 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
             return self.answer(False, too_many_message()), None
         try:
             content = json.loads(text_data or "")
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):  # RecursionError: nested too deep
             return self.answer(False, _("The message is not valid JSON.")), None
         action = content.get("action") if isinstance(content, dict) else None
         if not isinstance(action, str) or action not in ACTIONS:

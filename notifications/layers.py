@@ -1,4 +1,4 @@
-"""Channels' two layers, each with one change that a burst of live events needed.
+"""Channels' two layers, each with the changes that bursts of live events and sockets needed.
 
 Settings pick them (`CHANNEL_LAYERS`); docs/live.md says why and what each changed.
 """
@@ -12,6 +12,7 @@ from collections import defaultdict
 
 from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
+from redis.asyncio import BlockingConnectionPool
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,25 @@ class BatchingRedisChannelLayer(RedisChannelLayer):
     """
 
     receive_batch = 100
+
+    def __init__(self, *args, max_connections: int = 50, pool_wait_seconds: float = 20, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_connections = max_connections
+        self.pool_wait_seconds = pool_wait_seconds
+
+    def create_pool(self, index: int) -> BlockingConnectionPool:
+        """A pool whose callers wait for a free connection (at most `pool_wait_seconds`).
+
+        channels_redis's pool is redis-py's plain one, which fails the moment it holds
+        `max_connections` (100 in redis-py 8): 500 sockets opening at once, each joining its
+        groups, failed 96 times. Bounded and waiting, a burst only queues.
+        """
+        host = self.hosts[index].copy()
+        if "address" not in host:
+            return super().create_pool(index)  # a Sentinel set-up: channels_redis's own
+        return BlockingConnectionPool.from_url(
+            host.pop("address"), max_connections=self.max_connections, timeout=self.pool_wait_seconds, **host
+        )
 
     async def group_send_many(self, deliveries: list[tuple[str, dict]]) -> None:
         """`group_send(group, message)` for each pair, in two round trips per host."""

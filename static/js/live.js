@@ -2,7 +2,8 @@
 // first time too: a change made between the page's rendering and the socket joining its
 // groups was told to nobody), fetch the page again and swap its live regions, so the server
 // decides what this reader may see and an event missed while offline is never lost.
-// Without JavaScript, pages work by reload.
+// Without JavaScript, pages work by reload. A close with 4429 (too many sockets of one
+// person) waits a minute before trying again.
 // The page says what it is doing on <html data-live="...">: "connecting", "refreshing",
 // "idle" (socket open, nothing on its way) or "offline"; tests wait for "idle" instead of
 // sleeping, and <html data-live-refreshes> counts the refreshes done.
@@ -166,8 +167,16 @@
       var event = JSON.parse(message.data);
       if (event.type === "task.changed" || event.type === "community.changed") { refresh(true); }
     };
-    socket.onclose = function () {
+    socket.onclose = function (event) {
       socketOpen = false;
+      if (event.code === 4429) {
+        // Too many sockets of this person (other tabs): wait a minute before asking again.
+        show("offline", indicator.dataset.tooMany || indicator.dataset.offline);
+        retry = window.setTimeout(connect, 60000 * (0.75 + Math.random() / 2));
+        mark();
+        return;
+      }
+      // 1001: the server is restarting; like any other close, reconnect (to another daphne).
       show("offline", indicator.dataset.offline);
       // Back off from 1 s to 30 s, spread out so that pages do not all come back at once
       // after a restart; only a socket that stayed up a while starts again from 1 s (one

@@ -697,7 +697,7 @@ def isolated_channel_layer(settings):
     import uuid
 
     layers = copy.deepcopy(settings.CHANNEL_LAYERS)
-    if "CONFIG" in layers["default"]:
+    if "hosts" in layers["default"].get("CONFIG", {}):  # Redis (the in-memory layer has no prefix)
         layers["default"]["CONFIG"]["prefix"] = f"matrix-{uuid.uuid4().hex}"
     settings.CHANNEL_LAYERS = layers
 
