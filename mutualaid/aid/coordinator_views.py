@@ -44,6 +44,7 @@ def phone_intake(request: HttpRequest) -> HttpResponse:
                 created_by=request.user,
                 contact_name=data["contact_name"],
                 contact_phone=data["contact_phone"],
+                text_caller=data["text_caller"],
                 **request_details(data),
             )
         except ValidationError as error:

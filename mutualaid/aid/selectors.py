@@ -250,7 +250,7 @@ def accounts_matching_caller(help_request: HelpRequest) -> QuerySet[User]:
     matches = [
         person.pk
         for person in people.exclude(phone="").only("pk", "phone")
-        if "".join(character for character in person.phone if character.isdigit()).endswith(digits[-8:])
+        if "".join(character for character in str(person.phone) if character.isdigit()).endswith(digits[-8:])
     ]
     return people.filter(pk__in=matches)
 
