@@ -1,5 +1,6 @@
-import mutualaid.aid.models
 from django.db import migrations, models
+
+import mutualaid.aid.models
 
 
 class Migration(migrations.Migration):
