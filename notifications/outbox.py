@@ -118,9 +118,13 @@ def _send_one(message: OutgoingMessage, now: dt.datetime) -> int:
         message.last_error = obsolete[:255]
         message.save(update_fields=["status", "last_error"])
         return 0
+    channel = CHANNELS[message.channel]
     message.attempts += 1
     try:
-        CHANNELS[message.channel].send(message)
+        wait = channel.wait(message, now) if hasattr(channel, "wait") else None
+        if wait is not None:
+            raise wait
+        channel.send(message)
     except NotNow as wait:
         message.attempts -= 1
         message.next_attempt_at = wait.until
@@ -157,7 +161,7 @@ def _send_one(message: OutgoingMessage, now: dt.datetime) -> int:
         message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
         return 0
     message.status = OutgoingMessage.Status.SENT
-    message.sent_at = timezone.now()
+    message.sent_at = now
     message.save(update_fields=["attempts", "status", "sent_at", "provider_id", "delivery_status"])
     return 1
 

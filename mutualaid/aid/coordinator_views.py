@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -24,7 +25,7 @@ from mutualaid.aid.models import CoordinatorMessage
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.aid.views import add_service_errors, request_details
 from mutualaid.reports import charts, statistics
-from notifications.outbox import failed_recently
+from notifications.outbox import failed_recently, waiting_for_daily_cap
 
 
 def _community(request: HttpRequest):
@@ -313,6 +314,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             ),
             "callbacks": len(selectors.callbacks_for_community(community)),
             "outbox_failures": failed_recently(community_id=community.pk),
+            "texts_waiting_for_cap": waiting_for_daily_cap(community_id=community.pk),
+            "sms_daily_cap": settings.SMS_DAILY_CAP,
             "map_points": selectors.community_map_points(community),
         },
     )

@@ -6,7 +6,8 @@
   not choose this channel or the channel does not carry this kind of change;
 - `send(message)`: deliver one message, raising when it could not (the outbox retries;
   `notifications.delivery.NotNow` and `Undeliverable` say "later" and "never");
-- optionally `obsolete(message) -> str`: why a waiting message is no longer to be sent.
+- optionally `obsolete(message) -> str`: why a waiting message is no longer to be sent;
+- optionally `wait(message, now) -> NotNow | None`: why and until when it must wait.
 
 Adding a channel is its module and its name below (and its `OutgoingMessage.Channel` choice).
 """

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from django.conf import settings
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -153,19 +153,23 @@ def obsolete(message: OutgoingMessage) -> str:
     return ""
 
 
-def send(message: OutgoingMessage, now: dt.datetime | None = None) -> None:
-    now = now or timezone.now()
+def wait(message: OutgoingMessage, now: dt.datetime) -> NotNow | None:
+    """Why and until when a due text must wait: quiet hours (unless urgent), the daily cap."""
     time_zone = _time_zone(message)
     if not message.urgent:
         morning = quiet_hours_end(now, time_zone)
         if morning is not None:
-            raise NotNow(morning, f"{QUIET_REASON}: waits until {morning:%H:%M}")
+            return NotNow(morning, f"{QUIET_REASON}: waits until {morning:%H:%M}")
     if message.community_id and sent_today(message.community_id, now, time_zone) >= settings.SMS_DAILY_CAP:
         local = now.astimezone(ZoneInfo(time_zone))
         tomorrow = (local + dt.timedelta(days=1)).replace(
             hour=QUIET_UNTIL_HOUR, minute=0, second=0, microsecond=0
         )
-        raise NotNow(tomorrow, f"{CAP_REASON} ({settings.SMS_DAILY_CAP}): waits until tomorrow")
+        return NotNow(tomorrow, f"{CAP_REASON} ({settings.SMS_DAILY_CAP}): waits until tomorrow")
+    return None
+
+
+def send(message: OutgoingMessage) -> None:
     try:
         sent = gateway().send(to=message.to_address, body=message.body)
     except TextRefused as error:

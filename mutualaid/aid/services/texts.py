@@ -81,10 +81,14 @@ def _answer(person: User, command: Command, assignment: Assignment) -> str:
 def text_received(*, from_number: str, body: str) -> str:
     """Act on a text from `from_number`; returns the answer queued ("" when nobody with
     that number has an account: a stranger gets no answer)."""
-    person = User.objects.filter(phone=from_number, is_active=True).first() if from_number else None
-    if person is None:
-        logger.info("A text from a number without an account was ignored")
+    people = list(User.objects.filter(phone=from_number, is_active=True)[:5]) if from_number else []
+    if len(people) > 1:
+        # One number on several accounts (a couple's phone): the one that asked for texts.
+        people = [person for person in people if person.sms_notifications]
+    if len(people) != 1:
+        logger.info("A text from a number of no single account was ignored")
         return ""
+    (person,) = people
     parsed = parse(body)
     with translation.override(person.preferred_language):
         if parsed.command == Command.STOP:
