@@ -101,6 +101,9 @@ def _override_page(request: HttpRequest, help_request, **forms) -> HttpResponse:
         else None,
         "hold_minutes": services.hold_minutes(),
         "history": selectors.request_history_for_coordinators(help_request),
+        "sent_messages": help_request.outgoing_messages.select_related("recipient").order_by(
+            "created_at", "pk"
+        ),
     }
     return render(request, "aid/coordinator/request.html", context)
 
@@ -315,6 +318,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "callbacks": len(selectors.callbacks_for_community(community)),
             "outbox_failures": failed_recently(community_id=community.pk),
             "texts_waiting_for_cap": waiting_for_daily_cap(community_id=community.pk),
+            "phones_to_check": community.members.exclude(phone_to_check="").count(),
             "sms_daily_cap": settings.SMS_DAILY_CAP,
             "map_points": selectors.community_map_points(community),
         },

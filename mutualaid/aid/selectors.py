@@ -345,3 +345,8 @@ def request_history_for_coordinators(help_request: HelpRequest) -> list[StatusCh
     )
     notes = [_note(entry, people) for entry in entries]
     return sorted(changes + notes, key=lambda line: line.at)
+
+
+def messages_about_request(help_request: HelpRequest):
+    """What was sent about a request, on which channel, and what became of it."""
+    return help_request.outgoing_messages.select_related("recipient").order_by("created_at", "pk")
