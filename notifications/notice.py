@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from notifications.kinds import ChangeKind
 
 
@@ -24,4 +26,9 @@ class Notice:
     def language(self) -> str:
         if self.recipient is not None:
             return self.recipient.preferred_language
-        return getattr(self.help_request, "language_needed", "") or "nl"
+        # A caller: the language the helper must speak, else the coordinator's who took the call.
+        # (only a language the service speaks).
+        if self.help_request.language_needed in dict(settings.LANGUAGES):
+            return self.help_request.language_needed
+        filed_by = self.help_request.created_by
+        return filed_by.preferred_language if filed_by else settings.LANGUAGE_CODE

@@ -212,4 +212,6 @@ def test_a_caller_the_coordinator_said_to_text_hears_who_is_coming(
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
     (text,) = texts()
     assert text.recipient is None and text.to_address == "+32470123456"
-    assert text.body.startswith(volunteer.first_name + " will come")
+    # In the language of the coordinator who took the call (Dutch here).
+    assert coordinator.preferred_language == "nl"
+    assert text.body == f"{volunteer.first_name} komt binnenkort helpen met Shopping."
