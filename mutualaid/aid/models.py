@@ -7,8 +7,10 @@ transition against `states.py`, records a `StatusChange` and publishes events.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -22,6 +24,11 @@ def default_time_zone() -> str:
     return settings.TIME_ZONE
 
 
+def validate_time_zone(name: str) -> None:
+    if name not in zoneinfo.available_timezones():
+        raise ValidationError(_("Give a time zone such as Europe/Brussels."))
+
+
 class Community(models.Model):
     """A town or neighbourhood running its own mutual-aid service on this deployment."""
 
@@ -31,7 +38,9 @@ class Community(models.Model):
     longitude = models.FloatField(_("longitude of the centre"))
     contact_phone = models.CharField(_("phone line for people who are not online"), max_length=32, blank=True)
     # Quiet hours for text messages are this zone's nights.
-    time_zone = models.CharField(_("time zone"), max_length=64, default=default_time_zone)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default=default_time_zone, validators=[validate_time_zone]
+    )
 
     class Meta:
         verbose_name = _("community")

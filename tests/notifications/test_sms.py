@@ -215,3 +215,12 @@ def test_a_caller_the_coordinator_said_to_text_hears_who_is_coming(
     # In the language of the coordinator who took the call (Dutch here).
     assert coordinator.preferred_language == "nl"
     assert text.body == f"{volunteer.first_name} komt binnenkort helpen met Shopping."
+
+
+def test_a_communitys_time_zone_must_be_a_real_one(community):
+    from django.core.exceptions import ValidationError
+
+    community.time_zone = "Europe/Atlantis"
+    with pytest.raises(ValidationError) as error:
+        community.full_clean()
+    assert "time_zone" in error.value.message_dict

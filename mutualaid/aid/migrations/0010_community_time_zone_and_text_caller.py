@@ -13,7 +13,10 @@ class Migration(migrations.Migration):
             model_name="community",
             name="time_zone",
             field=models.CharField(
-                default=mutualaid.aid.models.default_time_zone, max_length=64, verbose_name="time zone"
+                default=mutualaid.aid.models.default_time_zone,
+                max_length=64,
+                validators=[mutualaid.aid.models.validate_time_zone],
+                verbose_name="time zone",
             ),
         ),
         migrations.AddField(
