@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "channels",
     "csp",
     "django_ratelimit",
+    "phonenumber_field",
     "ninja",  # /api/v1/: its docs page then uses its own static files, not a CDN
     "mutualaid.accounts",
     "mutualaid.aid",
@@ -249,6 +250,21 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 OUTBOX_RETRY_SECONDS = int(os.environ.get("OUTBOX_RETRY_SECONDS", "60"))
 # The address people reach the service at, for links in e-mails.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Phone numbers are stored in E.164; one typed without a country code is read as Belgian.
+PHONENUMBER_DEFAULT_REGION = "BE"
+PHONENUMBER_DB_FORMAT = "E164"
+# Shown to people as "+32 470 12 34 56".
+PHONENUMBER_DEFAULT_FORMAT = "INTERNATIONAL"
+# Text messages (notifications/channels/sms.py): "console" prints them, "twilio" sends them
+# through Twilio's Messages API (or any provider or proxy speaking it at SMS_API_BASE_URL).
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+SMS_API_BASE_URL = os.environ.get("SMS_API_BASE_URL", "https://api.twilio.com").rstrip("/")
+# Texts sent per community per day (its local day); past it texts wait for the next morning.
+SMS_DAILY_CAP = int(os.environ.get("SMS_DAILY_CAP", "200"))
 
 # Geocoding: the offline gazetteer answers first (the demo works without internet); a
 # miss asks geopy's provider unless GEOCODER=offline. A city can run its own Nominatim.

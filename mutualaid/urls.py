@@ -32,6 +32,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("open311/v2/", include("mutualaid.partners.open311_urls")),
     path("api/v1/", api.urls),
+    path("", include("notifications.urls")),
     path("", include("mutualaid.partners.urls")),
     path("", include("mutualaid.reports.urls")),
     path("", include("mutualaid.aid.urls")),

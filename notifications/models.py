@@ -10,6 +10,7 @@ class OutgoingMessage(models.Model):
     class Channel(models.TextChoices):
         EMAIL = "email", _("e-mail")
         PUSH = "push", _("push notification")
+        SMS = "sms", _("text message")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("waiting to be sent")
@@ -18,7 +19,10 @@ class OutgoingMessage(models.Model):
         SKIPPED = "skipped", _("not sent: no longer needed")
 
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.EMAIL)
-    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Empty for a caller without an account (texted at the phone number the coordinator took).
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     # An e-mail address, a phone number, a push endpoint: whatever the channel sends to.
     to_address = models.CharField(max_length=500)
     subject = models.CharField(max_length=200)
@@ -40,6 +44,20 @@ class OutgoingMessage(models.Model):
     reminder_of = models.ForeignKey(
         "aid.Assignment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    # The request it is about (coordinators see per request what was sent), and the
+    # community whose daily text limit and time zone apply.
+    help_request = models.ForeignKey(
+        "aid.HelpRequest", null=True, blank=True, on_delete=models.CASCADE, related_name="outgoing_messages"
+    )
+    community = models.ForeignKey(
+        "aid.Community", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # Goes out in quiet hours too: an urgent request, or the answer to a text just received.
+    urgent = models.BooleanField(default=False)
+    # The provider's id for the message and the last delivery status it reported.
+    provider_id = models.CharField(max_length=64, blank=True, db_index=True)
+    delivery_status = models.CharField(max_length=32, blank=True)
 
     class Meta:
         verbose_name = _("outgoing message")

@@ -5,9 +5,10 @@ worker's outbox job sends them after the commit (`send_pending_messages`), each 
 under a row lock other workers skip, so several workers never send one message twice. A
 failure is retried with exponential backoff (`OUTBOX_RETRY_SECONDS` doubling up to an
 hour) until `MAX_ATTEMPTS`; then the message is `failed`, logged as an error, and the
-coordinators' dashboard counts it (`failed_recently`). Adding a channel is a module in
-`notifications/channels/` (a function that sends one message and raises when it could not;
-`AddressGone` when it never will, e.g. a push subscription the browser dropped).
+coordinators' dashboard counts it (`failed_recently`). A channel may say "not now" (quiet
+hours, a daily limit: the message waits, no attempt counted) or "never" (failed at once).
+An address that never will take a message (a push subscription the browser dropped) skips
+it. Adding a channel is a module in `notifications/channels/` (see its `__init__`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from django.utils import timezone
 from matching.scheduling import wake_worker
 from mutualaid.aid.states import AssignmentStatus
 from notifications.channels import CHANNELS
-from notifications.channels.errors import AddressGone
+from notifications.delivery import AddressGone, NotNow, Undeliverable
 from notifications.models import OutgoingMessage
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,8 @@ def _obsolete(message: OutgoingMessage) -> str:
         return f"not sent: the task was {task.status} before its reminder went out"
     if message.recipient is not None and not message.recipient.is_active:
         return "not sent: the account was closed before it went out"
-    return ""
+    channel_obsolete = getattr(CHANNELS[message.channel], "obsolete", None)
+    return channel_obsolete(message) if channel_obsolete else ""
 
 
 def due_messages(now: dt.datetime):
@@ -113,7 +115,7 @@ def send_pending_messages(*, limit: int = 50, now: dt.datetime | None = None) ->
 
 def _send_one(message: OutgoingMessage, now: dt.datetime) -> int:
     """Send one claimed message and record the outcome; 1 if it went out."""
-    message = OutgoingMessage.objects.select_related("proposal", "reminder_of", "recipient").get(
+    message = OutgoingMessage.objects.select_related("proposal", "reminder_of", "recipient", "community").get(
         pk=message.pk
     )
     obsolete = _obsolete(message)
@@ -122,9 +124,25 @@ def _send_one(message: OutgoingMessage, now: dt.datetime) -> int:
         message.last_error = obsolete[:255]
         message.save(update_fields=["status", "last_error"])
         return 0
+    channel = CHANNELS[message.channel]
     message.attempts += 1
     try:
-        CHANNELS[message.channel](message)
+        wait = channel.wait(message, now) if hasattr(channel, "wait") else None
+        if wait is not None:
+            raise wait
+        channel.send(message)
+    except NotNow as wait:
+        message.attempts -= 1
+        message.next_attempt_at = wait.until
+        message.last_error = wait.reason[:255]
+        message.save(update_fields=["last_error", "next_attempt_at"])
+        return 0
+    except Undeliverable as error:
+        message.status = OutgoingMessage.Status.FAILED
+        message.last_error = str(error)[:255]
+        logger.error("Outbox: %s message %s refused: %s", message.channel, message.pk, error)
+        message.save(update_fields=["attempts", "last_error", "status"])
+        return 0
     except AddressGone as gone:
         message.status = OutgoingMessage.Status.SKIPPED
         message.last_error = str(gone)[:255]
@@ -154,20 +172,34 @@ def _send_one(message: OutgoingMessage, now: dt.datetime) -> int:
         message.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
         return 0
     message.status = OutgoingMessage.Status.SENT
-    message.sent_at = timezone.now()
-    message.save(update_fields=["attempts", "status", "sent_at"])
+    message.sent_at = now
+    message.save(update_fields=["attempts", "status", "sent_at", "provider_id", "delivery_status"])
     return 1
 
 
 def failed_recently(*, community_id: int, hours: int = 24) -> dict:
     """What coordinators are alerted to: messages to their community given up on lately."""
     since = timezone.now() - dt.timedelta(hours=hours)
-    failed = OutgoingMessage.objects.filter(
-        status=OutgoingMessage.Status.FAILED, recipient__community_id=community_id, created_at__gte=since
-    ).order_by("-pk")
+    failed = (
+        OutgoingMessage.objects.filter(status=OutgoingMessage.Status.FAILED, created_at__gte=since)
+        .filter(Q(community_id=community_id) | Q(recipient__community_id=community_id))
+        .order_by("-pk")
+    )
     last = failed.values_list("channel", "last_error").first()
     return {
         "count": failed.count(),
         "last_channel": last[0] if last else "",
         "last_error": last[1] if last else "",
     }
+
+
+def waiting_for_daily_cap(*, community_id: int) -> int:
+    """Texts of a community that the daily limit holds back until tomorrow."""
+    from notifications.channels.sms import CAP_REASON
+
+    return OutgoingMessage.objects.filter(
+        community_id=community_id,
+        channel=OutgoingMessage.Channel.SMS,
+        status=OutgoingMessage.Status.PENDING,
+        last_error__startswith=CAP_REASON,
+    ).count()

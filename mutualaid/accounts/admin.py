@@ -8,17 +8,50 @@ from mutualaid.aid.admin import PERSONAL_VALUE, AuditedAdminMixin
 from notifications.events import close_live_sockets
 
 
+class PhoneToCheckFilter(admin.SimpleListFilter):
+    title = _("phone number to check")
+    parameter_name = "phone_to_check"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("yes"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(phone_to_check="")
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     """People, scoped like the rest; every change (a role, a permission) is audited."""
 
-    list_display = ["username", "first_name", "last_name", "community", "is_coordinator", "is_staff"]
-    list_filter = ["is_coordinator", "is_staff", "community"]
+    list_display = [
+        "username",
+        "first_name",
+        "last_name",
+        "community",
+        "is_coordinator",
+        "is_staff",
+        "phone_to_check",
+    ]
+    # "Phone number to check": numbers from before numbers were checked that could not be
+    # read; a coordinator corrects them here.
+    list_filter = ["is_coordinator", "is_staff", "community", PhoneToCheckFilter]
     fieldsets = [
         *DjangoUserAdmin.fieldsets,
         (
             _("Mutual aid"),
-            {"fields": ["community", "phone", "preferred_language", "email_notifications", "is_coordinator"]},
+            {
+                "fields": [
+                    "community",
+                    "phone",
+                    "phone_to_check",
+                    "preferred_language",
+                    "email_notifications",
+                    "sms_notifications",
+                    "is_coordinator",
+                ]
+            },
         ),
     ]
 

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from mutualaid.accounts.models import User
 from mutualaid.aid.forms import BoundedModelChoiceField
 from mutualaid.aid.models import Community
+from notifications.channels.sms import is_mobile
 
 
 class SignUpForm(UserCreationForm):
@@ -32,8 +33,22 @@ class PersonalDetailsForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ("first_name", "last_name", "email", "phone", "preferred_language", "email_notifications")
+        fields = (
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "preferred_language",
+            "email_notifications",
+            "sms_notifications",
+        )
         labels = {"first_name": _("First name"), "last_name": _("Last name")}
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("sms_notifications") and not (data.get("phone") and is_mobile(data["phone"])):
+            self.add_error("sms_notifications", _("Give a mobile number first: texts go only to one."))
+        return data
 
 
 class DeleteAccountForm(forms.Form):

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
 
 
 class User(AbstractUser):
@@ -20,7 +21,12 @@ class User(AbstractUser):
         null=True,
         blank=True,
     )
-    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # E.164 ("+32470123456"); typed without a country code it is read as Belgian
+    # (PHONENUMBER_DEFAULT_REGION).
+    phone = PhoneNumberField(_("phone"), blank=True)
+    # A number from before numbers were checked that could not be read: kept here, for a
+    # coordinator to correct (the admin's people list filters on it), instead of lost.
+    phone_to_check = models.CharField(_("phone number to check"), max_length=32, blank=True)
     preferred_language = models.CharField(
         _("preferred language"), max_length=8, choices=settings.LANGUAGES, default="nl"
     )
@@ -28,6 +34,11 @@ class User(AbstractUser):
         _("e-mail me about my tasks"),
         default=True,
         help_text=_("New proposals for volunteers; acceptance and completion for requesters."),
+    )
+    sms_notifications = models.BooleanField(
+        _("text me about my tasks"),
+        default=False,
+        help_text=_("Proposals by text message, answered with YES or NO. Needs a mobile number."),
     )
     is_coordinator = models.BooleanField(
         _("coordinator"),
@@ -57,7 +68,7 @@ class User(AbstractUser):
         offer = getattr(self, "volunteer_offer", None)
         if offer is not None and offer.neighbourhood:
             parts.append(offer.neighbourhood)
-        digits = "".join(character for character in self.phone if character.isdigit())
+        digits = "".join(character for character in str(self.phone or "") if character.isdigit())
         if len(digits) >= 3:
             parts.append(gettext("phone …%(end)s") % {"end": digits[-3:]})
         return " · ".join(parts)

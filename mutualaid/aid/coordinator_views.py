@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -24,7 +25,7 @@ from mutualaid.aid.models import CoordinatorMessage
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.aid.views import add_service_errors, request_details
 from mutualaid.reports import charts, statistics
-from notifications.outbox import failed_recently
+from notifications.outbox import failed_recently, waiting_for_daily_cap
 
 
 def _community(request: HttpRequest):
@@ -44,6 +45,7 @@ def phone_intake(request: HttpRequest) -> HttpResponse:
                 created_by=request.user,
                 contact_name=data["contact_name"],
                 contact_phone=data["contact_phone"],
+                text_caller=data["text_caller"],
                 **request_details(data),
             )
         except ValidationError as error:
@@ -99,6 +101,9 @@ def _override_page(request: HttpRequest, help_request, **forms) -> HttpResponse:
         else None,
         "hold_minutes": services.hold_minutes(),
         "history": selectors.request_history_for_coordinators(help_request),
+        "sent_messages": help_request.outgoing_messages.select_related("recipient").order_by(
+            "created_at", "pk"
+        ),
     }
     return render(request, "aid/coordinator/request.html", context)
 
@@ -312,6 +317,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             ),
             "callbacks": len(selectors.callbacks_for_community(community)),
             "outbox_failures": failed_recently(community_id=community.pk),
+            "texts_waiting_for_cap": waiting_for_daily_cap(community_id=community.pk),
+            "phones_to_check": community.members.exclude(phone_to_check="").count(),
+            "sms_daily_cap": settings.SMS_DAILY_CAP,
             "map_points": selectors.community_map_points(community),
         },
     )

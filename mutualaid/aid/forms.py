@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import phonenumbers
 from django import forms
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -22,6 +24,7 @@ from mutualaid.aid.models import (
     part_of_day_has_passed,
 )
 from mutualaid.aid.places import Location
+from notifications.channels.sms import is_mobile
 
 DAYS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")]
 WEEKLY_SLOT_CHOICES = [
@@ -248,15 +251,32 @@ class CancelForm(forms.Form):
     reason = forms.CharField(label=_("Why cancel? (optional)"), max_length=255, required=False)
 
 
+def e164_or_error(raw: str) -> str:
+    """A phone number as typed, in E.164 (Belgian by default), or a ValidationError."""
+    try:
+        parsed = phonenumbers.parse(raw.strip(), settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        raise forms.ValidationError(_("Enter a valid phone number (e.g. 0470 12 34 56 or +32 470 12 34 56)."))
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
 class PhoneIntakeForm(HelpRequestForm):
     """A coordinator files a request for someone who phoned in: the caller first."""
 
     contact_name = forms.CharField(label=_("Caller's name"), max_length=120)
     contact_phone = forms.CharField(label=_("Caller's phone"), max_length=32)
+    text_caller = forms.BooleanField(
+        label=_("Text the caller when someone is coming"),
+        required=False,
+        help_text=_("Only to a mobile number, and only if the caller agrees."),
+    )
 
     field_order = [
         "contact_name",
         "contact_phone",
+        "text_caller",
         "address",
         "category",
         "description",
@@ -271,10 +291,17 @@ class PhoneIntakeForm(HelpRequestForm):
         self.fields["description"].help_text = ""
 
     def clean_contact_phone(self) -> str:
-        phone = self.cleaned_data["contact_phone"].strip()
-        if sum(character.isdigit() for character in phone) < 6:
-            raise forms.ValidationError(_("Give a phone number we can call back."))
-        return phone
+        """In E.164 (Belgian when typed without a country code)."""
+        try:
+            return e164_or_error(self.cleaned_data["contact_phone"])
+        except forms.ValidationError:
+            raise forms.ValidationError(_("Give a phone number we can call back.")) from None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("text_caller") and data.get("contact_phone") and not is_mobile(data["contact_phone"]):
+            self.add_error("text_caller", _("Texts go only to a mobile number."))
+        return data
 
 
 class SearchableSelect(forms.Select):

@@ -7,8 +7,10 @@ transition against `states.py`, records a `StatusChange` and publishes events.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -16,6 +18,15 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from mutualaid.aid.states import AssignmentStatus, RequestStatus
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+def validate_time_zone(name: str) -> None:
+    if name not in zoneinfo.available_timezones():
+        raise ValidationError(_("Give a time zone such as Europe/Brussels."))
 
 
 class Community(models.Model):
@@ -26,6 +37,10 @@ class Community(models.Model):
     latitude = models.FloatField(_("latitude of the centre"))
     longitude = models.FloatField(_("longitude of the centre"))
     contact_phone = models.CharField(_("phone line for people who are not online"), max_length=32, blank=True)
+    # Quiet hours for text messages are this zone's nights.
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default=default_time_zone, validators=[validate_time_zone]
+    )
 
     class Meta:
         verbose_name = _("community")
@@ -140,6 +155,8 @@ class HelpRequest(Place):
     # For people who phoned in (no account): whom the coordinator calls back.
     contact_name = models.CharField(_("name"), max_length=120, blank=True)
     contact_phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # The coordinator asked the caller: text them when someone is coming (a mobile number).
+    text_caller = models.BooleanField(_("text the caller when someone is coming"), default=False)
     # Filed through the API by a partner organisation (a city's 311, a social service).
     partner = models.ForeignKey(
         "partners.PartnerOrganisation",
@@ -293,6 +310,13 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.help_request} -> {self.volunteer} ({self.get_status_display()})"
+
+    @property
+    def short_code(self) -> str:
+        """The 4 digits a volunteer quotes in a text message to say which task they answer
+        (a volunteer has at most 10 live tasks, so two of theirs share one only by a rare
+        chance; a code that names several gets the help line)."""
+        return str(1000 + self.pk % 9000)
 
 
 class CoordinatorMessage(models.Model):

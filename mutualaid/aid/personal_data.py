@@ -51,7 +51,8 @@ def personal_data_export(person: User) -> dict:
             "first_name": person.first_name,
             "last_name": person.last_name,
             "email": person.email,
-            "phone": person.phone,
+            "phone": str(person.phone),
+            "phone_to_check": person.phone_to_check,
             "community": person.community.name if person.community else None,
             "preferred_language": person.preferred_language,
             "email_notifications": person.email_notifications,
@@ -59,6 +60,7 @@ def personal_data_export(person: User) -> dict:
                 {"endpoint": subscription.endpoint, "since": subscription.created_at.isoformat()}
                 for subscription in PushSubscription.objects.filter(person=person).order_by("pk")
             ],
+            "sms_notifications": person.sms_notifications,
             "date_joined": person.date_joined.isoformat(),
         },
         "help_requests": [
@@ -116,13 +118,16 @@ def personal_data_export(person: User) -> dict:
             }
             for assignment in assignments
         ],
-        # E-mails to them: when and about what (the bodies may name other people).
+        # Messages to them, e-mails and texts: when and about what (the bodies may name other
+        # people).
         "emails": [
             {
+                "channel": email.channel,
                 "subject": email.subject,
                 "to": email.to_address,
                 "created_at": email.created_at.isoformat(),
                 "sent_at": email.sent_at.isoformat() if email.sent_at else None,
+                "delivery_status": email.delivery_status,
             }
             for email in OutgoingMessage.objects.filter(recipient=person).order_by("created_at", "pk")
         ],
@@ -171,6 +176,7 @@ def _forget_request_details(help_request: HelpRequest) -> None:
     help_request.contact_name = ""
     help_request.contact_phone = ""
     help_request.note_for_volunteer = ""
+    help_request.text_caller = False
 
 
 def account_delete(*, person: User) -> None:
@@ -199,6 +205,13 @@ def account_delete(*, person: User) -> None:
             _task_links(Assignment.objects.filter(help_request__in=own_requests).values_list("pk", flat=True))
         )
         helped = Assignment.objects.filter(volunteer=person).select_related("help_request")
+        # Texts to the requesters and callers they helped name them ("Fatima will come").
+        OutgoingMessage.objects.filter(
+            help_request__in=[assignment.help_request_id for assignment in helped],
+            channel=OutgoingMessage.Channel.SMS,
+        ).exclude(recipient=person).delete()
+        # Texts about their own requests (proposals name the area and the kind of help).
+        OutgoingMessage.objects.filter(help_request__in=own_requests).delete()
         for assignment in helped:
             if assignment.help_request.requester_id is not None:
                 _forget_emails_linking(
@@ -207,7 +220,8 @@ def account_delete(*, person: User) -> None:
                 )
         VolunteerOffer.objects.filter(volunteer=person).delete()
         person.username = f"deleted-{person.pk}"
-        person.first_name = person.last_name = person.email = person.phone = ""
+        person.first_name = person.last_name = person.email = person.phone = person.phone_to_check = ""
+        person.sms_notifications = False
         person.is_active = False
         person.is_coordinator = False
         person.is_staff = False
@@ -258,6 +272,8 @@ def personal_data_purge(
             batch = list(HelpRequest.objects.select_for_update().filter(pk__in=ids[start : start + 200]))
             for help_request in batch:
                 _forget_request_details(help_request)
+            # Texts to callers went to the number being forgotten.
+            OutgoingMessage.objects.filter(help_request__in=batch, recipient__isnull=True).delete()
             HelpRequest.objects.bulk_update(
                 batch,
                 [
@@ -268,6 +284,7 @@ def personal_data_purge(
                     "contact_name",
                     "contact_phone",
                     "note_for_volunteer",
+                    "text_caller",
                 ],
             )
         progress(min(done * 200, len(ids)), len(ids))

@@ -252,7 +252,7 @@ def accounts_matching_caller(help_request: HelpRequest) -> QuerySet[User]:
     matches = [
         person.pk
         for person in people.exclude(phone="").only("pk", "phone")
-        if "".join(character for character in person.phone if character.isdigit()).endswith(digits[-8:])
+        if "".join(character for character in str(person.phone) if character.isdigit()).endswith(digits[-8:])
     ]
     return people.filter(pk__in=matches)
 
@@ -347,3 +347,8 @@ def request_history_for_coordinators(help_request: HelpRequest) -> list[StatusCh
     )
     notes = [_note(entry, people) for entry in entries]
     return sorted(changes + notes, key=lambda line: line.at)
+
+
+def messages_about_request(help_request: HelpRequest):
+    """What was sent about a request, on which channel, and what became of it."""
+    return help_request.outgoing_messages.select_related("recipient").order_by("created_at", "pk")

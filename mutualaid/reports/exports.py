@@ -113,9 +113,9 @@ def coordinator_export_rows(community: Community, *, start: dt.date, end: dt.dat
             help_request.address,
             # Phone intake: no account, the caller's name and number were taken down.
             requester.display_name if requester else help_request.contact_name,
-            requester.phone if requester else help_request.contact_phone,
+            str(requester.phone) if requester else help_request.contact_phone,
             volunteer.display_name if volunteer else "",
-            volunteer.phone if volunteer else "",
+            str(volunteer.phone) if volunteer else "",
             latest.get_status_display() if latest else "",
             f"{latest.km:.1f}" if latest else "",
             _local(latest.proposed_at, community) if latest else "",

@@ -37,12 +37,8 @@ DEFAULT_HOURS_PER_TASK = 1.0
 
 
 def community_time_zone(community: Community) -> ZoneInfo:
-    """The zone in which the community's days begin and end.
-
-    Communities have no zone of their own yet: every community of a deployment lives
-    in settings.TIME_ZONE.
-    """
-    return timezone.get_default_timezone()
+    """The zone in which the community's days begin and end (and its nights are quiet)."""
+    return ZoneInfo(community.time_zone)
 
 
 def _start_of_day(day: dt.date, zone: ZoneInfo) -> dt.datetime:

@@ -1,11 +1,73 @@
 """E-mail, through Django's configured backend (EMAIL_BACKEND: console by default, SMTP in
-production)."""
+production), to people who chose it (`User.email_notifications`)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
+from notifications.kinds import ChangeKind
 from notifications.models import OutgoingMessage
+from notifications.notice import Notice
+
+NAME = OutgoingMessage.Channel.EMAIL
+KINDS = (ChangeKind.PROPOSED, ChangeKind.ACCEPTED, ChangeKind.DONE, ChangeKind.REMINDER)
+
+
+def chosen_by(user) -> bool:
+    return bool(user is not None and user.is_active and user.email and user.email_notifications)
+
+
+def compose(notice: Notice) -> OutgoingMessage | None:
+    """The e-mail for a notice, or None when it sends none."""
+    person, help_request = notice.recipient, notice.help_request
+    if notice.kind not in KINDS or not chosen_by(person):
+        return None
+    with translation.override(person.preferred_language):
+        if notice.kind == ChangeKind.REMINDER:
+            subject = _("Reminder: tomorrow you help with %(category)s") % {
+                "category": help_request.category.label
+            }
+            template = "notifications/email_reminder.txt"
+            link = reverse("task-detail", args=[notice.assignment.pk])
+        elif notice.kind == ChangeKind.PROPOSED:
+            subject = _("A neighbour needs help: %(category)s") % {"category": help_request.category.label}
+            template = "notifications/email_proposal.txt"
+            assignment = notice.assignment
+            link = reverse("task-detail", args=[assignment.pk]) if assignment else reverse("inbox")
+        else:
+            if notice.kind == ChangeKind.ACCEPTED:
+                subject = _("Someone is coming to help you")
+            else:
+                subject = _("Your request is done")
+            template = f"notifications/email_{notice.kind}.txt"
+            link = reverse("request-detail", args=[help_request.pk])
+        # Coarse on purpose in a proposal: no name, no address before the volunteer accepts.
+        body = render_to_string(
+            template,
+            {
+                "user": person,
+                "site_url": settings.SITE_URL,
+                "help_request": help_request,
+                "assignment": notice.assignment,
+                "volunteer": notice.volunteer,
+                "when": str(notice.window) if notice.window else "",
+                "link": link,
+            },
+        )
+    proposal = notice.assignment if notice.kind == ChangeKind.PROPOSED else None
+    return OutgoingMessage(
+        channel=NAME,
+        recipient=person,
+        to_address=person.email,
+        subject=str(subject),
+        body=body,
+        proposal=proposal if proposal is not None and proposal.pk else None,
+    )
 
 
 def send(message: OutgoingMessage) -> None:

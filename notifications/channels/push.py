@@ -14,14 +14,40 @@ from django.conf import settings
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
 
-from notifications.channels.errors import AddressGone
+from notifications.delivery import AddressGone
+from notifications.kinds import ChangeKind
 from notifications.models import OutgoingMessage, PushSubscription
+from notifications.notice import Notice
+
+NAME = OutgoingMessage.Channel.PUSH
 
 TIMEOUT_SECONDS = 10
 # How long the push service keeps a message for a browser that is offline (a day): a
 # proposal or a reminder is worth little later.
 TIME_TO_LIVE_SECONDS = 24 * 3600
 GONE_STATUSES = (404, 410)
+
+
+def compose_all(notices: list[Notice]) -> list[OutgoingMessage]:
+    """A notification to each subscribed browser: proposals (one query for a whole matching
+    run) and reminders. Coarse for a proposal: what and which neighbourhood only."""
+    from notifications.dispatch import about
+    from notifications.push import proposal_pushes, reminder_pushes
+
+    proposals = [notice for notice in notices if notice.kind == ChangeKind.PROPOSED and notice.assignment]
+    for notice in proposals:
+        notice.assignment.volunteer = notice.recipient  # at hand, no query per proposal
+    by_assignment = {notice.assignment.pk: notice for notice in proposals}
+    messages = [
+        about(message, by_assignment[message.proposal.pk])
+        for message in proposal_pushes([notice.assignment for notice in proposals])
+    ]
+    for notice in notices:
+        if notice.kind == ChangeKind.REMINDER:
+            messages += [
+                about(message, notice) for message in reminder_pushes(notice.assignment, notice.window)
+            ]
+    return messages
 
 
 def send(message: OutgoingMessage) -> None:

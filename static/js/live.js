@@ -17,6 +17,8 @@
   var announcer = document.querySelector("[data-live-announcer]");
   if (!region || !indicator || !window.WebSocket || !window.fetch) { return; }
   var delay = 1000;
+  // The server's list of event types and change kinds (notifications/kinds.py), never a copy.
+  var liveEventTypes = JSON.parse(document.getElementById("change-kinds").textContent).event_types;
   var refreshing = null;
   var again = null;  // an event came while a fetch was on its way: fetch once more after it
   var retry = null;
@@ -165,7 +167,7 @@
     };
     socket.onmessage = function (message) {
       var event = JSON.parse(message.data);
-      if (event.type === "task.changed" || event.type === "community.changed") { refresh(true); }
+      if (liveEventTypes.indexOf(event.type) !== -1) { refresh(true); }
     };
     socket.onclose = function (event) {
       socketOpen = false;

@@ -65,7 +65,7 @@ def test_the_day_before_an_accepted_task_its_volunteer_is_mailed_when_where_and_
     assert message.to == [volunteer.email]
     assert message.subject == "Reminder: tomorrow you help with Shopping"
     assert "Naamsestraat 12" in message.body  # accepted: the exact address
-    assert "Morning" in message.body
+    assert "morning" in message.body
     assert f"/volunteer/tasks/{accepted_task.pk}/#give-back" in message.body
     assert "I can't any more" in message.body
 
@@ -239,3 +239,20 @@ def test_nobody_else_can_give_back_a_volunteers_task(accepted_task, second_volun
     assert response.status_code == 404
     accepted_task.refresh_from_db()
     assert accepted_task.status == "accepted"
+
+
+def test_a_volunteer_who_chose_texts_gets_the_reminder_by_text_with_the_way_to_give_it_back(
+    accepted_task, volunteer
+):
+    volunteer.phone = "+32 470 00 00 01"
+    volunteer.sms_notifications = True
+    volunteer.save()
+
+    assert services.send_task_reminders(now=today_at(10)) == 1
+
+    text = OutgoingMessage.objects.get(channel=OutgoingMessage.Channel.SMS)
+    assert text.reminder_of_id == accepted_task.pk
+    assert text.body.startswith("Tomorrow ")
+    assert "Naamsestraat 12" in text.body  # accepted: the exact address
+    assert f"Reply CANT {accepted_task.short_code}" in text.body
+    assert len(text.body) <= 160

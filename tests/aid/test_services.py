@@ -137,7 +137,8 @@ def test_a_coordinator_can_file_a_request_for_someone_without_an_account(coordin
 
     assert help_request.requester is None
     assert help_request.created_by == coordinator
-    assert (help_request.contact_name, help_request.contact_phone) == ("Mrs Maes", "016 112233")
+    # The number is kept in E.164 (read as Belgian: typed without a country code).
+    assert (help_request.contact_name, help_request.contact_phone) == ("Mrs Maes", "+3216112233")
     assert records(help_request) == [("request", coordinator, "", RequestStatus.OPEN, "created")]
 
 

@@ -131,7 +131,7 @@ def test_a_request_filed_like_fixmystreet_is_proposed_by_matching_and_read_back(
     organisation = help_request.partner
     assert organisation.name == "Leuven 311"
     assert help_request.requester is None and help_request.created_by == organisation.system_user
-    assert (help_request.contact_name, help_request.contact_phone) == ("Maria De Smet", "+32 470 55 66 77")
+    assert (help_request.contact_name, help_request.contact_phone) == ("Maria De Smet", "+32470556677")
     assert help_request.any_time and help_request.urgency == 2 and "(People: 2)" in help_request.description
     assert AuditEntry.objects.filter(
         action="api_request_create", subject=f"help_request:{request_id}"

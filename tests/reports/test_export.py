@@ -101,7 +101,7 @@ def test_export_shows_the_latest_assignment_of_a_request(
 def test_export_of_a_phoned_in_request_gives_the_callers_name_and_phone(client, coordinator, phoned_in):
     _status, rows, _response = export(client, coordinator)
     row = rows_by_id(rows)[str(phoned_in.pk)]
-    assert (row["requester_name"], row["requester_phone"]) == ("Maria Janssens", "016 12 34 56")
+    assert (row["requester_name"], row["requester_phone"]) == ("Maria Janssens", "+3216123456")
     assert row["volunteer_name"] == row["assignment_status"] == ""
 
 

@@ -58,7 +58,7 @@ def secrets(citizen, other_citizen, volunteer, help_requests) -> list[str]:
     """Everything about a person or a single request that must never be published."""
     values = [CALLER_NAME, CALLER_PHONE, "Janssens", "bread and milk", "Groceries for the week"]
     values += [citizen.display_name, "Peeters", other_citizen.display_name, "Maes", volunteer.display_name]
-    values += [citizen.phone, volunteer.phone]
+    values += [str(citizen.phone), str(volunteer.phone)]
     for help_request in help_requests:
         values += [help_request.address, help_request.address.split(",")[0]]
         values.append(f"/requests/{help_request.pk}/")

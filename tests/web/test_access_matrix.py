@@ -253,6 +253,10 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
      "L 404 404 404 404 404 200 200 200", "L 404 404 404 404 404 302! 200 200", "message"),
     ("coordinator-messages", "?community=leuven", "L 404 404 404 404 404 200 200 200",
      "L 404 404 404 404 404 302! 200 302!", "message"),
+    # Twilio's webhooks: signed with the auth token, never with a session (403 unsigned,
+    # nothing changes; tests/notifications/test_sms_inbound.py signs them).
+    ("sms-inbound", "", ALL_405, ALL_403, "empty"),
+    ("sms-status", "", ALL_405, ALL_403, "empty"),
     # API keys: a coordinator's own community's (K is Leuven's); making one shows it once.
     ("coordinator-api-keys", "", "L 404 404 404 404 404 200 200 200",
      "L 404 404 404 404 404 200! 200! 200!", "api-key"),

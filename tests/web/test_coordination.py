@@ -37,7 +37,7 @@ def test_a_coordinator_files_a_phoned_in_request_in_one_form(client, coordinator
     assert response.status_code == 302 and response.url == reverse("coordinator-intake")
     help_request = HelpRequest.objects.get()
     assert help_request.requester is None and help_request.created_by == coordinator
-    assert (help_request.contact_name, help_request.contact_phone) == ("Mrs Maes", "016 23 45 67")
+    assert (help_request.contact_name, help_request.contact_phone) == ("Mrs Maes", "+3216234567")
     assert help_request.neighbourhood == "Leuven centrum"
 
 
@@ -83,7 +83,7 @@ def test_the_call_back_list_says_whom_to_call_and_what_to_say(
     services.assignment_accept(assignment=assignment, volunteer=volunteer)
     page = client.get(reverse("coordinator-callbacks")).text
     assert "tell Mrs Maes that Volunteer" in page.replace("Volunteer Volunteer", "Volunteer")
-    assert "016 23 45 67" in page and volunteer.phone in page
+    assert "+3216234567" in page and str(volunteer.phone) in page
     client.post(reverse("coordinator-callback-done", args=[help_request.pk]))
     assert "Nobody to call back" in client.get(reverse("coordinator-callbacks")).text
     services.assignment_complete(assignment=assignment, volunteer=volunteer)

@@ -15,12 +15,9 @@ from mutualaid.aid.states import (
     check_assignment_transition,
     check_request_transition,
 )
-from notifications.emails import queue_emails, task_emails
-from notifications.events import publish_task_changes, task_change
-from notifications.outbox import queue_messages
-from notifications.push import proposal_pushes
-
-EMAILED_CHANGES = ("proposed", "accepted", "done")
+from notifications.dispatch import task_changed
+from notifications.events import task_change
+from notifications.kinds import ChangeKind
 
 
 class TaskActionError(Exception):
@@ -81,30 +78,20 @@ def change_of(help_request: HelpRequest, change: str, volunteer_ids: list[int]) 
     )
 
 
-def announce(help_request: HelpRequest, change: str, volunteer_ids: list[int]) -> None:
-    """Tell the live pages concerned, after the commit (events carry ids only)."""
-    publish_task_changes([change_of(help_request, change, volunteer_ids)])
+def announce(help_request: HelpRequest, change: ChangeKind, volunteer_ids: list[int]) -> None:
+    """Say what happened to a task; `notifications` decides who hears it on which channel."""
+    task_changed(help_request, change, volunteer_ids)
 
 
 def publish(
     help_request: HelpRequest,
-    change: str,
+    change: ChangeKind,
     volunteer_ids: Iterable[int] = (),
     *,
     assignment: Assignment | None = None,
 ) -> None:
-    """Queue the e-mails (and a proposal's pushes) a change sends and announce it to the live pages."""
-    volunteer_ids = sorted(set(volunteer_ids))
-    if change in EMAILED_CHANGES:
-        volunteers = list(User.objects.filter(pk__in=volunteer_ids))
-        queue_emails(
-            task_emails(
-                help_request=help_request, change=change, volunteers=volunteers, assignment=assignment
-            )
-        )
-    if change == "proposed" and assignment is not None:
-        queue_messages(proposal_pushes([assignment]))
-    announce(help_request, change, volunteer_ids)
+    """Say what happened to a task (with the proposal, for a proposal's notices)."""
+    task_changed(help_request, change, volunteer_ids, assignment=assignment)
 
 
 def locked_request(help_request_id: int) -> HelpRequest:

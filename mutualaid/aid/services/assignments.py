@@ -16,7 +16,6 @@ from mutualaid.accounts.models import User
 from mutualaid.aid.models import Assignment, HelpRequest, StatusChange, Urgency
 from mutualaid.aid.services._records import (
     TaskActionError,
-    change_of,
     locked_assignment,
     locked_request,
     publish,
@@ -30,10 +29,8 @@ from mutualaid.aid.states import (
     RequestStatus,
     check_request_transition,
 )
-from notifications.emails import queue_emails, task_emails
-from notifications.events import publish_task_changes
-from notifications.outbox import queue_messages
-from notifications.push import proposal_pushes
+from notifications.dispatch import TaskChange, tasks_changed
+from notifications.kinds import ChangeKind
 
 # On the assignment's record (coordinators read it); the citizen's record says nothing.
 GIVE_BACK_REASON = "can't any more"
@@ -70,7 +67,7 @@ def assignment_propose(
     # "why this volunteer" may name the volunteer or the citizen's circumstances, and stays
     # on the assignment's record, which coordinators read.
     set_request_status(help_request, RequestStatus.PROPOSED, actor=actor, assignment=assignment)
-    publish(help_request, "proposed", [volunteer.pk], assignment=assignment)
+    publish(help_request, ChangeKind.PROPOSED, [volunteer.pk], assignment=assignment)
     return assignment
 
 
@@ -104,7 +101,7 @@ def assignment_accept(*, assignment: Assignment, volunteer: User) -> Assignment:
         else:
             set_assignment_status(assignment, AssignmentStatus.ACCEPTED, actor=volunteer)
             set_request_status(help_request, RequestStatus.ACCEPTED, actor=volunteer, assignment=assignment)
-            publish(help_request, "accepted", [volunteer.pk])
+            publish(help_request, ChangeKind.ACCEPTED, [volunteer.pk])
     if overdue:
         raise _explain_not_proposed(assignment)
     return assignment
@@ -121,7 +118,7 @@ def assignment_decline(*, assignment: Assignment, volunteer: User, reason: str =
     set_request_status(
         help_request, RequestStatus.OPEN, actor=volunteer, reason="declined", assignment=assignment
     )
-    publish(help_request, "declined", [volunteer.pk])
+    publish(help_request, ChangeKind.DECLINED, [volunteer.pk])
     schedule_matching(help_request.community_id)
     return assignment
 
@@ -135,7 +132,12 @@ def assignment_withdraw(*, assignment: Assignment, volunteer: User, reason: str 
     # The citizen reads a system reason ("account deleted"), never the volunteer's own words.
     public = reason if reason in StatusChange.SYSTEM_REASONS else ""
     release(
-        assignment, help_request, actor=volunteer, reason=reason, request_reason=public, change="withdrawn"
+        assignment,
+        help_request,
+        actor=volunteer,
+        reason=reason,
+        request_reason=public,
+        change=ChangeKind.WITHDRAWN,
     )
     return assignment
 
@@ -152,7 +154,7 @@ def assignment_give_back(*, assignment: Assignment, volunteer: User) -> Assignme
             _("This task is no longer yours to give back (%(status)s).")
             % {"status": assignment.get_status_display()}
         )
-    release(assignment, help_request, actor=volunteer, reason=GIVE_BACK_REASON, change="withdrawn")
+    release(assignment, help_request, actor=volunteer, reason=GIVE_BACK_REASON, change=ChangeKind.WITHDRAWN)
     return assignment
 
 
@@ -163,7 +165,7 @@ def release(
     actor: User,
     reason: str,
     request_reason: str = "",
-    change: str,
+    change: ChangeKind,
 ) -> None:
     """Take a live task back from its volunteer: the request is open and matched again.
 
@@ -195,14 +197,14 @@ def assignment_complete(
     assignment.save(update_fields=["hours_spent"])
     set_assignment_status(assignment, AssignmentStatus.DONE, actor=volunteer)
     set_request_status(help_request, RequestStatus.DONE, actor=volunteer, assignment=assignment)
-    publish(help_request, "done", [volunteer.pk])
+    publish(help_request, ChangeKind.DONE, [volunteer.pk])
     return assignment
 
 
 def _expire(assignment: Assignment, help_request: HelpRequest) -> None:
     set_assignment_status(assignment, AssignmentStatus.EXPIRED, actor=None, reason="no answer in time")
     set_request_status(help_request, RequestStatus.OPEN, actor=None, reason="expired", assignment=assignment)
-    publish(help_request, "expired", [assignment.volunteer_id])
+    publish(help_request, ChangeKind.EXPIRED, [assignment.volunteer_id])
     schedule_matching(help_request.community_id)
 
 
@@ -273,18 +275,11 @@ def assignments_propose_batch(
     HelpRequest.objects.bulk_update(
         [request for request, _v, _k in proposals], ["status", "unassigned_reason", "updated_at"]
     )
-    volunteers = User.objects.in_bulk({volunteer_id for _request, volunteer_id, _km in proposals})
-    emails, live_events = [], []
-    for assignment, (help_request, volunteer_id, _km) in zip(assignments, proposals, strict=True):
-        assignment.volunteer = volunteers[volunteer_id]
-        emails += task_emails(
-            help_request=help_request,
-            change="proposed",
-            volunteers=[volunteers[volunteer_id]],
-            assignment=assignment,
-        )
-        live_events.append(change_of(help_request, "proposed", [volunteer_id]))
-    queue_emails(emails)
-    queue_messages(proposal_pushes(assignments))
-    publish_task_changes(live_events)  # one send after the commit, not one per proposal
+    # One dispatch for the batch: one query, one insert, one live send after the commit.
+    tasks_changed(
+        [
+            TaskChange(help_request, ChangeKind.PROPOSED, [volunteer_id], assignment)
+            for assignment, (help_request, volunteer_id, _km) in zip(assignments, proposals, strict=True)
+        ]
+    )
     return assignments

@@ -40,9 +40,9 @@ from mutualaid.aid.services._records import (
 from mutualaid.aid.services.assignments import assignment_propose, release
 from mutualaid.aid.services.audit import audit
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
-from notifications.emails import queue_emails
+from notifications.dispatch import email_people
 from notifications.events import publish_community_change
-from notifications.models import OutgoingMessage
+from notifications.kinds import ChangeKind
 
 
 def _override_reason(reason: str) -> str:
@@ -92,7 +92,7 @@ def _give(
     if agreed_by_phone:
         set_assignment_status(assignment, AssignmentStatus.ACCEPTED, actor=coordinator, reason=why)
         set_request_status(help_request, RequestStatus.ACCEPTED, actor=coordinator, assignment=assignment)
-        publish(help_request, "accepted", [volunteer.pk])
+        publish(help_request, ChangeKind.ACCEPTED, [volunteer.pk])
     return assignment
 
 
@@ -153,7 +153,7 @@ def assignment_reassign_by_coordinator(
             }
         )
     before = {"status": help_request.status, "volunteer": assignment.volunteer_id}
-    release(assignment, help_request, actor=coordinator, reason=why, change="unassigned")
+    release(assignment, help_request, actor=coordinator, reason=why, change=ChangeKind.UNASSIGNED)
     given = _give(help_request, volunteer, coordinator=coordinator, why=why, agreed_by_phone=agreed_by_phone)
     audit(
         actor=coordinator,
@@ -183,7 +183,7 @@ def assignment_unassign(*, assignment: Assignment, coordinator: User, reason: st
     )
     # The hold first: the run that `release` schedules must find the request held.
     _hold(help_request, coordinator, minutes=hold_minutes())
-    release(assignment, help_request, actor=coordinator, reason=why, change="unassigned")
+    release(assignment, help_request, actor=coordinator, reason=why, change=ChangeKind.UNASSIGNED)
     return assignment
 
 
@@ -230,7 +230,7 @@ def help_request_hold(
             }
         )
     _hold(help_request, coordinator, minutes=hold_minutes() if minutes is None else minutes)
-    publish_community_change(community_id=help_request.community_id, change="held")
+    publish_community_change(community_id=help_request.community_id, change=ChangeKind.HELD)
     return help_request
 
 
@@ -248,7 +248,7 @@ def help_request_release_hold(*, help_request: HelpRequest, coordinator: User) -
         before={"held_until": help_request.held_until.isoformat(), "held_by": help_request.held_by_id},
     )
     _set_hold(help_request, until=None, by=None)
-    publish_community_change(community_id=help_request.community_id, change="hold_released")
+    publish_community_change(community_id=help_request.community_id, change=ChangeKind.HOLD_RELEASED)
     if help_request.status == RequestStatus.OPEN:
         schedule_matching(help_request.community_id)
     return help_request
@@ -268,7 +268,7 @@ def help_request_mark_called_back(*, help_request: HelpRequest, coordinator: Use
     )
     help_request.called_back_status = help_request.status
     help_request.save(update_fields=["called_back_status"])
-    publish_community_change(community_id=help_request.community_id, change="called_back")
+    publish_community_change(community_id=help_request.community_id, change=ChangeKind.CALLED_BACK)
     return help_request
 
 
@@ -292,7 +292,7 @@ def help_request_attach_to_account(
     )
     help_request.requester = person
     help_request.save(update_fields=["requester", "updated_at"])
-    announce(help_request, "attached", [])  # the new requester's pages and the dashboard
+    announce(help_request, ChangeKind.ATTACHED, [])  # the new requester's pages and the dashboard
     return help_request
 
 
@@ -318,12 +318,7 @@ def coordinator_message_send(
         raise ValidationError(
             {"skill": _("Nobody matches: no volunteer with an e-mail address in this group.")}
         )
-    queue_emails(
-        [
-            OutgoingMessage(recipient=person, to_address=person.email, subject=subject, body=body)
-            for person in recipients
-        ]
-    )
+    email_people(recipients, subject=subject, body=body, community_id=community.pk)
     message = CoordinatorMessage.objects.create(
         community=community,
         sender=coordinator,

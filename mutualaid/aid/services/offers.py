@@ -13,6 +13,7 @@ from mutualaid.accounts.models import User
 from mutualaid.aid.models import Category, Community, VolunteerOffer
 from mutualaid.aid.places import Location
 from notifications.events import publish_community_change
+from notifications.kinds import ChangeKind
 
 
 @transaction.atomic
@@ -58,7 +59,7 @@ def volunteer_offer_save(
     schedule_matching(community.pk)
     # Dashboards count the volunteers available: the community left, if any, and this one.
     for community_id in sorted(earlier_community_ids | {community.pk}):
-        publish_community_change(community_id=community_id, change="volunteers")
+        publish_community_change(community_id=community_id, change=ChangeKind.VOLUNTEERS)
     return offer
 
 
@@ -69,5 +70,5 @@ def volunteer_offer_set_paused(*, offer: VolunteerOffer, paused: bool) -> Volunt
     offer.save(update_fields=["is_paused", "updated_at"])
     if not paused:
         schedule_matching(offer.community_id)
-    publish_community_change(community_id=offer.community_id, change="volunteers")
+    publish_community_change(community_id=offer.community_id, change=ChangeKind.VOLUNTEERS)
     return offer

@@ -1,5 +1,5 @@
 """Reminders: the day before an accepted task, its volunteer hears of it again on their
-channels (e-mail, push), with the way to say "I can't any more" (the task page's give-back,
+channels (e-mail, text message, push), with the way to say "I can't any more" (the task page's give-back,
 which releases the task to matching at once).
 
 A task's day is the first day of its time windows from today on; a task for any time has
@@ -20,10 +20,8 @@ from django.utils import timezone
 from mutualaid.aid.models import Assignment, TimeWindow
 from mutualaid.aid.services._records import locked_assignment
 from mutualaid.aid.states import AssignmentStatus
-from notifications.emails import reminder_emails
+from notifications.dispatch import remind
 from notifications.models import TaskReminder
-from notifications.outbox import queue_messages
-from notifications.push import reminder_pushes
 
 # Local hours in which reminders go out: none in the night.
 REMINDERS_FROM_HOUR = 9
@@ -66,7 +64,7 @@ def remind_task(assignment_id: int, *, now: dt.datetime | None = None) -> bool:
         assignment = Assignment.objects.select_related(
             "volunteer", "help_request__category", "help_request__requester"
         ).get(pk=assignment.pk)
-        queue_messages(reminder_emails(assignment, window) + reminder_pushes(assignment, window))
+        remind(assignment, window)
     return True
 
 

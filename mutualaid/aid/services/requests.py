@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+import phonenumbers
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -32,6 +34,19 @@ from mutualaid.aid.services._records import (
 from mutualaid.aid.services.audit import audit
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
 from notifications.events import publish_task_changes
+from notifications.kinds import ChangeKind
+
+
+def e164_if_valid(number: str) -> str:
+    """A caller's number in E.164 when it reads as one (Belgian by default); as given when
+    not, since a coordinator can still read it out (a partner's system may send anything)."""
+    try:
+        parsed = phonenumbers.parse(number, settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return number
+    if not phonenumbers.is_valid_number(parsed):
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 @transaction.atomic
@@ -48,6 +63,7 @@ def help_request_create(
     any_time: bool = False,
     contact_name: str = "",
     contact_phone: str = "",
+    text_caller: bool = False,
     language_needed: str = "",
     partner=None,
 ) -> HelpRequest:
@@ -84,7 +100,8 @@ def help_request_create(
         longitude=location.longitude,
         neighbourhood=location.neighbourhood,
         contact_name=contact_name.strip(),
-        contact_phone=contact_phone.strip(),
+        contact_phone=e164_if_valid(contact_phone.strip()),
+        text_caller=text_caller and requester is None,
         language_needed=language_needed,
         partner=partner if filed_by_partner else None,
     )
@@ -113,7 +130,7 @@ def help_request_create(
             subject=help_request,
             after={"category": category.slug, "urgency": urgency},
         )
-    publish(help_request, "created")
+    publish(help_request, ChangeKind.CREATED)
     schedule_matching(community.pk)
     return help_request
 
@@ -189,7 +206,7 @@ def help_request_edit(
         subject=help_request,
         after={"changed": sorted(name for name in after if after[name] != before[name])},
     )
-    publish(help_request, "changed", volunteer_ids)
+    publish(help_request, ChangeKind.CHANGED, volunteer_ids)
     schedule_matching(help_request.community_id)
     return help_request
 
@@ -224,7 +241,7 @@ def help_request_add_note(*, help_request: HelpRequest, actor: User, note: str) 
             "volunteer_id", flat=True
         )
     )
-    publish(help_request, "note", volunteer_ids)
+    publish(help_request, ChangeKind.NOTE, volunteer_ids)
     return help_request
 
 
@@ -275,7 +292,7 @@ def help_request_cancel(
             after={"status": RequestStatus.CANCELLED, "reason": reason},
         )
     set_request_status(help_request, RequestStatus.CANCELLED, actor=actor, reason=reason)
-    publish(help_request, "cancelled", volunteer_ids)
+    publish(help_request, ChangeKind.CANCELLED, volunteer_ids)
     return help_request
 
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('aid', '0009_helprequest_partner'),
-        ('notifications', '0003_outgoing_message_every_channel'),
+        ('notifications', '0004_outgoing_message_text_channel'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='outgoingmessage',
             name='channel',
-            field=models.CharField(choices=[('email', 'e-mail'), ('push', 'push notification')], default='email', max_length=16),
+            field=models.CharField(choices=[('email', 'e-mail'), ('push', 'push notification'), ('sms', 'text message')], default='email', max_length=16),
         ),
         migrations.CreateModel(
             name='PushSubscription',

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('aid', '0009_helprequest_partner'),
+        ('aid', '0011_convert_caller_phone_numbers_to_e164'),
     ]
 
     operations = [

@@ -1,0 +1,142 @@
+"""The one dispatcher: a service says what happened to a task (a `ChangeKind`); this module
+decides who hears of it and how.
+
+Everyone concerned hears of every change on their open pages (a live event, after the
+commit). Some kinds also reach people who are not on the site: a proposal its volunteer,
+"someone is coming" and "done" the requester (or the caller a coordinator filed it for).
+Each such notice is offered to every channel in `notifications.channels`; a channel writes
+a message to the outbox when the person chose it (e-mail, text message, ...), inside the
+service's transaction, and the worker sends it after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from notifications.channels import CHANNELS
+from notifications.events import publish_task_changes, task_change
+from notifications.kinds import ChangeKind
+from notifications.models import OutgoingMessage
+from notifications.notice import Notice
+from notifications.outbox import queue_messages
+
+# The kinds that reach people off the site; the others are only live events.
+NOTIFIED_KINDS = (ChangeKind.PROPOSED, ChangeKind.ACCEPTED, ChangeKind.DONE)
+
+
+@dataclass
+class TaskChange:
+    help_request: Any
+    kind: ChangeKind
+    volunteer_ids: list[int] = field(default_factory=list)
+    assignment: Any = None
+
+
+def task_changed(
+    help_request, kind: ChangeKind, volunteer_ids: Iterable[int] = (), *, assignment=None
+) -> None:
+    """Tell everyone concerned that a task changed: live pages, and by their channels."""
+    tasks_changed([TaskChange(help_request, ChangeKind(kind), sorted(set(volunteer_ids)), assignment)])
+
+
+def tasks_changed(changes: list[TaskChange]) -> None:
+    """Several changes at once (a matching run's proposals): one query for the volunteers,
+    one insert for the messages, one live send after the commit."""
+    from mutualaid.accounts.models import User
+
+    wanted = {pk for change in changes if change.kind in NOTIFIED_KINDS for pk in change.volunteer_ids}
+    volunteers = User.objects.in_bulk(wanted) if wanted else {}
+    notices_to_send, live_events = [], []
+    for change in changes:
+        help_request = change.help_request
+        live_events.append(
+            task_change(
+                request_id=help_request.pk,
+                community_id=help_request.community_id,
+                requester_id=help_request.requester_id,
+                volunteer_ids=change.volunteer_ids,
+                request_status=help_request.status,
+                change=str(change.kind),
+            )
+        )
+        notices_to_send += notices(
+            change, [volunteers[pk] for pk in change.volunteer_ids if pk in volunteers]
+        )
+    queue_messages(compose(notices_to_send))
+    publish_task_changes(live_events)
+
+
+def notices(change: TaskChange, volunteers: list) -> list[Notice]:
+    """Who is told of a change off the site."""
+    help_request, kind = change.help_request, change.kind
+    if kind == ChangeKind.PROPOSED:
+        return [Notice(kind, help_request, person, assignment=change.assignment) for person in volunteers]
+    if kind in (ChangeKind.ACCEPTED, ChangeKind.DONE):
+        volunteer = volunteers[0] if volunteers else None
+        # requester None: a caller, whom only a channel that needs no account can reach.
+        return [Notice(kind, help_request, help_request.requester, volunteer=volunteer)]
+    return []
+
+
+def compose(notices: list[Notice]) -> list[OutgoingMessage]:
+    """The messages of every channel each person chose, for a batch of notices."""
+    messages = []
+    for channel in CHANNELS.values():
+        if hasattr(channel, "compose_all"):
+            messages += channel.compose_all(notices)
+            continue
+        for notice in notices:
+            message = channel.compose(notice)
+            if message is not None:
+                messages.append(about(message, notice))
+    return messages
+
+
+def about(message: OutgoingMessage, notice: Notice) -> OutgoingMessage:
+    """The request a message is about (coordinators see per request what was sent) and the
+    community whose text limit and time zone apply."""
+    message.help_request = notice.help_request
+    message.community_id = notice.help_request.community_id
+    return message
+
+
+def remind(assignment, window) -> None:
+    """The day before an accepted task: its volunteer hears of it on their channels, with
+    the way to give it back. A reminder still waiting is dropped if the task changes."""
+    notice = Notice(
+        ChangeKind.REMINDER,
+        assignment.help_request,
+        assignment.volunteer,
+        assignment=assignment,
+        window=window,
+    )
+    messages = compose([notice])
+    for message in messages:
+        message.reminder_of = assignment
+    queue_messages(messages)
+
+
+def email_people(people: list, *, subject: str, body: str, community_id: int) -> None:
+    """A coordinator's own e-mail to volunteers, through the outbox."""
+    queue_messages(
+        [
+            OutgoingMessage(
+                channel=OutgoingMessage.Channel.EMAIL,
+                recipient=person,
+                to_address=person.email,
+                subject=subject,
+                body=body,
+                community_id=community_id,
+            )
+            for person in people
+        ]
+    )
+
+
+def text_reply(person, body: str, *, community_id: int | None) -> None:
+    """Answer a text a person sent (through the outbox, at any hour)."""
+    from notifications.channels.sms import reply
+
+    queue_messages([reply(person, body, community_id=community_id)])

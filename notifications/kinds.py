@@ -1,0 +1,46 @@
+"""What happened: the one list of change kinds that services announce, the dispatcher
+routes, live events carry and the page script reads (`{% change_kinds_script %}` in the
+base template puts it on every page as JSON, so the script never spells a kind of its own).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ChangeKind(StrEnum):
+    # A task's changes: the request's or its assignment's status moved.
+    CREATED = "created"
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    UNASSIGNED = "unassigned"
+    DONE = "done"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    ATTACHED = "attached"
+    CHANGED = "changed"  # the citizen changed what, when or where
+    NOTE = "note"  # the citizen left a note for the volunteer who is coming
+    # Not a change: the day before an accepted task, its volunteer hears of it again.
+    REMINDER = "reminder"
+    # A community dashboard's changes that are no task's status.
+    VOLUNTEERS = "volunteers"
+    HELD = "held"
+    HOLD_RELEASED = "hold_released"
+    CALLED_BACK = "called_back"
+
+
+# What a dashboard hears that no citizen's page does (holds are coordinators' business).
+COMMUNITY_KINDS = (ChangeKind.VOLUNTEERS, ChangeKind.HELD, ChangeKind.HOLD_RELEASED, ChangeKind.CALLED_BACK)
+
+
+def for_page_script() -> dict:
+    """What every page's script is given: the live event types and the kinds of task
+    changes they carry (not the dashboards' own kinds, which say nothing to a citizen)."""
+    from notifications.events import EVENT_TYPES
+
+    return {
+        "event_types": list(EVENT_TYPES),
+        "task_kinds": [kind.value for kind in ChangeKind if kind not in COMMUNITY_KINDS],
+    }
