@@ -74,6 +74,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A NUL byte in a parameter: 400 before any view reads it (PostgreSQL refuses NUL in text).
+    "mutualaid.operations.unavailable.RejectNulBytesMiddleware",
+    # The database unreachable or every pooled connection busy: 503 with Retry-After.
+    "mutualaid.operations.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -124,6 +128,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE: a transaction takes the write lock when it begins, so concurrent writers
     # wait for each other instead of failing half-way with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+# PostgreSQL: a pool of connections per process (psycopg's, through Django), so in-flight
+# requests share DATABASE_POOL_MAX_SIZE connections instead of opening one each. A request
+# that waits longer than DATABASE_POOL_TIMEOUT_SECONDS for one is answered 503 with
+# Retry-After (mutualaid.operations.unavailable). The pool replaces persistent
+# connections: DATABASE_CONN_MAX_AGE only applies with DATABASE_POOL_MAX_SIZE=0. Django
+# checks each connection as it leaves the pool, so one the server ended (a restart,
+# pg_terminate_backend) is replaced instead of failing the request that got it.
+DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # with a pool: check_connection on checkout
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")), DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT_SECONDS", "5")),
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -11,6 +11,8 @@ from mutualaid.accounts.views import (
 from mutualaid.operations import views as operations_views
 from mutualaid.partners.api import api
 
+handler500 = "mutualaid.operations.unavailable.server_error"
+
 urlpatterns = [
     # Answered by mutualaid.operations.middleware.ProbesMiddleware before any other middleware.
     path("healthz", operations_views.healthz, name="healthz"),
