@@ -234,6 +234,9 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 # A message that could not be sent is tried again after this many seconds, doubling after
 # each failure (at most an hour apart), five tries in all; then coordinators are alerted.
 OUTBOX_RETRY_SECONDS = int(os.environ.get("OUTBOX_RETRY_SECONDS", "60"))
+# A message being sent is left alone by other workers this long (a worker that died while
+# sending leaves it to be sent again then: at least once, never lost).
+OUTBOX_CLAIM_SECONDS = int(os.environ.get("OUTBOX_CLAIM_SECONDS", "300"))
 # The address people reach the service at, for links in e-mails.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -341,3 +344,6 @@ MATCHING_DEBOUNCE_SECONDS = float(os.environ.get("MATCHING_DEBOUNCE_SECONDS", "2
 # A coordinator's hold keeps matching away from a request this long (or until released).
 COORDINATOR_HOLD_MINUTES = int(os.environ.get("COORDINATOR_HOLD_MINUTES", "15"))
 MATCHING_TICK_SECONDS = float(os.environ.get("MATCHING_TICK_SECONDS", "30"))
+# A worker's claim on a community's run is a lease: if the worker dies mid-run (its
+# transaction rolled back), the community is due again after this and another worker runs it.
+MATCHING_CLAIM_SECONDS = float(os.environ.get("MATCHING_CLAIM_SECONDS", "60"))
