@@ -12,6 +12,7 @@ from typing import Literal
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest
 from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
@@ -22,6 +23,7 @@ from ninja.security import HttpBearer
 from mutualaid.aid.models import Category, HelpRequest
 from mutualaid.aid.services import TaskActionError
 from mutualaid.limits import request_is_limited
+from mutualaid.operations.unavailable import database_unavailable_response
 from mutualaid.partners import intake, services
 from mutualaid.partners.models import ApiKey
 from mutualaid.reports.views import community_public_figures
@@ -82,6 +84,13 @@ def _invalid(request, exc):
 @api.exception_handler(Http404)
 def _not_found(request, exc):
     return _error(request, "not_found", "no such request among your organisation's", 404)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request, exc):
+    # As for pages (the middleware): the database unreachable or the pool busy is a 503.
+    return database_unavailable_response(request)
 
 
 @api.exception_handler(HttpError)
