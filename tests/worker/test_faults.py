@@ -20,14 +20,19 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.db import connection
 
-from mutualaid.aid.models import HelpRequest
+from matching.models import MatchingRun
+from matching.scheduling import ADVISORY_LOCK_NAMESPACE
+from mutualaid.aid.models import Assignment, HelpRequest
 from mutualaid.partners.services import TOKEN_MARK
+from tests.conftest import post_request
 from tests.notifications.test_faults import OwnRedis, daphne_environment, http_call, needs_postgres_and_redis
 from tests.notifications.test_two_workers import (
     PROJECT_ROOT,
     DaphneWorker,
     database_url_of_the_test_database,
+    session_cookie,
     stop_with_parent,
     wait_until_listening,
 )
@@ -204,3 +209,137 @@ def test_every_pooled_connection_busy_answers_503_with_retry_after_never_500_and
         redis.stop()
         if not passed:
             print_outputs(daphne)
+
+
+def test_postgresql_ending_every_connection_of_the_database_loses_no_request_and_matching_goes_on(
+    citizen, volunteer, second_volunteer, community, shopping, tmp_path
+):
+    needs_postgres_and_redis()
+    cookie = session_cookie(citizen)
+    redis = OwnRedis(tmp_path)
+    redis.start()
+    env = daphne_environment(redis.url, "faults-terminate")
+    daphne = DaphneWorker("terminate", env, tmp_path)
+    worker = WorkerProcess("terminate", env, tmp_path)
+    admin = own_connection()
+    admin.autocommit = True
+    passed = False
+    try:
+        wait_until_listening([daphne])
+        first = post_by_form(daphne, cookie, shopping, "Before the connections go.")
+        wait_for(lambda: request_status(first) == "proposed", 15, "the first request proposed")
+
+        with connection.cursor() as cursor:  # the test's own Django connection stays
+            cursor.execute("SELECT pg_backend_pid()")
+            test_pid = cursor.fetchone()[0]
+        ended = admin.execute(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND pid <> %s) AS ended",
+            [test_pid],
+        ).fetchone()[0]
+        print(f"{ended} connections of the test database ended (the daphne's and the worker's)")
+        assert ended >= 2
+
+        statuses = [http_call(daphne, "GET", f"/requests/{first}/", cookie)[0] for _ in range(3)]
+        posted = time.monotonic()
+        second = post_by_form(daphne, cookie, shopping, "After the connections went.")
+        wait_for(lambda: request_status(second) == "proposed", 15, "the second request proposed")
+        proposed_after = time.monotonic() - posted
+        print(f"after the connections ended: pages {statuses}, proposed {proposed_after:.2f} s after posting")
+        assert statuses == [200, 200, 200]
+        assert worker.alive()
+        assert Assignment.objects.filter(help_request_id__in=[first, second]).count() == 2
+        assert "Internal Server Error" not in daphne.output()
+        passed = True
+    finally:
+        admin.close()
+        worker.stop()
+        daphne.stop()
+        redis.stop()
+        if not passed:
+            print_outputs(daphne, worker)
+
+
+def test_a_worker_sigkilled_mid_run_leaves_the_run_to_the_next_worker_and_no_proposal_is_lost_or_doubled(
+    citizen, volunteer, community, shopping, tmp_path
+):
+    needs_postgres_and_redis()
+    redis = OwnRedis(tmp_path)
+    redis.start()
+    env = {
+        **daphne_environment(redis.url, "faults-kill"),
+        "MATCHING_CLAIM_SECONDS": "3",
+        "MATCHING_TICK_SECONDS": "1",
+    }
+    # The test holds the community's matching lock: the worker claims the run and waits in it.
+    locker = own_connection()
+    locker.autocommit = True
+    locker.execute("SELECT pg_advisory_lock(%s, %s)", [ADVISORY_LOCK_NAMESPACE, community.pk])
+    help_request = post_request(citizen, community, shopping)
+    first = WorkerProcess("first", env, tmp_path)
+    second = None
+    passed = False
+    try:
+
+        def run_waiting_for_the_lock() -> bool:
+            return locker.execute(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                "WHERE l.locktype = 'advisory' AND NOT l.granted AND a.datname = current_database()"
+            ).fetchone()[0]
+
+        wait_for(run_waiting_for_the_lock, 20, "the first worker's run in progress")
+        first.kill()
+        killed = time.monotonic()
+        locker.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_LOCK_NAMESPACE, community.pk])
+        assert request_status(help_request.pk) == "open"  # the killed run's transaction rolled back
+
+        second = WorkerProcess("second", env, tmp_path)
+        wait_for(lambda: request_status(help_request.pk) == "proposed", 30, "the second worker's run")
+        print(f"proposed by the second worker {time.monotonic() - killed:.2f} s after the first was killed")
+        time.sleep(2)  # any second run would happen now
+        assert Assignment.objects.filter(help_request=help_request).count() == 1
+        assert MatchingRun.objects.filter(community=community, proposed=1).count() == 1
+        passed = True
+    finally:
+        locker.close()
+        for worker in (first, second):
+            if worker is not None:
+                worker.stop()
+        redis.stop()
+        if not passed:
+            print_outputs(*(worker for worker in (first, second) if worker is not None))
+
+
+def test_a_redis_restart_under_the_worker_it_recovers_by_itself_and_matching_resumes_within_10_s(
+    citizen, volunteer, second_volunteer, community, shopping, tmp_path
+):
+    needs_postgres_and_redis()
+    cookie = session_cookie(citizen)
+    redis = OwnRedis(tmp_path)
+    redis.start()
+    env = daphne_environment(redis.url, "faults-redis-worker")  # the default 30 s tick: wake-ups only
+    daphne = DaphneWorker("redis-worker", env, tmp_path)
+    worker = WorkerProcess("redis", env, tmp_path)
+    passed = False
+    try:
+        wait_until_listening([daphne])
+        first = post_by_form(daphne, cookie, shopping, "Before Redis restarts.")
+        wait_for(lambda: request_status(first) == "proposed", 15, "the first request proposed")
+
+        redis.stop()
+        time.sleep(3)  # the worker notices: its listening fails
+        redis.start()
+        back = time.monotonic()
+        second = post_by_form(daphne, cookie, shopping, "After Redis came back.")
+        wait_for(lambda: request_status(second) == "proposed", 10, "matching after Redis came back", 0.05)
+        resumed = time.monotonic() - back
+        print(f"matching resumed {resumed:.2f} s after Redis came back")
+        assert worker.alive()
+        assert "cannot hear wake-ups" in worker.output()
+        passed = True
+    finally:
+        worker.stop()
+        daphne.stop()
+        redis.stop()
+        if not passed:
+            print_outputs(daphne, worker)
