@@ -33,7 +33,16 @@ def _community_of(request: HttpRequest):
 
 def request_details(data: dict) -> dict:
     """What a request form (the citizen's or the phone intake) passes to the service."""
-    fields = ("category", "description", "urgency", "location", "time_windows", "any_time", "language_needed")
+    fields = (
+        "category",
+        "description",
+        "urgency",
+        "location",
+        "time_windows",
+        "any_time",
+        "language_needed",
+        "idempotency_key",
+    )
     return {field: data[field] for field in fields}
 
 

@@ -20,6 +20,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import HttpBearer
 
+from mutualaid.aid.forms import IDEMPOTENCY_KEY_PATTERN
 from mutualaid.aid.models import Category, HelpRequest
 from mutualaid.aid.services import TaskActionError
 from mutualaid.limits import request_is_limited
@@ -213,8 +214,15 @@ def create_request(request, data: RequestIn):
         raise HttpError(400, f"category {data.category[:50]!r} is not offered (GET /categories)") from None
     except intake.BadInput as bad:
         raise HttpError(400, str(bad)) from None
+    # A retried call with the same Idempotency-Key files nothing new: the answer is the
+    # request the first call filed (keys are per organisation).
+    idempotency_key = request.headers.get("Idempotency-Key", "")
+    if idempotency_key and not IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key):
+        raise HttpError(400, "Idempotency-Key: 8 to 64 letters, digits, '-' or '_'")
     try:
-        help_request = services.partner_request_create(key=key, **details.as_kwargs())
+        help_request = services.partner_request_create(
+            key=key, idempotency_key=idempotency_key, **details.as_kwargs()
+        )
     except DjangoValidationError as error:
         raise HttpError(400, "; ".join(error.messages)) from None
     return Status(201, _own_request(key, help_request.pk))
