@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -343,3 +344,69 @@ def test_a_redis_restart_under_the_worker_it_recovers_by_itself_and_matching_res
         redis.stop()
         if not passed:
             print_outputs(daphne, worker)
+
+
+def test_a_worker_sigkilled_while_sending_a_mail_leaves_it_to_the_next_worker_who_sends_it_once(
+    citizen, community, tmp_path
+):
+    needs_postgres_and_redis()
+    from notifications.models import OutgoingMessage
+    from notifications.outbox import queue_messages
+
+    subject = "Your request: a volunteer is coming (fault test)"
+    queue_messages(
+        [OutgoingMessage(recipient=citizen, to_address="citizen@example.org", subject=subject, body="..")]
+    )
+    message = OutgoingMessage.objects.get()
+    redis = OwnRedis(tmp_path)
+    redis.start()
+    env = {
+        **daphne_environment(redis.url, "faults-outbox"),
+        "OUTBOX_CLAIM_SECONDS": "3",
+        "MATCHING_TICK_SECONDS": "1",
+    }
+    silent = socket.socket()  # a mail server that takes the connection and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    silent.settimeout(20)
+    first = WorkerProcess(
+        "sending",
+        {
+            **env,
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(silent.getsockname()[1]),
+            "EMAIL_TIMEOUT": "60",
+        },
+        tmp_path,
+    )
+    second = None
+    passed = False
+    try:
+        sending, _address = silent.accept()  # the first worker is in the middle of the send
+        first.kill()
+        killed = time.monotonic()
+        sending.close()
+        message.refresh_from_db()
+        assert (message.status, message.attempts, message.sent_at) == ("pending", 0, None)
+
+        second = WorkerProcess(
+            "after", {**env, "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}, tmp_path
+        )
+        wait_for(
+            lambda: OutgoingMessage.objects.filter(pk=message.pk, status="sent").exists(), 30, "the mail sent"
+        )
+        print(f"the mail went out {time.monotonic() - killed:.2f} s after the sending worker was killed")
+        time.sleep(1.5)  # a second send would show now
+        message.refresh_from_db()
+        assert message.attempts == 1
+        assert second.output().count(f"Subject: {subject}") == 1
+        passed = True
+    finally:
+        silent.close()
+        for worker in (first, second):
+            if worker is not None:
+                worker.stop()
+        redis.stop()
+        if not passed:
+            print_outputs(*(worker for worker in (first, second) if worker is not None))
