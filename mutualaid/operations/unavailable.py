@@ -16,6 +16,7 @@ import sys
 from django import db
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import format_html
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views import defaults
 
@@ -40,7 +41,7 @@ def _answer(request: HttpRequest, status: int, code: str, message: str) -> HttpR
     page = format_html(
         '<!doctype html><html lang="{}"><head><meta charset="utf-8"><title>{}</title></head>'
         "<body><main><h1>{}</h1><p>{}</p></main></body></html>",
-        getattr(request, "LANGUAGE_CODE", "en"),
+        get_language() or "en",
         message,
         message,
         _("Please go back and try again.") if status == 400 else _("Please try again in a few seconds."),
