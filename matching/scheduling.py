@@ -102,13 +102,24 @@ def wake_worker() -> None:
         logger.exception("Could not wake the matching worker; its tick will find the work")
 
 
-def claim_due_community(community_id: int, now: dt.datetime) -> bool:
-    """Take a due community off the queue; only one process can win the claim."""
-    return bool(
-        MatchingQueue.objects.filter(community_id=community_id, due_at__lte=now).update(
-            due_at=None, requested_by=None, last_started_at=now
-        )
+def claim_due_community(community_id: int, now: dt.datetime) -> dt.datetime | None:
+    """Take a due community off the queue for a lease; only one process can win the claim.
+
+    Returns the lease's end (pass it to `release_claim` once the run has committed), or None
+    when another worker took it. A worker that dies mid-run never releases its claim: the
+    community is due again when the lease ends, and another worker (or the restarted one)
+    runs it. A trigger during the run moves `due_at` earlier, so the release leaves it due.
+    """
+    lease_ends = now + dt.timedelta(seconds=settings.MATCHING_CLAIM_SECONDS)
+    claimed = MatchingQueue.objects.filter(community_id=community_id, due_at__lte=now).update(
+        due_at=lease_ends, requested_by=None, last_started_at=now
     )
+    return lease_ends if claimed else None
+
+
+def release_claim(community_id: int, lease_ends: dt.datetime) -> None:
+    """The run is done: the community is no longer due, unless a trigger came meanwhile."""
+    MatchingQueue.objects.filter(community_id=community_id, due_at=lease_ends).update(due_at=None)
 
 
 def due_communities(now: dt.datetime) -> list[tuple[int, int | None]]:

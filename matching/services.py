@@ -27,6 +27,7 @@ from matching.scheduling import (
     claim_due_community,
     due_communities,
     lock_community_for_matching,
+    release_claim,
     schedule_matching,
     seconds_until_next_due,
 )
@@ -276,7 +277,8 @@ def run_due_matching(*, now: dt.datetime | None = None) -> float | None:
     """
     now = now or timezone.now()
     for community_id, requested_by_id in due_communities(now):
-        if not claim_due_community(community_id, now):
+        lease_ends = claim_due_community(community_id, now)
+        if lease_ends is None:
             continue  # another worker took it
         community = Community.objects.get(pk=community_id)
         started_by = User.objects.filter(pk=requested_by_id).first() if requested_by_id else None
@@ -286,8 +288,10 @@ def run_due_matching(*, now: dt.datetime | None = None) -> float | None:
         except Exception:
             logger.exception("Matching failed for %s; it will be tried again", community)
             with transaction.atomic():
+                release_claim(community_id, lease_ends)
                 schedule_matching(community_id, delay_seconds=60)
             continue
+        release_claim(community_id, lease_ends)
         logger.info(
             "Matching %s: %d proposed, %.1f km, waiting %s (%.2f s: %s)",
             community,

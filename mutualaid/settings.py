@@ -75,6 +75,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A NUL byte in a parameter: 400 before any view reads it (PostgreSQL refuses NUL in text).
+    "mutualaid.operations.unavailable.RejectNulBytesMiddleware",
+    # The database unreachable or every pooled connection busy: 503 with Retry-After.
+    "mutualaid.operations.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,6 +132,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE: a transaction takes the write lock when it begins, so concurrent writers
     # wait for each other instead of failing half-way with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+# PostgreSQL: a pool of connections per process (psycopg's, through Django), so in-flight
+# requests share DATABASE_POOL_MAX_SIZE connections instead of opening one each. A request
+# that waits longer than DATABASE_POOL_TIMEOUT_SECONDS for one is answered 503 with
+# Retry-After (mutualaid.operations.unavailable). The pool replaces persistent
+# connections: DATABASE_CONN_MAX_AGE only applies with DATABASE_POOL_MAX_SIZE=0. Django
+# checks each connection as it leaves the pool, so one the server ended (a restart,
+# pg_terminate_backend) is replaced instead of failing the request that got it.
+DATABASE_POOL_MAX_SIZE = int(os.environ.get("DATABASE_POOL_MAX_SIZE", "10"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # with a pool: check_connection on checkout
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")), DATABASE_POOL_MAX_SIZE),
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT_SECONDS", "5")),
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -248,6 +268,9 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 # A message that could not be sent is tried again after this many seconds, doubling after
 # each failure (at most an hour apart), five tries in all; then coordinators are alerted.
 OUTBOX_RETRY_SECONDS = int(os.environ.get("OUTBOX_RETRY_SECONDS", "60"))
+# A message being sent is left alone by other workers this long (a worker that died while
+# sending leaves it to be sent again then: at least once, never lost).
+OUTBOX_CLAIM_SECONDS = int(os.environ.get("OUTBOX_CLAIM_SECONDS", "300"))
 # The address people reach the service at, for links in e-mails.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -380,3 +403,6 @@ MATCHING_DEBOUNCE_SECONDS = float(os.environ.get("MATCHING_DEBOUNCE_SECONDS", "2
 # A coordinator's hold keeps matching away from a request this long (or until released).
 COORDINATOR_HOLD_MINUTES = int(os.environ.get("COORDINATOR_HOLD_MINUTES", "15"))
 MATCHING_TICK_SECONDS = float(os.environ.get("MATCHING_TICK_SECONDS", "30"))
+# A worker's claim on a community's run is a lease: if the worker dies mid-run (its
+# transaction rolled back), the community is due again after this and another worker runs it.
+MATCHING_CLAIM_SECONDS = float(os.environ.get("MATCHING_CLAIM_SECONDS", "60"))

@@ -12,6 +12,8 @@ from mutualaid.operations import views as operations_views
 from mutualaid.partners.api import api
 from notifications import views as notification_views
 
+handler500 = "mutualaid.operations.unavailable.server_error"
+
 urlpatterns = [
     # Answered by mutualaid.operations.middleware.ProbesMiddleware before any other middleware.
     path("healthz", operations_views.healthz, name="healthz"),

@@ -32,9 +32,6 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 MAX_RETRY_SECONDS = 3600
-# A claimed message is left alone by other workers this long: a worker that died while
-# sending leaves it to be tried again then (at least once, never lost).
-CLAIM_SECONDS = 300
 
 
 def queue_messages(messages: list[OutgoingMessage]) -> None:
@@ -85,7 +82,7 @@ def _claim(now: dt.datetime, tried: list[int]) -> OutgoingMessage | None:
             .first()
         )
         if message is not None:
-            message.next_attempt_at = now + dt.timedelta(seconds=CLAIM_SECONDS)
+            message.next_attempt_at = now + dt.timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS)
             message.save(update_fields=["next_attempt_at"])
     return message
 

@@ -8,6 +8,7 @@ import os
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections
 from django.utils import timezone, translation
 from hypothesis import settings as hypothesis_settings
 
@@ -54,6 +55,15 @@ def clear_cache() -> None:
             client.delete(key)
     else:
         cache.clear()
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """No connection pool in the test process itself (the daphne and worker subprocesses
+    of the fault tests keep theirs, from the settings): tests run database code in threads
+    that end without returning their connection (fresh executors, barriers), and in a
+    pool each such thread would keep a connection checked out until the pool ran dry."""
+    connections["default"].settings_dict.get("OPTIONS", {}).pop("pool", None)
 
 
 @pytest.fixture(autouse=True)

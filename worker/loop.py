@@ -36,6 +36,7 @@ HEARTBEAT_SECONDS = 10
 PURGE_CHECK_SECONDS = 600
 REMINDERS_CHECK_SECONDS = 60
 SHUTDOWN_SECONDS = 10
+LISTEN_RETRY_SECONDS = 1.0
 
 
 async def _run(job: Job):
@@ -48,24 +49,31 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
 
 
 async def _listen(wakes: list[asyncio.Event]) -> None:
-    """Turn wake-ups on the channel layer into events; survive the layer going away."""
+    """Turn wake-ups on the channel layer into events; survive the layer going away.
+
+    While Redis is away the worker goes on with its ticks and tries to listen again every
+    LISTEN_RETRY_SECONDS, so wake-ups are heard again within that of Redis coming back.
+    """
     channel_layer = get_channel_layer()
-    delay = 1.0
+    failing_since = None
     while True:
         try:
             await channel_layer.receive(MATCHING_CHANNEL)
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            logger.warning(
-                "Worker cannot hear wake-ups (%s); working on its ticks, listening again in %.0f s",
-                error,
-                delay,
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 30.0)
+            if failing_since is None:
+                failing_since = time.monotonic()
+                logger.warning(
+                    "Worker cannot hear wake-ups (%s); working on its ticks, listening again every %.0f s",
+                    error,
+                    LISTEN_RETRY_SECONDS,
+                )
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
             continue
-        delay = 1.0
+        if failing_since is not None:
+            logger.info("Worker hears wake-ups again after %.0f s", time.monotonic() - failing_since)
+            failing_since = None
         for wake in wakes:
             wake.set()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import uuid
 
 import phonenumbers
 from django import forms
@@ -98,7 +100,27 @@ class PlaceFormMixin(forms.Form):
             return None
 
 
-class HelpRequestForm(PlaceFormMixin):
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+class IdempotencyKeyMixin(forms.Form):
+    """A hidden key, new for each blank form: posting the same form twice (a retry after a
+    timeout, a double click) files one request; the service finds it by this key."""
+
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+
+    def clean_idempotency_key(self) -> str:
+        key = self.cleaned_data.get("idempotency_key", "")
+        # Only our own keys' shape; anything else files without a key (as before keys).
+        return key if IDEMPOTENCY_KEY_PATTERN.fullmatch(key) else ""
+
+
+class HelpRequestForm(IdempotencyKeyMixin, PlaceFormMixin):
     category = BoundedModelChoiceField(label=_("What kind of help?"), queryset=Category.objects.none())
     description = forms.CharField(
         label=_("What do you need?"),

@@ -194,6 +194,9 @@ class HelpRequest(Place):
         blank=True,
         editable=False,
     )
+    # The key of the form (or API call) that filed it: a retried post with the same key
+    # leads to this request instead of filing a second one (one key per person filing).
+    idempotency_key = models.CharField(max_length=64, blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # Written by the citizen after a volunteer accepted; shown to that volunteer only.
@@ -204,6 +207,13 @@ class HelpRequest(Place):
         verbose_name_plural = _("help requests")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["community", "status"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="unique_help_request_idempotency_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.category} ({self.get_status_display()})"

@@ -41,7 +41,16 @@ def _community_of(request: HttpRequest):
 
 def request_details(data: dict) -> dict:
     """What a request form (the citizen's or the phone intake) passes to the service."""
-    fields = ("category", "description", "urgency", "location", "time_windows", "any_time", "language_needed")
+    fields = (
+        "category",
+        "description",
+        "urgency",
+        "location",
+        "time_windows",
+        "any_time",
+        "language_needed",
+        "idempotency_key",
+    )
     return {field: data[field] for field in fields}
 
 
@@ -114,9 +123,9 @@ def request_edit(request: HttpRequest, request_id: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.help_request_edit(
-                help_request=help_request, actor=request.user, **request_details(form.cleaned_data)
-            )
+            details = request_details(form.cleaned_data)
+            details.pop("idempotency_key")  # a change is not a new filing
+            services.help_request_edit(help_request=help_request, actor=request.user, **details)
         except ValidationError as error:
             add_service_errors(form, error)
         except services.TaskActionError as error:

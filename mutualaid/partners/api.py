@@ -12,6 +12,7 @@ from typing import Literal
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest
 from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
@@ -19,9 +20,11 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PageNumberPagination, paginate
 from ninja.security import HttpBearer
 
+from mutualaid.aid.forms import IDEMPOTENCY_KEY_PATTERN
 from mutualaid.aid.models import Category, HelpRequest
 from mutualaid.aid.services import TaskActionError
 from mutualaid.limits import request_is_limited
+from mutualaid.operations.unavailable import database_unavailable_response
 from mutualaid.partners import intake, services
 from mutualaid.partners.models import ApiKey
 from mutualaid.reports.views import community_public_figures
@@ -82,6 +85,13 @@ def _invalid(request, exc):
 @api.exception_handler(Http404)
 def _not_found(request, exc):
     return _error(request, "not_found", "no such request among your organisation's", 404)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request, exc):
+    # As for pages (the middleware): the database unreachable or the pool busy is a 503.
+    return database_unavailable_response(request)
 
 
 @api.exception_handler(HttpError)
@@ -204,8 +214,15 @@ def create_request(request, data: RequestIn):
         raise HttpError(400, f"category {data.category[:50]!r} is not offered (GET /categories)") from None
     except intake.BadInput as bad:
         raise HttpError(400, str(bad)) from None
+    # A retried call with the same Idempotency-Key files nothing new: the answer is the
+    # request the first call filed (keys are per organisation).
+    idempotency_key = request.headers.get("Idempotency-Key", "")
+    if idempotency_key and not IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key):
+        raise HttpError(400, "Idempotency-Key: 8 to 64 letters, digits, '-' or '_'")
     try:
-        help_request = services.partner_request_create(key=key, **details.as_kwargs())
+        help_request = services.partner_request_create(
+            key=key, idempotency_key=idempotency_key, **details.as_kwargs()
+        )
     except DjangoValidationError as error:
         raise HttpError(400, "; ".join(error.messages)) from None
     return Status(201, _own_request(key, help_request.pk))

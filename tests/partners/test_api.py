@@ -155,3 +155,22 @@ def test_openapi_and_docs_work_without_a_cdn(client):
     assert assets and all(asset.startswith("/static/") for asset in assets), assets
     for asset in assets:
         assert finders.find(asset.removeprefix("/static/")), asset
+
+
+def test_a_retried_create_with_the_same_idempotency_key_files_one_request(api, community):
+    headers = {"Idempotency-Key": "partner-call-0001"}
+    first = api.post(f"{BASE}/requests", NEW, content_type="application/json", headers=headers)
+    again = api.post(f"{BASE}/requests", NEW, content_type="application/json", headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert HelpRequest.objects.count() == 1
+    other_key = {"Idempotency-Key": "partner-call-0002"}
+    other = api.post(f"{BASE}/requests", NEW, content_type="application/json", headers=other_key)
+    assert other.status_code == 201 and HelpRequest.objects.count() == 2
+    assert create(api).status_code == 201 and HelpRequest.objects.count() == 3  # no key: as before
+
+
+def test_an_idempotency_key_of_the_wrong_shape_is_a_400_with_a_reason(api):
+    bad = api.post(f"{BASE}/requests", NEW, content_type="application/json", headers={"Idempotency-Key": "x"})
+    assert bad.status_code == 400 and "Idempotency-Key" in bad.json()["detail"]
+    assert not HelpRequest.objects.exists()

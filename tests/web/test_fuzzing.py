@@ -61,6 +61,8 @@ body_of = matrix.body_of
 
 # Inputs per form (a tenth in the quick profile); FUZZ_EXAMPLES=1000 for a longer run by hand.
 FORM_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", examples(90)))
+# A NUL byte in any parameter is refused before the view (mutualaid.operations.unavailable).
+NUL_REFUSED = "a character that is not allowed"
 QUERY_EXAMPLES = FORM_EXAMPLES
 SOCKET_EXAMPLES = 4 * FORM_EXAMPLES
 FUZZ = settings(
@@ -543,7 +545,7 @@ def test_fuzzing_the_export_query(world, no_rate_limits):
         )
         assert response.status_code in (200, 400), response.status_code
         if response.status_code == 400:
-            assert "YYYY-MM-DD" in body or "is after the end" in body, body
+            assert "YYYY-MM-DD" in body or "is after the end" in body or NUL_REFUSED in body, body
 
     run()
 
@@ -563,8 +565,8 @@ def test_fuzzing_the_transparency_endpoints(world, no_rate_limits):
             raise AssertionError("a public page saved something")
 
         path = reverse(name, args=[slug])
-        response, _body = probe(visitor, "GET", path, params, nothing_to_save, quiet_ok=True)
-        assert response.status_code in (200, 404)
+        response, body = probe(visitor, "GET", path, params, nothing_to_save, quiet_ok=True)
+        assert response.status_code in (200, 404) or (response.status_code == 400 and NUL_REFUSED in body)
         if name == "transparency-json" and response.status_code == 200:
             assert json.loads(response.content)["community"]["slug"] == slug
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from matching.scheduling import schedule_matching
@@ -66,8 +66,12 @@ def help_request_create(
     text_caller: bool = False,
     language_needed: str = "",
     partner=None,
+    idempotency_key: str = "",
 ) -> HelpRequest:
     """File a request and ask matching to look for a volunteer.
+
+    With an `idempotency_key`, a second call by the same `created_by` with the same key
+    (a retried form post) files nothing and returns the request the first call filed.
 
     A coordinator filing for someone who phoned in passes `requester=None` and the
     caller's name and phone. A partner organisation of the community (through the API,
@@ -82,29 +86,41 @@ def help_request_create(
         raise PermissionDenied
     if requester is None and not (filed_by_partner or coordinates(created_by, community.pk)):
         raise PermissionDenied
+    if idempotency_key:
+        already_filed = _filed_with_key(created_by, idempotency_key)
+        if already_filed is not None:
+            return already_filed
     if requester is None and not (contact_name.strip() and contact_phone.strip()):
         raise ValidationError({"contact_name": _("Give the name and phone of the person who called.")})
     if category.community_id != community.pk or not category.is_active:
         raise ValidationError({"category": _("Choose one of the categories offered in your community.")})
     windows = _check_when(time_windows, any_time)
-    help_request = HelpRequest.objects.create(
-        community=community,
-        requester=requester,
-        created_by=created_by,
-        category=category,
-        description=description,
-        urgency=urgency,
-        any_time=any_time,
-        address=location.address,
-        latitude=location.latitude,
-        longitude=location.longitude,
-        neighbourhood=location.neighbourhood,
-        contact_name=contact_name.strip(),
-        contact_phone=e164_if_valid(contact_phone.strip()),
-        text_caller=text_caller and requester is None,
-        language_needed=language_needed,
-        partner=partner if filed_by_partner else None,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent retry may win the key
+            help_request = HelpRequest.objects.create(
+                idempotency_key=idempotency_key,
+                community=community,
+                requester=requester,
+                created_by=created_by,
+                category=category,
+                description=description,
+                urgency=urgency,
+                any_time=any_time,
+                address=location.address,
+                latitude=location.latitude,
+                longitude=location.longitude,
+                neighbourhood=location.neighbourhood,
+                contact_name=contact_name.strip(),
+                contact_phone=e164_if_valid(contact_phone.strip()),
+                text_caller=text_caller and requester is None,
+                language_needed=language_needed,
+                partner=partner if filed_by_partner else None,
+            )
+    except IntegrityError:
+        already_filed = _filed_with_key(created_by, idempotency_key) if idempotency_key else None
+        if already_filed is None:
+            raise
+        return already_filed
     if not any_time:
         TimeWindow.objects.bulk_create(
             TimeWindow(help_request=help_request, date=date, part_of_day=part) for date, part in windows
@@ -243,6 +259,10 @@ def help_request_add_note(*, help_request: HelpRequest, actor: User, note: str) 
     )
     publish(help_request, ChangeKind.NOTE, volunteer_ids)
     return help_request
+
+
+def _filed_with_key(created_by: User, idempotency_key: str) -> HelpRequest | None:
+    return HelpRequest.objects.filter(created_by=created_by, idempotency_key=idempotency_key).first()
 
 
 @transaction.atomic
