@@ -55,6 +55,9 @@ def _error(reason: str, status: int = 400) -> JsonResponse:
 
 
 def _json_body(request: HttpRequest) -> object:
+    if request.content_type != "application/json":
+        # A form post (its multipart body already read as a form) is no subscription.
+        raise SubscriptionError(_("Send the browser's subscription as a JSON object."))
     if len(request.body) > MAX_BODY_BYTES:
         raise SubscriptionError(_("The subscription is too large."))
     try:

@@ -62,6 +62,10 @@ def nul_byte_response(request: HttpRequest) -> HttpResponse:
 
 def has_nul_byte(request: HttpRequest) -> bool:
     """A NUL byte in any query or form parameter name or value."""
+    if request.method == "POST":
+        # Read the raw body first: parsing a multipart form would consume the stream, and a
+        # view that reads `request.body` itself (the JSON API, push subscriptions) would fail.
+        request.body  # noqa: B018
     for parameters in (request.GET, request.POST):
         for name, values in parameters.lists():
             if "\x00" in name or any("\x00" in value for value in values):

@@ -337,3 +337,14 @@ def test_a_person_keeps_at_most_ten_browsers(volunteer):
     assert not PushSubscription.objects.filter(
         endpoint__in=["https://push.example.org/0", "https://push.example.org/1"]
     ).exists()
+
+
+@pytest.mark.parametrize("name", ["push-subscribe", "push-unsubscribe"])
+def test_a_form_post_instead_of_json_gets_a_reason_not_a_server_error(client, volunteer, name, settings):
+    settings.VAPID_PUBLIC_KEY, settings.VAPID_PRIVATE_KEY = "public", "private"
+    client.force_login(volunteer)
+
+    response = client.post(reverse(name), {"endpoint": "https://push.example.org/x"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "Send the browser's subscription as a JSON object."

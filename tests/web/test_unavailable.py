@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from mutualaid.aid.models import HelpRequest
+from mutualaid.partners import services as partner_services
 from mutualaid.partners.services import TOKEN_MARK
 from tests.conftest import make_user
 
@@ -90,3 +91,13 @@ def test_outside_a_view_the_500_handler_answers_503_when_the_database_is_the_cau
         raise ValueError("a bug")
     except ValueError:
         assert server_error(rf.get("/requests/")).status_code == 500
+
+
+def test_a_form_post_to_a_json_endpoint_is_refused_with_a_reason_not_a_server_error(community, shopping):
+    organisation = partner_services.organisation_get_or_create(community=community, name="Leuven 311")
+    _key, token = partner_services.api_key_create(organisation=organisation, created_by=None)
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    response = client.post("/api/v1/requests", {"description": "Bread"})  # multipart, not JSON
+
+    assert response.status_code in (400, 422)
