@@ -175,12 +175,16 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
             return user.community_id
         return None
 
-    async def disconnect(self, code: int) -> None:
-        renewing = getattr(self, "renewing", None)
-        if renewing is not None:
-            self.stop_renewing.set()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(renewing, timeout=30)  # a join under way ends first
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Also when daphne kills a consumer that did not close in time (cancelled while
+            # waiting for the database thread, its disconnect never run): a count left behind
+            # would refuse that person's sockets on this daphne until it restarts.
+            self.uncount()
+
+    def uncount(self) -> None:
         person = getattr(self, "counted_person", None)
         if person is not None:
             self.counted_person = None
@@ -190,6 +194,14 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         if getattr(self, "counted_open", False):
             self.counted_open = False
             WEBSOCKETS_OPEN.dec()
+
+    async def disconnect(self, code: int) -> None:
+        self.uncount()  # first: nothing below may keep a closed socket counted
+        renewing = getattr(self, "renewing", None)
+        if renewing is not None:
+            self.stop_renewing.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(renewing, timeout=30)  # a join under way ends first
         for group in getattr(self, "joined_groups", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 

@@ -90,3 +90,16 @@ async def test_an_open_socket_renews_its_memberships_and_keeps_hearing_past_the_
         await communicator.disconnect()
     finally:
         layer.group_expiry = group_expiry
+
+
+async def test_a_socket_killed_before_it_could_disconnect_no_longer_counts_against_its_person(volunteer):
+    communicator, connected = await connect(volunteer)
+    assert connected
+    assert open_sockets_by_person[volunteer.pk] == 1
+
+    # What daphne does to a consumer that does not close in time: cancel it, no disconnect.
+    communicator.future.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await communicator.future
+
+    assert volunteer.pk not in open_sockets_by_person
