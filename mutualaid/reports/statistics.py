@@ -62,6 +62,7 @@ class DashboardCounters(TypedDict):
     open: int
     proposed: int
     accepted: int
+    expired: int
     done_today: int
     median_minutes_to_acceptance: float | None
     volunteers_available: int
@@ -72,7 +73,8 @@ class DashboardCounters(TypedDict):
 def dashboard_counters(community: Community, *, today: dt.date | None = None) -> DashboardCounters:
     """The coordinator's headline numbers (five queries, whatever the community's size).
 
-    - open, proposed, accepted: requests in that status now;
+    - open, proposed, accepted, expired: requests in that status now (expired: every
+      chosen time passed with no one found; a coordinator may call them);
     - done_today: requests that became done today (a day in the community's time zone);
     - median_minutes_to_acceptance: over the requests first accepted in the last 30 days
       (today included), the median of first acceptance minus creation; None without any;
@@ -88,6 +90,7 @@ def dashboard_counters(community: Community, *, today: dt.date | None = None) ->
         open=Count("pk", filter=Q(status=RequestStatus.OPEN)),
         proposed=Count("pk", filter=Q(status=RequestStatus.PROPOSED)),
         accepted=Count("pk", filter=Q(status=RequestStatus.ACCEPTED)),
+        expired=Count("pk", filter=Q(status=RequestStatus.EXPIRED)),
     )
     done_today = (
         _request_changes(community, RequestStatus.DONE)
