@@ -252,6 +252,7 @@ class PublicFigures(TypedDict):
     until: dt.date | None
     requests_total: PublishedCount
     requests_helped: PublishedCount
+    requests_time_passed: PublishedCount
     median_hours_to_help: int | None
     requests_by_neighbourhood: list[PublicCell] | None
     requests_by_category: list[PublicCell] | None
@@ -273,8 +274,9 @@ def public_figures(
     the community's time zone; None leaves that end open. Published: the number of
     requests (cancelled ones included), per neighbourhood and per category (offered
     categories appear with 0),
-    how many were helped (done before `until`), and the median hours from creation to
-    done, rounded to the hour.
+    how many were helped (done before `until`), how many expired (every chosen time passed
+    with no one found, and not given new times since), and the median hours from creation
+    to done, rounded to the hour.
 
     Small-cell suppression (see `mutualaid.reports.suppression` for the full rule): a
     count from 1 to 4 is "<5"; where the total would let a reader subtract their way to
@@ -309,7 +311,10 @@ def public_figures(
         if is_active or count:
             # Two categories may share a name; the public sees one row for it.
             per_category[name] = per_category.get(name, 0) + count
-    total = requests.count()
+    counted = requests.aggregate(
+        total=Count("pk"), time_passed=Count("pk", filter=Q(status=RequestStatus.EXPIRED))
+    )
+    total = counted["total"]
     helped = (
         requests.filter(done_changes)
         .annotate(done_at=Min("status_changes__at"))
@@ -321,6 +326,7 @@ def public_figures(
         "until": until,
         "requests_total": suppress_total(total),
         "requests_helped": suppress_total(len(hours_to_help)),
+        "requests_time_passed": suppress_total(counted["time_passed"]),
         "median_hours_to_help": (
             round(statistics.median(hours_to_help)) if len(hours_to_help) >= THRESHOLD else None
         ),

@@ -11,10 +11,12 @@ from django.utils import timezone
 
 from mutualaid.aid import services
 from mutualaid.aid.models import HelpRequest, StatusChange, TimeWindow
+from mutualaid.aid.personal_data import FORGOTTEN, personal_data_purge
 from mutualaid.aid.selectors import callbacks_for_community, community_board
 from mutualaid.aid.states import AssignmentStatus, RequestStatus
 from mutualaid.partners import intake
-from mutualaid.reports.statistics import dashboard_counters
+from mutualaid.reports.exports import public_figures_rows
+from mutualaid.reports.statistics import dashboard_counters, public_figures
 from tests.conftest import NAAMSESTRAAT, post_request
 from worker import jobs
 from worker.models import PeriodicJob
@@ -254,3 +256,34 @@ def test_a_partners_expired_request_reads_closed_through_both_apis(community, sh
     [listed] = Client().get("/open311/v2/requests.json", query | {"status": "closed"}).json()
     assert listed["service_request_id"] == created["id"] and listed["status"] == "closed"
     assert listed["status_notes"].startswith("Expired")
+
+
+def test_the_retention_purge_forgets_long_expired_requests_like_finished_ones(citizen, community, shopping):
+    long_ago = post_request(citizen, community, shopping)
+    expire(long_ago)
+    waiting = post_request(citizen, community, shopping)
+    HelpRequest.objects.filter(pk__in=[long_ago.pk, waiting.pk]).update(
+        updated_at=timezone.now() - dt.timedelta(days=400)
+    )
+
+    assert personal_data_purge(older_than_days=180) == 1
+
+    long_ago.refresh_from_db()
+    waiting.refresh_from_db()
+    assert long_ago.description == FORGOTTEN and long_ago.address == ""
+    assert waiting.description != FORGOTTEN
+
+
+def test_the_public_figures_count_requests_whose_time_passed_suppressed_when_small(
+    client, citizen, community, shopping
+):
+    for _ in range(4):
+        expire(post_request(citizen, community, shopping))
+    still_waiting = post_request(citizen, community, shopping)
+    until = timezone.localdate() + dt.timedelta(days=1)
+
+    figures = public_figures(community, until=until)
+    assert figures["requests_time_passed"] == "<5"
+    assert ["requests_time_passed", "", "<5"] in list(public_figures_rows(figures))
+    expire(still_waiting)
+    assert public_figures(community, until=until)["requests_time_passed"] == 5
