@@ -105,7 +105,7 @@ def test_a_proposed_request_expires_and_its_proposal_ends_with_it(proposal, volu
     [(groups, event)] = live_events
     assert (event["status"], event["change"]) == ("expired", "time_passed")
     assert {f"person-{citizen.pk}", f"person-{volunteer.pk}"} <= set(groups)
-    with pytest.raises(services.TaskActionError):
+    with pytest.raises(services.TaskActionError, match="The time asked for has passed"):
         services.assignment_accept(assignment=proposal, volunteer=volunteer)
 
 
