@@ -210,8 +210,7 @@ def test_several_workers_expiring_at_once_expire_each_request_once_and_an_accept
     expired_by_each: list[int] = []
 
     outcomes = race(
-        [lambda: expired_by_each.append(services.expire_requests_whose_time_passed(now=noon_tomorrow))]
-        * 8
+        [lambda: expired_by_each.append(services.expire_requests_whose_time_passed(now=noon_tomorrow))] * 8
         + [lambda: services.assignment_accept(assignment=proposal, volunteer=volunteer)]
     )
 
