@@ -332,7 +332,9 @@ class PhoneIntakeForm(HelpRequestForm):
         if data.get("text_caller") and data.get("contact_phone") and not is_mobile(data["contact_phone"]):
             self.add_error("text_caller", _("Texts go only to a mobile number."))
         # A possible duplicate: the coordinator sees the request(s) under way and decides.
-        self.possible_duplicates = requests_with_phone(self.community, data.get("contact_phone", ""))
+        self.possible_duplicates = requests_with_phone(
+            self.community, data.get("contact_phone", ""), filed_with_key=data.get("idempotency_key", "")
+        )
         if self.possible_duplicates and not data.get("file_anyway"):
             self.add_error(
                 "file_anyway",

@@ -187,14 +187,17 @@ def community_board(community: Community, *, per_status: int = 50, done_shown: i
 ACTIVE_REQUEST_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED, RequestStatus.ACCEPTED)
 
 
-def requests_with_phone(community: Community, phone: str) -> list[HelpRequest]:
+def requests_with_phone(community: Community, phone: str, *, filed_with_key: str = "") -> list[HelpRequest]:
     """The community's active requests of whoever has this phone (E.164): a caller who
-    phones again may be asking for what is already being looked after."""
+    phones again may be asking for what is already being looked after. Not the one filed
+    with `filed_with_key` (a retried post of the same form is no second request)."""
     if not phone:
         return []
+    found = HelpRequest.objects.filter(community=community, status__in=ACTIVE_REQUEST_STATUSES)
+    if filed_with_key:
+        found = found.exclude(idempotency_key=filed_with_key)
     return list(
-        HelpRequest.objects.filter(community=community, status__in=ACTIVE_REQUEST_STATUSES)
-        .filter(Q(contact_phone=phone) | Q(requester__phone=phone))
+        found.filter(Q(contact_phone=phone) | Q(requester__phone=phone))
         .select_related("category")
         .order_by("-created_at")[:10]
     )
