@@ -17,7 +17,8 @@ class ChangeKind(StrEnum):
     WITHDRAWN = "withdrawn"
     UNASSIGNED = "unassigned"
     DONE = "done"
-    EXPIRED = "expired"
+    EXPIRED = "expired"  # a proposal went unanswered
+    TIME_PASSED = "time_passed"  # the request: every wanted time passed, no one found
     CANCELLED = "cancelled"
     ATTACHED = "attached"
     CHANGED = "changed"  # the citizen changed what, when or where

@@ -1,8 +1,9 @@
 """The worker's jobs: what runs, how often, and the counts kept of each.
 
 Every periodic job of the service lives here (no cron, no timers): matching when a
-community is due, proposal expiry, the outbox, tomorrow's tasks' reminders, the daily purge
-of personal data, and the heartbeat. Each is a plain function run in a thread of its own, timed and counted.
+community is due, proposal expiry, requests whose every time passed, the outbox, tomorrow's
+tasks' reminders, the daily purge of personal data, and the heartbeat. Each is a plain
+function run in a thread of its own, timed and counted.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from django.utils import timezone
 
 from matching.services import run_due_matching
 from mutualaid.aid.personal_data import personal_data_purge
-from mutualaid.aid.services import expire_overdue_proposals, send_task_reminders
+from mutualaid.aid.services import (
+    expire_overdue_proposals,
+    expire_requests_whose_time_passed,
+    send_task_reminders,
+)
 from notifications.outbox import send_pending_messages
 from worker.models import PeriodicJob, WorkerHeartbeat
 
@@ -99,6 +104,23 @@ def send_reminders(now: dt.datetime | None = None) -> int | None:
     return sent
 
 
+TIME_PASSED_EVERY = dt.timedelta(minutes=10)
+
+
+def expire_passed_requests(now: dt.datetime | None = None) -> int | None:
+    """Requests whose every chosen time passed, looked for once per period across all
+    workers (parts of the day end on the hour); None when not this one's turn."""
+    if not claim_periodic("expire_passed_requests", TIME_PASSED_EVERY, now):
+        return None
+    expired = expire_requests_whose_time_passed(now=now)
+    PeriodicJob.objects.filter(name="expire_passed_requests").update(
+        last_run_at=timezone.now(), last_outcome=f"{expired} requests expired"
+    )
+    if expired:
+        logger.info("Expired %d requests whose every time passed", expired)
+    return expired
+
+
 def expire_proposals() -> int:
     expired = expire_overdue_proposals()
     if expired:
@@ -131,4 +153,5 @@ def make_jobs() -> dict[str, Job]:
         "expiry": Job("expiry", expire_proposals),
         "purge": Job("purge", purge_personal_data_daily),
         "reminders": Job("reminders", send_reminders),
+        "time_passed": Job("time_passed", expire_passed_requests),
     }

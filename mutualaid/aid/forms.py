@@ -26,6 +26,7 @@ from mutualaid.aid.models import (
     part_of_day_has_passed,
 )
 from mutualaid.aid.places import Location
+from mutualaid.aid.selectors import requests_with_phone
 from notifications.channels.sms import is_mobile
 
 DAYS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"), _("Saturday"), _("Sunday")]
@@ -294,6 +295,11 @@ class PhoneIntakeForm(HelpRequestForm):
         required=False,
         help_text=_("Only to a mobile number, and only if the caller agrees."),
     )
+    # Shown only once the caller's phone turned out to have a request under way.
+    file_anyway = forms.BooleanField(
+        label=_("File it anyway: this is another need"),
+        required=False,
+    )
 
     field_order = [
         "contact_name",
@@ -308,6 +314,8 @@ class PhoneIntakeForm(HelpRequestForm):
 
     def __init__(self, *args, community: Community, **kwargs) -> None:
         super().__init__(*args, community=community, **kwargs)
+        self.community = community
+        self.possible_duplicates: list = []
         self.fields["contact_name"].widget.attrs.update({"autofocus": True, "autocomplete": "off"})
         self.fields["contact_phone"].widget.attrs.update({"type": "tel", "autocomplete": "off"})
         self.fields["description"].help_text = ""
@@ -323,6 +331,18 @@ class PhoneIntakeForm(HelpRequestForm):
         data = super().clean()
         if data.get("text_caller") and data.get("contact_phone") and not is_mobile(data["contact_phone"]):
             self.add_error("text_caller", _("Texts go only to a mobile number."))
+        # A possible duplicate: the coordinator sees the request(s) under way and decides.
+        self.possible_duplicates = requests_with_phone(
+            self.community, data.get("contact_phone", ""), filed_with_key=data.get("idempotency_key", "")
+        )
+        if self.possible_duplicates and not data.get("file_anyway"):
+            self.add_error(
+                "file_anyway",
+                _(
+                    "This caller already has a request under way (listed above). Tick this box "
+                    "to file a new one anyway."
+                ),
+            )
         return data
 
 

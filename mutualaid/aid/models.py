@@ -394,6 +394,7 @@ class StatusChange(models.Model):
         "declined": _("the volunteer could not help"),
         "expired": _("no answer in time"),
         "changed": _("the request was changed"),
+        "time_passed": _("every time chosen has passed"),
         "no answer in time": _("no answer in time"),
         "account deleted": _("account deleted"),
     }

@@ -28,7 +28,11 @@ from mutualaid.aid.models import (
     VolunteerOffer,
 )
 from mutualaid.aid.places import coarse_point
-from mutualaid.aid.states import CANCELLABLE_REQUEST_STATUSES, LIVE_ASSIGNMENT_STATUSES, RequestStatus
+from mutualaid.aid.states import (
+    CANCELLABLE_REQUEST_STATUSES,
+    FINISHED_REQUEST_STATUSES,
+    LIVE_ASSIGNMENT_STATUSES,
+)
 from notifications.events import close_live_sockets
 from notifications.models import OutgoingMessage, PushSubscription
 
@@ -235,7 +239,7 @@ def account_delete(*, person: User) -> None:
 def personal_data_purge(
     *, older_than_days: int | None = None, progress: Callable[[int, int], None] = lambda done, total: None
 ) -> int:
-    """Forget the details of requests done or cancelled long ago; returns how many.
+    """Forget the details of requests done, cancelled or expired long ago; returns how many.
 
     With them: the reasons written in their history, the volunteers' decline reasons, and,
     past the same period, e-mails in the outbox (sent or given up) and the bodies of
@@ -243,9 +247,7 @@ def personal_data_purge(
     """
     days = settings.PERSONAL_DATA_RETENTION_DAYS if older_than_days is None else older_than_days
     cutoff = timezone.now() - dt.timedelta(days=days)
-    all_finished = HelpRequest.objects.filter(
-        status__in=[RequestStatus.DONE, RequestStatus.CANCELLED], updated_at__lt=cutoff
-    )
+    all_finished = HelpRequest.objects.filter(status__in=FINISHED_REQUEST_STATUSES, updated_at__lt=cutoff)
     with transaction.atomic():
         _forget_reasons(StatusChange.objects.filter(help_request__in=all_finished))
         Assignment.objects.filter(help_request__in=all_finished).exclude(decline_reason="").update(

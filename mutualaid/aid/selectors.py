@@ -144,7 +144,15 @@ def community_for_coordinator(user: User, slug: str | None = None) -> Community:
     return community
 
 
-BOARD_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED, RequestStatus.ACCEPTED, RequestStatus.DONE)
+BOARD_STATUSES = (
+    RequestStatus.OPEN,
+    RequestStatus.PROPOSED,
+    RequestStatus.ACCEPTED,
+    RequestStatus.EXPIRED,
+    RequestStatus.DONE,
+)
+# Of these only the last few are shown: the work is in the other columns.
+BOARD_SHORT_STATUSES = (RequestStatus.EXPIRED, RequestStatus.DONE)
 
 
 def community_board(community: Community, *, per_status: int = 50, done_shown: int = 10) -> dict:
@@ -164,7 +172,7 @@ def community_board(community: Community, *, per_status: int = 50, done_shown: i
             "count": counts.get(status, 0),
             "requests": list(
                 base.filter(status=status).order_by("-updated_at")[
-                    : done_shown if status == RequestStatus.DONE else per_status
+                    : done_shown if status in BOARD_SHORT_STATUSES else per_status
                 ]
             ),
         }
@@ -174,6 +182,25 @@ def community_board(community: Community, *, per_status: int = 50, done_shown: i
         total=Count("pk"), active=Count("pk", filter=Q(is_paused=False))
     )
     return {"columns": columns, "volunteers": volunteers, "cancelled": counts.get(RequestStatus.CANCELLED, 0)}
+
+
+ACTIVE_REQUEST_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED, RequestStatus.ACCEPTED)
+
+
+def requests_with_phone(community: Community, phone: str, *, filed_with_key: str = "") -> list[HelpRequest]:
+    """The community's active requests of whoever has this phone (E.164): a caller who
+    phones again may be asking for what is already being looked after. Not the one filed
+    with `filed_with_key` (a retried post of the same form is no second request)."""
+    if not phone:
+        return []
+    found = HelpRequest.objects.filter(community=community, status__in=ACTIVE_REQUEST_STATUSES)
+    if filed_with_key:
+        found = found.exclude(idempotency_key=filed_with_key)
+    return list(
+        found.filter(Q(contact_phone=phone) | Q(requester__phone=phone))
+        .select_related("category")
+        .order_by("-created_at")[:10]
+    )
 
 
 @dataclass(frozen=True)
@@ -186,13 +213,19 @@ class CallBack:
 
 
 def callbacks_for_community(community: Community) -> list[CallBack]:
-    """People without an account to call: their request was accepted, done or cancelled."""
+    """People without an account to call: their request was accepted, done, cancelled, or
+    expired (every time they chose passed with no one found: they must be told)."""
     pending = (
         _with_live_assignment(
             HelpRequest.objects.filter(
                 community=community,
                 requester__isnull=True,
-                status__in=[RequestStatus.ACCEPTED, RequestStatus.DONE, RequestStatus.CANCELLED],
+                status__in=[
+                    RequestStatus.ACCEPTED,
+                    RequestStatus.DONE,
+                    RequestStatus.CANCELLED,
+                    RequestStatus.EXPIRED,
+                ],
             )
         )
         .exclude(called_back_status=F("status"))
@@ -209,6 +242,11 @@ def callbacks_for_community(community: Community) -> list[CallBack]:
             }
         elif help_request.status == RequestStatus.DONE:
             what = _("Done: ask %(caller)s whether all went well.") % {"caller": help_request.contact_name}
+        elif help_request.status == RequestStatus.EXPIRED:
+            what = _(
+                "The time passed and no one was found: tell %(caller)s, and ask whether "
+                "another time would do (change the request's times to look again)."
+            ) % {"caller": help_request.contact_name}
         else:
             what = _("Cancelled: let %(caller)s know.") % {"caller": help_request.contact_name}
         calls.append(CallBack(help_request, volunteer, what))

@@ -1,7 +1,9 @@
 """The task lifecycle as explicit state machines.
 
 A help request goes open -> proposed -> accepted -> done; a failed proposal (declined,
-expired) sends it back to open; it can be cancelled until it is done. Each proposal is an
+expired) sends it back to open; it can be cancelled until it is done. When every time it
+was wanted has passed before anyone accepted, it expires (its pending proposal with it);
+changing its times opens it again. Each proposal is an
 Assignment with its own small machine. Services consult these tables before any change.
 """
 
@@ -15,6 +17,7 @@ class RequestStatus(models.TextChoices):
     ACCEPTED = "accepted", _("A volunteer is coming")
     DONE = "done", _("Done")
     CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("The time passed: no one was found")
 
 
 class AssignmentStatus(models.TextChoices):
@@ -38,6 +41,11 @@ REQUEST_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
         (RequestStatus.OPEN, RequestStatus.CANCELLED),
         (RequestStatus.PROPOSED, RequestStatus.CANCELLED),
         (RequestStatus.ACCEPTED, RequestStatus.CANCELLED),
+        # Every wanted time passed with no one found; an accepted task does not expire
+        # (its volunteer may still mark it done).
+        (RequestStatus.OPEN, RequestStatus.EXPIRED),
+        (RequestStatus.PROPOSED, RequestStatus.EXPIRED),
+        (RequestStatus.EXPIRED, RequestStatus.OPEN),  # the citizen chose new times
     }
 )
 
@@ -54,6 +62,8 @@ ASSIGNMENT_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
 
 LIVE_ASSIGNMENT_STATUSES = (AssignmentStatus.PROPOSED, AssignmentStatus.ACCEPTED)
 CANCELLABLE_REQUEST_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED, RequestStatus.ACCEPTED)
+# Nothing more happens to these by itself (an expired request opens again only when changed).
+FINISHED_REQUEST_STATUSES = (RequestStatus.DONE, RequestStatus.CANCELLED, RequestStatus.EXPIRED)
 
 
 class InvalidTransition(Exception):

@@ -129,7 +129,7 @@ class RequestIn(Schema):
 
 class RequestOut(Schema):
     id: str
-    status: Literal["open", "proposed", "accepted", "done", "cancelled"]
+    status: Literal["open", "proposed", "accepted", "done", "cancelled", "expired"]
     open311_status: Literal["open", "closed"]
     status_notes: str
     category: str

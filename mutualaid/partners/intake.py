@@ -24,7 +24,7 @@ MAX_WINDOWS = 7
 MAX_KM_FROM_CENTRE = 50
 MAX_DAYS_AHEAD = 28
 OPEN_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED, RequestStatus.ACCEPTED)
-CLOSED_STATUSES = (RequestStatus.DONE, RequestStatus.CANCELLED)
+CLOSED_STATUSES = (RequestStatus.DONE, RequestStatus.CANCELLED, RequestStatus.EXPIRED)
 # For machines (both APIs); people see the pages in their own language.
 STATUS_NOTES = {
     RequestStatus.OPEN: "Looking for a volunteer.",
@@ -32,6 +32,7 @@ STATUS_NOTES = {
     RequestStatus.ACCEPTED: "A volunteer accepted and will help.",
     RequestStatus.DONE: "Done: a volunteer helped.",
     RequestStatus.CANCELLED: "Cancelled.",
+    RequestStatus.EXPIRED: "Expired: every requested time passed and no volunteer was found.",
 }
 
 

@@ -132,6 +132,7 @@ def public_figures_rows(figures: PublicFigures) -> Iterator[list[object]]:
     yield ["period_until", "", figures["until"].isoformat() if figures["until"] else ""]
     yield ["requests_total", "", figures["requests_total"]]
     yield ["requests_helped", "", figures["requests_helped"]]
+    yield ["requests_time_passed", "", figures["requests_time_passed"]]
     median = figures["median_hours_to_help"]
     yield ["median_hours_to_help", "", "" if median is None else median]
     for table in ("requests_by_neighbourhood", "requests_by_category"):

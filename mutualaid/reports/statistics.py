@@ -62,6 +62,7 @@ class DashboardCounters(TypedDict):
     open: int
     proposed: int
     accepted: int
+    expired: int
     done_today: int
     median_minutes_to_acceptance: float | None
     volunteers_available: int
@@ -72,7 +73,8 @@ class DashboardCounters(TypedDict):
 def dashboard_counters(community: Community, *, today: dt.date | None = None) -> DashboardCounters:
     """The coordinator's headline numbers (five queries, whatever the community's size).
 
-    - open, proposed, accepted: requests in that status now;
+    - open, proposed, accepted, expired: requests in that status now (expired: every
+      chosen time passed with no one found; a coordinator may call them);
     - done_today: requests that became done today (a day in the community's time zone);
     - median_minutes_to_acceptance: over the requests first accepted in the last 30 days
       (today included), the median of first acceptance minus creation; None without any;
@@ -88,6 +90,7 @@ def dashboard_counters(community: Community, *, today: dt.date | None = None) ->
         open=Count("pk", filter=Q(status=RequestStatus.OPEN)),
         proposed=Count("pk", filter=Q(status=RequestStatus.PROPOSED)),
         accepted=Count("pk", filter=Q(status=RequestStatus.ACCEPTED)),
+        expired=Count("pk", filter=Q(status=RequestStatus.EXPIRED)),
     )
     done_today = (
         _request_changes(community, RequestStatus.DONE)
@@ -249,6 +252,7 @@ class PublicFigures(TypedDict):
     until: dt.date | None
     requests_total: PublishedCount
     requests_helped: PublishedCount
+    requests_time_passed: PublishedCount
     median_hours_to_help: int | None
     requests_by_neighbourhood: list[PublicCell] | None
     requests_by_category: list[PublicCell] | None
@@ -270,8 +274,9 @@ def public_figures(
     the community's time zone; None leaves that end open. Published: the number of
     requests (cancelled ones included), per neighbourhood and per category (offered
     categories appear with 0),
-    how many were helped (done before `until`), and the median hours from creation to
-    done, rounded to the hour.
+    how many were helped (done before `until`), how many expired (every chosen time passed
+    with no one found, and not given new times since), and the median hours from creation
+    to done, rounded to the hour.
 
     Small-cell suppression (see `mutualaid.reports.suppression` for the full rule): a
     count from 1 to 4 is "<5"; where the total would let a reader subtract their way to
@@ -306,7 +311,10 @@ def public_figures(
         if is_active or count:
             # Two categories may share a name; the public sees one row for it.
             per_category[name] = per_category.get(name, 0) + count
-    total = requests.count()
+    counted = requests.aggregate(
+        total=Count("pk"), time_passed=Count("pk", filter=Q(status=RequestStatus.EXPIRED))
+    )
+    total = counted["total"]
     helped = (
         requests.filter(done_changes)
         .annotate(done_at=Min("status_changes__at"))
@@ -318,6 +326,7 @@ def public_figures(
         "until": until,
         "requests_total": suppress_total(total),
         "requests_helped": suppress_total(len(hours_to_help)),
+        "requests_time_passed": suppress_total(counted["time_passed"]),
         "median_hours_to_help": (
             round(statistics.median(hours_to_help)) if len(hours_to_help) >= THRESHOLD else None
         ),

@@ -58,6 +58,10 @@ def _key_figures(figures: statistics.PublicFigures) -> list[tuple[str, str]]:
         (_("Requests for help"), charts.value_text(figures["requests_total"])),
         (_("Requests where a volunteer helped"), charts.value_text(figures["requests_helped"])),
         (
+            _("Requests whose time passed with no volunteer found"),
+            charts.value_text(figures["requests_time_passed"]),
+        ),
+        (
             _("Median time from asking to being helped"),
             ngettext("%(hours)s hour", "%(hours)s hours", median) % {"hours": median}
             if median is not None
@@ -120,6 +124,7 @@ def public_figures_document(community: Community, figures: statistics.PublicFigu
         },
         "requests_total": figures["requests_total"],
         "requests_helped": figures["requests_helped"],
+        "requests_time_passed": figures["requests_time_passed"],
         "median_hours_to_help": figures["median_hours_to_help"],
         "requests_by_neighbourhood": figures["requests_by_neighbourhood"],
         "requests_by_category": figures["requests_by_category"],
@@ -144,6 +149,7 @@ def transparency_json(request: HttpRequest, slug: str) -> HttpResponse:
           "suppression": {"threshold": 5, "small": "<5", "hidden": "hidden"},
           "requests_total": int | "<5",
           "requests_helped": int | "<5",
+          "requests_time_passed": int | "<5",
           "median_hours_to_help": int | null,
           "requests_by_neighbourhood": [{"label": str, "requests": int | "<5" | "hidden"}] | null,
           "requests_by_category": [same] | null

@@ -193,3 +193,42 @@ def test_a_volunteer_accepting_while_the_citizen_cancels_and_a_coordinator_unass
         StatusChange.objects.filter(help_request=help_request, subject="request").count()
         == 1 + 1 + outcomes["won"]
     )
+
+
+def test_several_workers_expiring_at_once_expire_each_request_once_and_an_acceptance_racing_them_is_kept(
+    community, shopping
+):
+    citizen = make_user("citizen", community)
+    volunteer = make_volunteer("volunteer", community, [shopping], LADEUZEPLEIN)
+    waiting = [post_request(citizen, community, shopping) for _ in range(5)]
+    proposed = post_request(citizen, community, shopping)
+    proposal = services.assignment_propose(help_request=proposed, volunteer=volunteer, km=0.7)
+    # post_request asks for tomorrow morning: at noon tomorrow every chosen time has passed.
+    noon_tomorrow = timezone.make_aware(
+        dt.datetime.combine(timezone.localdate() + dt.timedelta(days=1), dt.time(12))
+    )
+    expired_by_each: list[int] = []
+
+    outcomes = race(
+        [lambda: expired_by_each.append(services.expire_requests_whose_time_passed(now=noon_tomorrow))] * 8
+        + [lambda: services.assignment_accept(assignment=proposal, volunteer=volunteer)]
+    )
+
+    proposal.refresh_from_db()
+    proposed.refresh_from_db()
+    assert set(outcomes) <= {"won", "told:TaskActionError"}, outcomes
+    # Either the volunteer accepted first (the task stays theirs) or the expiry came first.
+    if proposed.status == "accepted":
+        assert (proposal.status, outcomes["won"]) == ("accepted", 9)
+        assert sum(expired_by_each) == 5
+    else:
+        assert (proposed.status, proposal.status) == ("expired", "expired")
+        assert outcomes == Counter({"won": 8, "told:TaskActionError": 1})
+        assert sum(expired_by_each) == 6
+    for help_request in [*waiting, proposed]:
+        expiries = StatusChange.objects.filter(
+            help_request=help_request, subject="request", to_status="expired"
+        )
+        kept_by_the_volunteer = help_request.pk == proposed.pk and proposed.status == "accepted"
+        assert expiries.count() == (0 if kept_by_the_volunteer else 1)
+        assert_history_is_a_valid_path(help_request)

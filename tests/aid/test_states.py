@@ -36,8 +36,9 @@ def test_the_forbidden_pairs_include_every_same_to_same_pair():
 
 def test_the_request_lifecycle_is_exactly_the_documented_one():
     # open -> proposed -> accepted -> done; a failed proposal goes back to open, and so
-    # does a task a coordinator unassigns; cancellable until done. A new arrow must be a
-    # deliberate change of this test.
+    # does a task a coordinator unassigns; cancellable until done; a waiting request
+    # expires when every chosen time passed (never once accepted) and new times open it
+    # again. A new arrow must be a deliberate change of this test.
     assert {
         "open->proposed",
         "proposed->accepted",
@@ -47,6 +48,9 @@ def test_the_request_lifecycle_is_exactly_the_documented_one():
         "open->cancelled",
         "proposed->cancelled",
         "accepted->cancelled",
+        "open->expired",
+        "proposed->expired",
+        "expired->open",
     } == set(_ids(REQUEST_TRANSITIONS))
 
 

@@ -116,6 +116,7 @@ def test_open_data_json_has_the_documented_shape_and_suppressed_counts(client, p
         "suppression",
         "requests_total",
         "requests_helped",
+        "requests_time_passed",
         "median_hours_to_help",
         "requests_by_neighbourhood",
         "requests_by_category",

@@ -173,6 +173,50 @@ def test_a_citizen_can_cancel_their_own_request(client, citizen, proposal):
     assert StatusChange.objects.filter(help_request_id=proposal.help_request_id).last().reason == "sorted out"
 
 
+def expire_after_its_time(help_request: HelpRequest) -> None:
+    # post_request asks for tomorrow morning: at noon tomorrow every chosen time has passed.
+    noon_tomorrow = timezone.make_aware(
+        dt.datetime.combine(timezone.localdate() + dt.timedelta(days=1), dt.time(12))
+    )
+    assert services.help_request_expire_if_time_passed(help_request=help_request, now=noon_tomorrow)
+
+
+def test_cancelling_an_expired_request_shows_a_message_instead_of_failing(client, citizen, help_request):
+    expire_after_its_time(help_request)
+    client.force_login(citizen)
+
+    asked = client.get(reverse("request-cancel", args=[help_request.pk]))
+    response = client.post(reverse("request-cancel", args=[help_request.pk]), follow=True)
+
+    assert asked.status_code == 302
+    assert response.status_code == 200
+    assert "already The time passed: no one was found" in text_of(response)
+    assert HelpRequest.objects.get(pk=help_request.pk).status == RequestStatus.EXPIRED
+
+
+def test_only_its_citizen_or_a_coordinator_can_open_an_expired_request_again(
+    client, citizen, other_citizen, coordinator, help_request
+):
+    expire_after_its_time(help_request)
+    new_times = {
+        "category": help_request.category_id,
+        "description": "Still groceries.",
+        "urgency": help_request.urgency,
+        "address": "Naamsestraat 12, 3000 Leuven",
+        "window_1_date": (timezone.localdate() + dt.timedelta(days=3)).isoformat(),
+        "window_1_part": "1",
+    }
+
+    assert page(client, other_citizen, "request-edit", help_request.pk).status_code == 404
+    assert client.post(reverse("request-edit", args=[help_request.pk]), new_times).status_code == 404
+    assert HelpRequest.objects.get(pk=help_request.pk).status == RequestStatus.EXPIRED
+
+    client.force_login(citizen)
+    response = client.post(reverse("request-edit", args=[help_request.pk]), new_times)
+    assert response.status_code == 302
+    assert HelpRequest.objects.get(pk=help_request.pk).status == RequestStatus.OPEN
+
+
 def test_cancelling_twice_shows_a_message_instead_of_failing(client, citizen, help_request):
     client.force_login(citizen)
     client.post(reverse("request-cancel", args=[help_request.pk]))

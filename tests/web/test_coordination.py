@@ -374,3 +374,73 @@ def test_unassigning_on_the_page_holds_the_request_and_assigning_then_succeeds(
     )
     assert response.status_code == 302
     assert Assignment.objects.get(help_request_id=request_id, status="proposed").volunteer == second_volunteer
+
+
+def test_a_caller_who_already_has_a_request_under_way_is_shown_it_and_nothing_is_filed(
+    client, coordinator, shopping
+):
+    client.force_login(coordinator)
+    client.post(reverse("coordinator-intake"), intake_data(shopping))
+    existing = HelpRequest.objects.get()
+
+    # The same number typed another way: it is compared normalised.
+    response = client.post(
+        reverse("coordinator-intake"), intake_data(shopping, contact_phone="+32 16 23 45 67")
+    )
+
+    assert response.status_code == 200
+    assert "Possible duplicate: this phone already has a request under way" in response.text
+    assert reverse("coordinator-request", args=[existing.pk]) in response.text
+    assert 'name="file_anyway"' in response.text
+    assert "Tick this box to file a new one anyway." in response.text
+    assert HelpRequest.objects.count() == 1
+
+
+def test_the_coordinator_files_a_second_request_for_the_same_caller_when_they_confirm(
+    client, coordinator, shopping
+):
+    client.force_login(coordinator)
+    client.post(reverse("coordinator-intake"), intake_data(shopping))
+
+    response = client.post(
+        reverse("coordinator-intake"),
+        intake_data(shopping, description="A lift to the doctor.", file_anyway="on"),
+    )
+
+    assert response.status_code == 302
+    assert HelpRequest.objects.filter(contact_phone="+3216234567").count() == 2
+
+
+def test_a_citizen_account_with_the_callers_phone_counts_as_a_duplicate(
+    client, coordinator, shopping, help_request, citizen
+):
+    client.force_login(coordinator)
+    response = client.post(
+        reverse("coordinator-intake"), intake_data(shopping, contact_phone=str(citizen.phone))
+    )
+    assert response.status_code == 200
+    assert reverse("coordinator-request", args=[help_request.pk]) in response.text
+    assert HelpRequest.objects.count() == 1
+
+
+def test_a_cancelled_request_is_no_duplicate(client, coordinator, shopping):
+    client.force_login(coordinator)
+    client.post(reverse("coordinator-intake"), intake_data(shopping))
+    services.help_request_cancel(help_request=HelpRequest.objects.get(), actor=coordinator)
+
+    response = client.post(reverse("coordinator-intake"), intake_data(shopping, description="Soup."))
+
+    assert response.status_code == 302
+    assert HelpRequest.objects.count() == 2
+
+
+def test_the_duplicate_warning_in_dutch_and_french(client, coordinator, shopping):
+    client.force_login(coordinator)
+    client.post(reverse("coordinator-intake"), intake_data(shopping))
+
+    for language in ("nl", "fr"):
+        text = client.post(
+            reverse("coordinator-intake"), intake_data(shopping), HTTP_ACCEPT_LANGUAGE=language
+        ).text
+        assert "Possible duplicate" not in text and "File it anyway" not in text
+    assert HelpRequest.objects.count() == 1

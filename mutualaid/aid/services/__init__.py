@@ -35,10 +35,12 @@ from mutualaid.aid.services.offers import volunteer_offer_save, volunteer_offer_
 from mutualaid.aid.services.reminders import remind_task, send_task_reminders
 from mutualaid.aid.services.requests import (
     EDITABLE_REQUEST_STATUSES,
+    expire_requests_whose_time_passed,
     help_request_add_note,
     help_request_cancel,
     help_request_create,
     help_request_edit,
+    help_request_expire_if_time_passed,
     help_requests_set_waiting_reasons,
 )
 
@@ -59,11 +61,13 @@ __all__ = [
     "audit",
     "coordinator_message_send",
     "expire_overdue_proposals",
+    "expire_requests_whose_time_passed",
     "help_request_add_note",
     "help_request_attach_to_account",
     "help_request_cancel",
     "help_request_create",
     "help_request_edit",
+    "help_request_expire_if_time_passed",
     "help_request_hold",
     "help_request_mark_called_back",
     "help_request_release_hold",

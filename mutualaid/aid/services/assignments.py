@@ -80,6 +80,8 @@ def _own_assignment(assignment_id: int, volunteer: User) -> tuple[Assignment, He
 
 def _explain_not_proposed(assignment: Assignment) -> TaskActionError:
     if assignment.status == AssignmentStatus.EXPIRED:
+        if assignment.help_request.status == RequestStatus.EXPIRED:
+            return TaskActionError(_("The time asked for has passed; this request is closed."))
         return TaskActionError(_("This proposal expired; we offered the task to someone else."))
     if assignment.status == AssignmentStatus.CANCELLED:
         return TaskActionError(_("This request was cancelled; there is nothing to do any more."))

@@ -39,7 +39,12 @@ from mutualaid.aid.services._records import (
 )
 from mutualaid.aid.services.assignments import assignment_propose, release
 from mutualaid.aid.services.audit import audit
-from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
+from mutualaid.aid.states import (
+    FINISHED_REQUEST_STATUSES,
+    LIVE_ASSIGNMENT_STATUSES,
+    AssignmentStatus,
+    RequestStatus,
+)
 from notifications.dispatch import email_people
 from notifications.events import publish_community_change
 from notifications.kinds import ChangeKind
@@ -219,7 +224,7 @@ def help_request_hold(
     """
     help_request = locked_request(help_request.pk)
     require_coordinator(coordinator, help_request.community_id)
-    if help_request.status in (RequestStatus.DONE, RequestStatus.CANCELLED):
+    if help_request.status in FINISHED_REQUEST_STATUSES:
         raise TaskActionError(_("This request is finished; there is nothing to hold."))
     if help_request.is_held and help_request.held_by_id not in (None, coordinator.pk):
         raise TaskActionError(

@@ -9,6 +9,7 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from matching.scheduling import schedule_matching
@@ -32,7 +33,12 @@ from mutualaid.aid.services._records import (
     set_request_status,
 )
 from mutualaid.aid.services.audit import audit
-from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
+from mutualaid.aid.states import (
+    FINISHED_REQUEST_STATUSES,
+    LIVE_ASSIGNMENT_STATUSES,
+    AssignmentStatus,
+    RequestStatus,
+)
 from notifications.events import publish_task_changes
 from notifications.kinds import ChangeKind
 
@@ -160,7 +166,8 @@ def _check_when(time_windows: Iterable[tuple[dt.date, int]], any_time: bool) -> 
     return windows
 
 
-EDITABLE_REQUEST_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED)
+# An expired request can be changed too: new times open it again (kinder than posting anew).
+EDITABLE_REQUEST_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED, RequestStatus.EXPIRED)
 
 
 @transaction.atomic
@@ -198,7 +205,7 @@ def help_request_edit(
     for assignment in help_request.assignments.select_for_update().filter(status=AssignmentStatus.PROPOSED):
         set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=actor, reason="changed")
         volunteer_ids.append(assignment.volunteer_id)
-    if help_request.status == RequestStatus.PROPOSED:
+    if help_request.status in (RequestStatus.PROPOSED, RequestStatus.EXPIRED):
         set_request_status(help_request, RequestStatus.OPEN, actor=actor, reason="changed")
     help_request.category = category
     help_request.description = description
@@ -285,7 +292,7 @@ def help_request_cancel(
         and not coordinates(actor, help_request.community_id)
     ):
         raise PermissionDenied
-    if help_request.status in (RequestStatus.DONE, RequestStatus.CANCELLED):
+    if help_request.status in FINISHED_REQUEST_STATUSES:
         raise TaskActionError(
             _("This request is already %(status)s.") % {"status": help_request.get_status_display()}
         )
@@ -314,6 +321,58 @@ def help_request_cancel(
     set_request_status(help_request, RequestStatus.CANCELLED, actor=actor, reason=reason)
     publish(help_request, ChangeKind.CANCELLED, volunteer_ids)
     return help_request
+
+
+EXPIRABLE_REQUEST_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED)
+
+
+def every_window_has_passed(help_request: HelpRequest, now: dt.datetime | None = None) -> bool:
+    """Whether the request was for given times only, and all of them are over."""
+    if help_request.any_time:
+        return False
+    windows = list(help_request.time_windows.all())
+    return bool(windows) and all(window.has_passed(now) for window in windows)
+
+
+@transaction.atomic
+def help_request_expire_if_time_passed(*, help_request: HelpRequest, now: dt.datetime | None = None) -> bool:
+    """Expire a request no one accepted while its every chosen time passed; False if it
+    does not (any time, a time still ahead, accepted or finished meanwhile).
+
+    Its pending proposal ends with it. The citizen (or the coordinator who calls the caller
+    back) sees that the time passed, and can choose new times to open it again.
+    """
+    help_request = locked_request(help_request.pk)
+    if help_request.status not in EXPIRABLE_REQUEST_STATUSES:
+        return False
+    if not every_window_has_passed(help_request, now):
+        return False
+    volunteer_ids = []
+    for assignment in help_request.assignments.select_for_update().filter(status=AssignmentStatus.PROPOSED):
+        set_assignment_status(assignment, AssignmentStatus.EXPIRED, actor=None, reason="time_passed")
+        volunteer_ids.append(assignment.volunteer_id)
+    set_request_status(help_request, RequestStatus.EXPIRED, actor=None, reason="time_passed")
+    publish(help_request, ChangeKind.TIME_PASSED, volunteer_ids)
+    return True
+
+
+def expire_requests_whose_time_passed(*, now: dt.datetime | None = None) -> int:
+    """Expire every waiting request whose chosen times have all passed, each in its own
+    transaction (the service locks and checks again: a worker may race another, or a
+    volunteer may accept meanwhile); returns how many expired."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    candidates = (
+        HelpRequest.objects.filter(
+            status__in=EXPIRABLE_REQUEST_STATUSES, any_time=False, time_windows__isnull=False
+        )
+        .exclude(time_windows__date__gt=today)
+        .distinct()
+        .only("pk")
+    )
+    return sum(
+        help_request_expire_if_time_passed(help_request=candidate, now=now) for candidate in candidates
+    )
 
 
 def help_requests_set_waiting_reasons(*, reasons: dict[HelpRequest, str]) -> list[HelpRequest]:
