@@ -13,12 +13,14 @@ figure quoted in docs/accessibility.md.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 from pathlib import Path
 
 import pytest
 from channels.testing import ChannelsLiveServerTestCase
 from django.test import override_settings
+from django.utils import timezone
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -152,6 +154,11 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
         done_task = services.assignment_propose(help_request=done_request, volunteer=self.volunteer, km=0.7)
         services.assignment_accept(assignment=done_task, volunteer=self.volunteer)
         services.assignment_complete(assignment=done_task, volunteer=self.volunteer, hours_spent=1.5)
+        # ...and one whose every chosen time passed with no one found.
+        self.expired_request = post_request(self.citizen, community, pharmacy)
+        services.help_request_expire_if_time_passed(
+            help_request=self.expired_request, now=timezone.now() + dt.timedelta(days=2)
+        )
 
         # Someone who phoned in: their request is proposed to the volunteer.
         self.phone_request = services.help_request_create(
@@ -216,6 +223,8 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("request detail (accepted)", f"/requests/{self.accepted_request.pk}/", None),
                 ("cancelling a request", f"/requests/{self.accepted_request.pk}/cancel/", None),
                 ("changing a request", f"/requests/{self.open_request.pk}/edit/", None),
+                ("request detail (time passed)", f"/requests/{self.expired_request.pk}/", None),
+                ("new times for a request", f"/requests/{self.expired_request.pk}/edit/", None),
                 account,
                 ("password change", "/accounts/password_change/", None),
                 transparency,
