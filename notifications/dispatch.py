@@ -90,16 +90,8 @@ def compose(notices: list[Notice]) -> list[OutgoingMessage]:
         for notice in notices:
             message = channel.compose(notice)
             if message is not None:
-                messages.append(about(message, notice))
+                messages.append(notice.attach(message))
     return messages
-
-
-def about(message: OutgoingMessage, notice: Notice) -> OutgoingMessage:
-    """The request a message is about (coordinators see per request what was sent) and the
-    community whose text limit and time zone apply."""
-    message.help_request = notice.help_request
-    message.community_id = notice.help_request.community_id
-    return message
 
 
 def remind(assignment, window) -> None:

@@ -24,6 +24,13 @@ class Notice:
     # A reminder's time window (mutualaid.aid.models.TimeWindow).
     window: Any = None
 
+    def attach(self, message):
+        """The request a message is about (coordinators see per request what was sent) and
+        the community whose text limit and time zone apply."""
+        message.help_request = self.help_request
+        message.community_id = self.help_request.community_id
+        return message
+
     @property
     def language(self) -> str:
         if self.recipient is not None:

@@ -18,6 +18,7 @@ from notifications.delivery import AddressGone
 from notifications.kinds import ChangeKind
 from notifications.models import OutgoingMessage, PushSubscription
 from notifications.notice import Notice
+from notifications.push import proposal_pushes, reminder_pushes
 
 NAME = OutgoingMessage.Channel.PUSH
 
@@ -31,21 +32,18 @@ GONE_STATUSES = (404, 410)
 def compose_all(notices: list[Notice]) -> list[OutgoingMessage]:
     """A notification to each subscribed browser: proposals (one query for a whole matching
     run) and reminders. Coarse for a proposal: what and which neighbourhood only."""
-    from notifications.dispatch import about
-    from notifications.push import proposal_pushes, reminder_pushes
-
     proposals = [notice for notice in notices if notice.kind == ChangeKind.PROPOSED and notice.assignment]
     for notice in proposals:
         notice.assignment.volunteer = notice.recipient  # at hand, no query per proposal
     by_assignment = {notice.assignment.pk: notice for notice in proposals}
     messages = [
-        about(message, by_assignment[message.proposal.pk])
+        by_assignment[message.proposal.pk].attach(message)
         for message in proposal_pushes([notice.assignment for notice in proposals])
     ]
     for notice in notices:
         if notice.kind == ChangeKind.REMINDER:
             messages += [
-                about(message, notice) for message in reminder_pushes(notice.assignment, notice.window)
+                notice.attach(message) for message in reminder_pushes(notice.assignment, notice.window)
             ]
     return messages
 

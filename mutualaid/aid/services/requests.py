@@ -98,8 +98,7 @@ def help_request_create(
             return already_filed
     if requester is None and not (contact_name.strip() and contact_phone.strip()):
         raise ValidationError({"contact_name": _("Give the name and phone of the person who called.")})
-    if category.community_id != community.pk or not category.is_active:
-        raise ValidationError({"category": _("Choose one of the categories offered in your community.")})
+    _check_category(category, community.pk)
     windows = _check_when(time_windows, any_time)
     try:
         with transaction.atomic():  # a savepoint: a concurrent retry may win the key
@@ -157,6 +156,11 @@ def help_request_create(
     return help_request
 
 
+def _check_category(category: Category, community_id: int) -> None:
+    if category.community_id != community_id or not category.is_active:
+        raise ValidationError({"category": _("Choose one of the categories offered in your community.")})
+
+
 def _check_when(time_windows: Iterable[tuple[dt.date, int]], any_time: bool) -> list[tuple[dt.date, int]]:
     windows = sorted(set(time_windows))
     if not any_time and not windows:
@@ -197,8 +201,7 @@ def help_request_edit(
             _("This request can no longer be changed (%(status)s).")
             % {"status": help_request.get_status_display()}
         )
-    if category.community_id != help_request.community_id or not category.is_active:
-        raise ValidationError({"category": _("Choose one of the categories offered in your community.")})
+    _check_category(category, help_request.community_id)
     windows = _check_when(time_windows, any_time)
     before = _editable_fields(help_request)
     volunteer_ids = []
