@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django_ratelimit",
     "phonenumber_field",
     "ninja",  # /api/v1/: its docs page then uses its own static files, not a CDN
+    "mutualaid.operations",
     "mutualaid.accounts",
     "mutualaid.aid",
     "mutualaid.reports",

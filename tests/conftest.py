@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import faulthandler
 import os
+import signal
 
 import pytest
 from django.conf import settings
@@ -39,6 +41,9 @@ settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Likewise nothing a test starts reaches the internet: no map tiles, the offline geocoder.
 settings.MAP_TILE_URL = ""
 settings.GEOCODER = "offline"
+# A live server forked by a browser test prints every thread's stack on SIGUSR1: a test that
+# waits in vain for it asks (tests/e2e/browser.py), and the stacks say what it was stuck on.
+os.register_at_fork(after_in_child=lambda: faulthandler.register(signal.SIGUSR1, all_threads=True))
 NAAMSESTRAAT = Location(50.8735, 4.7003, "Naamsestraat 12, 3000 Leuven", "Leuven centrum")
 LADEUZEPLEIN = Location(50.8790, 4.7050, "Ladeuzeplein 5, 3000 Leuven", "Leuven centrum")
 KESSEL_LO = Location(50.8895, 4.7270, "Gemeentestraat 3, 3010 Leuven", "Kessel-Lo")

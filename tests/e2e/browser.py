@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
 import shutil
+import signal
 import tempfile
+import time
 
 from selenium import webdriver
 from selenium.common.exceptions import (
@@ -103,9 +107,31 @@ def wait_for_element_text(
 def wait_until_live_idle(driver: webdriver.Chrome, timeout: float = TIMEOUT_SECONDS) -> None:
     """Wait until the page's live updates are idle: its socket open and no refresh on its way
     (static/js/live.js marks <html data-live>)."""
-    WebDriverWait(driver, timeout).until(
-        lambda d: d.execute_script("return document.documentElement.dataset.live") == "idle"
-    )
+    try:
+        WebDriverWait(driver, timeout).until(
+            lambda d: d.execute_script("return document.documentElement.dataset.live") == "idle"
+        )
+    except TimeoutException:
+        dump_live_servers_threads()
+        state = driver.execute_script(
+            "const s = document.querySelector('[data-live-status]');"
+            "return [document.documentElement.dataset.live, document.documentElement.dataset.liveRefreshes,"
+            " s ? s.textContent.trim() : null];"
+        )
+        raise AssertionError(
+            f"{driver.current_url} not live and idle after {timeout} s: state {state[0]!r},"
+            f" {state[1]} refreshes done, the indicator says {state[2]!r}"
+            " (the live server's threads are in the captured stderr)"
+        ) from None
+
+
+def dump_live_servers_threads() -> None:
+    """Ask every live server forked by this test process to print its threads' stacks
+    (tests/conftest.py registers the signal in each forked child)."""
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGUSR1)
+    time.sleep(1)
 
 
 def log_in(driver: webdriver.Chrome, base_url: str, username: str, password: str) -> None:
