@@ -51,11 +51,25 @@ def test_a_forked_child_does_not_share_the_connection_its_parent_holds() -> None
     assert session_of_this_process() == parent_session
 
 
-def test_a_forked_child_does_not_take_the_idle_connections_of_its_parents_pool() -> None:
-    if connection.vendor != "postgresql" or not connection.pool:
+@pytest.fixture
+def pooled_connection():
+    """The default connection drawing from a psycopg pool, as in production (the test process
+    itself runs without one: tests/conftest.py says why)."""
+    if connection.vendor != "postgresql":
         pytest.skip("only PostgreSQL has a connection pool (DATABASE_POOL_MAX_SIZE)")
+    connection.close()
+    connection.settings_dict["OPTIONS"]["pool"] = {"min_size": 1, "max_size": 2, "timeout": 5}
+    try:
+        yield connection
+    finally:
+        connection.close()
+        connection.close_pool()
+        connection.settings_dict["OPTIONS"].pop("pool")
+
+
+def test_a_forked_child_does_not_take_the_idle_connections_of_its_parents_pool(pooled_connection) -> None:
     parent_session = session_of_this_process()
-    connection.close()  # back into the pool, idle: the next checkout would take it
+    pooled_connection.close()  # back into the pool, idle: the next checkout would take it
 
     child_session, _ = session_of_a_forked_child()
 
