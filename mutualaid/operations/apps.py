@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from mutualaid.operations.forks import forget_inherited_connections_after_fork
+from mutualaid.operations.forks import start_afresh_after_fork
 
 
 class OperationsConfig(AppConfig):
@@ -11,4 +11,4 @@ class OperationsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        forget_inherited_connections_after_fork()
+        start_afresh_after_fork()

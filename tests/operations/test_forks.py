@@ -1,8 +1,10 @@
 """A forked child (Channels' live server is one) opens its own database connections."""
 
+import asyncio
 import os
 
 import pytest
+from channels.db import database_sync_to_async
 from django.db import connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -75,3 +77,31 @@ def test_a_forked_child_does_not_take_the_idle_connections_of_its_parents_pool(p
 
     assert child_session != parent_session
     assert session_of_this_process() == parent_session  # the pool's idle one, unharmed
+
+
+def test_a_forked_child_runs_database_work_from_async_code() -> None:
+    """A consumer's `database_sync_to_async` in a child forked after the parent used
+    asgiref's thread for thread-sensitive work (the browser tests' daphne is such a child)."""
+
+    def answer() -> str:
+        return session_of_this_process()
+
+    async def from_async_code() -> str:
+        return await asyncio.wait_for(database_sync_to_async(answer)(), timeout=10)
+
+    asyncio.run(from_async_code())  # the parent's thread for thread-sensitive work now exists
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover  (the child reports through the pipe)
+        try:
+            outcome = f"answered {asyncio.run(from_async_code())}"
+        except BaseException as error:
+            outcome = f"failed {error!r}"
+        os.write(write_end, outcome.encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as reader:
+        outcome = reader.read()
+    os.waitpid(child, 0)
+
+    assert outcome.startswith("answered"), outcome
