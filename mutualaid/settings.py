@@ -108,7 +108,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "mutualaid.context_processors.map_settings",
-                "mutualaid.context_processors.help_line",
+                "mutualaid.context_processors.community_identity",
             ],
         },
     },

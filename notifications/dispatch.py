@@ -15,6 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import translation
+
+from mutualaid.aid.identity import email_signature
+from mutualaid.aid.models import Community
 from notifications.channels import CHANNELS
 from notifications.events import publish_task_changes, task_change
 from notifications.kinds import ChangeKind
@@ -111,20 +115,23 @@ def remind(assignment, window) -> None:
 
 
 def email_people(people: list, *, subject: str, body: str, community_id: int) -> None:
-    """A coordinator's own e-mail to volunteers, through the outbox."""
-    queue_messages(
-        [
+    """A coordinator's own e-mail to volunteers, through the outbox, signed in each one's language."""
+    community = Community.objects.get(pk=community_id)
+    messages = []
+    for person in people:
+        with translation.override(person.preferred_language):
+            signature = email_signature(community)
+        messages.append(
             OutgoingMessage(
                 channel=OutgoingMessage.Channel.EMAIL,
                 recipient=person,
                 to_address=person.email,
                 subject=subject,
-                body=body,
+                body=f"{body}\n\n{signature}\n",
                 community_id=community_id,
             )
-            for person in people
-        ]
-    )
+        )
+    queue_messages(messages)
 
 
 def text_reply(person, body: str, *, community_id: int | None) -> None:

@@ -1,9 +1,12 @@
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from mutualaid.accounts.models import User
 from mutualaid.aid.forms import BoundedModelChoiceField
+from mutualaid.aid.identity import email_signature
 from mutualaid.aid.models import Community
 from notifications.channels.sms import is_mobile
 
@@ -63,3 +66,31 @@ class DeleteAccountForm(forms.Form):
         if not self.person.check_password(password):
             raise forms.ValidationError(_("That is not your password."))
         return password
+
+
+class ServicePasswordResetForm(PasswordResetForm):
+    """Django's reset, with the service's own mail: its link on SITE_URL (never the Host
+    header a stranger sent), in the person's language, signed by their community."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict,
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        person = context["user"]
+        context["site_url"] = settings.SITE_URL
+        context["days"] = max(1, settings.PASSWORD_RESET_TIMEOUT // (24 * 3600))
+        with translation.override(person.preferred_language):
+            context["signature"] = email_signature(person.community) if person.community else ""
+            super().send_mail(
+                subject_template_name,
+                email_template_name,
+                context,
+                from_email,
+                to_email,
+                html_email_template_name,
+            )

@@ -10,7 +10,12 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from mutualaid.accounts.forms import DeleteAccountForm, PersonalDetailsForm, SignUpForm
+from mutualaid.accounts.forms import (
+    DeleteAccountForm,
+    PersonalDetailsForm,
+    ServicePasswordResetForm,
+    SignUpForm,
+)
 from mutualaid.aid.personal_data import account_delete, personal_data_export
 from mutualaid.limits import request_is_limited, too_many_message
 from notifications.push import push_is_configured
@@ -80,7 +85,11 @@ def reset_address_key(group: str, request: HttpRequest) -> str:
 
 class RateLimitedPasswordResetView(PasswordResetView):
     """Django's password reset, with a limit per address and per e-mail address, so that
-    nobody can fill a person's mailbox with reset links."""
+    nobody can fill a person's mailbox with reset links; the mail is the service's own."""
+
+    form_class = ServicePasswordResetForm
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         by_address = request_is_limited(request, "password_reset", key="ip")

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mutualaid.accounts.models import User
 from mutualaid.aid.geocoding import GeocodingError, locate, neighbourhood_near
+from mutualaid.aid.identity import check_logo_size, checked_logo
 from mutualaid.aid.models import (
     Category,
     Community,
@@ -432,3 +433,53 @@ class DoneForm(forms.Form):
     hours_spent = forms.FloatField(
         label=_("Hours spent (optional)"), required=False, min_value=0.25, max_value=24
     )
+
+
+class CommunityIdentityForm(forms.ModelForm):
+    """What a community shows of itself: set by its coordinators."""
+
+    logo_file = forms.FileField(
+        label=_("Logo"),
+        required=False,
+        help_text=_("A PNG, JPEG or WebP image, at most 200 KB. Leave empty to keep the current one."),
+    )
+    remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
+
+    class Meta:
+        model = Community
+        fields = [
+            "service_name",
+            "accent_colour",
+            "contact_phone",
+            "help_line_days",
+            "help_line_opens",
+            "help_line_closes",
+        ]
+        widgets = {
+            "accent_colour": forms.TextInput(attrs={"type": "color"}),
+            "help_line_opens": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "help_line_closes": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
+
+    def clean_logo_file(self) -> tuple[bytes, str] | None:
+        upload = self.cleaned_data.get("logo_file")
+        if not upload:
+            return None
+        check_logo_size(upload.size)  # before reading it
+        data = upload.read()
+        return data, checked_logo(data)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        hours = [data.get("help_line_days"), data.get("help_line_opens"), data.get("help_line_closes")]
+        if any(hours) and not all(hours):
+            for field, value in zip(
+                ("help_line_days", "help_line_opens", "help_line_closes"), hours, strict=True
+            ):
+                if not value:
+                    self.add_error(
+                        field, _("Give the days, the opening and the closing time, or none of them.")
+                    )
+        elif all(hours) and data["help_line_opens"] >= data["help_line_closes"]:
+            self.add_error("help_line_closes", _("The help line must close after it opens."))
+        return data

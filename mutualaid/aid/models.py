@@ -17,6 +17,7 @@ from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from mutualaid.aid.identity import DEFAULT_ACCENT_COLOUR, validate_accent_colour
 from mutualaid.aid.states import AssignmentStatus, RequestStatus
 
 
@@ -27,6 +28,12 @@ def default_time_zone() -> str:
 def validate_time_zone(name: str) -> None:
     if name not in zoneinfo.available_timezones():
         raise ValidationError(_("Give a time zone such as Europe/Brussels."))
+
+
+class HelpLineDays(models.TextChoices):
+    WEEKDAYS = "weekdays", _("Monday to Friday")
+    WEEKDAYS_AND_SATURDAY = "weekdays_saturday", _("Monday to Saturday")
+    EVERY_DAY = "every_day", _("every day")
 
 
 class Community(models.Model):
@@ -41,6 +48,29 @@ class Community(models.Model):
     time_zone = models.CharField(
         _("time zone"), max_length=64, default=default_time_zone, validators=[validate_time_zone]
     )
+    # The city's identity (mutualaid/aid/identity.py), set by its coordinators.
+    service_name = models.CharField(
+        _("name of the service"),
+        max_length=60,
+        blank=True,
+        help_text=_("As people know it, e.g. “Leuven Helps”. Shown on every page and in every e-mail."),
+    )
+    accent_colour = models.CharField(
+        _("colour"),
+        max_length=7,
+        default=DEFAULT_ACCENT_COLOUR,
+        validators=[validate_accent_colour],
+        help_text=_("The header's colour, as #rrggbb: dark enough for white text on it (contrast 4.5:1)."),
+    )
+    # Stored in the database, not as a file: every daphne serves it without shared storage.
+    logo = models.BinaryField(_("logo"), blank=True, null=True, editable=False)
+    logo_content_type = models.CharField(max_length=20, blank=True, editable=False)
+    help_line_days = models.CharField(
+        _("help line open on"), max_length=20, choices=HelpLineDays.choices, blank=True
+    )
+    help_line_opens = models.TimeField(_("opens at"), null=True, blank=True)
+    help_line_closes = models.TimeField(_("closes at"), null=True, blank=True)
+    identity_changed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name = _("community")

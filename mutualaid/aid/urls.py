@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mutualaid.aid import coordinator_views, views
+from mutualaid.aid import coordinator_views, identity_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -64,4 +64,7 @@ urlpatterns = [
         name="coordinator-attach",
     ),
     path("coordinator/messages/", coordinator_views.message_volunteers, name="coordinator-messages"),
+    path("coordinator/identity/", identity_views.community_identity_edit, name="coordinator-identity"),
+    path("communities/<slug:slug>/colours.css", identity_views.community_colours, name="community-colours"),
+    path("communities/<slug:slug>/logo", identity_views.community_logo, name="community-logo"),
 ]

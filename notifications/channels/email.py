@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from mutualaid.aid.identity import email_signature
 from notifications.kinds import ChangeKind
 from notifications.models import OutgoingMessage
 from notifications.notice import Notice
@@ -57,6 +58,7 @@ def compose(notice: Notice) -> OutgoingMessage | None:
                 "volunteer": notice.volunteer,
                 "when": str(notice.window) if notice.window else "",
                 "link": link,
+                "signature": email_signature(help_request.community),
             },
         )
     proposal = notice.assignment if notice.kind == ChangeKind.PROPOSED else None

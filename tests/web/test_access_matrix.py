@@ -253,6 +253,15 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
      "L 404 404 404 404 404 200 200 200", "L 404 404 404 404 404 302! 200 200", "message"),
     ("coordinator-messages", "?community=leuven", "L 404 404 404 404 404 200 200 200",
      "L 404 404 404 404 404 302! 200 302!", "message"),
+    # A community's look: its coordinators set it; every page loads its colours (and logo:
+    # none in this world), public like the pages that show them.
+    ("coordinator-identity", "", "L 404 404 404 404 404 200 200 200",
+     "L 404 404 404 404 404 302! 302! 302!", "identity"),
+    ("coordinator-identity", "?community=leuven", "L 404 404 404 404 404 200 200 200",
+     "L 404 404 404 404 404 302! 302! 302!", "identity"),
+    ("community-colours", "leuven", ALL_200, ALL_405, "empty"),
+    ("community-colours", "unknown-slug", ALL_404, ALL_405, "empty"),
+    ("community-logo", "leuven", ALL_404, ALL_405, "empty"),
     # Twilio's webhooks: signed with the auth token, never with a session (403 unsigned,
     # nothing changes; tests/notifications/test_sms_inbound.py signs them).
     ("sms-inbound", "", ALL_405, ALL_403, "empty"),
@@ -382,6 +391,11 @@ class World:
             "message": {"subject": "Thank you", "body": "Thanks for helping.", "skill": self.shopping.pk},
             "language": {"language": "fr", "next": "/"},
             "api-key": {"organisation": "Leuven 311"},
+            "identity": {
+                "service_name": "Leuven Helpt",
+                "accent_colour": "#0b5394",
+                "contact_phone": "016 27 20 00",
+            },
             "open311": {
                 "service_code": "shopping",
                 "address_string": "Naamsestraat 12, 3000 Leuven",
@@ -485,6 +499,11 @@ def database_state() -> tuple:
         OutgoingMessage.objects.count(),
         list(ApiKey.objects.order_by("pk").values_list("pk", "revoked_at")),
         PartnerOrganisation.objects.count(),
+        list(
+            Community.objects.order_by("pk").values_list(
+                "pk", "service_name", "accent_colour", "logo_content_type"
+            )
+        ),
     )
 
 

@@ -3,7 +3,7 @@
 Each service locks the help request row, checks the transition against `states.py`,
 records a `StatusChange`, and publishes the change after the commit. Views and consumers
 only parse input, call one of these and render the outcome. One module per noun:
-`requests`, `offers`, `assignments`, `coordination`, `audit`.
+`requests`, `offers`, `assignments`, `coordination`, `identity`, `audit`.
 """
 
 from mutualaid.aid.services._records import TaskActionError
@@ -31,6 +31,7 @@ from mutualaid.aid.services.coordination import (
     hold_minutes,
     matching_run_now,
 )
+from mutualaid.aid.services.identity import community_identity_update
 from mutualaid.aid.services.offers import volunteer_offer_save, volunteer_offer_set_paused
 from mutualaid.aid.services.reminders import remind_task, send_task_reminders
 from mutualaid.aid.services.requests import (
@@ -59,6 +60,7 @@ __all__ = [
     "assignment_withdraw",
     "assignments_propose_batch",
     "audit",
+    "community_identity_update",
     "coordinator_message_send",
     "expire_overdue_proposals",
     "expire_requests_whose_time_passed",
