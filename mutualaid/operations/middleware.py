@@ -102,7 +102,8 @@ class NoStoreForSignedInMiddleware:
 
     Their pages hold personal data (requests, tasks with addresses, the inbox, the account,
     the coordinators' pages): no browser or proxy cache may keep a copy. Static files are
-    served before this (WhiteNoise) and keep their long caching.
+    served before this (WhiteNoise) and keep their long caching; so does what a view marks
+    `public` itself (a community's colours and logo, the same for everyone).
     """
 
     def __init__(self, get_response) -> None:
@@ -111,6 +112,7 @@ class NoStoreForSignedInMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
+        public = response.get("Cache-Control", "").startswith("public")
+        if user is not None and user.is_authenticated and not public:
             response["Cache-Control"] = "no-store"
         return response

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import os
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pytest
 from channels.testing import ChannelsLiveServerTestCase
 from django.test import override_settings
 from django.utils import timezone
+from PIL import Image
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -58,6 +60,15 @@ ROLES = {"anonymous": None, "citizen": "maria", "volunteer": "jan", "coordinator
 # overridden for the whole class, before the fork.
 # With push set up, My account shows its notifications section, which is checked too.
 _VAPID_PUBLIC_KEY, _VAPID_PRIVATE_KEY = new_vapid_keys()
+
+
+def small_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (96, 32), "#7a1f5c").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+LOGO = small_png()
 LIVE_SERVER_SETTINGS = {
     "MAP_TILE_URL": "",
     "GEOCODER": "offline",
@@ -127,7 +138,21 @@ def empty_every_field(driver) -> None:
 @override_settings(**LIVE_SERVER_SETTINGS)
 class AccessibilitySweepTests(ChannelsLiveServerTestCase):
     def setUp(self) -> None:
-        community = Community.objects.create(name="Leuven", slug="leuven", latitude=50.8798, longitude=4.7005)
+        # With a look of its own (name, logo, colour, hours): axe checks them on every page.
+        community = Community.objects.create(
+            name="Leuven",
+            slug="leuven",
+            latitude=50.8798,
+            longitude=4.7005,
+            service_name="Leuven Helpt",
+            accent_colour="#7a1f5c",
+            logo=LOGO,
+            logo_content_type="image/png",
+            contact_phone="016 27 20 00",
+            help_line_days="weekdays",
+            help_line_opens=dt.time(9),
+            help_line_closes=dt.time(17),
+        )
         self.community = community
         shopping = Category.objects.create(community=community, slug="shopping", name="Shopping")
         pharmacy = Category.objects.create(community=community, slug="pharmacy", name="Pharmacy")
@@ -255,6 +280,15 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             ("coordinator request (phoned in)", f"/coordinator/requests/{self.phone_request.pk}/", None),
             ("messages", "/coordinator/messages/", None),
             ("messages with errors", "/coordinator/messages/", submit_main_form),
+            ("our look", "/coordinator/identity/", None),
+            (
+                "our look with errors",
+                "/coordinator/identity/",
+                lambda driver: (
+                    driver.execute_script("document.querySelector('[name=help_line_closes]').value = '';"),
+                    submit_main_form(driver),
+                ),
+            ),
             transparency,
         ]
 
