@@ -76,7 +76,7 @@ def checked_logo(data: bytes) -> str:
         raise ValidationError(_("Upload the logo as a PNG, JPEG or WebP file."))
     if max(width, height) > LOGO_MAX_PIXELS:
         raise ValidationError(
-            _("The logo is %(width)s \u00d7 %(height)s pixels; at most %(limit)s pixels on its longer side.")
+            _("The logo is %(width)s × %(height)s pixels; at most %(limit)s pixels on its longer side.")  # noqa: RUF001
             % {"width": width, "height": height, "limit": LOGO_MAX_PIXELS}
         )
     return LOGO_FORMATS[image_format]
@@ -86,7 +86,7 @@ def help_line_hours(community) -> str:
     """The days and hours the help line answers, in the active language, or "" when not set."""
     if not (community.help_line_days and community.help_line_opens and community.help_line_closes):
         return ""
-    return _("%(days)s, %(opens)s\u2013%(closes)s") % {
+    return _("%(days)s, %(opens)s–%(closes)s") % {  # noqa: RUF001
         "days": community.get_help_line_days_display(),
         "opens": time_format(community.help_line_opens, "H:i"),
         "closes": time_format(community.help_line_closes, "H:i"),
