@@ -322,6 +322,12 @@ PROPOSAL_EXPIRY_HOURS = float(os.environ.get("PROPOSAL_EXPIRY_HOURS", "24"))
 # ...sooner for a request marked "today, it is urgent": a day's wait would be the whole day.
 PROPOSAL_EXPIRY_HOURS_URGENT = float(os.environ.get("PROPOSAL_EXPIRY_HOURS_URGENT", "2"))
 
+# The open figures' licence, named on the transparency page and in its CSV and JSON.
+OPEN_DATA_LICENCE_NAME = os.environ.get("OPEN_DATA_LICENCE_NAME", "CC BY 4.0")
+OPEN_DATA_LICENCE_URL = os.environ.get(
+    "OPEN_DATA_LICENCE_URL", "https://creativecommons.org/licenses/by/4.0/"
+)
+
 # Content Security Policy: no inline script anywhere; map tiles are the only outside images.
 _tile_origin = "/".join(MAP_TILE_URL.split("/")[:3]) if MAP_TILE_URL.startswith("http") else None
 CONTENT_SECURITY_POLICY = {

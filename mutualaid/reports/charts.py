@@ -7,13 +7,15 @@ the "<5" of a suppressed count) gets no bar, only its text.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from django.utils.formats import date_format
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from mutualaid.reports.statistics import PublicCell, ShortageRow
+from mutualaid.reports.statistics import MonthCell, PublicCell, ShortageRow
 from mutualaid.reports.suppression import HIDDEN, SMALL
 
 WIDTH = 640
@@ -217,4 +219,23 @@ def public_table_chart(
         title=title,
         series=(_("Requests"),),
         label_heading=label_heading,
+    )
+
+
+def monthly_chart(cells: Sequence[MonthCell] | None, *, chart_id: str, title: str) -> BarChart | None:
+    """Two bars per month (requests, of which helped); None when the series is withheld."""
+    if cells is None:
+        return None
+    return bar_chart(
+        (
+            (
+                date_format(dt.date.fromisoformat(f"{cell['month']}-01"), "F Y"),
+                (cell["requests"], cell["helped"]),
+            )
+            for cell in cells
+        ),
+        chart_id=chart_id,
+        title=title,
+        series=(_("Requests"), _("Helped")),
+        label_heading=_("Month"),
     )

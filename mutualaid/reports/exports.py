@@ -142,6 +142,14 @@ def public_figures_rows(figures: PublicFigures) -> Iterator[list[object]]:
             continue
         for cell in cells:
             yield [table, spreadsheet_safe(cell["label"]), cell["requests"]]
+    months = figures["requests_by_month"]
+    if months is None:
+        yield ["requests_by_month", "", "withheld"]
+        yield ["helped_by_month", "", "withheld"]
+        return
+    for figure, key in (("requests_by_month", "requests"), ("helped_by_month", "helped")):
+        for cell in months:
+            yield [figure, cell["month"], cell[key]]
 
 
 def streamed(request: HttpRequest, lines: Iterator[str]) -> Iterator[str] | AsyncIterator[str]:

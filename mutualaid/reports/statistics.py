@@ -13,7 +13,7 @@ from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,11 +29,19 @@ from mutualaid.aid.models import (
     localized_name,
 )
 from mutualaid.aid.states import AssignmentStatus, RequestStatus
-from mutualaid.reports.suppression import THRESHOLD, PublishedCount, suppress_small_counts, suppress_total
+from mutualaid.reports.suppression import (
+    HIDDEN,
+    THRESHOLD,
+    PublishedCount,
+    suppress_small_counts,
+    suppress_total,
+)
 
 ACCEPTANCE_WINDOW_DAYS = 30
 # A volunteer who marks a task done without saying how long it took still gave time.
 DEFAULT_HOURS_PER_TASK = 1.0
+# The open figures' series: the whole months before the published period's end.
+SERIES_MONTHS = 12
 
 
 def community_time_zone(community: Community) -> ZoneInfo:
@@ -247,6 +255,12 @@ class PublicCell(TypedDict):
     requests: PublishedCount
 
 
+class MonthCell(TypedDict):
+    month: str  # "2026-11"
+    requests: PublishedCount
+    helped: PublishedCount
+
+
 class PublicFigures(TypedDict):
     since: dt.date | None
     until: dt.date | None
@@ -256,6 +270,7 @@ class PublicFigures(TypedDict):
     median_hours_to_help: int | None
     requests_by_neighbourhood: list[PublicCell] | None
     requests_by_category: list[PublicCell] | None
+    requests_by_month: list[MonthCell] | None
 
 
 def _published_table(counts: dict[str, int]) -> list[PublicCell] | None:
@@ -265,10 +280,58 @@ def _published_table(counts: dict[str, int]) -> list[PublicCell] | None:
     return [{"label": label, "requests": published[label]} for label in sorted(published, key=str.casefold)]
 
 
+def _months_before(until: dt.date, months: int) -> list[dt.date]:
+    """The first days of the `months` whole months before `until`'s month, oldest first."""
+    firsts, month = [], until.replace(day=1)
+    for _month in range(months):
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+        firsts.append(month)
+    return firsts[::-1]
+
+
+def monthly_series(
+    community: Community,
+    requests: QuerySet[HelpRequest],
+    done_changes: Q,
+    *,
+    until: dt.date | None,
+    zone: ZoneInfo,
+    months: int = SERIES_MONTHS,
+) -> list[MonthCell] | None:
+    """Requests per month of creation and how many of them were helped, for the whole months
+    before `until` (one query). Each column is suppressed as a table of its own (months
+    with 1 to 4 are "<5", and another hidden where a total would give one away); None when
+    the requests cannot be published safely, every "helped" hidden when those cannot."""
+    until = until or timezone.localdate(timezone=zone)
+    firsts = _months_before(until, months)
+    in_window = requests.filter(
+        created_at__gte=_start_of_day(firsts[0], zone),
+        created_at__lt=_start_of_day(until.replace(day=1), zone),
+    )
+
+    counted = (
+        in_window.annotate(month=TruncMonth("created_at", tzinfo=zone))
+        .values("month")
+        .annotate(asked=Count("pk", distinct=True), helped=Count("pk", distinct=True, filter=done_changes))
+        .order_by()
+    )
+    found = {row["month"].strftime("%Y-%m"): row for row in counted}
+    months = [first.strftime("%Y-%m") for first in firsts]
+    asked = suppress_small_counts({month: found[month]["asked"] if month in found else 0 for month in months})
+    helped = suppress_small_counts(
+        {month: found[month]["helped"] if month in found else 0 for month in months}
+    )
+    if asked is None:
+        return None
+    if helped is None:  # too few helped to show per month: the requests still are
+        helped = dict.fromkeys(months, HIDDEN)
+    return [{"month": month, "requests": asked[month], "helped": helped[month]} for month in months]
+
+
 def public_figures(
     community: Community, *, since: dt.date | None = None, until: dt.date | None = None
 ) -> PublicFigures:
-    """The anonymised figures of the transparency page and its open data (four queries).
+    """The anonymised figures of the transparency page and its open data (five queries).
 
     Counts the requests created from `since` (included) to `until` (excluded), days in
     the community's time zone; None leaves that end open. Published: the number of
@@ -276,7 +339,7 @@ def public_figures(
     categories appear with 0),
     how many were helped (done before `until`), how many expired (every chosen time passed
     with no one found, and not given new times since), and the median hours from creation
-    to done, rounded to the hour.
+    to done, rounded to the hour; and a series of the last whole months (`monthly_series`).
 
     Small-cell suppression (see `mutualaid.reports.suppression` for the full rule): a
     count from 1 to 4 is "<5"; where the total would let a reader subtract their way to
@@ -321,6 +384,7 @@ def public_figures(
         .values_list("created_at", "done_at")
     )
     hours_to_help = [(done - created).total_seconds() / 3600 for created, done in helped]
+    by_month = monthly_series(community, requests, done_changes, until=until, zone=zone)
     return {
         "since": since,
         "until": until,
@@ -332,4 +396,5 @@ def public_figures(
         ),
         "requests_by_neighbourhood": _published_table(per_neighbourhood),
         "requests_by_category": _published_table(per_category),
+        "requests_by_month": by_month,
     }

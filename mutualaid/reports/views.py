@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import (
     HttpRequest,
@@ -46,9 +47,16 @@ def _public_figures(slug: str) -> tuple[Community, statistics.PublicFigures]:
     return community, statistics.public_figures(community, until=_public_period(community))
 
 
+def licence() -> dict[str, str]:
+    """The open data's licence (OPEN_DATA_LICENCE_NAME and _URL: a city may choose its own)."""
+    return {"name": settings.OPEN_DATA_LICENCE_NAME, "url": settings.OPEN_DATA_LICENCE_URL}
+
+
 def _open_data(response: HttpResponse) -> HttpResponse:
-    # Anonymised figures for anyone, including other sites' scripts (no cookies involved).
+    # Anonymised figures for anyone, including other sites' scripts (no cookies involved),
+    # with their licence in a header too (RFC 8288's "license" relation) for the CSV.
     response["Access-Control-Allow-Origin"] = "*"
+    response["Link"] = f'<{settings.OPEN_DATA_LICENCE_URL}>; rel="license"'
     return response
 
 
@@ -94,6 +102,12 @@ def transparency(request: HttpRequest, slug: str) -> HttpResponse:
                 title=_("Requests per kind of help"),
                 label_heading=_("Kind of help"),
             ),
+            "monthly_chart": charts.monthly_chart(
+                figures["requests_by_month"],
+                chart_id="requests-by-month",
+                title=_("Requests per month, and how many of them were helped"),
+            ),
+            "licence": licence(),
         },
     )
 
@@ -128,6 +142,8 @@ def public_figures_document(community: Community, figures: statistics.PublicFigu
         "median_hours_to_help": figures["median_hours_to_help"],
         "requests_by_neighbourhood": figures["requests_by_neighbourhood"],
         "requests_by_category": figures["requests_by_category"],
+        "requests_by_month": figures["requests_by_month"],
+        "licence": licence(),
     }
     return data
 
@@ -152,7 +168,10 @@ def transparency_json(request: HttpRequest, slug: str) -> HttpResponse:
           "requests_time_passed": int | "<5",
           "median_hours_to_help": int | null,
           "requests_by_neighbourhood": [{"label": str, "requests": int | "<5" | "hidden"}] | null,
-          "requests_by_category": [same] | null
+          "requests_by_category": [same] | null,
+          "requests_by_month": [{"month": "YYYY-MM", "requests": int | "<5" | "hidden",
+                                 "helped": same}] | null,
+          "licence": {"name": str, "url": str}
         }
 
     A table is null when it cannot be published without exposing a small count.

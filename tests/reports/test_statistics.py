@@ -294,9 +294,9 @@ class TestPublicFigures:
         figures = public_figures(community, until=dt.date(2025, 3, 1))
         assert (figures["requests_total"], figures["requests_helped"]) == (SMALL, 0)
 
-    def test_public_figures_take_four_queries(
+    def test_public_figures_take_five_queries(
         self, citizen, community, shopping, django_assert_max_num_queries
     ):
         requests_in(6, citizen, community, shopping, KESSEL_LO)
-        with django_assert_max_num_queries(4):
+        with django_assert_max_num_queries(5):
             public_figures(community, since=dt.date(2020, 1, 1), until=dt.date(2100, 1, 1))

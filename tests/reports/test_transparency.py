@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -74,7 +75,7 @@ def test_transparency_page_is_public_with_charts_tables_and_open_data_links(clie
     response = get(client, "transparency")
     html = response.content.decode()
     assert response.status_code == 200
-    assert html.count('role="img"') == 2
+    assert html.count('role="img"') == 3  # per neighbourhood, per kind of help, per month
     assert "<caption>Requests per neighbourhood</caption>" in html
     assert '<th scope="row">Heverlee</th><td>8</td>' in html
     assert '<th scope="row">Wilsele</th><td>fewer than 5</td>' in html
@@ -120,8 +121,16 @@ def test_open_data_json_has_the_documented_shape_and_suppressed_counts(client, p
         "median_hours_to_help",
         "requests_by_neighbourhood",
         "requests_by_category",
+        "requests_by_month",
+        "licence",
     }
     assert data["community"] == {"name": "Leuven", "slug": "leuven"}
+    assert data["licence"] == {"name": "CC BY 4.0", "url": "https://creativecommons.org/licenses/by/4.0/"}
+    assert response["Link"] == '<https://creativecommons.org/licenses/by/4.0/>; rel="license"'
+    # Twelve whole months, oldest first; one helped request is too few to show per month.
+    months = data["requests_by_month"]
+    assert len(months) == 12 and all(month["requests"] == 0 for month in months[:-1])
+    assert months[-1] == {"month": last_month().strftime("%Y-%m"), "requests": 18, "helped": "hidden"}
     assert data["suppression"] == {"threshold": 5, "small": "<5", "hidden": "hidden"}
     assert data["requests_total"] == 18
     assert data["requests_helped"] == "<5"
@@ -162,3 +171,35 @@ def test_open_data_marks_a_withheld_table(client, citizen, community, shopping):
 def test_open_data_may_be_read_by_other_sites(client, community):
     assert get(client, "transparency-json")["Access-Control-Allow-Origin"] == "*"
     assert get(client, "transparency-csv")["Access-Control-Allow-Origin"] == "*"
+
+
+def test_the_month_by_month_series_shows_requests_and_helped_with_small_months_protected(
+    client, citizen, community, shopping, volunteer
+):
+    last = last_month()
+    two_months_ago, three_months_ago = last - dt.timedelta(days=31), last - dt.timedelta(days=62)
+    helped = requests_in(6, citizen, community, shopping, KESSEL_LO)
+    for help_request in helped[:5]:
+        done(help_request, volunteer)
+        set_request_change_time(help_request, RequestStatus.DONE, last)
+    HelpRequest.objects.filter(pk__in=[r.pk for r in helped]).update(created_at=last)
+    earlier = requests_in(7, citizen, community, shopping, KESSEL_LO)
+    HelpRequest.objects.filter(pk__in=[r.pk for r in earlier]).update(created_at=two_months_ago)
+    few = requests_in(2, citizen, community, shopping, KESSEL_LO)
+    HelpRequest.objects.filter(pk__in=[r.pk for r in few]).update(created_at=three_months_ago)
+
+    cells = get(client, "transparency-json").json()["requests_by_month"]
+    months = {cell["month"]: cell for cell in cells}
+
+    # Two requests is a small count: the smallest other month is hidden with it, so that the
+    # sum of the months cannot give it away; the helped column has no small count.
+    assert len(cells) == 12
+    assert months[three_months_ago.strftime("%Y-%m")]["requests"] == "<5"
+    assert months[two_months_ago.strftime("%Y-%m")]["requests"] == 7
+    assert months[last.strftime("%Y-%m")]["requests"] == "hidden"
+    assert months[last.strftime("%Y-%m")]["helped"] == 5
+    rows = list(csv.reader(io.StringIO(get(client, "transparency-csv").content.decode())))
+    assert ["helped_by_month", last.strftime("%Y-%m"), "5"] in rows
+    assert ["requests_by_month", three_months_ago.strftime("%Y-%m"), "<5"] in rows
+    page = get(client, "transparency").content.decode()
+    assert "Month by month" in page and 'rel="license"' in page and "CC BY 4.0" in page
