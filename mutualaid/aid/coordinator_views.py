@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from matching import explain
 from matching.models import MatchingRun
 from matching.reasons import reason_label
 from mutualaid.accounts.models import User
@@ -80,7 +81,8 @@ def callback_done(request: HttpRequest, request_id: int) -> HttpResponse:
 
 
 def _override_page(request: HttpRequest, help_request, **forms) -> HttpResponse:
-    choices = selectors.volunteer_choices(help_request)
+    # Each volunteer with their load and why they were not chosen, so the reason can be checked.
+    choices = explain.volunteers_for_request(help_request)
     live = help_request.live_assignments[0] if help_request.live_assignments else None
     # With a live task the form gives it to someone else instead: suggest another volunteer.
     others = [choice for choice in choices if live is None or choice.volunteer.pk != live.volunteer_id]
