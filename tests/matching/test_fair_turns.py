@@ -15,11 +15,15 @@ KM_PER_DEGREE_OF_LATITUDE = 111.195
 
 
 def north_of_request(km: float) -> Location:
-    return Location(NAAMSESTRAAT.latitude + km / KM_PER_DEGREE_OF_LATITUDE, NAAMSESTRAAT.longitude, "", "North")
+    return Location(
+        NAAMSESTRAAT.latitude + km / KM_PER_DEGREE_OF_LATITUDE, NAAMSESTRAAT.longitude, "", "North"
+    )
 
 
 def south_of_request(km: float) -> Location:
-    return Location(NAAMSESTRAAT.latitude - km / KM_PER_DEGREE_OF_LATITUDE, NAAMSESTRAAT.longitude, "", "South")
+    return Location(
+        NAAMSESTRAAT.latitude - km / KM_PER_DEGREE_OF_LATITUDE, NAAMSESTRAAT.longitude, "", "South"
+    )
 
 
 def give_done_task(citizen, community, category, volunteer) -> None:
@@ -80,7 +84,9 @@ def test_tasks_older_than_the_window_no_longer_count(citizen, community, shoppin
     assert entry["extra_km"] == 0
 
 
-def test_extra_km_counts_recent_tasks_and_waiting_proposals_up_to_the_cap(citizen, community, shopping, settings):
+def test_extra_km_counts_recent_tasks_and_waiting_proposals_up_to_the_cap(
+    citizen, community, shopping, settings
+):
     busy = make_volunteer("busy", community, [shopping], north_of_request(1.0), capacity=3)
     give_done_task(citizen, community, shopping, busy)
     services.assignment_propose(help_request=post_request(citizen, community, shopping), volunteer=busy, km=1)
