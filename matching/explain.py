@@ -12,15 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from geopy.distance import great_circle
 
-from matching.fairness import recent_turns_filter
 from mutualaid.accounts.models import User
+from mutualaid.aid import selectors
 from mutualaid.aid.models import (
     Assignment,
     HelpRequest,
@@ -50,23 +50,6 @@ NEXT_RUN = "next_run"
 # Requests a volunteer could still be proposed, or lost to someone else.
 CONSIDERED_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED)
 FAILED_ASSIGNMENT_STATUSES = (AssignmentStatus.DECLINED, AssignmentStatus.EXPIRED, AssignmentStatus.CANCELLED)
-
-
-def offers_with_load(now: dt.datetime | None = None):
-    """Volunteer offers with their load: `active_tasks` (accepted), `pending_proposals`
-    (waiting for their answer) and `recent_turns` (what fair turns count)."""
-    now = now or timezone.now()
-    return VolunteerOffer.objects.annotate(
-        active_tasks=Count(
-            "volunteer__assignments", filter=Q(volunteer__assignments__status=AssignmentStatus.ACCEPTED)
-        ),
-        pending_proposals=Count(
-            "volunteer__assignments", filter=Q(volunteer__assignments__status=AssignmentStatus.PROPOSED)
-        ),
-        recent_turns=Count(
-            "volunteer__assignments", filter=recent_turns_filter(now, "volunteer__assignments__")
-        ),
-    )
 
 
 @dataclass
@@ -160,7 +143,7 @@ def volunteers_for_request(help_request: HelpRequest, *, limit: int = 40) -> lis
     now = timezone.now()
     (facts,) = _request_facts([help_request], now)
     offers = list(
-        offers_with_load(now)
+        selectors.offers_with_load(now)
         .filter(community_id=help_request.community_id, volunteer__is_active=True)
         .select_related("volunteer", "volunteer__volunteer_offer")
         .prefetch_related("skills")
@@ -244,7 +227,7 @@ def why_no_proposal(volunteer: User, *, now: dt.datetime | None = None, shown: i
     others): why none was proposed to them, counted by reason, with what would help."""
     now = now or timezone.now()
     offer = (
-        offers_with_load(now)
+        selectors.offers_with_load(now)
         .filter(volunteer=volunteer)
         .select_related("community")
         .prefetch_related("skills")

@@ -63,5 +63,11 @@ urlpatterns = [
         coordinator_views.request_attach,
         name="coordinator-attach",
     ),
+    path("coordinator/volunteers/", coordinator_views.volunteer_directory, name="coordinator-volunteers"),
+    path(
+        "coordinator/volunteers/<int:volunteer_id>/checks/",
+        coordinator_views.volunteer_checks,
+        name="coordinator-volunteer-checks",
+    ),
     path("coordinator/messages/", coordinator_views.message_volunteers, name="coordinator-messages"),
 ]
