@@ -13,6 +13,7 @@ from matching.reasons import NOT_VETTED
 from matching.services import propose_assignments
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, AuditEntry, Category, VolunteerCheck, vetted_volunteer_ids
+from mutualaid.aid.personal_data import account_delete, personal_data_export
 from tests.conftest import KESSEL_LO, LADEUZEPLEIN, make_volunteer, post_request
 
 
@@ -150,3 +151,17 @@ def test_a_coordinator_of_another_community_cannot_record_a_check(
             kind="id_seen",
             checked_on=timezone.localdate(),
         )
+
+
+def test_a_volunteers_checks_are_in_their_export_and_forgotten_with_their_account(
+    community, home_visit, coordinator
+):
+    volunteer = make_volunteer("vetted", community, [home_visit], LADEUZEPLEIN)
+    vet(volunteer, coordinator)
+    assert [check["kind"] for check in personal_data_export(volunteer)["checks"]] == [
+        "id_seen",
+        "criminal_record_2",
+    ]
+    account_delete(person=volunteer)
+    assert not VolunteerCheck.objects.filter(volunteer=volunteer).exists()
+    assert AuditEntry.objects.filter(action="record_check").count() == 2
