@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from matching import explain
 from matching.models import MatchingRun
@@ -346,6 +346,7 @@ def dashboard_match_now(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def volunteer_directory(request: HttpRequest) -> HttpResponse:
     """The community's volunteers: who they are, how to reach them, their load and checks."""
     community = _community(request)
