@@ -10,26 +10,28 @@ way), so what a person is told is what matching did.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from geopy.distance import great_circle
 
 from mutualaid.accounts.models import User
 from mutualaid.aid import selectors
 from mutualaid.aid.models import (
     Assignment,
+    Category,
     HelpRequest,
     PartOfDay,
     TimeWindow,
     VolunteerOffer,
+    part_of_day_has_passed,
     vetted_volunteer_ids,
 )
-from mutualaid.aid.states import AssignmentStatus, RequestStatus
+from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
 
 # The reasons, in the order they are checked.
 CHOSEN = "chosen"
@@ -52,70 +54,148 @@ CONSIDERED_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED)
 FAILED_ASSIGNMENT_STATUSES = (AssignmentStatus.DECLINED, AssignmentStatus.EXPIRED, AssignmentStatus.CANCELLED)
 
 
+# The great-circle radius of the engine contract (geopy's `great_circle`).
+EARTH_RADIUS_KM = 6371.009
+
+
+def km_between(latitude: float, longitude: float, other_latitude: float, other_longitude: float) -> float:
+    """Great-circle distance (haversine), as the engine measures it, without geopy's objects:
+    it runs once per volunteer or request, thousands of times on a busy day."""
+    phi, other_phi = math.radians(latitude), math.radians(other_latitude)
+    half_dphi = (other_phi - phi) / 2
+    half_dlambda = math.radians(other_longitude - longitude) / 2
+    a = math.sin(half_dphi) ** 2 + math.cos(phi) * math.cos(other_phi) * math.sin(half_dlambda) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
 @dataclass
 class RequestFacts:
-    """What about a request decides who can be proposed it."""
+    """What about a request decides who can be proposed it (plain values: thousands are read)."""
 
-    help_request: HelpRequest
-    slots: set[int]
+    pk: int
+    latitude: float
+    longitude: float
+    category_id: int
+    requires_vetting: bool
+    language_needed: str
+    any_time: bool
+    requester_id: int | None
+    is_held: bool
+    slots: set[int] = field(default_factory=set)
     live_volunteer_id: int | None = None
     live_km: float | None = None
     failed_volunteer_ids: set[int] = field(default_factory=set)
 
 
-def _request_facts(help_requests: list[HelpRequest], now: dt.datetime) -> list[RequestFacts]:
-    facts = {}
-    for help_request in help_requests:
-        slots = {
-            window.weekly_slot for window in help_request.time_windows.all() if not window.has_passed(now)
-        }
-        facts[help_request.pk] = RequestFacts(help_request, slots)
-    assignments = Assignment.objects.filter(help_request_id__in=list(facts)).values_list(
-        "help_request_id", "volunteer_id", "status", "km"
+@dataclass
+class OfferFacts:
+    """What about a volunteer's offer decides what they can be proposed."""
+
+    volunteer_id: int
+    latitude: float
+    longitude: float
+    max_km: float
+    capacity: int
+    is_paused: bool
+    availability: set[int]
+    languages: set[str]
+    skills: set[int] = field(default_factory=set)  # the ids of the categories they offer (active ones)
+    load: selectors.VolunteerLoad = field(default_factory=selectors.VolunteerLoad)
+
+
+def _request_facts(help_requests: QuerySet[HelpRequest], now: dt.datetime) -> dict[int, RequestFacts]:
+    facts = {
+        row[0]: RequestFacts(*row[:8], is_held=row[8] is not None and row[8] > now)
+        for row in help_requests.values_list(
+            "pk",
+            "latitude",
+            "longitude",
+            "category_id",
+            "category__requires_vetting",
+            "language_needed",
+            "any_time",
+            "requester_id",
+            "held_until",
+        )
+    }
+    # A subquery, not a list of thousands of ids (slow to build, and beyond SQLite's limits).
+    ids = help_requests.values("pk")
+    local = timezone.localtime(now)
+    # Today's parts that are over (as `part_of_day_has_passed` decides, once for all windows).
+    over_today = {part for part in PartOfDay.values if part_of_day_has_passed(local.date(), part, local)}
+    windows = TimeWindow.objects.filter(help_request_id__in=ids, date__gte=local.date()).values_list(
+        "help_request_id", "date", "part_of_day"
     )
+    for request_id, date, part in windows:
+        if request_id in facts and not (date == local.date() and part in over_today):
+            facts[request_id].slots.add(date.weekday() * 3 + part)
+    assignments = Assignment.objects.filter(
+        help_request_id__in=ids, status__in=(*LIVE_ASSIGNMENT_STATUSES, *FAILED_ASSIGNMENT_STATUSES)
+    ).values_list("help_request_id", "volunteer_id", "status", "km")
     for request_id, volunteer_id, status, km in assignments:
-        if status in (AssignmentStatus.PROPOSED, AssignmentStatus.ACCEPTED):
+        if request_id not in facts:
+            continue  # filed since the first query
+        if status in LIVE_ASSIGNMENT_STATUSES:
             facts[request_id].live_volunteer_id, facts[request_id].live_km = volunteer_id, km
-        elif status in FAILED_ASSIGNMENT_STATUSES:
+        else:
             facts[request_id].failed_volunteer_ids.add(volunteer_id)
-    return list(facts.values())
+    return facts
 
 
-def reason_for(
-    facts: RequestFacts, offer: VolunteerOffer, *, vetted: bool, now: dt.datetime
-) -> tuple[str, float]:
-    """The first reason this volunteer was not proposed this request, and their distance to it.
+def _offer_facts(offers: QuerySet[VolunteerOffer], now: dt.datetime) -> dict[int, OfferFacts]:
+    facts = {
+        row[0]: OfferFacts(*row[:6], availability=set(row[6]), languages=set(row[7]))
+        for row in offers.values_list(
+            "volunteer_id",
+            "latitude",
+            "longitude",
+            "max_km",
+            "capacity",
+            "is_paused",
+            "availability",
+            "languages",
+        )
+    }
+    skills = VolunteerOffer.skills.through.objects.filter(
+        volunteeroffer__in=offers, category__is_active=True
+    ).values_list("volunteeroffer__volunteer_id", "category_id")
+    for volunteer_id, category_id in skills:
+        if volunteer_id in facts:
+            facts[volunteer_id].skills.add(category_id)
+    for volunteer_id, load in selectors.volunteer_loads(offers.values("volunteer_id"), now).items():
+        if volunteer_id in facts:
+            facts[volunteer_id].load = load
+    return facts
 
-    `offer` carries `active_tasks` and `pending_proposals` (see `offers_with_load`) and its
-    prefetched skills.
-    """
-    help_request = facts.help_request
-    km = great_circle((help_request.latitude, help_request.longitude), (offer.latitude, offer.longitude)).km
-    if facts.live_volunteer_id == offer.volunteer_id:
+
+def reason_for(request: RequestFacts, offer: OfferFacts, *, vetted: bool) -> tuple[str, float]:
+    """The first reason this volunteer was not proposed this request, and their distance to it."""
+    km = km_between(request.latitude, request.longitude, offer.latitude, offer.longitude)
+    if request.live_volunteer_id == offer.volunteer_id:
         return CHOSEN, km
     if offer.is_paused:
         return PAUSED, km
-    if help_request.requester_id == offer.volunteer_id:
+    if request.requester_id == offer.volunteer_id:
         return OWN_REQUEST, km
-    if not help_request.any_time and not facts.slots:
+    if not request.any_time and not request.slots:
         return TIME_PASSED, km
-    if not any(skill.pk == help_request.category_id and skill.is_active for skill in offer.skills.all()):
+    if request.category_id not in offer.skills:
         return NO_SKILL, km
-    if help_request.language_needed and help_request.language_needed not in offer.languages:
+    if request.language_needed and request.language_needed not in offer.languages:
         return NO_LANGUAGE, km
-    if help_request.category.requires_vetting and not vetted:
+    if request.requires_vetting and not vetted:
         return NOT_VETTED, km
     if km > offer.max_km:
         return OUT_OF_RANGE, km
-    if facts.slots and not facts.slots & set(offer.availability):
+    if request.slots and not request.slots & offer.availability:
         return NO_COMMON_SLOT, km
-    if offer.volunteer_id in facts.failed_volunteer_ids:
+    if offer.volunteer_id in request.failed_volunteer_ids:
         return DECLINED, km
-    if offer.active_tasks + offer.pending_proposals >= offer.capacity:
+    if offer.load.active_tasks + offer.load.pending_proposals >= offer.capacity:
         return AT_CAPACITY, km
-    if facts.live_volunteer_id is not None:
+    if request.live_volunteer_id is not None:
         return GIVEN_TO_ANOTHER, km
-    if help_request.is_held:
+    if request.is_held:
         return HELD, km
     return NEXT_RUN, km
 
@@ -139,51 +219,51 @@ class VolunteerRow:
 
 def volunteers_for_request(help_request: HelpRequest, *, limit: int = 40) -> list[VolunteerRow]:
     """The community's volunteers for a request, those who could do it and nearest first,
-    each with their load and why they were not chosen."""
+    each with their load and why they were not chosen (the `limit` first only)."""
     now = timezone.now()
-    (facts,) = _request_facts([help_request], now)
-    offers = list(
-        selectors.offers_with_load(now)
-        .filter(community_id=help_request.community_id, volunteer__is_active=True)
-        .select_related("volunteer", "volunteer__volunteer_offer")
-        .prefetch_related("skills")
+    request = _request_facts(HelpRequest.objects.filter(pk=help_request.pk), now)[help_request.pk]
+    community_offers = VolunteerOffer.objects.filter(
+        community_id=help_request.community_id, volunteer__is_active=True
     )
-    vetted = vetted_volunteer_ids([offer.volunteer_id for offer in offers], timezone.localdate(now))
-    live_km = facts.live_km
-    rows = []
-    for offer in offers:
-        reason, km = reason_for(facts, offer, vetted=offer.volunteer_id in vetted, now=now)
-        has_skill = any(skill.pk == help_request.category_id for skill in offer.skills.all())
-        rows.append(
-            VolunteerRow(
-                volunteer=offer.volunteer,
-                km=round(km, 1),
-                has_skill=has_skill,
-                in_range=km <= offer.max_km,
-                is_paused=offer.is_paused,
-                is_vetted=offer.volunteer_id in vetted,
-                active_tasks=offer.active_tasks,
-                pending_proposals=offer.pending_proposals,
-                recent_turns=offer.recent_turns,
-                reason=reason,
-                why=describe_for_coordinator(reason, offer, km=km, chosen_km=live_km),
-            )
-        )
+    offers = _offer_facts(community_offers, now)
+    vetted = vetted_volunteer_ids(community_offers.values("volunteer_id"), timezone.localdate(now))
     # Those who could do it first (the chosen one at the top), then the skilled, nearest first.
     order = {CHOSEN: 0, NEXT_RUN: 1, HELD: 1, GIVEN_TO_ANOTHER: 2, AT_CAPACITY: 3, DECLINED: 4}
-    rows.sort(key=lambda row: (order.get(row.reason, 5), not row.has_skill, row.is_paused, row.km))
-    return rows[:limit]
+    ranked = []
+    for offer in offers.values():
+        reason, km = reason_for(request, offer, vetted=offer.volunteer_id in vetted)
+        has_skill = help_request.category_id in offer.skills
+        ranked.append(((order.get(reason, 5), not has_skill, offer.is_paused, km), offer, reason, km))
+    ranked.sort(key=lambda item: item[0])
+    shown = ranked[:limit]
+    people = User.objects.select_related("volunteer_offer").in_bulk(
+        [offer.volunteer_id for *_, offer, _r, _k in shown]
+    )
+    return [
+        VolunteerRow(
+            volunteer=people[offer.volunteer_id],
+            km=round(km, 1),
+            has_skill=help_request.category_id in offer.skills,
+            in_range=km <= offer.max_km,
+            is_paused=offer.is_paused,
+            is_vetted=offer.volunteer_id in vetted,
+            active_tasks=offer.load.active_tasks,
+            pending_proposals=offer.load.pending_proposals,
+            recent_turns=offer.load.recent_turns,
+            reason=reason,
+            why=describe_for_coordinator(reason, offer, km=km, chosen_km=request.live_km),
+        )
+        for _key, offer, reason, km in shown
+    ]
 
 
-def describe_for_coordinator(
-    reason: str, offer: VolunteerOffer, *, km: float, chosen_km: float | None
-) -> str:
+def describe_for_coordinator(reason: str, offer: OfferFacts, *, km: float, chosen_km: float | None) -> str:
     """The reason in a coordinator's words (about the volunteer)."""
     if reason == OUT_OF_RANGE:
         return _("Beyond their range of %(max_km)s km") % {"max_km": f"{offer.max_km:g}"}
     if reason == AT_CAPACITY:
         return _("At capacity: %(carrying)s of %(capacity)s tasks") % {
-            "carrying": offer.active_tasks + offer.pending_proposals,
+            "carrying": offer.load.active_tasks + offer.load.pending_proposals,
             "capacity": offer.capacity,
         }
     if reason == GIVEN_TO_ANOTHER:
@@ -226,26 +306,18 @@ def why_no_proposal(volunteer: User, *, now: dt.datetime | None = None, shown: i
     """For a volunteer, over their community's open requests (and those proposed to
     others): why none was proposed to them, counted by reason, with what would help."""
     now = now or timezone.now()
-    offer = (
-        selectors.offers_with_load(now)
-        .filter(volunteer=volunteer)
-        .select_related("community")
-        .prefetch_related("skills")
-        .first()
-    )
-    if offer is None:
+    own_offer = VolunteerOffer.objects.filter(volunteer=volunteer)
+    community_id = own_offer.values_list("community_id", flat=True).first()
+    if community_id is None:
         return IdleAdvice(0, [])
-    help_requests = list(
-        HelpRequest.objects.filter(community_id=offer.community_id, status__in=CONSIDERED_STATUSES)
-        .select_related("category")
-        .prefetch_related(
-            Prefetch("time_windows", queryset=TimeWindow.objects.filter(date__gte=timezone.localdate(now)))
-        )
+    offer = _offer_facts(own_offer, now)[volunteer.pk]
+    requests = _request_facts(
+        HelpRequest.objects.filter(community_id=community_id, status__in=CONSIDERED_STATUSES), now
     )
     vetted = bool(vetted_volunteer_ids([volunteer.pk], timezone.localdate(now)))
     by_reason: dict[str, list[tuple[RequestFacts, float]]] = {}
-    for facts in _request_facts(help_requests, now):
-        reason, km = reason_for(facts, offer, vetted=vetted, now=now)
+    for facts in requests.values():
+        reason, km = reason_for(facts, offer, vetted=vetted)
         by_reason.setdefault(reason, []).append((facts, km))
     considered = sum(len(found) for reason, found in by_reason.items() if reason not in (OWN_REQUEST, CHOSEN))
     if considered == 0:
@@ -293,7 +365,8 @@ def why_no_proposal(volunteer: User, *, now: dt.datetime | None = None, shown: i
         )
     if NO_SKILL in by_reason:
         found = by_reason[NO_SKILL]
-        kinds = sorted({facts.help_request.category.label for facts, _km in found})
+        categories = Category.objects.filter(pk__in={facts.category_id for facts, _km in found})
+        kinds = sorted(category.label for category in categories)
         lines.append(
             ngettext(
                 "%(count)s request asks for help you do not offer "

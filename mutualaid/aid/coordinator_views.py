@@ -355,10 +355,13 @@ def volunteer_directory(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.volunteer_directory(community, query), selectors.DIRECTORY_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    vetting = selectors.vetting_of([offer.volunteer_id for offer in page])
-    for offer in page:
+    offers = selectors.with_load(list(page.object_list))
+    vetting = selectors.vetting_of([offer.volunteer_id for offer in offers])
+    for offer in offers:
         offer.vetting = vetting[offer.volunteer_id]
-        seen = [moment for moment in (offer.volunteer.last_login, offer.last_answer) if moment is not None]
+        seen = [
+            moment for moment in (offer.volunteer.last_login, offer.load.last_answer) if moment is not None
+        ]
         offer.last_active = max(seen) if seen else None
     # The search (and a superuser's community) carried over to the other pages.
     kept = request.GET.copy()
@@ -366,7 +369,14 @@ def volunteer_directory(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "aid/coordinator/volunteers.html",
-        {"community": community, "form": form, "query": query, "page": page, "kept": kept.urlencode()},
+        {
+            "community": community,
+            "form": form,
+            "query": query,
+            "page": page,
+            "offers": offers,
+            "kept": kept.urlencode(),
+        },
     )
 
 

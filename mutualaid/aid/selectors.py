@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -286,21 +287,36 @@ def volunteer_choices(help_request: HelpRequest, *, limit: int = 40) -> list[Vol
     return choices[:limit]
 
 
-def offers_with_load(now: dt.datetime | None = None):
-    """Volunteer offers with their load: `active_tasks` (accepted), `pending_proposals`
-    (waiting for their answer) and `recent_turns` (what fair turns count)."""
+@dataclass(frozen=True)
+class VolunteerLoad:
+    """What a volunteer carries: tasks accepted, proposals waiting for their answer, and the
+    recent turns fair turns count."""
+
+    active_tasks: int = 0
+    pending_proposals: int = 0
+    recent_turns: int = 0
+    last_answer: dt.datetime | None = None
+
+
+def volunteer_loads(
+    volunteers: QuerySet | list[int], now: dt.datetime | None = None
+) -> dict[int, VolunteerLoad]:
+    """The load of each of these volunteers (ids, or a query of ids), in one query over their
+    live and recent assignments only (a volunteer with none is absent: no load)."""
     now = now or timezone.now()
-    return VolunteerOffer.objects.annotate(
-        active_tasks=Count(
-            "volunteer__assignments", filter=Q(volunteer__assignments__status=AssignmentStatus.ACCEPTED)
-        ),
-        pending_proposals=Count(
-            "volunteer__assignments", filter=Q(volunteer__assignments__status=AssignmentStatus.PROPOSED)
-        ),
-        recent_turns=Count(
-            "volunteer__assignments", filter=recent_turns_filter(now, "volunteer__assignments__")
-        ),
+    recent = recent_turns_filter(now)
+    rows = (
+        Assignment.objects.filter(volunteer_id__in=volunteers)
+        .filter(Q(status__in=LIVE_ASSIGNMENT_STATUSES) | recent)
+        .values("volunteer_id")
+        .annotate(
+            active=Count("pk", filter=Q(status=AssignmentStatus.ACCEPTED)),
+            pending=Count("pk", filter=Q(status=AssignmentStatus.PROPOSED)),
+            recent=Count("pk", filter=recent),
+        )
+        .order_by()
     )
+    return {row["volunteer_id"]: VolunteerLoad(row["active"], row["pending"], row["recent"]) for row in rows}
 
 
 DIRECTORY_PAGE_SIZE = 50
@@ -315,12 +331,10 @@ def _phone_digits(text: str) -> str:
 
 
 def volunteer_directory(community: Community, query: str = "") -> QuerySet[VolunteerOffer]:
-    """The community's volunteers for coordinators: by name, with load and last activity,
-    searchable by name or username (every word) or by phone (any part of the number)."""
+    """The community's volunteers for coordinators, by name, searchable by name or username
+    (every word) or by phone (any part of the number); `with_load` adds a page's load."""
     offers = (
-        offers_with_load()
-        .filter(community=community)
-        .annotate(last_answer=Max("volunteer__assignments__responded_at"))
+        VolunteerOffer.objects.filter(community=community)
         .select_related("volunteer")
         .prefetch_related("skills")
         .order_by("volunteer__last_name", "volunteer__first_name", "pk")
@@ -335,6 +349,24 @@ def volunteer_directory(community: Community, query: str = "") -> QuerySet[Volun
             | Q(volunteer__last_name__icontains=word)
             | Q(volunteer__username__icontains=word)
         )
+    return offers
+
+
+def with_load(offers: list[VolunteerOffer]) -> list[VolunteerOffer]:
+    """Attach `load` (a VolunteerLoad with the last answer) to each offer of a page: two
+    queries over these volunteers' assignments, whatever the size of the community."""
+    volunteer_ids = [offer.volunteer_id for offer in offers]
+    loads = volunteer_loads(volunteer_ids)
+    last_answers = dict(
+        Assignment.objects.filter(volunteer_id__in=volunteer_ids, responded_at__isnull=False)
+        .values("volunteer_id")
+        .annotate(last=Max("responded_at"))
+        .order_by()
+        .values_list("volunteer_id", "last")
+    )
+    for offer in offers:
+        load = loads.get(offer.volunteer_id, VolunteerLoad())
+        offer.load = dataclasses.replace(load, last_answer=last_answers.get(offer.volunteer_id))
     return offers
 
 

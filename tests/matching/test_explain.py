@@ -123,3 +123,15 @@ def test_the_coordinators_table_shows_each_volunteers_load_and_why_not_chosen(
     page = client.get(reverse("coordinator-request", args=[help_request.pk])).content.decode()
     assert "Why not chosen" in page and "Proposals waiting" in page
     assert "At capacity: 1 of 1 tasks" in page
+
+
+def test_a_part_of_today_that_is_over_no_longer_counts_as_a_time_to_help(
+    citizen, community, shopping, volunteer
+):
+    help_request = post_request(citizen, community, shopping)
+    today = timezone.localdate()
+    help_request.time_windows.update(date=today, part_of_day=0)  # this morning
+    morning = timezone.make_aware(dt.datetime.combine(today, dt.time(9)))
+    afternoon = timezone.make_aware(dt.datetime.combine(today, dt.time(13)))
+    assert "fits your offer" in " ".join(explain.why_no_proposal(volunteer, now=morning).lines)
+    assert "fits your offer" not in " ".join(explain.why_no_proposal(volunteer, now=afternoon).lines)
