@@ -236,9 +236,7 @@ def volunteers_for_request(help_request: HelpRequest, *, limit: int = 40) -> lis
         ranked.append(((order.get(reason, 5), not has_skill, offer.is_paused, km), offer, reason, km))
     ranked.sort(key=lambda item: item[0])
     shown = ranked[:limit]
-    people = User.objects.select_related("volunteer_offer").in_bulk(
-        [offer.volunteer_id for *_, offer, _r, _k in shown]
-    )
+    people = User.objects.select_related("volunteer_offer").in_bulk([item[1].volunteer_id for item in shown])
     return [
         VolunteerRow(
             volunteer=people[offer.volunteer_id],
