@@ -21,8 +21,9 @@ from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
 from matching.engine import parse_instance, solve
+from matching.fairness import VETTED_SKILL, fair_turn_km, language_skill, recent_turns_filter
 from matching.models import MatchingRun
-from matching.reasons import NO_LANGUAGE, TIME_PASSED
+from matching.reasons import NO_LANGUAGE, NOT_VETTED, TIME_PASSED
 from matching.scheduling import (
     claim_due_community,
     due_communities,
@@ -32,7 +33,14 @@ from matching.scheduling import (
     seconds_until_next_due,
 )
 from mutualaid.accounts.models import User
-from mutualaid.aid.models import Assignment, Community, HelpRequest, TimeWindow, VolunteerOffer
+from mutualaid.aid.models import (
+    Assignment,
+    Community,
+    HelpRequest,
+    TimeWindow,
+    VolunteerOffer,
+    vetted_volunteer_ids,
+)
 from mutualaid.aid.services import (
     assignments_propose_batch,
     help_requests_set_waiting_reasons,
@@ -70,10 +78,6 @@ class MatchingOutcome:
     phases: dict[str, float] = field(default_factory=dict)
 
 
-def language_skill(code: str) -> str:
-    return f"language:{code}"
-
-
 def request_key(help_request_id: int) -> str:
     return f"r{help_request_id}"
 
@@ -101,7 +105,10 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
             carrying=Count(
                 "volunteer__assignments",
                 filter=Q(volunteer__assignments__status__in=LIVE_ASSIGNMENT_STATUSES),
-            )
+            ),
+            recent_turns=Count(
+                "volunteer__assignments", filter=recent_turns_filter(now, "volunteer__assignments__")
+            ),
         )
         .prefetch_related("skills")
         .order_by("pk")
@@ -124,12 +131,15 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
                 "lon": help_request.longitude,
                 # A language the helper must speak is one more skill to have.
                 "skills": [help_request.category.slug]
-                + ([language_skill(help_request.language_needed)] if help_request.language_needed else []),
+                + ([language_skill(help_request.language_needed)] if help_request.language_needed else [])
+                + ([VETTED_SKILL] if help_request.category.requires_vetting else []),
                 "slots": slots,
                 "priority": int(help_request.urgency),
             }
         )
     volunteers_data, volunteer_ids_by_key = [], {}
+    # Compared with today's date: an extract past its expiry no longer counts, no job needed.
+    vetted = vetted_volunteer_ids([offer.volunteer_id for offer in offers], today)
     for offer in offers:
         key = volunteer_key(offer.volunteer_id)
         volunteer_ids_by_key[key] = offer.volunteer_id
@@ -139,10 +149,13 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
                 "lat": offer.latitude,
                 "lon": offer.longitude,
                 "skills": sorted(skill.slug for skill in offer.skills.all() if skill.is_active)
-                + [language_skill(code) for code in offer.languages],
+                + [language_skill(code) for code in offer.languages]
+                + ([VETTED_SKILL] if offer.volunteer_id in vetted else []),
                 "slots": sorted(offer.availability),
                 "max_km": offer.max_km,
                 "capacity": max(0, offer.capacity - offer.carrying),
+                # Fair turns: who helped lately costs a little more, so others get a turn.
+                "extra_km": fair_turn_km(offer.recent_turns),
             }
         )
     exclude = _exclusions(requests_by_key, volunteer_ids_by_key)
@@ -239,20 +252,34 @@ def _scaled(report: Progress, start: float, end: float) -> Progress:
 
 
 def _waiting_reasons(snapshot: MatchingSnapshot, result) -> dict[str, str]:
-    """The engine's reason per unassigned request, naming the language where that is what is missing."""
-    offered_skills = set().union(*(volunteer["skills"] for volunteer in snapshot.instance["volunteers"]))
+    """The engine's reason per unassigned request, naming the language or the vetting where
+    that is what is missing."""
     waiting = {}
     for item in result.unassigned:
         help_request = snapshot.requests_by_key[item.request]
         reason = item.reason
-        if (
-            reason == "no_skill"
-            and help_request.language_needed
-            and help_request.category.slug in offered_skills
-        ):
-            reason = NO_LANGUAGE
+        if reason == "no_skill":
+            reason = _missing_skill(snapshot, help_request)
         waiting[item.request] = reason
     return waiting
+
+
+def _missing_skill(snapshot: MatchingSnapshot, help_request: HelpRequest) -> str:
+    """`no_skill`, or which of the request's extra needs (language, vetting) nobody with
+    its kind of help meets."""
+    offering = [
+        set(volunteer["skills"])
+        for volunteer in snapshot.instance["volunteers"]
+        if help_request.category.slug in volunteer["skills"]
+    ]
+    if not offering:
+        return "no_skill"
+    language = language_skill(help_request.language_needed) if help_request.language_needed else None
+    if language and not any(language in skills for skills in offering):
+        return NO_LANGUAGE
+    if help_request.category.requires_vetting:
+        return NOT_VETTED
+    return "no_skill"
 
 
 def _save(snapshot: MatchingSnapshot, result, waiting: dict[str, str]) -> None:

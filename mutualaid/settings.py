@@ -410,6 +410,13 @@ MATCHING_DEBOUNCE_SECONDS = float(os.environ.get("MATCHING_DEBOUNCE_SECONDS", "2
 # A coordinator's hold keeps matching away from a request this long (or until released).
 COORDINATOR_HOLD_MINUTES = int(os.environ.get("COORDINATOR_HOLD_MINUTES", "15"))
 MATCHING_TICK_SECONDS = float(os.environ.get("MATCHING_TICK_SECONDS", "30"))
+# Fair turns: each task a volunteer accepted or did in the last MATCHING_FAIR_TURN_DAYS days,
+# and each proposal waiting for their answer, adds this many km to every distance matching
+# weighs for them (at most MATCHING_FAIR_TURN_MAX_KM), so among near-equal choices the
+# volunteer who has not helped lately gets the task; a much nearer one still wins.
+MATCHING_FAIR_TURN_KM_PER_TASK = float(os.environ.get("MATCHING_FAIR_TURN_KM_PER_TASK", "0.5"))
+MATCHING_FAIR_TURN_DAYS = int(os.environ.get("MATCHING_FAIR_TURN_DAYS", "14"))
+MATCHING_FAIR_TURN_MAX_KM = float(os.environ.get("MATCHING_FAIR_TURN_MAX_KM", "2"))
 # A worker's claim on a community's run is a lease: if the worker dies mid-run (its
 # transaction rolled back), the community is due again after this and another worker runs it.
 MATCHING_CLAIM_SECONDS = float(os.environ.get("MATCHING_CLAIM_SECONDS", "60"))

@@ -23,6 +23,7 @@ from mutualaid.aid.models import (
     HelpRequest,
     StatusChange,
     TimeWindow,
+    VolunteerCheck,
     VolunteerOffer,
 )
 from mutualaid.aid.services import audit
@@ -191,9 +192,9 @@ class CommunityAdmin(CommunityScopedAdmin):
 
 @admin.register(Category)
 class CategoryAdmin(CommunityScopedAdmin):
-    list_display = ["name", "name_nl", "name_fr", "slug", "community", "is_active"]
-    list_filter = ["is_active"]
-    list_editable = ["is_active"]
+    list_display = ["name", "name_nl", "name_fr", "slug", "community", "is_active", "requires_vetting"]
+    list_filter = ["is_active", "requires_vetting"]
+    list_editable = ["is_active", "requires_vetting"]
 
 
 class TimeWindowInline(admin.TabularInline):
@@ -305,3 +306,11 @@ class AuditEntryAdmin(ReadOnlyAdminMixin, CommunityScopedAdmin):
 @admin.register(CoordinatorMessage)
 class CoordinatorMessageAdmin(ReadOnlyAdminMixin, CommunityScopedAdmin):
     list_display = ["sent_at", "subject", "sender", "recipients", "skill", "neighbourhood"]
+
+
+@admin.register(VolunteerCheck)
+class VolunteerCheckAdmin(ReadOnlyAdminMixin, CommunityScopedAdmin):
+    """Checks are recorded on the coordinators' volunteer pages (audited); read-only here."""
+
+    list_display = ["volunteer", "kind", "checked_on", "expires_on", "checked_by", "community"]
+    list_filter = ["kind"]

@@ -8,20 +8,30 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from matching import explain
 from matching.models import MatchingRun
 from matching.reasons import reason_label
 from mutualaid.accounts.models import User
 from mutualaid.aid import selectors, services
-from mutualaid.aid.forms import AssignForm, AttachForm, CoordinatorMessageForm, PhoneIntakeForm, UnassignForm
-from mutualaid.aid.models import CoordinatorMessage
+from mutualaid.aid.forms import (
+    AssignForm,
+    AttachForm,
+    CoordinatorMessageForm,
+    PhoneIntakeForm,
+    UnassignForm,
+    VolunteerCheckForm,
+    VolunteerSearchForm,
+)
+from mutualaid.aid.models import CoordinatorMessage, VolunteerOffer
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.aid.views import add_service_errors, request_details
 from mutualaid.reports import charts, statistics
@@ -80,7 +90,8 @@ def callback_done(request: HttpRequest, request_id: int) -> HttpResponse:
 
 
 def _override_page(request: HttpRequest, help_request, **forms) -> HttpResponse:
-    choices = selectors.volunteer_choices(help_request)
+    # Each volunteer with their load and why they were not chosen, so the reason can be checked.
+    choices = explain.volunteers_for_request(help_request)
     live = help_request.live_assignments[0] if help_request.live_assignments else None
     # With a live task the form gives it to someone else instead: suggest another volunteer.
     others = [choice for choice in choices if live is None or choice.volunteer.pk != live.volunteer_id]
@@ -332,3 +343,75 @@ def dashboard_match_now(request: HttpRequest) -> HttpResponse:
     services.matching_run_now(community=community, coordinator=request.user)
     messages.success(request, _("Matching will run in a moment; new proposals appear here."))
     return redirect("dashboard")
+
+
+@login_required
+@require_GET
+def volunteer_directory(request: HttpRequest) -> HttpResponse:
+    """The community's volunteers: who they are, how to reach them, their load and checks."""
+    community = _community(request)
+    form = VolunteerSearchForm(request.GET or None)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    page = Paginator(selectors.volunteer_directory(community, query), selectors.DIRECTORY_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    offers = selectors.with_load(list(page.object_list))
+    vetting = selectors.vetting_of([offer.volunteer_id for offer in offers])
+    for offer in offers:
+        offer.vetting = vetting[offer.volunteer_id]
+        seen = [
+            moment for moment in (offer.volunteer.last_login, offer.load.last_answer) if moment is not None
+        ]
+        offer.last_active = max(seen) if seen else None
+    # The search (and a superuser's community) carried over to the other pages.
+    kept = request.GET.copy()
+    kept.pop("page", None)
+    return render(
+        request,
+        "aid/coordinator/volunteers.html",
+        {
+            "community": community,
+            "form": form,
+            "query": query,
+            "page": page,
+            "offers": offers,
+            "kept": kept.urlencode(),
+        },
+    )
+
+
+@login_required
+def volunteer_checks(request: HttpRequest, volunteer_id: int) -> HttpResponse:
+    """A volunteer's checks (vetting), and the form to record a new one."""
+    community = _community(request)
+    offer = get_object_or_404(
+        VolunteerOffer.objects.select_related("volunteer"), volunteer_id=volunteer_id, community=community
+    )
+    form = VolunteerCheckForm(request.POST or None, initial={"checked_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.volunteer_check_record(
+                volunteer=offer.volunteer, coordinator=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Recorded: %(what)s for %(name)s.")
+                % {
+                    "what": dict(VolunteerCheckForm.base_fields["kind"].choices)[form.cleaned_data["kind"]],
+                    "name": offer.volunteer.display_name,
+                },
+            )
+            return redirect("coordinator-volunteer-checks", volunteer_id=volunteer_id)
+    return render(
+        request,
+        "aid/coordinator/volunteer_checks.html",
+        {
+            "community": community,
+            "offer": offer,
+            "form": form,
+            "vetting": selectors.vetting_of([offer.volunteer_id])[offer.volunteer_id],
+        },
+    )

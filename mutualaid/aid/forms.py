@@ -24,6 +24,7 @@ from mutualaid.aid.models import (
     PartOfDay,
     SpokenLanguage,
     Urgency,
+    VolunteerCheck,
     part_of_day_has_passed,
 )
 from mutualaid.aid.places import Location
@@ -483,3 +484,22 @@ class CommunityIdentityForm(forms.ModelForm):
         elif all(hours) and data["help_line_opens"] >= data["help_line_closes"]:
             self.add_error("help_line_closes", _("The help line must close after it opens."))
         return data
+
+
+class VolunteerSearchForm(forms.Form):
+    q = forms.CharField(label=_("Search by name or phone"), max_length=100, required=False)
+
+    def clean_q(self) -> str:
+        # A NUL byte cannot be part of a PostgreSQL query: it is no part of any name either.
+        return self.cleaned_data["q"].replace("\x00", "").strip()
+
+
+class VolunteerCheckForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What you checked"), choices=VolunteerCheck.Kind.choices)
+    checked_on = forms.DateField(label=_("Checked on"), widget=forms.DateInput(attrs={"type": "date"}))
+    expires_on = forms.DateField(
+        label=_("Valid until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Needed for the criminal-record extract: from this day on it no longer counts."),
+    )

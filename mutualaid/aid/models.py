@@ -101,6 +101,13 @@ class Category(models.Model):
     name_nl = models.CharField(_("name (Dutch)"), max_length=80, blank=True)
     name_fr = models.CharField(_("name (French)"), max_length=80, blank=True)
     is_active = models.BooleanField(_("offered"), default=True)
+    # Home visits, lifts: only a volunteer whose checks are valid (an ID seen and an
+    # unexpired criminal-record extract) is proposed; matching treats it as a skill.
+    requires_vetting = models.BooleanField(
+        _("needs a vetted volunteer"),
+        default=False,
+        help_text=_("Only volunteers whose ID was seen and whose criminal-record extract is valid."),
+    )
 
     class Meta:
         verbose_name = _("category")
@@ -310,6 +317,62 @@ class VolunteerOffer(Place):
 
     def __str__(self) -> str:
         return f"{self.volunteer} ({self.community})"
+
+
+class VolunteerCheck(models.Model):
+    """A coordinator's record that they checked something about a volunteer: who, what, when.
+
+    Never edited: a new check is recorded instead, and one that ends (an extract past its
+    expiry) simply no longer counts, compared with today's date whenever it is read.
+    """
+
+    class Kind(models.TextChoices):
+        ID_SEEN = "id_seen", _("Identity document seen")
+        # Belgium's "uittreksel uit het strafregister model 2" / "extrait de casier judiciaire
+        # modèle 2", for work with minors or vulnerable people.
+        CRIMINAL_RECORD = "criminal_record_2", _("Criminal-record extract (model 2)")
+
+    volunteer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="volunteer_checks"
+    )
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="volunteer_checks")
+    kind = models.CharField(_("what was checked"), max_length=24, choices=Kind.choices)
+    checked_on = models.DateField(_("checked on"))
+    expires_on = models.DateField(_("valid until"), null=True, blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("checked by")
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("volunteer check")
+        verbose_name_plural = _("volunteer checks")
+        ordering = ["-checked_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.volunteer_id} {self.checked_on}"
+
+    def is_valid_on(self, day: dt.date) -> bool:
+        """At its expiry date a check no longer counts."""
+        return self.checked_on <= day and (self.expires_on is None or day < self.expires_on)
+
+
+# Both are needed to be vetted; the extract always carries an expiry date.
+VETTING_CHECKS = (VolunteerCheck.Kind.ID_SEEN, VolunteerCheck.Kind.CRIMINAL_RECORD)
+
+
+def vetted_volunteer_ids(volunteer_ids, day: dt.date) -> set[int]:
+    """Those of these volunteers who are vetted on `day` (every check of VETTING_CHECKS valid)."""
+    valid = (
+        VolunteerCheck.objects.filter(volunteer_id__in=volunteer_ids, checked_on__lte=day)
+        .filter(models.Q(expires_on__isnull=True) | models.Q(expires_on__gt=day))
+        .values_list("volunteer_id", "kind")
+        .distinct()
+    )
+    kinds: dict[int, set[str]] = {}
+    for volunteer_id, kind in valid:
+        kinds.setdefault(volunteer_id, set()).add(kind)
+    return {volunteer_id for volunteer_id, held in kinds.items() if held >= set(VETTING_CHECKS)}
 
 
 class Assignment(models.Model):

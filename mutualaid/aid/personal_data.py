@@ -25,6 +25,7 @@ from mutualaid.aid.models import (
     CoordinatorMessage,
     HelpRequest,
     StatusChange,
+    VolunteerCheck,
     VolunteerOffer,
 )
 from mutualaid.aid.places import coarse_point
@@ -109,6 +110,15 @@ def personal_data_export(person: User) -> dict:
             "capacity": offer.capacity,
             "is_paused": offer.is_paused,
         },
+        # Checks coordinators recorded about them (vetting): what, when, until when.
+        "checks": [
+            {
+                "kind": check.kind,
+                "checked_on": check.checked_on.isoformat(),
+                "expires_on": check.expires_on.isoformat() if check.expires_on else None,
+            }
+            for check in VolunteerCheck.objects.filter(volunteer=person).order_by("checked_on", "pk")
+        ],
         # Tasks done for others: what and when, not whom (that is the other person's data).
         "tasks_as_volunteer": [
             {
@@ -223,6 +233,7 @@ def account_delete(*, person: User) -> None:
                     recipient_id=assignment.help_request.requester_id,
                 )
         VolunteerOffer.objects.filter(volunteer=person).delete()
+        VolunteerCheck.objects.filter(volunteer=person).delete()  # the audit log keeps that one was made
         person.username = f"deleted-{person.pk}"
         person.first_name = person.last_name = person.email = person.phone = person.phone_to_check = ""
         person.sms_notifications = False

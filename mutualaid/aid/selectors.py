@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.core.validators import slug_re
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 from geopy.distance import great_circle
 
+from matching.fairness import recent_turns_filter
 from mutualaid.accounts.models import User
 from mutualaid.aid.models import (
+    VETTING_CHECKS,
     Assignment,
     AuditEntry,
     Category,
@@ -22,6 +26,8 @@ from mutualaid.aid.models import (
     HelpRequest,
     StatusChange,
     TimeWindow,
+    VolunteerCheck,
+    VolunteerOffer,
 )
 from mutualaid.aid.places import coarse_point
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
@@ -279,6 +285,119 @@ def volunteer_choices(help_request: HelpRequest, *, limit: int = 40) -> list[Vol
         )
     choices.sort(key=lambda choice: (not choice.has_skill, choice.is_paused, choice.km))
     return choices[:limit]
+
+
+@dataclass(frozen=True)
+class VolunteerLoad:
+    """What a volunteer carries: tasks accepted, proposals waiting for their answer, and the
+    recent turns fair turns count."""
+
+    active_tasks: int = 0
+    pending_proposals: int = 0
+    recent_turns: int = 0
+    last_answer: dt.datetime | None = None
+
+
+def volunteer_loads(
+    volunteers: QuerySet | list[int], now: dt.datetime | None = None
+) -> dict[int, VolunteerLoad]:
+    """The load of each of these volunteers (ids, or a query of ids), in one query over their
+    live and recent assignments only (a volunteer with none is absent: no load)."""
+    now = now or timezone.now()
+    recent = recent_turns_filter(now)
+    rows = (
+        Assignment.objects.filter(volunteer_id__in=volunteers)
+        .filter(Q(status__in=LIVE_ASSIGNMENT_STATUSES) | recent)
+        .values("volunteer_id")
+        .annotate(
+            active=Count("pk", filter=Q(status=AssignmentStatus.ACCEPTED)),
+            pending=Count("pk", filter=Q(status=AssignmentStatus.PROPOSED)),
+            recent=Count("pk", filter=recent),
+        )
+        .order_by()
+    )
+    return {row["volunteer_id"]: VolunteerLoad(row["active"], row["pending"], row["recent"]) for row in rows}
+
+
+DIRECTORY_PAGE_SIZE = 50
+PHONE_LIKE = re.compile(r"[\d\s+()./-]*\d[\d\s+()./-]*")
+
+
+def _phone_digits(text: str) -> str:
+    """The digits of a phone number as its E.164 form holds them: a national number's
+    leading 0 dropped ("0470 99 88 77" finds "+32470998877")."""
+    digits = "".join(character for character in text if character.isdigit())
+    return digits[1:] if digits.startswith("0") else digits
+
+
+def volunteer_directory(community: Community, query: str = "") -> QuerySet[VolunteerOffer]:
+    """The community's volunteers for coordinators, by name, searchable by name or username
+    (every word) or by phone (any part of the number); `with_load` adds a page's load."""
+    offers = (
+        VolunteerOffer.objects.filter(community=community)
+        .select_related("volunteer")
+        .prefetch_related("skills")
+        .order_by("volunteer__last_name", "volunteer__first_name", "pk")
+    )
+    if PHONE_LIKE.fullmatch(query):
+        # A number as people write it ("0470 12 34 56"), spaces and all: one phone to find.
+        digits = _phone_digits(query)
+        return offers.filter(volunteer__phone__contains=digits) if len(digits) >= 3 else offers.none()
+    for word in query.split()[:5]:
+        offers = offers.filter(
+            Q(volunteer__first_name__icontains=word)
+            | Q(volunteer__last_name__icontains=word)
+            | Q(volunteer__username__icontains=word)
+        )
+    return offers
+
+
+def with_load(offers: list[VolunteerOffer]) -> list[VolunteerOffer]:
+    """Attach `load` (a VolunteerLoad with the last answer) to each offer of a page: two
+    queries over these volunteers' assignments, whatever the size of the community."""
+    volunteer_ids = [offer.volunteer_id for offer in offers]
+    loads = volunteer_loads(volunteer_ids)
+    last_answers = dict(
+        Assignment.objects.filter(volunteer_id__in=volunteer_ids, responded_at__isnull=False)
+        .values("volunteer_id")
+        .annotate(last=Max("responded_at"))
+        .order_by()
+        .values_list("volunteer_id", "last")
+    )
+    for offer in offers:
+        load = loads.get(offer.volunteer_id, VolunteerLoad())
+        offer.load = dataclasses.replace(load, last_answer=last_answers.get(offer.volunteer_id))
+    return offers
+
+
+@dataclass(frozen=True)
+class Vetting:
+    """Where a volunteer stands with their checks today."""
+
+    is_vetted: bool
+    valid_until: dt.date | None  # when the first check they need runs out (None: never)
+    checks: list[VolunteerCheck]
+
+
+def vetting_of(volunteer_ids, day: dt.date | None = None) -> dict[int, Vetting]:
+    """Each volunteer's checks (newest first) and whether they are vetted on `day`, in one query."""
+    day = day or timezone.localdate()
+    checks: dict[int, list[VolunteerCheck]] = {}
+    for check in VolunteerCheck.objects.filter(volunteer_id__in=volunteer_ids).select_related("checked_by"):
+        checks.setdefault(check.volunteer_id, []).append(check)
+    vetting = {}
+    for volunteer_id in volunteer_ids:
+        own = checks.get(volunteer_id, [])
+        # Per kind needed, the latest date its best valid check runs to (date.max: no end).
+        runs_to: dict[str, dt.date] = {}
+        for check in own:
+            if check.kind in VETTING_CHECKS and check.is_valid_on(day):
+                end = check.expires_on or dt.date.max
+                runs_to[check.kind] = max(end, runs_to.get(check.kind, end))
+        is_vetted = set(runs_to) >= set(VETTING_CHECKS)
+        until = min(runs_to.values()) if is_vetted else None
+        vetting[volunteer_id] = Vetting(is_vetted, None if until == dt.date.max else until, own)
+    return vetting
 
 
 def accounts_matching_caller(help_request: HelpRequest) -> QuerySet[User]:

@@ -63,6 +63,12 @@ urlpatterns = [
         coordinator_views.request_attach,
         name="coordinator-attach",
     ),
+    path("coordinator/volunteers/", coordinator_views.volunteer_directory, name="coordinator-volunteers"),
+    path(
+        "coordinator/volunteers/<int:volunteer_id>/checks/",
+        coordinator_views.volunteer_checks,
+        name="coordinator-volunteer-checks",
+    ),
     path("coordinator/messages/", coordinator_views.message_volunteers, name="coordinator-messages"),
     path("coordinator/identity/", identity_views.community_identity_edit, name="coordinator-identity"),
     path("communities/<slug:slug>/colours.css", identity_views.community_colours, name="community-colours"),

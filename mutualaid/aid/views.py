@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from matching import explain
 from matching.reasons import reason_label
 from mutualaid.aid import geocoding, selectors, services
 from mutualaid.aid.forms import (
@@ -244,11 +245,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
     offer = VolunteerOffer.objects.filter(volunteer=request.user).first()
     if offer is None:
         return redirect("offer-edit")
+    inbox = selectors.inbox_of_volunteer(request.user)
+    # Idle: say why nothing was proposed, and what would help.
+    idle = not inbox["proposed"] and not offer.is_paused
     return render(
         request,
         "aid/inbox.html",
         {
-            "inbox": selectors.inbox_of_volunteer(request.user),
+            "inbox": inbox,
+            "idle_advice": explain.why_no_proposal(request.user) if idle else None,
             "offer": offer,
             "decline_form": DeclineForm(),
             "history": statistics.volunteer_history(request.user),

@@ -53,7 +53,14 @@ LANGUAGES = ["nl", "fr", "en"]
 SCREENSHOTS = Path(os.environ["A11Y_SCREENSHOTS"]) if os.environ.get("A11Y_SCREENSHOTS") else None
 # A desktop, and the narrowest phone WCAG 1.4.10 (reflow) asks for.
 WIDTHS = [1280, 320]
-ROLES = {"anonymous": None, "citizen": "maria", "volunteer": "jan", "coordinator": "coordinator"}
+ROLES = {
+    "anonymous": None,
+    "citizen": "maria",
+    "volunteer": "jan",
+    # With no proposal, the inbox says why and what would help.
+    "idle volunteer": "an",
+    "coordinator": "coordinator",
+}
 
 # The live server is forked when the class starts: the settings it must run with (no map
 # tiles from the internet, the offline gazetteer, no matching worker of its own) are
@@ -156,7 +163,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
         self.community = community
         shopping = Category.objects.create(community=community, slug="shopping", name="Shopping")
         pharmacy = Category.objects.create(community=community, slug="pharmacy", name="Pharmacy")
-        Category.objects.create(community=community, slug="lift", name="A lift")
+        Category.objects.create(community=community, slug="lift", name="A lift", requires_vetting=True)
         self.coordinator = make_user(
             "coordinator", community, is_coordinator=True, is_staff=True, email="coordinator@example.org"
         )
@@ -167,6 +174,13 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
         self.volunteer.first_name, self.volunteer.email = "Jan", "jan@example.org"
         self.volunteer.save()
         make_volunteer("an", community, [shopping], KESSEL_LO)
+        services.volunteer_check_record(
+            volunteer=self.volunteer,
+            coordinator=self.coordinator,
+            kind="criminal_record_2",
+            checked_on=timezone.localdate(),
+            expires_on=timezone.localdate() + dt.timedelta(days=365),
+        )
 
         # The citizen: one request still open, one accepted, one done.
         self.open_request = post_request(self.citizen, community, shopping)
@@ -268,6 +282,8 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("task detail (accepted)", f"/volunteer/tasks/{self.accepted_task.pk}/", None),
                 account,
             ]
+        if role == "idle volunteer":
+            return [("inbox (why no proposal)", "/volunteer/inbox/", None)]
         assert role == "coordinator"
         return [
             ("home", "/", None),
@@ -288,6 +304,14 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                     driver.execute_script("document.querySelector('[name=help_line_closes]').value = '';"),
                     submit_main_form(driver),
                 ),
+            ),
+            ("volunteers", "/coordinator/volunteers/", None),
+            ("volunteers found by phone", "/coordinator/volunteers/?q=0470", None),
+            ("checks of a volunteer", f"/coordinator/volunteers/{self.volunteer.pk}/checks/", None),
+            (
+                "checks of a volunteer with errors",
+                f"/coordinator/volunteers/{self.volunteer.pk}/checks/",
+                lambda driver: (empty_every_field(driver), submit_main_form(driver)),
             ),
             transparency,
         ]
@@ -369,6 +393,9 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
 
     def test_every_main_page_passes_axe_for_volunteers_in_every_language(self) -> None:
         self.sweep_role("volunteer")
+
+    def test_the_idle_inbox_passes_axe_in_every_language(self) -> None:
+        self.sweep_role("idle volunteer")
 
     def test_every_main_page_passes_axe_for_coordinators_in_every_language(self) -> None:
         self.sweep_role("coordinator")

@@ -152,3 +152,23 @@ class WithoutJavaScriptTests(ChannelsLiveServerTestCase):
         assert override.decline_reason == "Not this week, sorry."
         assert spare.status == "cancelled"
         assert spare.status_changes.filter(to_status="cancelled", reason="My son will go.").exists()
+
+    def test_a_coordinator_finds_a_volunteer_and_records_their_checks_by_plain_forms(self) -> None:
+        url = self.live_server_url
+        not_a_volunteer = make_user("piet", self.community, phone="+32 470 99 88 00")
+        coordinator = self.browser_for("coordinator")
+        coordinator.get(f"{url}/coordinator/volunteers/")
+        coordinator.find_element(By.NAME, "q").send_keys("0470 99 88")
+        coordinator.find_element(By.CSS_SELECTOR, "main form[role=search] button[type=submit]").click()
+        wait_for_text(coordinator, "1 volunteer matches")
+        assert not_a_volunteer.display_name not in coordinator.find_element(By.TAG_NAME, "main").text
+        coordinator.find_element(By.PARTIAL_LINK_TEXT, "Checks of").click()
+        Select(coordinator.find_element(By.NAME, "kind")).select_by_value("criminal_record_2")
+        submit(coordinator)  # no expiry date: refused next to the field
+        wait_for_text(coordinator, "Give the date until which the extract is valid.")
+        coordinator.find_element(By.NAME, "expires_on").send_keys(
+            "12312099"
+        )  # as Chromium (en-US) types a date
+        submit(coordinator)
+        wait_for_text(coordinator, "Recorded: Criminal-record extract (model 2)")
+        assert "Not vetted" in coordinator.find_element(By.TAG_NAME, "main").text  # no ID seen yet

@@ -51,6 +51,7 @@ from mutualaid.aid.models import (
     HelpRequest,
     StatusChange,
     TimeWindow,
+    VolunteerCheck,
     VolunteerOffer,
 )
 from mutualaid.aid.places import Location
@@ -262,6 +263,17 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("community-colours", "leuven", ALL_200, ALL_405, "empty"),
     ("community-colours", "unknown-slug", ALL_404, ALL_405, "empty"),
     ("community-logo", "leuven", ALL_404, ALL_405, "empty"),
+    # The volunteer directory and a volunteer's checks: their own community's coordinators only
+    # (a superuser picks the community; without one, Herent, where the volunteer is unknown).
+    ("coordinator-volunteers", "", "L 404 404 404 404 404 200 200 200", LOGIN_THEN_405, "empty"),
+    ("coordinator-volunteers", "?community=leuven",
+     "L 404 404 404 404 404 200 200 200", LOGIN_THEN_405, "empty"),
+    ("coordinator-volunteer-checks", "person:volunteer_other",
+     "L 404 404 404 404 404 200 404 404", "L 404 404 404 404 404 302! 404 404", "check"),
+    ("coordinator-volunteer-checks", "person:volunteer_other?community=leuven",
+     "L 404 404 404 404 404 200 404 200", "L 404 404 404 404 404 302! 404 302!", "check"),
+    # The citizen offers no help: no checks page.
+    ("coordinator-volunteer-checks", "person:owner", LOGIN_THEN_404, LOGIN_THEN_404, "check"),
     # Twilio's webhooks: signed with the auth token, never with a session (403 unsigned,
     # nothing changes; tests/notifications/test_sms_inbound.py signs them).
     ("sms-inbound", "", ALL_405, ALL_403, "empty"),
@@ -318,6 +330,9 @@ class World:
     keys: dict[str, ApiKey] = dataclasses.field(default_factory=dict)
 
     def path(self, name: str, target: str) -> str:
+        if target.startswith("person:"):  # "person:volunteer_other?community=leuven"
+            persona, _mark, query = target.removeprefix("person:").partition("?")
+            return reverse(name, args=[self.people[persona].pk]) + (f"?{query}" if query else "")
         if target.startswith("?") or not target:
             return reverse(name) + target
         if "," in target or "?" in target:  # "A,xml?jurisdiction_id=leuven": arguments, query
@@ -376,6 +391,7 @@ class World:
             "intake": request
             | {"contact_name": "Mr Nieuw", "contact_phone": "016 11 22 33", "any_time": "on"},
             "reason": {"reason": "Not needed any more"},
+            "check": {"kind": "id_seen", "checked_on": timezone.localdate().isoformat()},
             "note": {"note": "Ring at the back door, please."},
             "offer": {
                 "skills": [self.shopping.pk],
@@ -504,6 +520,7 @@ def database_state() -> tuple:
                 "pk", "service_name", "accent_colour", "logo_content_type"
             )
         ),
+        VolunteerCheck.objects.count(),
     )
 
 

@@ -44,6 +44,7 @@ from mutualaid.aid.services.requests import (
     help_request_expire_if_time_passed,
     help_requests_set_waiting_reasons,
 )
+from mutualaid.aid.services.vetting import volunteer_check_record
 
 __all__ = [
     "EDITABLE_REQUEST_STATUSES",
@@ -78,6 +79,7 @@ __all__ = [
     "matching_run_now",
     "remind_task",
     "send_task_reminders",
+    "volunteer_check_record",
     "volunteer_offer_save",
     "volunteer_offer_set_paused",
 ]

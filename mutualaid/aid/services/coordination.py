@@ -26,6 +26,7 @@ from mutualaid.aid.models import (
     HelpRequest,
     StatusChange,
     VolunteerOffer,
+    vetted_volunteer_ids,
 )
 from mutualaid.aid.services._records import (
     TaskActionError,
@@ -77,6 +78,18 @@ def _give(
         raise ValidationError({"volunteer": _("Choose a volunteer of this community.")})
     if help_request.status != RequestStatus.OPEN:
         raise TaskActionError(_("Unassign the current volunteer first; only an open request can be given."))
+    category = help_request.category
+    if category.requires_vetting and not vetted_volunteer_ids([volunteer.pk], timezone.localdate()):
+        # Matching would never propose them; a coordinator's hand may not either.
+        raise ValidationError(
+            {
+                "volunteer": _(
+                    "%(name)s is not vetted, and %(category)s needs a vetted volunteer: record their "
+                    "ID and a valid criminal-record extract first, or choose someone vetted."
+                )
+                % {"name": volunteer.display_name, "category": category.label}
+            }
+        )
     carrying = Assignment.objects.filter(volunteer=volunteer, status__in=LIVE_ASSIGNMENT_STATUSES).count()
     if carrying >= offer.capacity:
         raise TaskActionError(
