@@ -91,7 +91,9 @@ def referrer_of(help_request):
         return None
     from mutualaid.partners.models import Referral
 
-    referral = Referral.objects.select_related("referrer__user").filter(help_request_id=help_request.pk).first()
+    referral = (
+        Referral.objects.select_related("referrer__user").filter(help_request_id=help_request.pk).first()
+    )
     return referral.referrer.user if referral is not None else None
 
 

@@ -72,7 +72,9 @@ def organisation_detail(request: HttpRequest, organisation_id: int) -> HttpRespo
             "community": organisation.community,
             "form": form,
             "referrers": organisation.referrers.select_related("user"),
-            "invitations": organisation.invitations.filter(accepted_at__isnull=True, withdrawn_at__isnull=True),
+            "invitations": organisation.invitations.filter(
+                accepted_at__isnull=True, withdrawn_at__isnull=True
+            ),
             "referrals": referrals.referrals_of_organisation(organisation),
         },
     )
@@ -98,9 +100,7 @@ def referrer_deactivate(request: HttpRequest, referrer_id: int) -> HttpResponse:
     if referrer is None or not selectors.is_coordinator_of(request.user, referrer.organisation.community_id):
         raise Http404
     referrals.referrer_deactivate(referrer=referrer, actor=request.user)
-    messages.success(
-        request, _("%(name)s can no longer sign in.") % {"name": referrer.user.display_name}
-    )
+    messages.success(request, _("%(name)s can no longer sign in.") % {"name": referrer.user.display_name})
     return redirect("coordinator-partner", organisation_id=referrer.organisation_id)
 
 

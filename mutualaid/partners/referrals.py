@@ -49,9 +49,10 @@ def organisation_register(*, community: Community, name: str, coordinator: User)
 
 
 def _email_taken(email: str) -> bool:
-    return User.objects.filter(email__iexact=email).exists() or User.objects.filter(
-        username__iexact=email
-    ).exists()
+    return (
+        User.objects.filter(email__iexact=email).exists()
+        or User.objects.filter(username__iexact=email).exists()
+    )
 
 
 @transaction.atomic
@@ -65,7 +66,11 @@ def referrer_invite(
     email = email.strip()
     if _email_taken(email):
         raise ValidationError(
-            {"email": _("This address already has an account here: a referrer needs an address of their own.")}
+            {
+                "email": _(
+                    "This address already has an account here: a referrer needs an address of their own."
+                )
+            }
         )
     token = secrets.token_urlsafe(32)
     invitation = ReferrerInvitation.objects.create(
@@ -208,7 +213,9 @@ def organisation_deactivate(*, organisation: PartnerOrganisation, actor: User) -
         referrer_deactivate(referrer=referrer, actor=actor)
     for key in organisation.api_keys.filter(revoked_at__isnull=True):
         api_key_revoke(key=key, actor=actor)
-    organisation.invitations.filter(accepted_at__isnull=True, withdrawn_at__isnull=True).update(withdrawn_at=now)
+    organisation.invitations.filter(accepted_at__isnull=True, withdrawn_at__isnull=True).update(
+        withdrawn_at=now
+    )
     audit(
         actor=actor,
         action="partner_deactivate",
