@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from mutualaid.aid import selectors
 from mutualaid.aid.views import add_service_errors, request_details
@@ -135,6 +135,7 @@ def _referrer_of(request: HttpRequest) -> Referrer:
 
 
 @login_required
+@require_GET
 def referral_list(request: HttpRequest) -> HttpResponse:
     referrer = _referrer_of(request)
     return render(
