@@ -56,8 +56,8 @@ from mutualaid.aid.models import (
     VolunteerOffer,
 )
 from mutualaid.aid.places import Location
-from mutualaid.partners import services as partner_services
 from mutualaid.partners import referrals
+from mutualaid.partners import services as partner_services
 from mutualaid.partners.models import ApiKey, PartnerOrganisation, Referral, Referrer, ReferrerInvitation
 from notifications.models import OutgoingMessage
 from tests.conftest import KESSEL_LO, LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request
@@ -116,7 +116,8 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("push-unsubscribe", "", LOGIN_THEN_405, "L 400 400 400 400 400 400 400 400 400", "empty"),
     ("service-worker", "", ALL_200, ALL_405, "empty"),
     ("web-manifest", "", ALL_200, ALL_405, "empty"),
-    ("password_change", "", LOGIN_THEN_200, "L 302! 302! 302! 302! 302! 302! 302! 302! 302!", "password-change"),
+    ("password_change", "", LOGIN_THEN_200,
+     "L 302! 302! 302! 302! 302! 302! 302! 302! 302!", "password-change"),
     ("password_change_done", "", LOGIN_THEN_200, LOGIN_THEN_405, "empty"),
     ("password_reset", "", ALL_200, "302 302 302 302 302 302 302 302 302 302", "password-reset"),
     ("password_reset_done", "", ALL_200, ALL_405, "empty"),
@@ -181,10 +182,13 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("offer-edit", "",
      "L 200 200 200 200 200 200 200 404 404", "L 302! 302! 302! 302! 302! 302! 200 404 404", "offer"),
     ("offer-pause", "", LOGIN_THEN_405, "L 404 404 302! 302! 302! 404 404 404 404", "pause"),
-    ("inbox", "", "L 302 302 200 200+ 200 302 302 302 302", "L 302 302 200 200+ 200 302 302 302 302", "empty"),
+    ("inbox", "", "L 302 302 200 200+ 200 302 302 302 302",
+     "L 302 302 200 200+ 200 302 302 302 302", "empty"),
     # Tasks: only the volunteer they were proposed to; exact place and contact only once accepted.
-    ("task-detail", "P", "L 404 404 200 404 404 404 404 404 404", "L 404 404 200 404 404 404 404 404 404", "empty"),
-    ("task-detail", "Q", "L 404 404 404 200+ 404 404 404 404 404", "L 404 404 404 200+ 404 404 404 404 404", "empty"),
+    ("task-detail", "P", "L 404 404 200 404 404 404 404 404 404",
+     "L 404 404 200 404 404 404 404 404 404", "empty"),
+    ("task-detail", "Q", "L 404 404 404 200+ 404 404 404 404 404",
+     "L 404 404 404 200+ 404 404 404 404 404", "empty"),
     ("task-detail", "missing-assignment", LOGIN_THEN_404, LOGIN_THEN_404, "empty"),
     ("task-accept", "P", LOGIN_THEN_405, "L 404 404 302! 404 404 404 404 404 404", "empty"),
     ("task-accept", "Q", LOGIN_THEN_405, "L 404 404 404 302 404 404 404 404 404", "empty"),
@@ -200,13 +204,15 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("task-give-back", "Q", LOGIN_THEN_405, "L 404 404 404 302! 404 404 404 404 404", "empty"),
     ("task-give-back", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
     # Coordinators: their own community; a superuser any, by slug.
-    ("dashboard", "", "L 404 404 404 404 404 200+ 200 200+ 404", "L 404 404 404 404 404 200+ 200 200+ 404", "empty"),
+    ("dashboard", "", "L 404 404 404 404 404 200+ 200 200+ 404",
+     "L 404 404 404 404 404 200+ 200 200+ 404", "empty"),
     ("dashboard", "?community=leuven", "L 404 404 404 404 404 200+ 200 200+ 404",
      "L 404 404 404 404 404 200+ 200 200+ 404", "empty"),
     ("dashboard", "?community=herent", "L 404 404 404 404 404 200+ 200 200 404",
      "L 404 404 404 404 404 200+ 200 200 404", "empty"),
     ("dashboard-match", "", LOGIN_THEN_405, "L 404 404 404 404 404 302! 302! 302! 404", "empty"),
-    ("dashboard-match", "?community=leuven", LOGIN_THEN_405, "L 404 404 404 404 404 302! 302! 302! 404", "empty"),
+    ("dashboard-match", "?community=leuven", LOGIN_THEN_405,
+     "L 404 404 404 404 404 302! 302! 302! 404", "empty"),
     # A superuser without a community of their own gets the first by name (Herent).
     ("coordinator-intake", "",
      "L 404 404 404 404 404 200 200 200 404", "L 404 404 404 404 404 302! 200 200 404", "intake"),
@@ -303,9 +309,11 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("coordinator-partner", "G", "L 404 404 404 404 404 200+ 404 200+ 404",
      "L 404 404 404 404 404 302! 404 302! 404", "invite"),
     ("coordinator-partner", "missing-organisation", LOGIN_THEN_404, LOGIN_THEN_404, "invite"),
-    ("coordinator-partner-deactivate", "G", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "empty"),
+    ("coordinator-partner-deactivate", "G", LOGIN_THEN_405,
+     "L 404 404 404 404 404 302! 404 302! 404", "empty"),
     ("coordinator-partner-deactivate", "missing-organisation", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
-    ("coordinator-referrer-deactivate", "F", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "empty"),
+    ("coordinator-referrer-deactivate", "F", LOGIN_THEN_405,
+     "L 404 404 404 404 404 302! 404 302! 404", "empty"),
     ("coordinator-referrer-deactivate", "missing-referrer", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
     # The referrer's own pages: their organisation's referrals (R, never R2), filing one.
     ("referrals", "", "L 404 404 404 404 404 404 404 404 200", LOGIN_THEN_405, "empty"),
@@ -319,10 +327,13 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
 # The admin (scoped per community) and the language switch, probed the same way.
 SEPARATE_MATRIX: list[tuple[str, str, str, str, str]] = [
     ("admin:index", "", "A A A A A A 200 200 200 A", "A A A A A A 200 200 200 A", "empty"),
-    ("admin:aid_helprequest_changelist", "", "A A A A A A 200+ 200 200+ A", "A A A A A A 200 200 200 A", "empty"),
-    ("admin:aid_helprequest_change", "A", "A A A A A A 200+ 302 200+ A", "A A A A A A 200+ 302 200+ A", "empty"),
+    ("admin:aid_helprequest_changelist", "", "A A A A A A 200+ 200 200+ A",
+     "A A A A A A 200 200 200 A", "empty"),
+    ("admin:aid_helprequest_change", "A", "A A A A A A 200+ 302 200+ A",
+     "A A A A A A 200+ 302 200+ A", "empty"),
     ("admin:aid_assignment_change", "Q", "A A A A A A 200 302 200 A", "A A A A A A 403 403 200 A", "empty"),
-    ("admin:accounts_user_change", "owner", "A A A A A A 200+ 302 200+ A", "A A A A A A 403 403 200+ A", "empty"),
+    ("admin:accounts_user_change", "owner", "A A A A A A 200+ 302 200+ A",
+     "A A A A A A 403 403 200+ A", "empty"),
     ("set_language", "",
      "302 302 302 302 302 302 302 302 302 302", "302 302 302 302 302 302 302 302 302 302", "language"),
 ]
