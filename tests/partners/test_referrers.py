@@ -314,6 +314,12 @@ def test_a_referrer_opens_no_request_page_dashboard_or_volunteers_page(referrer_
     assert client.get(reverse("inbox")).status_code == 302
 
 
+def test_a_referrers_home_and_menu_lead_to_referrals_not_to_citizens_or_volunteers_pages(referrer_user):
+    page = signed_in(referrer_user).get(reverse("home")).content.decode()
+    assert reverse("referral-create") in page and reverse("referrals") in page
+    assert reverse("inbox") not in page and reverse("request-create") not in page
+
+
 def test_people_who_are_no_referrer_get_404_on_the_referrers_pages(citizen, coordinator):
     for person in (citizen, coordinator):
         client = signed_in(person)
