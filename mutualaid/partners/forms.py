@@ -22,6 +22,7 @@ class OrganisationForm(forms.Form):
 class InvitationForm(forms.Form):
     email = forms.EmailField(
         label=_("Referrer's e-mail"),
+        max_length=150,  # it becomes their user name
         help_text=_("They receive a link to set their name and password; it works for 14 days."),
     )
 

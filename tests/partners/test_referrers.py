@@ -433,3 +433,13 @@ def test_the_organisations_page_registers_one_and_lists_it(coordinator, communit
     assert "Wijkgezondheidscentrum" in client.get(reverse("coordinator-partners")).content.decode()
     response = client.post(reverse("coordinator-partners"), {"name": ""})
     assert response.status_code == 200 and "This field is required." in response.content.decode()
+
+
+def test_a_deactivated_organisation_gets_no_new_key(practice, coordinator):
+    referrals.organisation_deactivate(organisation=practice, actor=coordinator)
+    with pytest.raises(PermissionDenied):
+        partner_services.api_key_create(organisation=practice, created_by=coordinator)
+    response = signed_in(coordinator).post(reverse("coordinator-api-keys"), {"organisation": practice.name})
+    assert response.status_code == 200
+    assert "This organisation is deactivated: it gets no keys." in response.content.decode()
+    assert not practice.api_keys.exists()
