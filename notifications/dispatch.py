@@ -3,7 +3,8 @@ decides who hears of it and how.
 
 Everyone concerned hears of every change on their open pages (a live event, after the
 commit). Some kinds also reach people who are not on the site: a proposal its volunteer,
-"someone is coming" and "done" the requester (or the caller a coordinator filed it for).
+"someone is coming" and "done" the requester (or the caller a coordinator filed it for)
+and the referrer who filed it for a neighbour (by e-mail, without the volunteer's name).
 Each such notice is offered to every channel in `notifications.channels`; a channel writes
 a message to the outbox when the person chose it (e-mail, text message, ...), inside the
 service's transaction, and the worker sends it after the commit.
@@ -80,8 +81,24 @@ def notices(change: TaskChange, volunteers: list) -> list[Notice]:
     if kind in (ChangeKind.ACCEPTED, ChangeKind.DONE):
         volunteer = volunteers[0] if volunteers else None
         # requester None: a caller, whom only a channel that needs no account can reach.
-        return [Notice(kind, help_request, help_request.requester, volunteer=volunteer)]
+        told = [Notice(kind, help_request, help_request.requester, volunteer=volunteer)]
+        referrer = referrer_of(help_request)
+        if referrer is not None:
+            told.append(Notice(kind, help_request, referrer, to_referrer=True))
+        return told
     return []
+
+
+def referrer_of(help_request):
+    """The account that referred the request for a neighbour (partners.Referral), if any."""
+    if help_request.partner_id is None:  # only a partner's requests can be referrals
+        return None
+    from mutualaid.partners.models import Referral
+
+    referral = (
+        Referral.objects.select_related("referrer__user").filter(help_request_id=help_request.pk).first()
+    )
+    return referral.referrer.user if referral is not None else None
 
 
 def compose(notices: list[Notice]) -> list[OutgoingMessage]:

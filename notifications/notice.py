@@ -23,6 +23,9 @@ class Notice:
     volunteer: Any = None
     # A reminder's time window (mutualaid.aid.models.TimeWindow).
     window: Any = None
+    # The recipient referred the request for a neighbour (partners.Referral): they hear
+    # where it stands, never who the volunteer is.
+    to_referrer: bool = False
 
     def attach(self, message):
         """The request a message is about (coordinators see per request what was sent) and

@@ -57,6 +57,11 @@ class User(AbstractUser):
         ]
 
     @property
+    def is_referrer(self) -> bool:
+        """Files requests for an organisation's neighbours (`partners.Referrer`), active or not."""
+        return hasattr(self, "referrer")
+
+    @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
 

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -47,6 +48,8 @@ def api_key_create(*, organisation: PartnerOrganisation, created_by: User | None
     """A new key; the token is returned this once and never stored."""
     if created_by is not None:
         require_coordinator(created_by, organisation.community_id)
+    if PartnerOrganisation.objects.filter(pk=organisation.pk, deactivated_at__isnull=False).exists():
+        raise PermissionDenied  # deactivated by a coordinator: no new keys
     token = TOKEN_MARK + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
         organisation=organisation,

@@ -39,8 +39,11 @@ def api_keys(request: HttpRequest) -> HttpResponse:
         organisation = services.organisation_get_or_create(
             community=community, name=form.cleaned_data["organisation"]
         )
-        _key, token = services.api_key_create(organisation=organisation, created_by=request.user)
-        form = ApiKeyForm()
+        if organisation.is_active:
+            _key, token = services.api_key_create(organisation=organisation, created_by=request.user)
+            form = ApiKeyForm()
+        else:
+            form.add_error("organisation", _("This organisation is deactivated: it gets no keys."))
     keys = ApiKey.objects.filter(organisation__community=community).select_related(
         "organisation", "created_by"
     )

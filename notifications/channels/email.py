@@ -40,6 +40,15 @@ def compose(notice: Notice) -> OutgoingMessage | None:
             template = "notifications/email_proposal.txt"
             assignment = notice.assignment
             link = reverse("task-detail", args=[assignment.pk]) if assignment else reverse("inbox")
+        elif notice.to_referrer:
+            if notice.kind not in (ChangeKind.ACCEPTED, ChangeKind.DONE):
+                return None
+            if notice.kind == ChangeKind.ACCEPTED:
+                subject = _("Help is arranged for request #%(id)s") % {"id": help_request.pk}
+            else:
+                subject = _("Request #%(id)s is done") % {"id": help_request.pk}
+            template = "notifications/email_referral.txt"
+            link = reverse("referrals")
         else:
             if notice.kind == ChangeKind.ACCEPTED:
                 subject = _("Someone is coming to help you")
@@ -55,7 +64,8 @@ def compose(notice: Notice) -> OutgoingMessage | None:
                 "site_url": settings.SITE_URL,
                 "help_request": help_request,
                 "assignment": notice.assignment,
-                "volunteer": notice.volunteer,
+                "volunteer": None if notice.to_referrer else notice.volunteer,
+                "kind": str(notice.kind),
                 "when": str(notice.window) if notice.window else "",
                 "link": link,
                 "signature": email_signature(help_request.community),

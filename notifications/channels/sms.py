@@ -70,6 +70,8 @@ def compose(notice: Notice) -> OutgoingMessage | None:
     """The text for a notice: a proposal to a volunteer, "someone is coming" to the
     requester (or to a caller the coordinator said to text)."""
     person, help_request = notice.recipient, notice.help_request
+    if notice.to_referrer:
+        return None  # a referrer hears by e-mail only
     if person is None:
         if not (notice.kind == ChangeKind.ACCEPTED and help_request.text_caller):
             return None

@@ -30,7 +30,9 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, Category, Community
+from mutualaid.partners import referrals
 from notifications.management.commands.generate_vapid_keys import new_vapid_keys
+from notifications.models import OutgoingMessage
 from tests.conftest import (
     KESSEL_LO,
     LADEUZEPLEIN,
@@ -60,6 +62,7 @@ ROLES = {
     # With no proposal, the inbox says why and what would help.
     "idle volunteer": "an",
     "coordinator": "coordinator",
+    "referrer": "dr.janssens@example.org",
 }
 
 # The live server is forked when the class starts: the settings it must run with (no map
@@ -237,6 +240,37 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             volunteer=self.volunteer,
         )
 
+        # A GP practice: a referrer who referred a neighbour, and an invitation not yet accepted.
+        self.practice = referrals.organisation_register(
+            community=community, name="Huisartsenpraktijk Centrum", coordinator=self.coordinator
+        )
+        referrer = referrals.invitation_accept(
+            invitation=referrals.invitation_find(self.invite("dr.janssens@example.org")),
+            first_name="Ann",
+            last_name="Janssens",
+            password=PASSWORD,
+            language="nl",
+        )
+        referrals.referral_create(
+            referrer=referrer.referrer,
+            consent=True,
+            contact_name="Mr Wouters",
+            contact_phone="0470 55 66 77",
+            category=shopping,
+            description="Groceries, he cannot walk far.",
+            urgency=2,
+            location=NAAMSESTRAAT,
+            any_time=True,
+        )
+        self.invitation_token = self.invite("nurse@example.org")
+
+    def invite(self, email: str) -> str:
+        referrals.referrer_invite(
+            organisation=self.practice, email=email, invited_by=self.coordinator, language="en"
+        )
+        body = OutgoingMessage.objects.filter(to_address=email).latest("pk").body
+        return body.split("/referrals/join/")[1].split("/")[0]
+
     def pages_of(self, role: str) -> list[tuple[str, str, object]]:
         """(page name, path, what to do on the page before checking it) per role."""
         transparency = ("transparency", f"/communities/{self.community.slug}/transparency/", None)
@@ -251,6 +285,13 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("password reset", "/accounts/password_reset/", None),
                 ("password reset with errors", "/accounts/password_reset/", submit_main_form),
                 transparency,
+                ("joining as a referrer", f"/referrals/join/{self.invitation_token}/", None),
+                (
+                    "joining as a referrer with errors",
+                    f"/referrals/join/{self.invitation_token}/",
+                    submit_main_form,
+                ),
+                ("an invitation that no longer works", "/referrals/join/not-a-token/", None),
             ]
         if role == "citizen":
             return [
@@ -284,6 +325,14 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             ]
         if role == "idle volunteer":
             return [("inbox (why no proposal)", "/volunteer/inbox/", None)]
+        if role == "referrer":
+            return [
+                ("home", "/", None),
+                ("referrals", "/referrals/", None),
+                ("new referral", "/referrals/new/", None),
+                ("new referral with errors", "/referrals/new/", submit_main_form),
+                account,
+            ]
         assert role == "coordinator"
         return [
             ("home", "/", None),
@@ -312,6 +361,13 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 "checks of a volunteer with errors",
                 f"/coordinator/volunteers/{self.volunteer.pk}/checks/",
                 lambda driver: (empty_every_field(driver), submit_main_form(driver)),
+            ),
+            ("partner organisations", "/coordinator/partners/", None),
+            ("partner organisation", f"/coordinator/partners/{self.practice.pk}/", None),
+            (
+                "partner organisation with errors",
+                f"/coordinator/partners/{self.practice.pk}/",
+                submit_main_form,
             ),
             transparency,
         ]
@@ -399,6 +455,9 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
 
     def test_every_main_page_passes_axe_for_coordinators_in_every_language(self) -> None:
         self.sweep_role("coordinator")
+
+    def test_every_main_page_passes_axe_for_referrers_in_every_language(self) -> None:
+        self.sweep_role("referrer")
 
     def test_live_updates_are_announced_politely_and_never_move_the_focus(self) -> None:
         base = self.live_server_url

@@ -10,7 +10,9 @@ Personas, relative to the citizen's requests (see `World`):
 - volunteer_other: a volunteer of the community with no task;
 - coordinator: a coordinator of the community (Leuven);
 - coordinator_other: the coordinator of another community (Herent, request H);
-- superuser.
+- superuser;
+- referrer: a referrer of a partner organisation of Leuven (organisation G, their referral R);
+  another organisation's referrer filed R2, which they must never see.
 
 A cell is a URL (with its target object), a method and a persona. Its expected code:
 
@@ -55,8 +57,9 @@ from mutualaid.aid.models import (
     VolunteerOffer,
 )
 from mutualaid.aid.places import Location
+from mutualaid.partners import referrals
 from mutualaid.partners import services as partner_services
-from mutualaid.partners.models import ApiKey, PartnerOrganisation
+from mutualaid.partners.models import ApiKey, PartnerOrganisation, Referral, Referrer, ReferrerInvitation
 from notifications.models import OutgoingMessage
 from tests.conftest import KESSEL_LO, LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request
 
@@ -70,6 +73,7 @@ PERSONAS = (
     "coordinator",
     "coordinator_other",
     "superuser",
+    "referrer",
 )
 HERENT = Location(50.9070, 4.6720, "Kerkstraat 1, 3020 Herent", "Herent")
 PARIJSSTRAAT = Location(50.8800, 4.6990, "Parijsstraat 21, 3000 Leuven", "Leuven centrum")
@@ -78,200 +82,209 @@ TIENSESTRAAT = Location(50.8776, 4.7070, "Tiensestraat 40, 3000 Leuven", "Leuven
 # (Not "Naamsestraat": the address fields' help text gives it as an example.)
 OWNER_SECRETS = ("Peeters", "+32 470 11 22 33", "Parijsstraat", "peeters@example.org")
 CALLER_SECRETS = ("Callsen", "Tiensestraat")
+# The neighbours of the referrals: R (the referrer's organisation's) and R2 (another's).
+REFERRAL_SECRETS = ("Refsen",)
+OTHER_REFERRAL_SECRETS = ("Elsewhereson",)
 NEW_PASSWORD = "another-long-test-password-42"
 
 # fmt: off
 # Columns: anonymous, owner, stranger, volunteer_proposed, volunteer_accepted, volunteer_other,
-#          coordinator, coordinator_other, superuser.
-ALL_200 = "200 200 200 200 200 200 200 200 200"
-LOGIN_THEN_200 = "L 200 200 200 200 200 200 200 200"
-LOGIN_THEN_405 = "L 405 405 405 405 405 405 405 405"
-LOGIN_THEN_404 = "L 404 404 404 404 404 404 404 404"
-ALL_405 = "405 405 405 405 405 405 405 405 405"
-ALL_403 = "403 403 403 403 403 403 403 403 403"
-ALL_401 = "401 401 401 401 401 401 401 401 401"
-ALL_404 = "404 404 404 404 404 404 404 404 404"
+#          coordinator, coordinator_other, superuser, referrer.
+ALL_200 = "200 200 200 200 200 200 200 200 200 200"
+LOGIN_THEN_200 = "L 200 200 200 200 200 200 200 200 200"
+LOGIN_THEN_405 = "L 405 405 405 405 405 405 405 405 405"
+LOGIN_THEN_404 = "L 404 404 404 404 404 404 404 404 404"
+ALL_405 = "405 405 405 405 405 405 405 405 405 405"
+ALL_403 = "403 403 403 403 403 403 403 403 403 403"
+ALL_401 = "401 401 401 401 401 401 401 401 401 401"
+ALL_404 = "404 404 404 404 404 404 404 404 404 404"
 # (url name, target, GET, POST, POST data key)
 MATRIX: list[tuple[str, str, str, str, str]] = [
     ("home", "", ALL_200, ALL_200, "empty"),
     # Probes and metrics: no session needed, nothing personal; the test client's peer is
     # 127.0.0.1 (METRICS_ALLOWED_NETWORKS' default). No worker beats here: not ready.
     ("healthz", "", ALL_200, ALL_405, "empty"),
-    ("readyz", "", "503 503 503 503 503 503 503 503 503", ALL_405, "empty"),
+    ("readyz", "", "503 503 503 503 503 503 503 503 503 503", ALL_405, "empty"),
     ("metrics", "", ALL_200, ALL_405, "empty"),
-    ("signup", "", ALL_200, "302! 302! 302! 302! 302! 302! 302! 302! 302!", "signup"),
-    ("login", "", ALL_200, "302 302 302 302 302 302 302 302 302", "login"),
-    ("logout", "", ALL_405, "302 302 302 302 302 302 302 302 302", "empty"),
-    ("account", "", LOGIN_THEN_200, "L 302! 302! 302! 302! 302! 302! 302! 302!", "own-password"),
+    ("signup", "", ALL_200, "302! 302! 302! 302! 302! 302! 302! 302! 302! 302!", "signup"),
+    ("login", "", ALL_200, "302 302 302 302 302 302 302 302 302 302", "login"),
+    ("logout", "", ALL_405, "302 302 302 302 302 302 302 302 302 302", "empty"),
+    ("account", "", LOGIN_THEN_200, "L 302! 302! 302! 302! 302! 302! 302! 302! 302!", "own-password"),
     ("account-data", "", LOGIN_THEN_200, LOGIN_THEN_200, "empty"),
     # Browser notifications: one's own subscription only. Push is not set up in this world
     # (no VAPID keys): subscribing says so (409); a form post is no subscription (400).
-    ("push-subscribe", "", LOGIN_THEN_405, "L 409 409 409 409 409 409 409 409", "empty"),
-    ("push-unsubscribe", "", LOGIN_THEN_405, "L 400 400 400 400 400 400 400 400", "empty"),
+    ("push-subscribe", "", LOGIN_THEN_405, "L 409 409 409 409 409 409 409 409 409", "empty"),
+    ("push-unsubscribe", "", LOGIN_THEN_405, "L 400 400 400 400 400 400 400 400 400", "empty"),
     ("service-worker", "", ALL_200, ALL_405, "empty"),
     ("web-manifest", "", ALL_200, ALL_405, "empty"),
-    ("password_change", "", LOGIN_THEN_200, "L 302! 302! 302! 302! 302! 302! 302! 302!", "password-change"),
+    ("password_change", "", LOGIN_THEN_200,
+     "L 302! 302! 302! 302! 302! 302! 302! 302! 302!", "password-change"),
     ("password_change_done", "", LOGIN_THEN_200, LOGIN_THEN_405, "empty"),
-    ("password_reset", "", ALL_200, "302 302 302 302 302 302 302 302 302", "password-reset"),
+    ("password_reset", "", ALL_200, "302 302 302 302 302 302 302 302 302 302", "password-reset"),
     ("password_reset_done", "", ALL_200, ALL_405, "empty"),
     ("password_reset_confirm", "bad-token", ALL_200, ALL_200, "new-password"),
     ("password_reset_complete", "", ALL_200, ALL_405, "empty"),
     # Public, anonymised figures: anyone reads them, nobody posts.
     ("transparency", "leuven", ALL_200, ALL_405, "empty"),
-    ("transparency", "unknown-slug", "404 404 404 404 404 404 404 404 404", ALL_405, "empty"),
+    ("transparency", "unknown-slug", "404 404 404 404 404 404 404 404 404 404", ALL_405, "empty"),
     ("transparency-csv", "leuven", ALL_200, ALL_405, "empty"),
     ("transparency-csv", "herent", ALL_200, ALL_405, "empty"),
     ("transparency-json", "leuven", ALL_200, ALL_405, "empty"),
-    ("transparency-json", "unknown-slug", "404 404 404 404 404 404 404 404 404", ALL_405, "empty"),
+    ("transparency-json", "unknown-slug", "404 404 404 404 404 404 404 404 404 404", ALL_405, "empty"),
     # The export holds personal data: the community's coordinators only, never by slug.
     # Each download is written in the audit log (the `!`).
-    ("coordinator-export", "", "L 404 404 404 404 404 200!+ 200! 200!+", LOGIN_THEN_405, "empty"),
+    ("coordinator-export", "", "L 404 404 404 404 404 200!+ 200! 200!+ 404", LOGIN_THEN_405, "empty"),
     ("coordinator-export", "?community=leuven",
-     "L 404 404 404 404 404 200!+ 200! 200!+", LOGIN_THEN_405, "empty"),
+     "L 404 404 404 404 404 200!+ 200! 200!+ 404", LOGIN_THEN_405, "empty"),
     ("coordinator-export", "?community=herent",
-     "L 404 404 404 404 404 200!+ 200! 200!", LOGIN_THEN_405, "empty"),
+     "L 404 404 404 404 404 200!+ 200! 200! 404", LOGIN_THEN_405, "empty"),
     ("coordinator-export", "?community=nowhere",
-     "L 404 404 404 404 404 200!+ 200! 404", LOGIN_THEN_405, "empty"),
+     "L 404 404 404 404 404 200!+ 200! 404 404", LOGIN_THEN_405, "empty"),
     ("my-requests", "", LOGIN_THEN_200, LOGIN_THEN_200, "empty"),
-    ("request-create", "", "L 200 200 200 200 200 200 200 404",
-     "L 302! 302! 302! 302! 302! 302! 200 404", "request"),
+    ("request-create", "", "L 200 200 200 200 200 200 200 404 404",
+     "L 302! 302! 302! 302! 302! 302! 200 404 404", "request"),
     # Requests: the requester and the community's coordinators; the rest get the 404 of a
     # missing id, so ids cannot be probed.
     ("request-detail", "A",
-     "L 200 404 404 404 404 200+ 404 200+", "L 200 404 404 404 404 200+ 404 200+", "empty"),
+     "L 200 404 404 404 404 200+ 404 200+ 404", "L 200 404 404 404 404 200+ 404 200+ 404", "empty"),
     ("request-detail", "B",
-     "L 200 404 404 404 404 200+ 404 200+", "L 200 404 404 404 404 200+ 404 200+", "empty"),
+     "L 200 404 404 404 404 200+ 404 200+ 404", "L 200 404 404 404 404 200+ 404 200+ 404", "empty"),
     ("request-detail", "O",
-     "L 200 404 404 404 404 200+ 404 200+", "L 200 404 404 404 404 200+ 404 200+", "empty"),
+     "L 200 404 404 404 404 200+ 404 200+ 404", "L 200 404 404 404 404 200+ 404 200+ 404", "empty"),
     ("request-detail", "C",
-     "L 404 404 404 404 404 200+ 404 200+", "L 404 404 404 404 404 200+ 404 200+", "empty"),
+     "L 404 404 404 404 404 200+ 404 200+ 404", "L 404 404 404 404 404 200+ 404 200+ 404", "empty"),
     ("request-detail", "H",
-     "L 404 404 404 404 404 404 200 200", "L 404 404 404 404 404 404 200 200", "empty"),
+     "L 404 404 404 404 404 404 200 200 404", "L 404 404 404 404 404 404 200 200 404", "empty"),
     ("request-detail", "missing-request", LOGIN_THEN_404, LOGIN_THEN_404, "empty"),
     # GET asks "are you sure?", POST cancels.
     ("request-cancel", "A",
-     "L 200 404 404 404 404 200 404 200", "L 302! 404 404 404 404 302! 404 302!", "reason"),
+     "L 200 404 404 404 404 200 404 200 404", "L 302! 404 404 404 404 302! 404 302! 404", "reason"),
     ("request-cancel", "B",
-     "L 200 404 404 404 404 200 404 200", "L 302! 404 404 404 404 302! 404 302!", "reason"),
+     "L 200 404 404 404 404 200 404 200 404", "L 302! 404 404 404 404 302! 404 302! 404", "reason"),
     ("request-cancel", "H",
-     "L 404 404 404 404 404 404 200 200", "L 404 404 404 404 404 404 302! 302!", "reason"),
+     "L 404 404 404 404 404 404 200 200 404", "L 404 404 404 404 404 404 302! 302! 404", "reason"),
     ("request-cancel", "missing-request", LOGIN_THEN_404, LOGIN_THEN_404, "reason"),
     # Changing a request while no one accepted (A is proposed; B accepted: back to the page;
     # H is Herent's, and the payload's category is Leuven's: the form refuses it).
     ("request-edit", "A",
-     "L 200+ 404 404 404 404 200+ 404 200+", "L 302! 404 404 404 404 302! 404 302!", "request"),
+     "L 200+ 404 404 404 404 200+ 404 200+ 404", "L 302! 404 404 404 404 302! 404 302! 404", "request"),
     ("request-edit", "B",
-     "L 302 404 404 404 404 302 404 302", "L 302 404 404 404 404 302 404 302", "request"),
+     "L 302 404 404 404 404 302 404 302 404", "L 302 404 404 404 404 302 404 302 404", "request"),
     ("request-edit", "H",
-     "L 404 404 404 404 404 404 200 200", "L 404 404 404 404 404 404 200 200", "request"),
+     "L 404 404 404 404 404 404 200 200 404", "L 404 404 404 404 404 404 200 200 404", "request"),
     ("request-edit", "missing-request", LOGIN_THEN_404, LOGIN_THEN_404, "request"),
     # A note for the volunteer who accepted (B); A has no one yet: refused, nothing saved.
-    ("request-note", "B", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302!", "note"),
-    ("request-note", "A", LOGIN_THEN_405, "L 302 404 404 404 404 302 404 302", "note"),
+    ("request-note", "B", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302! 404", "note"),
+    ("request-note", "A", LOGIN_THEN_405, "L 302 404 404 404 404 302 404 302 404", "note"),
     ("request-note", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "note"),
     # A point on the map in words (the map picker): anyone signed in, nothing personal.
     ("place-description", "?latitude=50.8735&longitude=4.7003", LOGIN_THEN_200, LOGIN_THEN_405, "empty"),
     # Volunteers' offers and inbox: their own only.
     ("offer-edit", "",
-     "L 200 200 200 200 200 200 200 404", "L 302! 302! 302! 302! 302! 302! 200 404", "offer"),
-    ("offer-pause", "", LOGIN_THEN_405, "L 404 404 302! 302! 302! 404 404 404", "pause"),
-    ("inbox", "", "L 302 302 200 200+ 200 302 302 302", "L 302 302 200 200+ 200 302 302 302", "empty"),
+     "L 200 200 200 200 200 200 200 404 404", "L 302! 302! 302! 302! 302! 302! 200 404 404", "offer"),
+    ("offer-pause", "", LOGIN_THEN_405, "L 404 404 302! 302! 302! 404 404 404 404", "pause"),
+    ("inbox", "", "L 302 302 200 200+ 200 302 302 302 302",
+     "L 302 302 200 200+ 200 302 302 302 302", "empty"),
     # Tasks: only the volunteer they were proposed to; exact place and contact only once accepted.
-    ("task-detail", "P", "L 404 404 200 404 404 404 404 404", "L 404 404 200 404 404 404 404 404", "empty"),
-    ("task-detail", "Q", "L 404 404 404 200+ 404 404 404 404", "L 404 404 404 200+ 404 404 404 404", "empty"),
+    ("task-detail", "P", "L 404 404 200 404 404 404 404 404 404",
+     "L 404 404 200 404 404 404 404 404 404", "empty"),
+    ("task-detail", "Q", "L 404 404 404 200+ 404 404 404 404 404",
+     "L 404 404 404 200+ 404 404 404 404 404", "empty"),
     ("task-detail", "missing-assignment", LOGIN_THEN_404, LOGIN_THEN_404, "empty"),
-    ("task-accept", "P", LOGIN_THEN_405, "L 404 404 302! 404 404 404 404 404", "empty"),
-    ("task-accept", "Q", LOGIN_THEN_405, "L 404 404 404 302 404 404 404 404", "empty"),
+    ("task-accept", "P", LOGIN_THEN_405, "L 404 404 302! 404 404 404 404 404 404", "empty"),
+    ("task-accept", "Q", LOGIN_THEN_405, "L 404 404 404 302 404 404 404 404 404", "empty"),
     ("task-accept", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
-    ("task-decline", "P", LOGIN_THEN_405, "L 404 404 302! 404 404 404 404 404", "reason"),
-    ("task-decline", "Q", LOGIN_THEN_405, "L 404 404 404 302 404 404 404 404", "reason"),
+    ("task-decline", "P", LOGIN_THEN_405, "L 404 404 302! 404 404 404 404 404 404", "reason"),
+    ("task-decline", "Q", LOGIN_THEN_405, "L 404 404 404 302 404 404 404 404 404", "reason"),
     ("task-decline", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "reason"),
-    ("task-done", "P", LOGIN_THEN_405, "L 404 404 302 404 404 404 404 404", "hours"),
-    ("task-done", "Q", LOGIN_THEN_405, "L 404 404 404 302! 404 404 404 404", "hours"),
+    ("task-done", "P", LOGIN_THEN_405, "L 404 404 302 404 404 404 404 404 404", "hours"),
+    ("task-done", "Q", LOGIN_THEN_405, "L 404 404 404 302! 404 404 404 404 404", "hours"),
     ("task-done", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "hours"),
     # "I can't any more": a task one accepted, not a proposal (decline that).
-    ("task-give-back", "P", LOGIN_THEN_405, "L 404 404 302 404 404 404 404 404", "empty"),
-    ("task-give-back", "Q", LOGIN_THEN_405, "L 404 404 404 302! 404 404 404 404", "empty"),
+    ("task-give-back", "P", LOGIN_THEN_405, "L 404 404 302 404 404 404 404 404 404", "empty"),
+    ("task-give-back", "Q", LOGIN_THEN_405, "L 404 404 404 302! 404 404 404 404 404", "empty"),
     ("task-give-back", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
     # Coordinators: their own community; a superuser any, by slug.
-    ("dashboard", "", "L 404 404 404 404 404 200+ 200 200+", "L 404 404 404 404 404 200+ 200 200+", "empty"),
-    ("dashboard", "?community=leuven", "L 404 404 404 404 404 200+ 200 200+",
-     "L 404 404 404 404 404 200+ 200 200+", "empty"),
-    ("dashboard", "?community=herent", "L 404 404 404 404 404 200+ 200 200",
-     "L 404 404 404 404 404 200+ 200 200", "empty"),
-    ("dashboard-match", "", LOGIN_THEN_405, "L 404 404 404 404 404 302! 302! 302!", "empty"),
-    ("dashboard-match", "?community=leuven", LOGIN_THEN_405, "L 404 404 404 404 404 302! 302! 302!", "empty"),
+    ("dashboard", "", "L 404 404 404 404 404 200+ 200 200+ 404",
+     "L 404 404 404 404 404 200+ 200 200+ 404", "empty"),
+    ("dashboard", "?community=leuven", "L 404 404 404 404 404 200+ 200 200+ 404",
+     "L 404 404 404 404 404 200+ 200 200+ 404", "empty"),
+    ("dashboard", "?community=herent", "L 404 404 404 404 404 200+ 200 200 404",
+     "L 404 404 404 404 404 200+ 200 200 404", "empty"),
+    ("dashboard-match", "", LOGIN_THEN_405, "L 404 404 404 404 404 302! 302! 302! 404", "empty"),
+    ("dashboard-match", "?community=leuven", LOGIN_THEN_405,
+     "L 404 404 404 404 404 302! 302! 302! 404", "empty"),
     # A superuser without a community of their own gets the first by name (Herent).
     ("coordinator-intake", "",
-     "L 404 404 404 404 404 200 200 200", "L 404 404 404 404 404 302! 200 200", "intake"),
-    ("coordinator-intake", "?community=leuven", "L 404 404 404 404 404 200 200 200",
-     "L 404 404 404 404 404 302! 200 302!", "intake"),
-    ("coordinator-intake", "?community=herent", "L 404 404 404 404 404 200 200 200",
-     "L 404 404 404 404 404 302! 200 200", "intake"),
+     "L 404 404 404 404 404 200 200 200 404", "L 404 404 404 404 404 302! 200 200 404", "intake"),
+    ("coordinator-intake", "?community=leuven", "L 404 404 404 404 404 200 200 200 404",
+     "L 404 404 404 404 404 302! 200 302! 404", "intake"),
+    ("coordinator-intake", "?community=herent", "L 404 404 404 404 404 200 200 200 404",
+     "L 404 404 404 404 404 302! 200 200 404", "intake"),
     ("coordinator-callbacks", "",
-     "L 404 404 404 404 404 200+ 200 200+", "L 404 404 404 404 404 200+ 200 200+", "empty"),
-    ("coordinator-callbacks", "?community=leuven", "L 404 404 404 404 404 200+ 200 200+",
-     "L 404 404 404 404 404 200+ 200 200+", "empty"),
-    ("coordinator-callback-done", "C", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "empty"),
+     "L 404 404 404 404 404 200+ 200 200+ 404", "L 404 404 404 404 404 200+ 200 200+ 404", "empty"),
+    ("coordinator-callbacks", "?community=leuven", "L 404 404 404 404 404 200+ 200 200+ 404",
+     "L 404 404 404 404 404 200+ 200 200+ 404", "empty"),
+    ("coordinator-callback-done", "C", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "empty"),
     # The requester of A may find A, but marking a call-back is for coordinators: 403.
-    ("coordinator-callback-done", "A", LOGIN_THEN_405, "L 403 404 404 404 404 302! 404 302!", "empty"),
-    ("coordinator-callback-done", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302! 302!", "empty"),
+    ("coordinator-callback-done", "A", LOGIN_THEN_405, "L 403 404 404 404 404 302! 404 302! 404", "empty"),
+    ("coordinator-callback-done", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302! 302! 404", "empty"),
     ("coordinator-callback-done", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
     ("coordinator-request", "A",
-     "L 404 404 404 404 404 200+ 404 200+", "L 404 404 404 404 404 200+ 404 200+", "empty"),
+     "L 404 404 404 404 404 200+ 404 200+ 404", "L 404 404 404 404 404 200+ 404 200+ 404", "empty"),
     ("coordinator-request", "C",
-     "L 404 404 404 404 404 200+ 404 200+", "L 404 404 404 404 404 200+ 404 200+", "empty"),
+     "L 404 404 404 404 404 200+ 404 200+ 404", "L 404 404 404 404 404 200+ 404 200+ 404", "empty"),
     ("coordinator-request", "H",
-     "L 404 404 404 404 404 404 200 200", "L 404 404 404 404 404 404 200 200", "empty"),
+     "L 404 404 404 404 404 404 200 200 404", "L 404 404 404 404 404 404 200 200 404", "empty"),
     ("coordinator-request", "missing-request", LOGIN_THEN_404, LOGIN_THEN_404, "empty"),
-    ("coordinator-assign", "O", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "assign"),
+    ("coordinator-assign", "O", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "assign"),
     # A Leuven volunteer is no choice for a Herent request: the form says so.
-    ("coordinator-assign", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 200 200", "assign"),
+    ("coordinator-assign", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 200 200 404", "assign"),
     ("coordinator-assign", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "assign"),
-    ("coordinator-unassign", "B", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "reason"),
-    ("coordinator-unassign", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302 302", "reason"),
+    ("coordinator-unassign", "B", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "reason"),
+    ("coordinator-unassign", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302 302 404", "reason"),
     ("coordinator-unassign", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "reason"),
     # "Give to another volunteer instead": A's proposal moves to volunteer_other. O has no
     # live task (the page says so); a Leuven volunteer is no choice for Herent (neither is H live).
-    ("coordinator-reassign", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "assign"),
-    ("coordinator-reassign", "B", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "assign"),
-    ("coordinator-reassign", "O", LOGIN_THEN_405, "L 404 404 404 404 404 302 404 302", "assign"),
-    ("coordinator-reassign", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302 302", "assign"),
+    ("coordinator-reassign", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "assign"),
+    ("coordinator-reassign", "B", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "assign"),
+    ("coordinator-reassign", "O", LOGIN_THEN_405, "L 404 404 404 404 404 302 404 302 404", "assign"),
+    ("coordinator-reassign", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302 302 404", "assign"),
     ("coordinator-reassign", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "assign"),
     # Holds: A is held by the Leuven coordinator (see `world`); holding it again renews it.
-    ("coordinator-hold", "O", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "empty"),
-    ("coordinator-hold", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302", "empty"),
-    ("coordinator-hold", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302! 302!", "empty"),
+    ("coordinator-hold", "O", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "empty"),
+    ("coordinator-hold", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302 404", "empty"),
+    ("coordinator-hold", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302! 302! 404", "empty"),
     ("coordinator-hold", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
-    ("coordinator-release-hold", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "empty"),
-    ("coordinator-release-hold", "O", LOGIN_THEN_405, "L 404 404 404 404 404 302 404 302", "empty"),
-    ("coordinator-release-hold", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302 302", "empty"),
+    ("coordinator-release-hold", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "empty"),
+    ("coordinator-release-hold", "O", LOGIN_THEN_405, "L 404 404 404 404 404 302 404 302 404", "empty"),
+    ("coordinator-release-hold", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302 302 404", "empty"),
     ("coordinator-release-hold", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
-    ("coordinator-attach", "C", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "attach"),
-    ("coordinator-attach", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302 404 302", "attach"),
+    ("coordinator-attach", "C", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "attach"),
+    ("coordinator-attach", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302 404 302 404", "attach"),
     ("coordinator-attach", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "attach"),
     ("coordinator-messages", "",
-     "L 404 404 404 404 404 200 200 200", "L 404 404 404 404 404 302! 200 200", "message"),
-    ("coordinator-messages", "?community=leuven", "L 404 404 404 404 404 200 200 200",
-     "L 404 404 404 404 404 302! 200 302!", "message"),
+     "L 404 404 404 404 404 200 200 200 404", "L 404 404 404 404 404 302! 200 200 404", "message"),
+    ("coordinator-messages", "?community=leuven", "L 404 404 404 404 404 200 200 200 404",
+     "L 404 404 404 404 404 302! 200 302! 404", "message"),
     # A community's look: its coordinators set it; every page loads its colours (and logo:
     # none in this world), public like the pages that show them.
-    ("coordinator-identity", "", "L 404 404 404 404 404 200 200 200",
-     "L 404 404 404 404 404 302! 302! 302!", "identity"),
-    ("coordinator-identity", "?community=leuven", "L 404 404 404 404 404 200 200 200",
-     "L 404 404 404 404 404 302! 302! 302!", "identity"),
+    ("coordinator-identity", "", "L 404 404 404 404 404 200 200 200 404",
+     "L 404 404 404 404 404 302! 302! 302! 404", "identity"),
+    ("coordinator-identity", "?community=leuven", "L 404 404 404 404 404 200 200 200 404",
+     "L 404 404 404 404 404 302! 302! 302! 404", "identity"),
     ("community-colours", "leuven", ALL_200, ALL_405, "empty"),
     ("community-colours", "unknown-slug", ALL_404, ALL_405, "empty"),
     ("community-logo", "leuven", ALL_404, ALL_405, "empty"),
     # The volunteer directory and a volunteer's checks: their own community's coordinators only
     # (a superuser picks the community; without one, Herent, where the volunteer is unknown).
-    ("coordinator-volunteers", "", "L 404 404 404 404 404 200 200 200", LOGIN_THEN_405, "empty"),
+    ("coordinator-volunteers", "", "L 404 404 404 404 404 200 200 200 404", LOGIN_THEN_405, "empty"),
     ("coordinator-volunteers", "?community=leuven",
-     "L 404 404 404 404 404 200 200 200", LOGIN_THEN_405, "empty"),
+     "L 404 404 404 404 404 200 200 200 404", LOGIN_THEN_405, "empty"),
     ("coordinator-volunteer-checks", "person:volunteer_other",
-     "L 404 404 404 404 404 200 404 404", "L 404 404 404 404 404 302! 404 404", "check"),
+     "L 404 404 404 404 404 200 404 404 404", "L 404 404 404 404 404 302! 404 404 404", "check"),
     ("coordinator-volunteer-checks", "person:volunteer_other?community=leuven",
-     "L 404 404 404 404 404 200 404 200", "L 404 404 404 404 404 302! 404 302!", "check"),
+     "L 404 404 404 404 404 200 404 200 404", "L 404 404 404 404 404 302! 404 302! 404", "check"),
     # The citizen offers no help: no checks page.
     ("coordinator-volunteer-checks", "person:owner", LOGIN_THEN_404, LOGIN_THEN_404, "check"),
     # Twilio's webhooks: signed with the auth token, never with a session (403 unsigned,
@@ -279,11 +292,11 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("sms-inbound", "", ALL_405, ALL_403, "empty"),
     ("sms-status", "", ALL_405, ALL_403, "empty"),
     # API keys: a coordinator's own community's (K is Leuven's); making one shows it once.
-    ("coordinator-api-keys", "", "L 404 404 404 404 404 200 200 200",
-     "L 404 404 404 404 404 200! 200! 200!", "api-key"),
-    ("coordinator-api-keys", "?community=leuven", "L 404 404 404 404 404 200 200 200",
-     "L 404 404 404 404 404 200! 200! 200!", "api-key"),
-    ("coordinator-api-key-revoke", "K", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302!", "empty"),
+    ("coordinator-api-keys", "", "L 404 404 404 404 404 200 200 200 404",
+     "L 404 404 404 404 404 200! 200! 200! 404", "api-key"),
+    ("coordinator-api-keys", "?community=leuven", "L 404 404 404 404 404 200 200 200 404",
+     "L 404 404 404 404 404 200! 200! 200! 404", "api-key"),
+    ("coordinator-api-key-revoke", "K", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "empty"),
     ("coordinator-api-key-revoke", "missing-key", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
     # Open311: public service lists; requests only with a partner's key (its own tests in
     # tests/partners/), never with a session, whoever is signed in.
@@ -303,16 +316,47 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("api-v1:create_request", "", ALL_401, ALL_401, "empty"),
     ("api-v1:read_request", "A", ALL_401, ALL_405, "empty"),
     ("api-v1:cancel_request", "A", ALL_405, ALL_401, "empty"),
+    # Partner organisations and referrers. A referrer has no community: no citizen's or
+    # volunteer's pages (above), no request page, not even of their own referral R.
+    ("request-detail", "R", "L 404 404 404 404 404 200+ 404 200+ 404",
+     "L 404 404 404 404 404 200+ 404 200+ 404", "empty"),
+    ("coordinator-request", "R", "L 404 404 404 404 404 200+ 404 200+ 404",
+     "L 404 404 404 404 404 200+ 404 200+ 404", "empty"),
+    ("coordinator-partners", "", "L 404 404 404 404 404 200 200 200 404",
+     "L 404 404 404 404 404 302! 302! 302! 404", "organisation"),
+    ("coordinator-partners", "?community=leuven", "L 404 404 404 404 404 200 200 200 404",
+     "L 404 404 404 404 404 302! 302! 302! 404", "organisation"),
+    # G's page lists its referrals (R's neighbour): the community's coordinators only.
+    ("coordinator-partner", "G", "L 404 404 404 404 404 200+ 404 200+ 404",
+     "L 404 404 404 404 404 302! 404 302! 404", "invite"),
+    ("coordinator-partner", "missing-organisation", LOGIN_THEN_404, LOGIN_THEN_404, "invite"),
+    ("coordinator-partner-deactivate", "G", LOGIN_THEN_405,
+     "L 404 404 404 404 404 302! 404 302! 404", "empty"),
+    ("coordinator-partner-deactivate", "missing-organisation", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    ("coordinator-referrer-deactivate", "F", LOGIN_THEN_405,
+     "L 404 404 404 404 404 302! 404 302! 404", "empty"),
+    ("coordinator-referrer-deactivate", "missing-referrer", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    # The referrer's own pages: their organisation's referrals (R, never R2), filing one.
+    ("referrals", "", "L 404 404 404 404 404 404 404 404 200", LOGIN_THEN_405, "empty"),
+    ("referral-create", "", "L 404 404 404 404 404 404 404 404 200",
+     "L 404 404 404 404 404 404 404 404 302!", "referral"),
+    # An invitation's link: whoever holds it joins (a new account, signed in); a used,
+    # expired or made-up token joins no one.
+    ("referrer-invitation", "I", ALL_200, "302! 302! 302! 302! 302! 302! 302! 302! 302! 302!", "join"),
+    ("referrer-invitation", "bad-invitation", ALL_404, ALL_404, "join"),
 ]
 # The admin (scoped per community) and the language switch, probed the same way.
 SEPARATE_MATRIX: list[tuple[str, str, str, str, str]] = [
-    ("admin:index", "", "A A A A A A 200 200 200", "A A A A A A 200 200 200", "empty"),
-    ("admin:aid_helprequest_changelist", "", "A A A A A A 200+ 200 200+", "A A A A A A 200 200 200", "empty"),
-    ("admin:aid_helprequest_change", "A", "A A A A A A 200+ 302 200+", "A A A A A A 200+ 302 200+", "empty"),
-    ("admin:aid_assignment_change", "Q", "A A A A A A 200 302 200", "A A A A A A 403 403 200", "empty"),
-    ("admin:accounts_user_change", "owner", "A A A A A A 200+ 302 200+", "A A A A A A 403 403 200+", "empty"),
+    ("admin:index", "", "A A A A A A 200 200 200 A", "A A A A A A 200 200 200 A", "empty"),
+    ("admin:aid_helprequest_changelist", "", "A A A A A A 200+ 200 200+ A",
+     "A A A A A A 200 200 200 A", "empty"),
+    ("admin:aid_helprequest_change", "A", "A A A A A A 200+ 302 200+ A",
+     "A A A A A A 200+ 302 200+ A", "empty"),
+    ("admin:aid_assignment_change", "Q", "A A A A A A 200 302 200 A", "A A A A A A 403 403 200 A", "empty"),
+    ("admin:accounts_user_change", "owner", "A A A A A A 200+ 302 200+ A",
+     "A A A A A A 403 403 200+ A", "empty"),
     ("set_language", "",
-     "302 302 302 302 302 302 302 302 302", "302 302 302 302 302 302 302 302 302", "language"),
+     "302 302 302 302 302 302 302 302 302 302", "302 302 302 302 302 302 302 302 302 302", "language"),
 ]
 # fmt: on
 SEPARATELY_TREATED = {"set_language"}
@@ -328,6 +372,9 @@ class World:
     leuven: Community
     shopping: Category
     keys: dict[str, ApiKey] = dataclasses.field(default_factory=dict)
+    organisations: dict[str, PartnerOrganisation] = dataclasses.field(default_factory=dict)
+    referrers: dict[str, Referrer] = dataclasses.field(default_factory=dict)
+    invitation_tokens: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def path(self, name: str, target: str) -> str:
         if target.startswith("person:"):  # "person:volunteer_other?community=leuven"
@@ -351,6 +398,18 @@ class World:
             return reverse(name, args=[ApiKey.objects.order_by("-pk").first().pk + 1000])
         if target == "missing-assignment":
             return reverse(name, args=[Assignment.objects.order_by("-pk").first().pk + 1000])
+        if target in self.organisations:
+            return reverse(name, args=[self.organisations[target].pk])
+        if target == "missing-organisation":
+            return reverse(name, args=[PartnerOrganisation.objects.order_by("-pk").first().pk + 1000])
+        if target in self.referrers:
+            return reverse(name, args=[self.referrers[target].pk])
+        if target == "missing-referrer":
+            return reverse(name, args=[Referrer.objects.order_by("-pk").first().pk + 1000])
+        if target in self.invitation_tokens:
+            return reverse(name, args=[self.invitation_tokens[target]])
+        if target == "bad-invitation":
+            return reverse(name, args=["not-a-token"])
         if target == "bad-token":
             return reverse(name, args=["MQ", "set-password"])
         if target == "owner":
@@ -412,6 +471,20 @@ class World:
                 "accent_colour": "#0b5394",
                 "contact_phone": "016 27 20 00",
             },
+            "organisation": {"name": "Buurtwerk"},
+            "invite": {"email": "new-referrer@example.org"},
+            "referral": {
+                **request,
+                "contact_name": "Mr Newref",
+                "contact_phone": "0470 12 12 12",
+                "consent": "on",
+            },
+            "join": {
+                "first_name": "Joining",
+                "last_name": "Referrer",
+                "password1": NEW_PASSWORD,
+                "password2": NEW_PASSWORD,
+            },
             "open311": {
                 "service_code": "shopping",
                 "address_string": "Naamsestraat 12, 3000 Leuven",
@@ -463,6 +536,15 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
     request_h = post_request(herent_citizen, other_community, gardening, location=HERENT)
     leuven_311 = partner_services.organisation_get_or_create(community=community, name="Leuven 311")
     key, _token = partner_services.api_key_create(organisation=leuven_311, created_by=coordinator)
+    practice = referrals.organisation_register(
+        community=community, name="Huisartsen", coordinator=coordinator
+    )
+    referrer = join_as_referrer(practice, coordinator, "referrer@example.org")
+    referral = refer(referrer, shopping, "Mevrouw Refsen")
+    elsewhere = referrals.organisation_register(community=community, name="OCMW", coordinator=coordinator)
+    other_referrer = join_as_referrer(elsewhere, coordinator, "other-referrer@example.org")
+    other_referral = refer(other_referrer, shopping, "Meneer Elsewhereson")
+    invitation_token = invitation_token_for(practice, coordinator, "invited@example.org")
     # No run is due: "match now" must visibly queue one.
     MatchingQueue.objects.update(due_at=None)
     return World(
@@ -476,12 +558,55 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
             "coordinator": coordinator,
             "coordinator_other": outsider_coordinator,
             "superuser": superuser,
+            "referrer": referrer,
         },
-        requests={"A": request_a, "B": request_b, "O": request_o, "C": phoned_in, "H": request_h},
+        requests={
+            "A": request_a,
+            "B": request_b,
+            "O": request_o,
+            "C": phoned_in,
+            "H": request_h,
+            "R": referral,
+            "R2": other_referral,
+        },
         assignments={"P": proposal, "Q": task},
         leuven=community,
         shopping=shopping,
         keys={"K": key},
+        organisations={"G": practice},
+        referrers={"F": referrer.referrer},
+        invitation_tokens={"I": invitation_token},
+    )
+
+
+def invitation_token_for(organisation, coordinator, email: str) -> str:
+    referrals.referrer_invite(organisation=organisation, email=email, invited_by=coordinator, language="en")
+    body = OutgoingMessage.objects.filter(to_address=email).latest("pk").body
+    return body.split("/referrals/join/")[1].split("/")[0]
+
+
+def join_as_referrer(organisation, coordinator, email: str) -> User:
+    token = invitation_token_for(organisation, coordinator, email)
+    return referrals.invitation_accept(
+        invitation=referrals.invitation_find(token),
+        first_name="Dokter",
+        last_name="Referrer",
+        password=PASSWORD,
+        language="en",
+    )
+
+
+def refer(referrer: User, category: Category, neighbour: str) -> HelpRequest:
+    return referrals.referral_create(
+        referrer=referrer.referrer,
+        consent=True,
+        contact_name=neighbour,
+        contact_phone="0470 34 34 34",
+        category=category,
+        description="Shopping for a patient.",
+        urgency=2,
+        location=TIENSESTRAAT,
+        any_time=True,
     )
 
 
@@ -521,6 +646,10 @@ def database_state() -> tuple:
             )
         ),
         VolunteerCheck.objects.count(),
+        list(PartnerOrganisation.objects.order_by("pk").values_list("pk", "deactivated_at")),
+        list(Referrer.objects.order_by("pk").values_list("pk", "deactivated_at")),
+        list(ReferrerInvitation.objects.order_by("pk").values_list("pk", "accepted_at", "withdrawn_at")),
+        Referral.objects.count(),
     )
 
 
@@ -531,8 +660,13 @@ def body_of(response) -> str:
 
 
 def secrets_for(persona: str) -> tuple[str, ...]:
-    # The owner may of course see their own data; nobody but coordinators sees the caller's.
-    return CALLER_SECRETS if persona == "owner" else OWNER_SECRETS + CALLER_SECRETS
+    # The owner may of course see their own data, the referrer their organisation's
+    # referrals; nobody but coordinators sees the caller's or another organisation's.
+    if persona == "owner":
+        return CALLER_SECRETS + REFERRAL_SECRETS + OTHER_REFERRAL_SECRETS
+    if persona == "referrer":
+        return OWNER_SECRETS + CALLER_SECRETS + OTHER_REFERRAL_SECRETS
+    return OWNER_SECRETS + CALLER_SECRETS + REFERRAL_SECRETS + OTHER_REFERRAL_SECRETS
 
 
 def check_cell(world: World, name: str, target: str, method: str, persona: str, code: str, data_key: str):
@@ -718,14 +852,15 @@ async def events_heard(communicator: WebsocketCommunicator) -> list[tuple]:
 # Who hears each change of request X (the owner's), Y (phoned in), Z (Herent): by persona.
 # fmt: off
 SOCKET_MATRIX = {
-    # change: anonymous, owner, stranger, v. proposed, v. accepted, v. other, coord., coord. other, superuser
-    "X created":     "- yes no no  no  no yes no  no",
-    "X proposed":    "- yes no yes no  no yes no  no",
-    "X accepted":    "- yes no yes no  no yes no  no",
-    "X unassigned":  "- yes no yes no  no yes no  no",
-    "Y created":     "- no  no no  no  no yes no  no",
-    "Y cancelled":   "- no  no no  no  no yes no  no",
-    "Z created":     "- no  no no  no  no no  yes no",
+    # change: anonymous, owner, stranger, v. proposed, v. accepted, v. other, coord., coord. other, superuser,
+    # referrer (who hears nothing live: they follow their referrals' statuses on the page)
+    "X created":     "- yes no no  no  no yes no  no  no",
+    "X proposed":    "- yes no yes no  no yes no  no  no",
+    "X accepted":    "- yes no yes no  no yes no  no  no",
+    "X unassigned":  "- yes no yes no  no yes no  no  no",
+    "Y created":     "- no  no no  no  no yes no  no  no",
+    "Y cancelled":   "- no  no no  no  no yes no  no  no",
+    "Z created":     "- no  no no  no  no no  yes no  no",
 }
 # fmt: on
 

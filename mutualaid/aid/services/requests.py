@@ -81,12 +81,14 @@ def help_request_create(
 
     A coordinator filing for someone who phoned in passes `requester=None` and the
     caller's name and phone. A partner organisation of the community (through the API,
-    its key already checked) files the same way, as its own system user.
+    its key already checked) files the same way, as its own system user; so does one of
+    its active referrers, as themselves.
     """
+    referred = partner is not None and partner.system_user_id != created_by.pk
     filed_by_partner = (
         partner is not None
         and partner.community_id == community.pk
-        and partner.system_user_id == created_by.pk
+        and (partner.system_user_id == created_by.pk or _refers_for(created_by, partner))
     )
     if partner is not None and not filed_by_partner:
         raise PermissionDenied
@@ -137,7 +139,14 @@ def help_request_create(
         to_status=RequestStatus.OPEN,
         reason="created",
     )
-    if filed_by_partner:
+    if filed_by_partner and referred:
+        audit(
+            actor=created_by,
+            action="referral_create",
+            subject=help_request,
+            after={"partner": partner.name, "category": category.slug, "urgency": urgency},
+        )
+    elif filed_by_partner:
         audit(
             actor=None,
             action="api_request_create",
@@ -154,6 +163,12 @@ def help_request_create(
     publish(help_request, ChangeKind.CREATED)
     schedule_matching(community.pk)
     return help_request
+
+
+def _refers_for(user: User, partner) -> bool:
+    from mutualaid.partners.referrals import refers_for  # partners builds on this module
+
+    return refers_for(user, partner)
 
 
 def _check_category(category: Category, community_id: int) -> None:

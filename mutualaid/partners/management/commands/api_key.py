@@ -30,6 +30,8 @@ class Command(BaseCommand):
         if not name.strip():
             raise CommandError("Give the organisation a name.", returncode=1)
         organisation = services.organisation_get_or_create(community=community, name=name)
+        if not organisation.is_active:
+            raise CommandError(f"{organisation.name} is deactivated: it gets no keys.", returncode=1)
         key, token = services.api_key_create(organisation=organisation, created_by=None)
         self.stdout.write(f"API key {key.prefix}… for {organisation.name} ({community.slug}); shown once:")
         self.stdout.write(token)
