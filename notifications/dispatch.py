@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from django.utils import translation
 
 from mutualaid.aid.identity import email_signature
@@ -103,6 +104,8 @@ def referrer_of(help_request):
 
 def compose(notices: list[Notice]) -> list[OutgoingMessage]:
     """The messages of every channel each person chose, for a batch of notices."""
+    # Every message is signed with its request's community: one query for the whole batch.
+    prefetch_related_objects([notice.help_request for notice in notices], "community")
     messages = []
     for channel in CHANNELS.values():
         if hasattr(channel, "compose_all"):

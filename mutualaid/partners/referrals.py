@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from mutualaid.accounts.models import User
 from mutualaid.aid import services
+from mutualaid.aid.identity import email_signature
 from mutualaid.aid.models import Community, HelpRequest
 from mutualaid.aid.services import audit
 from mutualaid.aid.services._records import require_coordinator
@@ -90,6 +91,7 @@ def referrer_invite(
                 "invited_by": invited_by,
                 "link": settings.SITE_URL + reverse("referrer-invitation", args=[token]),
                 "days": INVITATION_DAYS,
+                "signature": email_signature(organisation.community),
             },
         )
     queue_messages(
