@@ -10,10 +10,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from matching.scheduling import schedule_matching
 from mutualaid.accounts.models import User
-from mutualaid.aid.models import Assignment, HelpRequest, StatusChange, Urgency
+from mutualaid.aid.models import Assignment, HelpRequest, StatusChange, Urgency, VolunteerOffer
 from mutualaid.aid.services._records import (
     TaskActionError,
     locked_assignment,
@@ -71,10 +72,19 @@ def assignment_propose(
     return assignment
 
 
+SUSPENDED_MESSAGE = gettext_lazy(
+    "The coordinators of your community have suspended your volunteering for now, so you "
+    "cannot take or answer tasks. Please contact them to talk about it."
+)
+
+
 def _own_assignment(assignment_id: int, volunteer: User) -> tuple[Assignment, HelpRequest]:
     assignment, help_request = locked_assignment(assignment_id)
     if assignment.volunteer_id != volunteer.pk:
         raise PermissionDenied
+    # Every volunteer action on a task (page, text message, API) comes through here.
+    if VolunteerOffer.objects.filter(volunteer=volunteer, suspended_at__isnull=False).exists():
+        raise TaskActionError(str(SUSPENDED_MESSAGE))
     return assignment, help_request
 
 

@@ -75,6 +75,13 @@ def _give(
     )
     if offer is None:
         raise ValidationError({"volunteer": _("Choose a volunteer of this community.")})
+    if offer.is_suspended:
+        raise ValidationError(
+            {
+                "volunteer": _("%(name)s is suspended: lift the suspension first.")
+                % {"name": volunteer.display_name}
+            }
+        )
     if help_request.status != RequestStatus.OPEN:
         raise TaskActionError(_("Unassign the current volunteer first; only an open request can be given."))
     carrying = Assignment.objects.filter(volunteer=volunteer, status__in=LIVE_ASSIGNMENT_STATUSES).count()
