@@ -284,3 +284,43 @@ def test_the_suspended_volunteers_released_task_record_names_the_coordinator(
     services.volunteer_suspend(offer=offer_of(volunteer), coordinator=coordinator, reason="Checking")
     change = StatusChange.objects.filter(assignment=accepted, to_status="cancelled").get()
     assert change.actor == coordinator and change.reason_label == "coordinator: volunteer suspended"
+
+
+def test_retention_forgets_concerns_dealt_with_long_ago_and_team_notes_of_old_requests(
+    coordinator, citizen, community, shopping, report
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from mutualaid.aid.models import HelpRequest, TeamNote
+    from mutualaid.aid.personal_data import FORGOTTEN, personal_data_purge
+
+    open_report = services.concern_report_file(
+        reporter=citizen, help_request=report.help_request, about="volunteer", text="Still open."
+    )
+    services.concern_report_mark_dealt_with(report=report, coordinator=coordinator)
+    ConcernReport.objects.filter(pk=report.pk).update(dealt_with_at=timezone.now() - dt.timedelta(days=400))
+    old = post_request(citizen, community, shopping)
+    services.team_note_add(help_request=old, coordinator=coordinator, text="Old note about her.")
+    services.help_request_cancel(help_request=old, actor=citizen)
+    HelpRequest.objects.filter(pk=old.pk).update(updated_at=timezone.now() - dt.timedelta(days=400))
+    recent_note = services.team_note_add(help_request=report.help_request, coordinator=coordinator, text="Recent.")
+
+    personal_data_purge(older_than_days=180)
+
+    report.refresh_from_db()
+    open_report.refresh_from_db()
+    assert report.text == FORGOTTEN and open_report.text == "Still open."
+    assert TeamNote.objects.get(help_request=old).text == FORGOTTEN
+    recent_note.refresh_from_db()
+    assert recent_note.text == "Recent."
+
+
+def test_deleting_an_account_forgets_the_team_notes_about_their_requests(coordinator, citizen, help_request):
+    from mutualaid.aid.models import TeamNote
+    from mutualaid.aid.personal_data import FORGOTTEN, account_delete
+
+    services.team_note_add(help_request=help_request, coordinator=coordinator, text="Lives alone.")
+    account_delete(person=citizen)
+    assert TeamNote.objects.get().text == FORGOTTEN
