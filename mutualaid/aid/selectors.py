@@ -376,13 +376,13 @@ def _note(entry: AuditEntry, people: dict[int, User], team_notes: dict[int, Team
     if entry.action == "team_note":
         return HistoryNote(entry.at, entry.actor, _("Team note"), note_text())
     if entry.action == "call_taken":
-        what = _("Took the %(kind)s") % {"kind": _call_kind_label(entry.after.get("kind", ""))}
+        what = _("Call taken (%(kind)s)") % {"kind": _call_kind_label(entry.after.get("kind", ""))}
         return HistoryNote(entry.at, entry.actor, what)
     if entry.action == "call_released":
-        what = _("Released the %(kind)s") % {"kind": _call_kind_label(entry.before.get("kind", ""))}
+        what = _("Call released (%(kind)s)") % {"kind": _call_kind_label(entry.before.get("kind", ""))}
         return HistoryNote(entry.at, entry.actor, what)
     if entry.action == "call_done":
-        what = _("Made the %(kind)s") % {"kind": _call_kind_label(entry.before.get("kind", ""))}
+        what = _("Call made (%(kind)s)") % {"kind": _call_kind_label(entry.before.get("kind", ""))}
         return HistoryNote(entry.at, entry.actor, what, note_text())
     if entry.action == "hold":
         what = _("Held away from matching until %(time)s") % {"time": _clock(entry.after["held_until"])}

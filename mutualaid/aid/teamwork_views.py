@@ -58,7 +58,7 @@ def call_take(request: HttpRequest, request_id: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("The %(kind)s is yours: the other coordinators see that you are calling.")
+            _("This call (%(kind)s) is yours: the other coordinators see that you are calling.")
             % {"kind": taken.get_call_kind_display()},
         )
     return _back(request, help_request)

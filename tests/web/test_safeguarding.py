@@ -305,7 +305,9 @@ def test_retention_forgets_concerns_dealt_with_long_ago_and_team_notes_of_old_re
     services.team_note_add(help_request=old, coordinator=coordinator, text="Old note about her.")
     services.help_request_cancel(help_request=old, actor=citizen)
     HelpRequest.objects.filter(pk=old.pk).update(updated_at=timezone.now() - dt.timedelta(days=400))
-    recent_note = services.team_note_add(help_request=report.help_request, coordinator=coordinator, text="Recent.")
+    recent_note = services.team_note_add(
+        help_request=report.help_request, coordinator=coordinator, text="Recent."
+    )
 
     personal_data_purge(older_than_days=180)
 

@@ -210,7 +210,7 @@ def test_a_call_done_becomes_a_team_note_and_leaves_the_call_back_list(
     assert not phoned_in.call_is_taken
     assert "Mrs Maes" not in client.get(reverse("coordinator-callbacks")).text
     history = page(client, colleague, phoned_in).split("Every change of this request")[1]
-    assert "Took the call-back" in history and "Made the call-back" in history
+    assert "Call taken (call-back)" in history and "Call made (call-back)" in history
     assert "Called: She knows Fatima comes at 10." in history
 
 
