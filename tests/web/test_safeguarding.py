@@ -192,6 +192,10 @@ def test_a_suspended_volunteer_cannot_accept_decline_or_complete(
         "proposed",
         "accepted",
     ]
+    # Giving a task back stays possible: it only helps the citizen find someone else.
+    services.assignment_give_back(assignment=proposals[1], volunteer=volunteer)
+    proposals[1].refresh_from_db()
+    assert proposals[1].status == "cancelled"
 
 
 def test_the_accept_button_of_a_suspended_volunteer_says_so(client, volunteer, coordinator, proposal):

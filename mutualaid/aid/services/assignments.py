@@ -78,12 +78,18 @@ SUSPENDED_MESSAGE = gettext_lazy(
 )
 
 
-def _own_assignment(assignment_id: int, volunteer: User) -> tuple[Assignment, HelpRequest]:
+def _own_assignment(
+    assignment_id: int, volunteer: User, *, refuse_suspended: bool = True
+) -> tuple[Assignment, HelpRequest]:
+    """The volunteer's task, locked. Every volunteer action on a task (page, text message,
+    API) comes through here; a suspended volunteer may only give a task back."""
     assignment, help_request = locked_assignment(assignment_id)
     if assignment.volunteer_id != volunteer.pk:
         raise PermissionDenied
-    # Every volunteer action on a task (page, text message, API) comes through here.
-    if VolunteerOffer.objects.filter(volunteer=volunteer, suspended_at__isnull=False).exists():
+    if (
+        refuse_suspended
+        and VolunteerOffer.objects.filter(volunteer=volunteer, suspended_at__isnull=False).exists()
+    ):
         raise TaskActionError(str(SUSPENDED_MESSAGE))
     return assignment, help_request
 
@@ -138,7 +144,7 @@ def assignment_decline(*, assignment: Assignment, volunteer: User, reason: str =
 @transaction.atomic
 def assignment_withdraw(*, assignment: Assignment, volunteer: User, reason: str = "") -> Assignment:
     """The volunteer gives back a task (e.g. they leave): it is matched again without them."""
-    assignment, help_request = _own_assignment(assignment.pk, volunteer)
+    assignment, help_request = _own_assignment(assignment.pk, volunteer, refuse_suspended=False)
     if assignment.status not in LIVE_ASSIGNMENT_STATUSES:
         raise _explain_not_proposed(assignment)
     # The citizen reads a system reason ("account deleted"), never the volunteer's own words.
@@ -158,7 +164,7 @@ def assignment_withdraw(*, assignment: Assignment, volunteer: User, reason: str 
 def assignment_give_back(*, assignment: Assignment, volunteer: User) -> Assignment:
     """ "I can't any more": the volunteer gives back a task they accepted (from its page or its
     reminder); it goes back to matching at once, without them."""
-    assignment, help_request = _own_assignment(assignment.pk, volunteer)
+    assignment, help_request = _own_assignment(assignment.pk, volunteer, refuse_suspended=False)
     if assignment.status != AssignmentStatus.ACCEPTED:
         if assignment.status == AssignmentStatus.PROPOSED:
             raise TaskActionError(_("You have not accepted this task; decline it instead."))
