@@ -109,16 +109,23 @@ def test_an_empty_team_note_is_refused_at_the_field(client, coordinator, help_re
 def test_the_api_gives_a_partner_no_team_notes_nor_who_has_the_call(community, shopping, coordinator):
     from django.test import Client
 
-    from tests.partners.test_api import BASE, api, create, key_for  # noqa: F401
+    from tests.partners.test_api import BASE, create, key_for
 
-    partner = Client(HTTP_AUTHORIZATION=f"Bearer {key_for(community)}", enforce_csrf_checks=True)
+    key = key_for(community)
+    partner = Client(HTTP_AUTHORIZATION=f"Bearer {key}", enforce_csrf_checks=True)
     created = create(partner)
     assert created.status_code == 201, created.content
     help_request = HelpRequest.objects.get(pk=int(created.json()["id"]))
     services.team_note_add(help_request=help_request, coordinator=coordinator, text="SECRET-TEAM-NOTE")
     services.call_take(help_request=help_request, coordinator=coordinator)
-    for answer in (partner.get(f"{BASE}/requests/{help_request.pk}"), partner.get(f"{BASE}/requests")):
-        assert answer.status_code == 200
+    open311 = f"/open311/v2/requests/{help_request.pk}.json?jurisdiction_id={community.slug}&api_key={key}"
+    answers = [
+        partner.get(f"{BASE}/requests/{help_request.pk}"),
+        partner.get(f"{BASE}/requests"),
+        Client().get(open311),
+    ]
+    for answer in answers:
+        assert answer.status_code == 200, answer.content
         assert "SECRET-TEAM-NOTE" not in answer.text and "Coordinator" not in answer.text
 
 
