@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mutualaid.aid import selectors, services
 from mutualaid.aid.forms import ConcernForm, SuspendForm
@@ -82,6 +82,7 @@ def concern_about_requester(request: HttpRequest, assignment_id: int) -> HttpRes
 
 
 @login_required
+@require_GET
 def concerns(request: HttpRequest) -> HttpResponse:
     community = selectors.community_for_coordinator(request.user, request.GET.get("community"))
     return render(

@@ -29,10 +29,14 @@ def press(driver, label: str) -> None:
 @override_settings(**LIVE_SERVER_SETTINGS)
 class TeamworkInTheBrowserTests(ChannelsLiveServerTestCase):
     def setUp(self) -> None:
-        self.community = Community.objects.create(name="Leuven", slug="leuven", latitude=50.8798, longitude=4.7005)
+        self.community = Community.objects.create(
+            name="Leuven", slug="leuven", latitude=50.8798, longitude=4.7005
+        )
         self.shopping = Category.objects.create(community=self.community, slug="shopping", name="Shopping")
         self.an = make_user("an", self.community, first_name="An", last_name="Janssens", is_coordinator=True)
-        self.els = make_user("els", self.community, first_name="Els", last_name="Peeters", is_coordinator=True)
+        self.els = make_user(
+            "els", self.community, first_name="Els", last_name="Peeters", is_coordinator=True
+        )
         self.browsers = []
 
     def tearDown(self) -> None:
@@ -72,7 +76,9 @@ class TeamworkInTheBrowserTests(ChannelsLiveServerTestCase):
         since = timezone.localtime(HelpRequest.objects.get(pk=caller.pk).call_taken_at).strftime("%H:%M")
         wait_for_element_text(els, "[data-call-taken]", f"Taken by An Janssens (since {since}): call-back")
         # Els cannot take it any more: her page offers no button to.
-        assert not [b for b in els.find_elements(By.CSS_SELECTOR, "main button") if b.text == "I'll call back"]
+        assert not [
+            b for b in els.find_elements(By.CSS_SELECTOR, "main button") if b.text == "I'll call back"
+        ]
 
         an.find_element(By.ID, "id_text").send_keys("Her daughter visits on Fridays.")
         press(an, "Add the note")
@@ -96,7 +102,9 @@ class TeamworkInTheBrowserTests(ChannelsLiveServerTestCase):
         an.get(f"{self.live_server_url}/coordinator/requests/{help_request.pk}/")
         press(an, "I'll follow up")
         wait_for_text(an, "You have taken this call (follow-up)")
-        since = timezone.localtime(HelpRequest.objects.get(pk=help_request.pk).call_taken_at).strftime("%H:%M")
+        since = timezone.localtime(HelpRequest.objects.get(pk=help_request.pk).call_taken_at).strftime(
+            "%H:%M"
+        )
         wait_for_element_text(els, "[data-call-taken]", f"Taken by An Janssens (since {since})")
 
     def test_a_concern_reported_leads_to_a_suspension_all_with_javascript_off(self) -> None:
