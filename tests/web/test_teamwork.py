@@ -274,3 +274,13 @@ def test_the_teams_kinds_are_not_told_to_citizens_pages():
 
     kinds = for_page_script()["task_kinds"]
     assert not {"team_note", "call_taken", "call_released", "concern", "suspension"} & set(kinds)
+
+
+def test_the_call_back_lists_i_called_button_also_ends_a_taken_call(client, colleague, volunteer, phoned_in):
+    proposal = services.assignment_propose(help_request=phoned_in, volunteer=volunteer, km=1)
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    services.call_take(help_request=phoned_in, coordinator=colleague)
+    client.force_login(colleague)
+    client.post(reverse("coordinator-callback-done", args=[phoned_in.pk]))
+    phoned_in.refresh_from_db()
+    assert not phoned_in.call_is_taken and phoned_in.called_back_status == "accepted"
