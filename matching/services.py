@@ -100,7 +100,10 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
         .order_by("pk")
     )
     offers = list(
-        VolunteerOffer.objects.filter(community=community, is_paused=False, volunteer__is_active=True)
+        # Paused by themselves or suspended by a coordinator: no proposals either way.
+        VolunteerOffer.objects.filter(
+            community=community, is_paused=False, suspended_at__isnull=True, volunteer__is_active=True
+        )
         .annotate(
             carrying=Count(
                 "volunteer__assignments",

@@ -409,6 +409,8 @@ MATCHING_WORKER = os.environ.get("MATCHING_WORKER", "external" if REDIS_URL else
 MATCHING_DEBOUNCE_SECONDS = float(os.environ.get("MATCHING_DEBOUNCE_SECONDS", "2"))
 # A coordinator's hold keeps matching away from a request this long (or until released).
 COORDINATOR_HOLD_MINUTES = int(os.environ.get("COORDINATOR_HOLD_MINUTES", "15"))
+# A coordinator's "I'll call them" lapses after this, so a forgotten one blocks no one.
+CALL_CLAIM_MINUTES = int(os.environ.get("CALL_CLAIM_MINUTES", "120"))
 MATCHING_TICK_SECONDS = float(os.environ.get("MATCHING_TICK_SECONDS", "30"))
 # Fair turns: each task a volunteer accepted or did in the last MATCHING_FAIR_TURN_DAYS days,
 # and each proposal waiting for their answer, adds this many km to every distance matching

@@ -30,10 +30,27 @@ class ChangeKind(StrEnum):
     HELD = "held"
     HOLD_RELEASED = "hold_released"
     CALLED_BACK = "called_back"
+    # The team's own work on a request: notes, and who has taken its call.
+    TEAM_NOTE = "team_note"
+    CALL_TAKEN = "call_taken"
+    CALL_RELEASED = "call_released"
+    # Safeguarding: a concern reported, a volunteer suspended or the suspension lifted.
+    CONCERN = "concern"
+    SUSPENSION = "suspension"
 
 
 # What a dashboard hears that no citizen's page does (holds are coordinators' business).
-COMMUNITY_KINDS = (ChangeKind.VOLUNTEERS, ChangeKind.HELD, ChangeKind.HOLD_RELEASED, ChangeKind.CALLED_BACK)
+COMMUNITY_KINDS = (
+    ChangeKind.VOLUNTEERS,
+    ChangeKind.HELD,
+    ChangeKind.HOLD_RELEASED,
+    ChangeKind.CALLED_BACK,
+    ChangeKind.TEAM_NOTE,
+    ChangeKind.CALL_TAKEN,
+    ChangeKind.CALL_RELEASED,
+    ChangeKind.CONCERN,
+    ChangeKind.SUSPENSION,
+)
 
 
 def for_page_script() -> dict:

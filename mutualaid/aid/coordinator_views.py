@@ -25,8 +25,10 @@ from mutualaid.aid import selectors, services
 from mutualaid.aid.forms import (
     AssignForm,
     AttachForm,
+    CallDoneForm,
     CoordinatorMessageForm,
     PhoneIntakeForm,
+    TeamNoteForm,
     UnassignForm,
     VolunteerCheckForm,
     VolunteerSearchForm,
@@ -111,6 +113,11 @@ def _override_page(request: HttpRequest, help_request, **forms) -> HttpResponse:
         if help_request.requester_id is None
         else None,
         "hold_minutes": services.hold_minutes(),
+        # The team's own work on the request (templates/aid/coordinator/_teamwork.html).
+        "team_notes": selectors.team_notes_of_request(help_request),
+        "team_note_form": forms.get("team_note_form") or TeamNoteForm(),
+        "call_done_form": forms.get("call_done_form") or CallDoneForm(),
+        "call_claim_minutes": services.call_claim_minutes(),
         "history": selectors.request_history_for_coordinators(help_request),
         "sent_messages": help_request.outgoing_messages.select_related("recipient").order_by(
             "created_at", "pk"

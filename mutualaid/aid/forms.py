@@ -503,3 +503,41 @@ class VolunteerCheckForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("Needed for the criminal-record extract: from this day on it no longer counts."),
     )
+
+
+class TeamNoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Note for the team"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Only the coordinators of this community see it; never the person or the volunteer."),
+    )
+
+
+class CallDoneForm(forms.Form):
+    outcome = forms.CharField(
+        label=_("What was said"),
+        max_length=500,
+        help_text=_("Saved as a team note: “Called: …”."),
+    )
+
+
+class ConcernForm(forms.Form):
+    text = forms.CharField(
+        label=_("What happened?"),
+        max_length=3000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "Only the coordinators of your community read this. The person is not told, and "
+            "never learns who wrote it."
+        ),
+    )
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why suspend this volunteer?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept in the record; the volunteer is not shown it."),
+    )

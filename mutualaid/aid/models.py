@@ -162,6 +162,13 @@ def part_of_day_has_passed(date: dt.date, part: int, now: dt.datetime | None = N
     return date < now.date() or (date == now.date() and now.hour >= PART_OF_DAY_ENDS_AT_HOUR[part])
 
 
+class CallKind(models.TextChoices):
+    """The calls a coordinator takes on so that no one else makes them."""
+
+    CALL_BACK = "call_back", _("call-back")
+    FOLLOW_UP = "follow_up", _("follow-up")
+
+
 class Place(models.Model):
     """A located address: what geocoding or a map pin produced."""
 
@@ -231,6 +238,22 @@ class HelpRequest(Place):
         blank=True,
         editable=False,
     )
+    # A coordinator's "I'll call them" (a call-back or a follow-up), so two coordinators do
+    # not call the same person. It lapses by itself at `call_taken_until` (nothing needs to
+    # run); set by the services only (audited, race-safe), so not editable in the admin.
+    call_kind = models.CharField(
+        _("call taken"), max_length=16, choices=CallKind.choices, blank=True, editable=False
+    )
+    call_taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    call_taken_at = models.DateTimeField(_("call taken at"), null=True, blank=True, editable=False)
+    call_taken_until = models.DateTimeField(_("call taken until"), null=True, blank=True, editable=False)
     # The key of the form (or API call) that filed it: a retried post with the same key
     # leads to this request instead of filing a second one (one key per person filing).
     idempotency_key = models.CharField(max_length=64, blank=True, default="", editable=False)
@@ -259,6 +282,15 @@ class HelpRequest(Place):
     def is_held(self) -> bool:
         """Whether a coordinator's hold keeps matching away now (an expired one does not)."""
         return self.held_until is not None and self.held_until > timezone.now()
+
+    @property
+    def call_is_taken(self) -> bool:
+        """Whether a coordinator has taken its call now (a lapsed claim does not count)."""
+        return (
+            self.call_taken_by_id is not None
+            and self.call_taken_until is not None
+            and self.call_taken_until > timezone.now()
+        )
 
 
 class TimeWindow(models.Model):
@@ -290,6 +322,24 @@ class TimeWindow(models.Model):
         return self.date.weekday() * 3 + self.part_of_day
 
 
+class TeamNote(models.Model):
+    """A coordinator's note on a request for the other coordinators of its community only
+    (never shown to the citizen, the volunteer, a referrer or the API)."""
+
+    help_request = models.ForeignKey(HelpRequest, on_delete=models.CASCADE, related_name="team_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("note for the team"), max_length=1000)
+    created_at = models.DateTimeField(_("written"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("team note")
+        verbose_name_plural = _("team notes")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"#{self.help_request_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class VolunteerOffer(Place):
     """A volunteer's profile: what, where, when and how much they can help."""
 
@@ -304,6 +354,20 @@ class VolunteerOffer(Place):
     languages = models.JSONField(_("languages I speak"), default=list)
     capacity = models.PositiveSmallIntegerField(_("tasks at once"), default=1)
     is_paused = models.BooleanField(_("paused"), default=False)
+    # A coordinator's safeguarding decision (not the volunteer's own pause): no proposals and
+    # no task actions until it is lifted. Set by the services only (audited).
+    suspended_at = models.DateTimeField(_("suspended since"), null=True, blank=True, editable=False)
+    suspended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    suspension_reason = models.CharField(
+        _("reason for the suspension"), max_length=500, blank=True, editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -317,6 +381,10 @@ class VolunteerOffer(Place):
 
     def __str__(self) -> str:
         return f"{self.volunteer} ({self.community})"
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
 
 class VolunteerCheck(models.Model):
@@ -545,3 +613,42 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.subject}"
+
+
+class ConcernReport(models.Model):
+    """A safeguarding concern about a person, told privately to the community's coordinators.
+
+    The reported person never sees it, nor who wrote it; only coordinators of the community do.
+    """
+
+    class About(models.TextChoices):
+        VOLUNTEER = "volunteer", _("the volunteer")
+        REQUESTER = "requester", _("the person asking for help")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DEALT_WITH = "dealt_with", _("Dealt with")
+
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="concern_reports")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Empty for a caller without an account (their name is the request's).
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    about = models.CharField(_("about"), max_length=16, choices=About.choices)
+    help_request = models.ForeignKey(HelpRequest, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField(_("what happened"), max_length=3000)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(_("reported"), auto_now_add=True, db_index=True)
+    dealt_with_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    dealt_with_at = models.DateTimeField(_("dealt with"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("concern report")
+        verbose_name_plural = _("concern reports")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_about_display()} #{self.help_request_id} ({self.get_status_display()})"

@@ -22,9 +22,11 @@ from mutualaid.aid import services
 from mutualaid.aid.models import (
     Assignment,
     AuditEntry,
+    ConcernReport,
     CoordinatorMessage,
     HelpRequest,
     StatusChange,
+    TeamNote,
     VolunteerCheck,
     VolunteerOffer,
 )
@@ -207,6 +209,8 @@ def account_delete(*, person: User) -> None:
             _forget_request_details(help_request)
             help_request.save()
         _forget_reasons(StatusChange.objects.filter(Q(help_request__in=own_requests) | Q(actor=person)))
+        # The team's notes about their requests speak of them.
+        TeamNote.objects.filter(help_request__in=own_requests).exclude(text=FORGOTTEN).update(text=FORGOTTEN)
         Assignment.objects.filter(Q(volunteer=person) | Q(help_request__in=own_requests)).exclude(
             decline_reason=""
         ).update(decline_reason="")
@@ -272,6 +276,11 @@ def personal_data_purge(
         CoordinatorMessage.objects.filter(sent_at__lt=cutoff).exclude(body=FORGOTTEN).update(
             subject=FORGOTTEN, body=FORGOTTEN
         )
+        TeamNote.objects.filter(help_request__in=all_finished).exclude(text=FORGOTTEN).update(text=FORGOTTEN)
+        # A safeguarding concern is kept while open; once dealt with, for the same period.
+        ConcernReport.objects.filter(
+            status=ConcernReport.Status.DEALT_WITH, dealt_with_at__lt=cutoff
+        ).exclude(text=FORGOTTEN).update(text=FORGOTTEN)
     finished = all_finished.exclude(
         Q(description=FORGOTTEN)
         & Q(address="")

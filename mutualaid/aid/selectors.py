@@ -21,10 +21,13 @@ from mutualaid.aid.models import (
     VETTING_CHECKS,
     Assignment,
     AuditEntry,
+    CallKind,
     Category,
     Community,
+    ConcernReport,
     HelpRequest,
     StatusChange,
+    TeamNote,
     TimeWindow,
     VolunteerCheck,
     VolunteerOffer,
@@ -41,7 +44,7 @@ def is_coordinator_of(user: User, community_id: int) -> bool:
 
 def _with_live_assignment(queryset: QuerySet[HelpRequest]) -> QuerySet[HelpRequest]:
     live = Assignment.objects.filter(status__in=LIVE_ASSIGNMENT_STATUSES).select_related("volunteer")
-    return queryset.select_related("category", "community").prefetch_related(
+    return queryset.select_related("category", "community", "call_taken_by").prefetch_related(
         Prefetch("assignments", queryset=live, to_attr="live_assignments"), "time_windows"
     )
 
@@ -449,7 +452,15 @@ def volunteers_for_message(
 
 
 # What coordinators did to a request that is no status of it, read from the audit log.
-HISTORY_ACTIONS = ("hold", "release_hold", "reassign")
+HISTORY_ACTIONS = (
+    "hold",
+    "release_hold",
+    "reassign",
+    "team_note",
+    "call_taken",
+    "call_released",
+    "call_done",
+)
 
 
 @dataclass(frozen=True)
@@ -467,11 +478,30 @@ def _clock(value: str) -> str:
     return time_format(timezone.localtime(dt.datetime.fromisoformat(value)), "H:i")
 
 
-def _note(entry: AuditEntry, people: dict[int, User]) -> HistoryNote:
+def _call_kind_label(kind: str) -> str:
+    return str(CallKind(kind).label) if kind in CallKind.values else kind
+
+
+def _note(entry: AuditEntry, people: dict[int, User], team_notes: dict[int, TeamNote]) -> HistoryNote:
     def name(user_id) -> str:
         person = people.get(user_id)
         return person.display_name if person else _("a volunteer")
 
+    def note_text() -> str:
+        note = team_notes.get(entry.after.get("note"))
+        return note.text if note else ""
+
+    if entry.action == "team_note":
+        return HistoryNote(entry.at, entry.actor, _("Team note"), note_text())
+    if entry.action == "call_taken":
+        what = _("Call taken (%(kind)s)") % {"kind": _call_kind_label(entry.after.get("kind", ""))}
+        return HistoryNote(entry.at, entry.actor, what)
+    if entry.action == "call_released":
+        what = _("Call released (%(kind)s)") % {"kind": _call_kind_label(entry.before.get("kind", ""))}
+        return HistoryNote(entry.at, entry.actor, what)
+    if entry.action == "call_done":
+        what = _("Call made (%(kind)s)") % {"kind": _call_kind_label(entry.before.get("kind", ""))}
+        return HistoryNote(entry.at, entry.actor, what, note_text())
     if entry.action == "hold":
         what = _("Held away from matching until %(time)s") % {"time": _clock(entry.after["held_until"])}
     elif entry.action == "release_hold":
@@ -502,10 +532,57 @@ def request_history_for_coordinators(help_request: HelpRequest) -> list[StatusCh
             if user_id
         }
     )
-    notes = [_note(entry, people) for entry in entries]
+    team_notes = TeamNote.objects.in_bulk([entry.after["note"] for entry in entries if "note" in entry.after])
+    notes = [_note(entry, people, team_notes) for entry in entries]
     return sorted(changes + notes, key=lambda line: line.at)
 
 
 def messages_about_request(help_request: HelpRequest):
     """What was sent about a request, on which channel, and what became of it."""
     return help_request.outgoing_messages.select_related("recipient").order_by("created_at", "pk")
+
+
+def team_notes_of_request(help_request: HelpRequest) -> list[TeamNote]:
+    """The team's notes on a request, oldest first (coordinators of its community only)."""
+    return list(help_request.team_notes.select_related("author"))
+
+
+def concern_reports_for_community(community: Community) -> dict[str, list[ConcernReport]]:
+    """The community's safeguarding reports: open ones first (oldest first), then the last
+    ones dealt with."""
+    reports = ConcernReport.objects.filter(community=community).select_related(
+        "reporter", "person__volunteer_offer", "help_request", "dealt_with_by"
+    )
+    return {
+        "open": list(reports.filter(status=ConcernReport.Status.OPEN).order_by("created_at", "pk")),
+        "dealt_with": list(
+            reports.filter(status=ConcernReport.Status.DEALT_WITH).order_by("-dealt_with_at")[:50]
+        ),
+    }
+
+
+def suspended_volunteers(community: Community) -> list[VolunteerOffer]:
+    return list(
+        VolunteerOffer.objects.filter(community=community, suspended_at__isnull=False)
+        .select_related("volunteer", "suspended_by")
+        .order_by("suspended_at")
+    )
+
+
+def volunteer_offer_for_coordinator(user: User, volunteer_id: int) -> VolunteerOffer:
+    """A volunteer's offer, if the viewer coordinates the volunteer's community; else 404."""
+    offer = (
+        VolunteerOffer.objects.select_related("volunteer", "suspended_by")
+        .filter(volunteer_id=volunteer_id)
+        .first()
+    )
+    if offer is None or not is_coordinator_of(user, offer.community_id):
+        raise Http404
+    return offer
+
+
+def concern_report_for_coordinator(user: User, report_id: int) -> ConcernReport:
+    report = ConcernReport.objects.filter(pk=report_id).first()
+    if report is None or not is_coordinator_of(user, report.community_id):
+        raise Http404
+    return report

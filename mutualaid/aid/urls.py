@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mutualaid.aid import coordinator_views, identity_views, views
+from mutualaid.aid import coordinator_views, identity_views, safeguarding_views, teamwork_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,6 +10,11 @@ urlpatterns = [
     path("requests/<int:request_id>/cancel/", views.request_cancel, name="request-cancel"),
     path("requests/<int:request_id>/edit/", views.request_edit, name="request-edit"),
     path("requests/<int:request_id>/note/", views.request_note, name="request-note"),
+    path(
+        "requests/<int:request_id>/concern/",
+        safeguarding_views.concern_about_volunteer,
+        name="concern-about-volunteer",
+    ),
     path("places/describe/", views.place_description, name="place-description"),
     path("volunteer/offer/", views.offer_edit, name="offer-edit"),
     path("volunteer/offer/pause/", views.offer_pause, name="offer-pause"),
@@ -19,6 +24,11 @@ urlpatterns = [
     path("volunteer/tasks/<int:assignment_id>/decline/", views.task_decline, name="task-decline"),
     path("volunteer/tasks/<int:assignment_id>/done/", views.task_done, name="task-done"),
     path("volunteer/tasks/<int:assignment_id>/give-back/", views.task_give_back, name="task-give-back"),
+    path(
+        "volunteer/tasks/<int:assignment_id>/concern/",
+        safeguarding_views.concern_about_requester,
+        name="concern-about-requester",
+    ),
     path("coordinator/", coordinator_views.dashboard, name="dashboard"),
     path("coordinator/match/", coordinator_views.dashboard_match_now, name="dashboard-match"),
     path("coordinator/intake/", coordinator_views.phone_intake, name="coordinator-intake"),
@@ -73,4 +83,42 @@ urlpatterns = [
     path("coordinator/identity/", identity_views.community_identity_edit, name="coordinator-identity"),
     path("communities/<slug:slug>/colours.css", identity_views.community_colours, name="community-colours"),
     path("communities/<slug:slug>/logo", identity_views.community_logo, name="community-logo"),
+    # The team's work on a request: notes, and who has taken its call.
+    path(
+        "coordinator/requests/<int:request_id>/notes/",
+        teamwork_views.team_note_add,
+        name="coordinator-team-note",
+    ),
+    path(
+        "coordinator/requests/<int:request_id>/call/take/",
+        teamwork_views.call_take,
+        name="coordinator-call-take",
+    ),
+    path(
+        "coordinator/requests/<int:request_id>/call/release/",
+        teamwork_views.call_release,
+        name="coordinator-call-release",
+    ),
+    path(
+        "coordinator/requests/<int:request_id>/call/done/",
+        teamwork_views.call_done,
+        name="coordinator-call-done",
+    ),
+    # Safeguarding.
+    path("coordinator/concerns/", safeguarding_views.concerns, name="coordinator-concerns"),
+    path(
+        "coordinator/concerns/<int:report_id>/dealt-with/",
+        safeguarding_views.concern_dealt_with,
+        name="coordinator-concern-dealt-with",
+    ),
+    path(
+        "coordinator/volunteers/<int:volunteer_id>/suspend/",
+        safeguarding_views.volunteer_suspend,
+        name="coordinator-volunteer-suspend",
+    ),
+    path(
+        "coordinator/volunteers/<int:volunteer_id>/lift-suspension/",
+        safeguarding_views.volunteer_suspension_lift,
+        name="coordinator-volunteer-lift-suspension",
+    ),
 ]

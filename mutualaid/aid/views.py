@@ -25,6 +25,7 @@ from mutualaid.aid.forms import (
     help_request_form_initial,
 )
 from mutualaid.aid.models import Community, VolunteerOffer
+from mutualaid.aid.services.assignments import SUSPENDED_MESSAGE
 from mutualaid.aid.states import CANCELLABLE_REQUEST_STATUSES, InvalidTransition
 from mutualaid.limits import request_is_limited, too_many_message
 from mutualaid.reports import statistics
@@ -257,6 +258,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "offer": offer,
             "decline_form": DeclineForm(),
             "history": statistics.volunteer_history(request.user),
+            "suspended_message": SUSPENDED_MESSAGE,
         },
     )
 
@@ -264,6 +266,14 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 def task_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = selectors.assignment_for_volunteer(request.user, assignment_id)
+    if VolunteerOffer.objects.filter(volunteer=request.user, suspended_at__isnull=False).exists():
+        # A suspended volunteer opens no task: they are told why they cannot, and whom to ask.
+        return render(
+            request,
+            "aid/suspended.html",
+            {"suspended_message": SUSPENDED_MESSAGE, "community": request.user.community},
+            status=403,
+        )
     return render(
         request,
         "aid/task_detail.html",

@@ -123,7 +123,9 @@ def dashboard_counters(community: Community, *, today: dt.date | None = None) ->
         **statuses,
         "done_today": done_today,
         "median_minutes_to_acceptance": round(statistics.median(minutes), 1) if minutes else None,
-        "volunteers_available": VolunteerOffer.objects.filter(community=community, is_paused=False).count(),
+        "volunteers_available": VolunteerOffer.objects.filter(
+            community=community, is_paused=False, suspended_at__isnull=True
+        ).count(),
         "hours_given_total": hours_given,
         "tasks_done_total": tasks_done,
     }
@@ -201,9 +203,11 @@ def volunteer_shortage(community: Community) -> Shortage:
     neighbourhood: open requests there against available volunteers living there.
     """
     open_requests = HelpRequest.objects.filter(community=community, status=RequestStatus.OPEN)
-    available = VolunteerOffer.objects.filter(community=community, is_paused=False)
+    available = VolunteerOffer.objects.filter(community=community, is_paused=False, suspended_at__isnull=True)
     offering = VolunteerOffer.skills.through.objects.filter(
-        volunteeroffer__community=community, volunteeroffer__is_paused=False
+        volunteeroffer__community=community,
+        volunteeroffer__is_paused=False,
+        volunteeroffer__suspended_at__isnull=True,
     )
     # Counting in subqueries: two counted joins on one query would multiply each other.
     categories = (

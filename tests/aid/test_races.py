@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from mutualaid.aid import services
-from mutualaid.aid.models import Assignment, HelpRequest, StatusChange
+from mutualaid.aid.models import Assignment, AuditEntry, HelpRequest, StatusChange
 from mutualaid.aid.states import REQUEST_TRANSITIONS, InvalidTransition
 from tests.conftest import LADEUZEPLEIN, make_user, make_volunteer, post_request
 
@@ -105,6 +105,31 @@ def test_200_coordinators_giving_one_request_to_different_volunteers_give_it_onc
     help_request.refresh_from_db()
     assert help_request.status == "proposed"
     assert_history_is_a_valid_path(help_request)
+
+
+def test_coordinators_taking_one_call_at_the_same_moment_give_it_to_exactly_one(community, shopping):
+    citizen = make_user("citizen", community)
+    help_request = post_request(citizen, community, shopping)
+    attempts = min(50, attempts_the_server_allows())
+    coordinators = [
+        make_user(f"coordinator{index}", community, is_coordinator=True, is_staff=True)
+        for index in range(attempts)
+    ]
+
+    outcomes = race(
+        [
+            lambda coordinator=coordinator: services.call_take(
+                help_request=help_request, coordinator=coordinator
+            )
+            for coordinator in coordinators
+        ]
+    )
+
+    assert outcomes == Counter({"won": 1, "told:TaskActionError": attempts - 1})
+    help_request.refresh_from_db()
+    assert help_request.call_taken_by in coordinators
+    taken = AuditEntry.objects.filter(action="call_taken", subject=f"help_request:{help_request.pk}")
+    assert list(taken.values_list("actor", flat=True)) == [help_request.call_taken_by_id]
 
 
 def test_200_overrides_for_one_volunteer_never_exceed_their_capacity(community, shopping):

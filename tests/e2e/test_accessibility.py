@@ -239,6 +239,21 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             body="Thank you for helping this week.",
             volunteer=self.volunteer,
         )
+        # The team at work: notes, calls taken (by this coordinator and by a colleague), a
+        # concern reported and a volunteer suspended.
+        colleague = make_user("els", community, first_name="Els", is_coordinator=True, is_staff=True)
+        services.team_note_add(
+            help_request=self.phone_request, coordinator=colleague, text="Hard of hearing."
+        )
+        services.call_take(help_request=self.phone_request, coordinator=self.coordinator)
+        services.call_take(help_request=self.accepted_request, coordinator=colleague, kind="follow_up")
+        services.concern_report_file(
+            reporter=self.citizen, help_request=self.accepted_request, about="volunteer", text="He was rude."
+        )
+        self.suspended = make_volunteer("piet", community, [shopping], KESSEL_LO)
+        services.volunteer_suspend(
+            offer=self.suspended.volunteer_offer, coordinator=self.coordinator, reason="Checking references."
+        )
 
         # A GP practice: a referrer who referred a neighbour, and an invitation not yet accepted.
         self.practice = referrals.organisation_register(
@@ -305,6 +320,12 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("changing a request", f"/requests/{self.open_request.pk}/edit/", None),
                 ("request detail (time passed)", f"/requests/{self.expired_request.pk}/", None),
                 ("new times for a request", f"/requests/{self.expired_request.pk}/edit/", None),
+                ("report a concern", f"/requests/{self.accepted_request.pk}/concern/", None),
+                (
+                    "report a concern with errors",
+                    f"/requests/{self.accepted_request.pk}/concern/",
+                    submit_main_form,
+                ),
                 account,
                 ("password change", "/accounts/password_change/", None),
                 transparency,
@@ -321,6 +342,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ),
                 ("task detail (proposed)", f"/volunteer/tasks/{self.proposed_task.pk}/", None),
                 ("task detail (accepted)", f"/volunteer/tasks/{self.accepted_task.pk}/", None),
+                ("report a concern", f"/volunteer/tasks/{self.accepted_task.pk}/concern/", None),
                 account,
             ]
         if role == "idle volunteer":
@@ -369,6 +391,14 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 f"/coordinator/partners/{self.practice.pk}/",
                 submit_main_form,
             ),
+            ("safeguarding", "/coordinator/concerns/", None),
+            ("suspending a volunteer", f"/coordinator/volunteers/{self.volunteer.pk}/suspend/", None),
+            (
+                "suspending a volunteer with errors",
+                f"/coordinator/volunteers/{self.volunteer.pk}/suspend/",
+                submit_main_form,
+            ),
+            ("a suspended volunteer", f"/coordinator/volunteers/{self.suspended.pk}/suspend/", None),
             transparency,
         ]
 

@@ -49,9 +49,11 @@ from mutualaid.aid.models import (
     AuditEntry,
     Category,
     Community,
+    ConcernReport,
     CoordinatorMessage,
     HelpRequest,
     StatusChange,
+    TeamNote,
     TimeWindow,
     VolunteerCheck,
     VolunteerOffer,
@@ -263,6 +265,46 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("coordinator-attach", "C", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "attach"),
     ("coordinator-attach", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302 404 302 404", "attach"),
     ("coordinator-attach", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "attach"),
+    # The team's work on a request: notes and calls, its community's coordinators only. B's
+    # call is taken by the Leuven coordinator (see `world`): the superuser is told who has it.
+    ("coordinator-team-note", "A", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "team-note"),
+    ("coordinator-team-note", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302! 302! 404", "team-note"),
+    ("coordinator-team-note", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "team-note"),
+    ("coordinator-call-take", "C", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "call"),
+    ("coordinator-call-take", "B", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302 404", "call"),
+    ("coordinator-call-take", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302! 302! 404", "call"),
+    ("coordinator-call-take", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "call"),
+    ("coordinator-call-release", "B", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302 404", "empty"),
+    ("coordinator-call-release", "C", LOGIN_THEN_405, "L 404 404 404 404 404 302 404 302 404", "empty"),
+    ("coordinator-call-release", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    ("coordinator-call-done", "B", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302 404", "outcome"),
+    ("coordinator-call-done", "H", LOGIN_THEN_405, "L 404 404 404 404 404 404 302 302 404", "outcome"),
+    ("coordinator-call-done", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "outcome"),
+    # Safeguarding. A concern: the requester about the volunteer who accepted (B), a
+    # volunteer about the person whose request was proposed to them (P, Q); nobody else.
+    ("concern-about-volunteer", "B",
+     "L 200 404 404 404 404 404 404 404 404", "L 302! 404 404 404 404 404 404 404 404", "concern"),
+    ("concern-about-volunteer", "A", LOGIN_THEN_404, LOGIN_THEN_404, "concern"),
+    ("concern-about-volunteer", "missing-request", LOGIN_THEN_404, LOGIN_THEN_404, "concern"),
+    ("concern-about-requester", "P",
+     "L 404 404 200 404 404 404 404 404 404", "L 404 404 302! 404 404 404 404 404 404", "concern"),
+    ("concern-about-requester", "Q",
+     "L 404 404 404 200 404 404 404 404 404", "L 404 404 404 302! 404 404 404 404 404", "concern"),
+    ("concern-about-requester", "missing-assignment", LOGIN_THEN_404, LOGIN_THEN_404, "concern"),
+    # The reports (R: the owner's, about B's volunteer) name their reporter: coordinators only.
+    ("coordinator-concerns", "", "L 404 404 404 404 404 200+ 200 200 404", LOGIN_THEN_405, "empty"),
+    ("coordinator-concerns", "?community=leuven",
+     "L 404 404 404 404 404 200+ 200 200+ 404", LOGIN_THEN_405, "empty"),
+    ("coordinator-concern-dealt-with", "R", LOGIN_THEN_405,
+     "L 404 404 404 404 404 302! 404 302! 404", "empty"),
+    ("coordinator-concern-dealt-with", "missing-report", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    ("coordinator-volunteer-suspend", "volunteer_accepted",
+     "L 404 404 404 404 404 200 404 200 404", "L 404 404 404 404 404 302! 404 302! 404", "reason"),
+    ("coordinator-volunteer-suspend", "owner", LOGIN_THEN_404, LOGIN_THEN_404, "reason"),
+    # Nobody is suspended in this world: lifting says so and changes nothing.
+    ("coordinator-volunteer-lift-suspension", "volunteer_accepted",
+     LOGIN_THEN_405, "L 404 404 404 404 404 302 404 302 404", "empty"),
+    ("coordinator-volunteer-lift-suspension", "owner", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
     ("coordinator-messages", "",
      "L 404 404 404 404 404 200 200 200 404", "L 404 404 404 404 404 302! 200 200 404", "message"),
     ("coordinator-messages", "?community=leuven", "L 404 404 404 404 404 200 200 200 404",
@@ -375,6 +417,7 @@ class World:
     organisations: dict[str, PartnerOrganisation] = dataclasses.field(default_factory=dict)
     referrers: dict[str, Referrer] = dataclasses.field(default_factory=dict)
     invitation_tokens: dict[str, str] = dataclasses.field(default_factory=dict)
+    reports: dict[str, ConcernReport] = dataclasses.field(default_factory=dict)
 
     def path(self, name: str, target: str) -> str:
         if target.startswith("person:"):  # "person:volunteer_other?community=leuven"
@@ -412,8 +455,12 @@ class World:
             return reverse(name, args=["not-a-token"])
         if target == "bad-token":
             return reverse(name, args=["MQ", "set-password"])
-        if target == "owner":
-            return reverse(name, args=[self.people["owner"].pk])
+        if target in self.people:
+            return reverse(name, args=[self.people[target].pk])
+        if target in self.reports:
+            return reverse(name, args=[self.reports[target].pk])
+        if target == "missing-report":
+            return reverse(name, args=[ConcernReport.objects.order_by("-pk").first().pk + 1000])
         return reverse(name, args=[target])  # a community slug
 
     def post_data(self, key: str) -> dict:
@@ -451,6 +498,10 @@ class World:
             | {"contact_name": "Mr Nieuw", "contact_phone": "016 11 22 33", "any_time": "on"},
             "reason": {"reason": "Not needed any more"},
             "check": {"kind": "id_seen", "checked_on": timezone.localdate().isoformat()},
+            "team-note": {"text": "Her daughter visits on Fridays."},
+            "call": {"kind": "call_back"},
+            "outcome": {"outcome": "She knows who is coming."},
+            "concern": {"text": "Something worried me."},
             "note": {"note": "Ring at the back door, please."},
             "offer": {
                 "skills": [self.shopping.pk],
@@ -531,6 +582,10 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
         contact_phone="+32 470 11 22 33",  # the citizen's: the account to attach it to
     )
     services.help_request_hold(help_request=request_a, coordinator=coordinator)
+    services.call_take(help_request=request_b, coordinator=coordinator)
+    report = services.concern_report_file(
+        reporter=citizen, help_request=request_b, about="volunteer", text="He was late and rude."
+    )
     gardening = Category.objects.create(community=other_community, slug="gardening", name="Gardening")
     herent_citizen = make_user("herent-citizen", other_community, last_name="Janssens")
     request_h = post_request(herent_citizen, other_community, gardening, location=HERENT)
@@ -573,6 +628,7 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
         leuven=community,
         shopping=shopping,
         keys={"K": key},
+        reports={"R": report},
         organisations={"G": practice},
         referrers={"F": referrer.referrer},
         invitation_tokens={"I": invitation_token},
@@ -623,12 +679,14 @@ def database_state() -> tuple:
                 "address",
                 "held_until",
                 "held_by_id",
+                "call_taken_by_id",
+                "call_taken_until",
             )
         ),
         list(Assignment.objects.order_by("pk").values_list("pk", "status", "hours_spent", "decline_reason")),
         list(
             VolunteerOffer.objects.order_by("pk").values_list(
-                "pk", "is_paused", "max_km", "capacity", "availability", "address"
+                "pk", "is_paused", "max_km", "capacity", "availability", "address", "suspended_at"
             )
         ),
         list(User.objects.order_by("pk").values_list("pk", "username", "is_active", "password", "email")),
@@ -637,6 +695,8 @@ def database_state() -> tuple:
         TimeWindow.objects.count(),
         AuditEntry.objects.count(),
         CoordinatorMessage.objects.count(),
+        TeamNote.objects.count(),
+        list(ConcernReport.objects.order_by("pk").values_list("pk", "status")),
         OutgoingMessage.objects.count(),
         list(ApiKey.objects.order_by("pk").values_list("pk", "revoked_at")),
         PartnerOrganisation.objects.count(),

@@ -44,6 +44,20 @@ from mutualaid.aid.services.requests import (
     help_request_expire_if_time_passed,
     help_requests_set_waiting_reasons,
 )
+from mutualaid.aid.services.safeguarding import (
+    concern_report_file,
+    concern_report_mark_dealt_with,
+    person_of_concern,
+    volunteer_suspend,
+    volunteer_suspension_lift,
+)
+from mutualaid.aid.services.teamwork import (
+    call_claim_minutes,
+    call_done,
+    call_release,
+    call_take,
+    team_note_add,
+)
 from mutualaid.aid.services.vetting import volunteer_check_record
 
 __all__ = [
@@ -61,7 +75,13 @@ __all__ = [
     "assignment_withdraw",
     "assignments_propose_batch",
     "audit",
+    "call_claim_minutes",
+    "call_done",
+    "call_release",
+    "call_take",
     "community_identity_update",
+    "concern_report_file",
+    "concern_report_mark_dealt_with",
     "coordinator_message_send",
     "expire_overdue_proposals",
     "expire_requests_whose_time_passed",
@@ -77,9 +97,13 @@ __all__ = [
     "help_requests_set_waiting_reasons",
     "hold_minutes",
     "matching_run_now",
+    "person_of_concern",
     "remind_task",
     "send_task_reminders",
+    "team_note_add",
     "volunteer_check_record",
     "volunteer_offer_save",
     "volunteer_offer_set_paused",
+    "volunteer_suspend",
+    "volunteer_suspension_lift",
 ]

@@ -10,10 +10,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from matching.scheduling import schedule_matching
 from mutualaid.accounts.models import User
-from mutualaid.aid.models import Assignment, HelpRequest, StatusChange, Urgency
+from mutualaid.aid.models import Assignment, HelpRequest, StatusChange, Urgency, VolunteerOffer
 from mutualaid.aid.services._records import (
     TaskActionError,
     locked_assignment,
@@ -71,10 +72,25 @@ def assignment_propose(
     return assignment
 
 
-def _own_assignment(assignment_id: int, volunteer: User) -> tuple[Assignment, HelpRequest]:
+SUSPENDED_MESSAGE = gettext_lazy(
+    "The coordinators of your community have suspended your volunteering for now, so you "
+    "cannot take or answer tasks. Please contact them to talk about it."
+)
+
+
+def _own_assignment(
+    assignment_id: int, volunteer: User, *, refuse_suspended: bool = True
+) -> tuple[Assignment, HelpRequest]:
+    """The volunteer's task, locked. Every volunteer action on a task (page, text message,
+    API) comes through here; a suspended volunteer may only give a task back."""
     assignment, help_request = locked_assignment(assignment_id)
     if assignment.volunteer_id != volunteer.pk:
         raise PermissionDenied
+    if (
+        refuse_suspended
+        and VolunteerOffer.objects.filter(volunteer=volunteer, suspended_at__isnull=False).exists()
+    ):
+        raise TaskActionError(str(SUSPENDED_MESSAGE))
     return assignment, help_request
 
 
@@ -128,7 +144,7 @@ def assignment_decline(*, assignment: Assignment, volunteer: User, reason: str =
 @transaction.atomic
 def assignment_withdraw(*, assignment: Assignment, volunteer: User, reason: str = "") -> Assignment:
     """The volunteer gives back a task (e.g. they leave): it is matched again without them."""
-    assignment, help_request = _own_assignment(assignment.pk, volunteer)
+    assignment, help_request = _own_assignment(assignment.pk, volunteer, refuse_suspended=False)
     if assignment.status not in LIVE_ASSIGNMENT_STATUSES:
         raise _explain_not_proposed(assignment)
     # The citizen reads a system reason ("account deleted"), never the volunteer's own words.
@@ -148,7 +164,7 @@ def assignment_withdraw(*, assignment: Assignment, volunteer: User, reason: str 
 def assignment_give_back(*, assignment: Assignment, volunteer: User) -> Assignment:
     """ "I can't any more": the volunteer gives back a task they accepted (from its page or its
     reminder); it goes back to matching at once, without them."""
-    assignment, help_request = _own_assignment(assignment.pk, volunteer)
+    assignment, help_request = _own_assignment(assignment.pk, volunteer, refuse_suspended=False)
     if assignment.status != AssignmentStatus.ACCEPTED:
         if assignment.status == AssignmentStatus.PROPOSED:
             raise TaskActionError(_("You have not accepted this task; decline it instead."))

@@ -76,6 +76,13 @@ def _give(
     )
     if offer is None:
         raise ValidationError({"volunteer": _("Choose a volunteer of this community.")})
+    if offer.is_suspended:
+        raise ValidationError(
+            {
+                "volunteer": _("%(name)s is suspended: lift the suspension first.")
+                % {"name": volunteer.display_name}
+            }
+        )
     if help_request.status != RequestStatus.OPEN:
         raise TaskActionError(_("Unassign the current volunteer first; only an open request can be given."))
     category = help_request.category
@@ -285,7 +292,18 @@ def help_request_mark_called_back(*, help_request: HelpRequest, coordinator: Use
         after={"called_back_status": help_request.status},
     )
     help_request.called_back_status = help_request.status
-    help_request.save(update_fields=["called_back_status"])
+    # The call is made: whoever had taken it has it no more.
+    help_request.call_kind, help_request.call_taken_by = "", None
+    help_request.call_taken_at = help_request.call_taken_until = None
+    help_request.save(
+        update_fields=[
+            "called_back_status",
+            "call_kind",
+            "call_taken_by",
+            "call_taken_at",
+            "call_taken_until",
+        ]
+    )
     publish_community_change(community_id=help_request.community_id, change=ChangeKind.CALLED_BACK)
     return help_request
 
