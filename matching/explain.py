@@ -35,6 +35,7 @@ from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, Req
 
 # The reasons, in the order they are checked.
 CHOSEN = "chosen"
+SUSPENDED = "suspended"
 PAUSED = "paused"
 OWN_REQUEST = "own_request"
 TIME_PASSED = "time_passed"
@@ -100,6 +101,7 @@ class OfferFacts:
     availability: set[int]
     languages: set[str]
     skills: set[int] = field(default_factory=set)  # the ids of the categories they offer (active ones)
+    is_suspended: bool = False
     load: selectors.VolunteerLoad = field(default_factory=selectors.VolunteerLoad)
 
 
@@ -144,7 +146,9 @@ def _request_facts(help_requests: QuerySet[HelpRequest], now: dt.datetime) -> di
 
 def _offer_facts(offers: QuerySet[VolunteerOffer], now: dt.datetime) -> dict[int, OfferFacts]:
     facts = {
-        row[0]: OfferFacts(*row[:6], availability=set(row[6]), languages=set(row[7]))
+        row[0]: OfferFacts(
+            *row[:6], availability=set(row[6]), languages=set(row[7]), is_suspended=row[8] is not None
+        )
         for row in offers.values_list(
             "volunteer_id",
             "latitude",
@@ -154,6 +158,7 @@ def _offer_facts(offers: QuerySet[VolunteerOffer], now: dt.datetime) -> dict[int
             "is_paused",
             "availability",
             "languages",
+            "suspended_at",
         )
     }
     skills = VolunteerOffer.skills.through.objects.filter(
@@ -173,6 +178,8 @@ def reason_for(request: RequestFacts, offer: OfferFacts, *, vetted: bool) -> tup
     km = km_between(request.latitude, request.longitude, offer.latitude, offer.longitude)
     if request.live_volunteer_id == offer.volunteer_id:
         return CHOSEN, km
+    if offer.is_suspended:
+        return SUSPENDED, km
     if offer.is_paused:
         return PAUSED, km
     if request.requester_id == offer.volunteer_id:
@@ -274,6 +281,7 @@ def describe_for_coordinator(reason: str, offer: OfferFacts, *, km: float, chose
     return str(
         {
             CHOSEN: _("Has this task"),
+            SUSPENDED: _("Suspended by the coordinators"),
             PAUSED: _("Paused"),
             OWN_REQUEST: _("It is their own request"),
             TIME_PASSED: _("Every requested time has passed"),
@@ -323,6 +331,8 @@ def why_no_proposal(volunteer: User, *, now: dt.datetime | None = None, shown: i
             0,
             [_("There are no open requests in your community right now: nothing is wrong with your offer.")],
         )
+    if SUSPENDED in by_reason:
+        return IdleAdvice(considered, [])  # the inbox says so itself, and whom to ask
     if PAUSED in by_reason:
         return IdleAdvice(considered, [_("Your offer is paused: resume it to get proposals.")])
     lines = []

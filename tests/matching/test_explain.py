@@ -135,3 +135,11 @@ def test_a_part_of_today_that_is_over_no_longer_counts_as_a_time_to_help(
     afternoon = timezone.make_aware(dt.datetime.combine(today, dt.time(13)))
     assert "fits your offer" in " ".join(explain.why_no_proposal(volunteer, now=morning).lines)
     assert "fits your offer" not in " ".join(explain.why_no_proposal(volunteer, now=afternoon).lines)
+
+
+def test_a_suspended_volunteer_is_shown_as_suspended_and_gets_no_advice(help_request, volunteer, coordinator):
+    services.volunteer_suspend(offer=offer_of(volunteer), coordinator=coordinator, reason="A concern")
+
+    rows = {row.volunteer.pk: row for row in explain.volunteers_for_request(help_request)}
+    assert rows[volunteer.pk].reason == explain.SUSPENDED
+    assert explain.why_no_proposal(volunteer).lines == []
