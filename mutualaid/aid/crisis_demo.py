@@ -61,7 +61,7 @@ MORE_LAST_NAMES = [
 WAITING_REASONS = ["", "capacity", "out_of_range", "no_common_slot", "no_skill", "excluded"]
 WAITING_REASON_WEIGHTS = [25, 35, 20, 12, 4, 4]
 # Belgian mobile numbers: +32 4xx xx xx xx.
-MOBILE_PREFIXES = [470, 471, 472, 473, 474, 475, 476, 477, 478, 479, 483, 484, 485, 486, 487, 488, 489, 494, 495, 496, 497, 498, 499]  # fmt: skip
+MOBILE_PREFIXES = [*range(470, 480), *range(483, 490), *range(494, 500)]
 
 
 class AlreadyLoaded(Exception):
