@@ -182,6 +182,13 @@ def load_crisis_demo(
     with transaction.atomic():
         community = _community(community_slug, progress)
         categories = list(Category.objects.filter(community=community, is_active=True).order_by("pk"))
+        if not categories:  # a community set up without any: the demo's kinds of help
+            categories = [
+                Category.objects.get_or_create(
+                    community=community, slug=code, defaults={"name": name, "name_nl": dutch, "name_fr": french}
+                )[0]
+                for code, name, dutch, french in CATEGORIES
+            ]
         weights = [
             dict(zip([c[0] for c in CATEGORIES], CATEGORY_WEIGHTS, strict=True)).get(c.slug, 5)
             for c in categories
