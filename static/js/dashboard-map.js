@@ -8,7 +8,8 @@
   var element = document.getElementById("community-map");
   if (!element || !document.getElementById("map-data") || typeof L === "undefined") { return; }
   var points = JSON.parse(document.getElementById("map-data").textContent);
-  var map = L.map(element, { zoomControl: false }).setView([points.centre[0], points.centre[1]], 13);
+  // maxZoom on the map itself: clustering needs it, and without tiles (tests) no layer gives one.
+  var map = L.map(element, { zoomControl: false, maxZoom: 19 }).setView([points.centre[0], points.centre[1]], 13);
   // Zoom buttons titled in the page's language (Leaflet's own are English only).
   L.control.zoom({ zoomInTitle: element.dataset.zoomIn, zoomOutTitle: element.dataset.zoomOut }).addTo(map);
   if (element.dataset.tiles) {
