@@ -55,7 +55,7 @@
     element.requestMarkers = {};
     points.volunteers.forEach(function (cell) {
       L.circleMarker([cell[0], cell[1]], {
-        radius: Math.min(4 + Math.sqrt(cell[2]) * 2, 16), color: "#1e6b2f", weight: 2, fillOpacity: 0.25,
+        radius: Math.min(3 + Math.sqrt(cell[2]), 10), color: "#1e6b2f", weight: 1, fillOpacity: 0.15,
       }).bindTooltip(cell[2] + " " + element.dataset.volunteersLabel).addTo(volunteers);
     });
     var markers = points.requests.map(function (point) {
