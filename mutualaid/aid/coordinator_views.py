@@ -292,9 +292,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     filter_form = request_list.RequestFilterForm(
         request.GET, categories=categories, neighbourhoods=request_list.neighbourhoods_of(community)
     )
-    filters = filter_form.filters()
-    if filter_form.errors:
-        messages.error(request, _("Some filters could not be read and were left out: see the marked fields."))
+    filters = filter_form.filters()  # an unreadable filter is left out; the form marks it
     requests_page = request_list.request_page(community, filters)
     for help_request in requests_page:
         help_request.waiting_reason = reason_label(help_request.unassigned_reason)

@@ -185,7 +185,9 @@ def load_crisis_demo(
         if not categories:  # a community set up without any: the demo's kinds of help
             categories = [
                 Category.objects.get_or_create(
-                    community=community, slug=code, defaults={"name": name, "name_nl": dutch, "name_fr": french}
+                    community=community,
+                    slug=code,
+                    defaults={"name": name, "name_nl": dutch, "name_fr": french},
                 )[0]
                 for code, name, dutch, french in CATEGORIES
             ]

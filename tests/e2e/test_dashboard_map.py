@@ -7,6 +7,7 @@ import pytest
 from channels.testing import ChannelsLiveServerTestCase
 from django.test import override_settings
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from mutualaid.aid.models import Category, Community, Urgency
@@ -106,3 +107,18 @@ class DashboardMapTests(ChannelsLiveServerTestCase):
         WebDriverWait(browser, TIMEOUT_SECONDS).until(
             lambda driver: len(driver.find_elements(By.CSS_SELECTOR, marks)) > marks_before
         )
+
+    def test_without_javascript_the_list_is_searched_filtered_and_paged_by_the_form(self) -> None:
+        browser = new_browser(javascript=False)
+        try:
+            log_in(browser, self.live_server_url, "coordinator", PASSWORD)
+            browser.get(f"{self.live_server_url}/coordinator/")
+            browser.find_element(By.ID, "id_q").send_keys("far-away")  # the lone request's citizen
+            Select(browser.find_element(By.ID, "id_urgency")).select_by_value(str(Urgency.TODAY))
+            browser.find_element(By.CSS_SELECTOR, ".request-filters button[type=submit]").click()
+            wait_for_text(browser, "1 request found.")
+            rows = browser.find_elements(By.CSS_SELECTOR, ".request-list tbody tr")
+            assert len(rows) == 1 and f"#{self.alone.pk} " in rows[0].text
+            assert "q=far-away" in browser.current_url
+        finally:
+            browser.quit()
