@@ -21,7 +21,7 @@ from matching import explain
 from matching.models import MatchingRun
 from matching.reasons import reason_label
 from mutualaid.accounts.models import User
-from mutualaid.aid import selectors, services
+from mutualaid.aid import request_list, selectors, services
 from mutualaid.aid.forms import (
     AssignForm,
     AttachForm,
@@ -306,6 +306,14 @@ def message_volunteers(request: HttpRequest) -> HttpResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     community = selectors.community_for_coordinator(request.user, request.GET.get("community"))
+    categories = request_list.community_categories(community)
+    filter_form = request_list.RequestFilterForm(
+        request.GET, categories=categories, neighbourhoods=request_list.neighbourhoods_of(community)
+    )
+    filters = filter_form.filters()  # an unreadable filter is left out; the form marks it
+    requests_page = request_list.request_page(community, filters)
+    for help_request in requests_page:
+        help_request.waiting_reason = reason_label(help_request.unassigned_reason)
     board = selectors.community_board(community)
     last_run = MatchingRun.objects.filter(community=community).first()
     for column in board["columns"]:
@@ -317,10 +325,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "aid/dashboard.html",
         {
             "community": community,
+            "filter_form": filter_form,
+            "filters": filters,
+            "requests_page": requests_page,
+            "page_query": _query_without_page(request),
             "board": board,
             "last_run": last_run,
             "counters": statistics.dashboard_counters(community),
-            "unmatched": statistics.unmatched_requests(community),
             "skill_chart": charts.shortage_chart(
                 shortage["by_category"],
                 chart_id="shortage-by-category",
@@ -333,14 +344,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 title=_("Open requests and available volunteers per neighbourhood"),
                 label_heading=_("Neighbourhood"),
             ),
-            "callbacks": len(selectors.callbacks_for_community(community)),
+            "callbacks": selectors.callbacks_count(community),
             "outbox_failures": failed_recently(community_id=community.pk),
             "texts_waiting_for_cap": waiting_for_daily_cap(community_id=community.pk),
             "phones_to_check": community.members.exclude(phone_to_check="").count(),
             "sms_daily_cap": settings.SMS_DAILY_CAP,
-            "map_points": selectors.community_map_points(community),
+            "map_points": request_list.community_map_points(community, categories),
         },
     )
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    """The filters' query string for the page links (each adds its own page number)."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
 
 
 @login_required

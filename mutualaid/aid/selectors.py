@@ -8,7 +8,8 @@ import re
 from dataclasses import dataclass
 
 from django.core.validators import slug_re
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 from django.utils.formats import time_format
@@ -166,24 +167,44 @@ BOARD_SHORT_STATUSES = (RequestStatus.EXPIRED, RequestStatus.DONE)
 
 def community_board(community: Community, *, per_status: int = 50, done_shown: int = 10) -> dict:
     """The coordinator dashboard: counts and the latest tasks of each status (of finished
-    ones only the last few: the work is in the other columns)."""
+    ones only the last few: the work is in the other columns). Three queries whatever the
+    community's size: the columns come from one query numbering each status's rows."""
     counts = dict(
         HelpRequest.objects.filter(community=community)
         .values_list("status")
         .annotate(n=Count("pk"))
         .order_by()
     )
-    base = _with_live_assignment(HelpRequest.objects.filter(community=community).select_related("requester"))
+    live = Assignment.objects.filter(status__in=LIVE_ASSIGNMENT_STATUSES).select_related("volunteer")
+    # Numbered on the narrow rows only (id, status, updated_at), then fetched whole.
+    latest_ids = (
+        HelpRequest.objects.filter(community=community, status__in=BOARD_STATUSES)
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=F("status"), order_by=[F("updated_at").desc(), F("pk").desc()]
+            )
+        )
+        .filter(
+            Q(rank__lte=per_status, status__in=set(BOARD_STATUSES) - set(BOARD_SHORT_STATUSES))
+            | Q(rank__lte=done_shown, status__in=BOARD_SHORT_STATUSES)
+        )
+        .values("pk")
+    )
+    latest = (
+        HelpRequest.objects.filter(pk__in=latest_ids)
+        .select_related("category", "community", "requester", "call_taken_by")
+        .prefetch_related(Prefetch("assignments", queryset=live, to_attr="live_assignments"))
+        .order_by("-updated_at", "-pk")
+    )
+    by_status: dict[str, list[HelpRequest]] = {status: [] for status in BOARD_STATUSES}
+    for help_request in latest:
+        by_status[help_request.status].append(help_request)
     columns = [
         {
             "status": status,
             "label": RequestStatus(status).label,
             "count": counts.get(status, 0),
-            "requests": list(
-                base.filter(status=status).order_by("-updated_at")[
-                    : done_shown if status in BOARD_SHORT_STATUSES else per_status
-                ]
-            ),
+            "requests": by_status[status],
         }
         for status in BOARD_STATUSES
     ]
@@ -221,25 +242,28 @@ class CallBack:
     what_to_say: str
 
 
+def _callbacks_pending(community: Community) -> QuerySet[HelpRequest]:
+    return HelpRequest.objects.filter(
+        community=community,
+        requester__isnull=True,
+        status__in=[
+            RequestStatus.ACCEPTED,
+            RequestStatus.DONE,
+            RequestStatus.CANCELLED,
+            RequestStatus.EXPIRED,
+        ],
+    ).exclude(called_back_status=F("status"))
+
+
+def callbacks_count(community: Community) -> int:
+    """How many people callbacks_for_community lists (one query: the dashboard's button)."""
+    return _callbacks_pending(community).count()
+
+
 def callbacks_for_community(community: Community) -> list[CallBack]:
     """People without an account to call: their request was accepted, done, cancelled, or
     expired (every time they chose passed with no one found: they must be told)."""
-    pending = (
-        _with_live_assignment(
-            HelpRequest.objects.filter(
-                community=community,
-                requester__isnull=True,
-                status__in=[
-                    RequestStatus.ACCEPTED,
-                    RequestStatus.DONE,
-                    RequestStatus.CANCELLED,
-                    RequestStatus.EXPIRED,
-                ],
-            )
-        )
-        .exclude(called_back_status=F("status"))
-        .order_by("updated_at")
-    )
+    pending = _with_live_assignment(_callbacks_pending(community)).order_by("updated_at")
     calls = []
     for help_request in pending:
         volunteer = help_request.live_assignments[0].volunteer if help_request.live_assignments else None
@@ -415,22 +439,6 @@ def accounts_matching_caller(help_request: HelpRequest) -> QuerySet[User]:
         if "".join(character for character in str(person.phone) if character.isdigit()).endswith(digits[-8:])
     ]
     return people.filter(pk__in=matches)
-
-
-def community_map_points(community: Community) -> dict:
-    """Open requests (exact: coordinators may see them) and available volunteers (coarse)."""
-    requests = HelpRequest.objects.filter(community=community, status=RequestStatus.OPEN).select_related(
-        "category"
-    )
-    volunteers = community.volunteer_offers.filter(is_paused=False).values_list("latitude", "longitude")
-    return {
-        "centre": [community.latitude, community.longitude],
-        "requests": [
-            {"lat": r.latitude, "lon": r.longitude, "label": f"#{r.pk} {r.category.label}"}
-            for r in requests[:500]
-        ],
-        "volunteers": [list(coarse_point(latitude, longitude)) for latitude, longitude in volunteers[:2000]],
-    }
 
 
 def volunteers_for_message(

@@ -359,6 +359,8 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
         return [
             ("home", "/", None),
             ("dashboard", "/coordinator/", None),
+            # Searched, all statuses, and two filters it cannot read: the fields marked.
+            ("dashboard filtered, with errors", "/coordinator/?q=0470&status=all&urgency=9&page=0", None),
             ("intake", "/coordinator/intake/", None),
             ("intake with errors", "/coordinator/intake/", submit_main_form),
             ("call-back list", "/coordinator/callbacks/", None),

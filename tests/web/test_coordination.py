@@ -230,8 +230,11 @@ def test_the_dashboard_map_lists_open_requests_and_only_approximate_volunteer_ho
     client.force_login(coordinator)
     page = client.get(reverse("dashboard")).text
     data = json.loads(page.split('id="map-data" type="application/json">')[1].split("</script>")[0])
-    assert data["requests"] == [{"lat": 50.8735, "lon": 4.7003, "label": f"#{help_request.pk} Shopping"}]
-    ((latitude, longitude),) = data["volunteers"]
+    # [latitude, longitude, number, urgency, category index]; the categories by index.
+    ((latitude, longitude, number, urgency, category),) = data["requests"]
+    assert (latitude, longitude, number, urgency) == (50.8735, 4.7003, help_request.pk, 1)
+    assert data["categories"][category] == "Shopping"
+    ((latitude, longitude, _count),) = data["volunteers"]
     assert (latitude, longitude) != (50.8790, 4.7050)  # Ladeuzeplein, the volunteer's exact point
     assert abs(latitude - 50.8790) < 0.005 and abs(longitude - 4.7050) < 0.0075
 
