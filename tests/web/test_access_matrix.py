@@ -291,11 +291,11 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("concern-about-requester", "Q",
      "L 404 404 404 200 404 404 404 404 404", "L 404 404 404 302! 404 404 404 404 404", "concern"),
     ("concern-about-requester", "missing-assignment", LOGIN_THEN_404, LOGIN_THEN_404, "concern"),
-    # The reports (R: the owner's, about B's volunteer) name their reporter: coordinators only.
+    # The reports (CR: the owner's, about B's volunteer) name their reporter: coordinators only.
     ("coordinator-concerns", "", "L 404 404 404 404 404 200+ 200 200 404", LOGIN_THEN_405, "empty"),
     ("coordinator-concerns", "?community=leuven",
      "L 404 404 404 404 404 200+ 200 200+ 404", LOGIN_THEN_405, "empty"),
-    ("coordinator-concern-dealt-with", "R", LOGIN_THEN_405,
+    ("coordinator-concern-dealt-with", "CR", LOGIN_THEN_405,
      "L 404 404 404 404 404 302! 404 302! 404", "empty"),
     ("coordinator-concern-dealt-with", "missing-report", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
     ("coordinator-volunteer-suspend", "volunteer_accepted",
@@ -628,7 +628,7 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
         leuven=community,
         shopping=shopping,
         keys={"K": key},
-        reports={"R": report},
+        reports={"CR": report},
         organisations={"G": practice},
         referrers={"F": referrer.referrer},
         invitation_tokens={"I": invitation_token},
