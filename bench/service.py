@@ -83,6 +83,16 @@ TARGETS = {
 STARTED = time.monotonic()
 
 
+# What the services' logs say went wrong (counted per configuration).
+LOG_FINDINGS = {
+    "answered 503": r'"message": "Service Unavailable',
+    "PostgreSQL refused a connection (too many clients)": r"too many clients already",
+    "exceptions inside daphne": r"Exception inside application",
+    "worker jobs failed": r"Worker job \w+ failed",
+    "live events not published": r"Could not publish",
+}
+
+
 def log(message: str) -> None:
     print(f"[service +{time.monotonic() - STARTED:6.1f} s] {message}", file=sys.stderr, flush=True)
 
@@ -203,6 +213,13 @@ class Databases:
 
         with psycopg.connect(self.url(name), autocommit=True) as connection:
             return connection.execute(statement, parameters).fetchall()
+
+    def server_connections(self) -> tuple[int, int]:
+        """Connections on the whole server now (it may be shared with other work), and its max."""
+        rows = self.query(
+            "postgres", "SELECT count(*), current_setting('max_connections')::int FROM pg_stat_activity"
+        )
+        return rows[0]
 
     def backend_cpu(self, name: str) -> dict[int, float]:
         """CPU so far of each PostgreSQL backend connected to this database (the server is
@@ -341,6 +358,9 @@ class Stage:
         self.events: dict[str, int] = defaultdict(int)
         self.notes: list[str] = []
         self.postgres_backends = 0
+        self.redis_restarted_at: float | None = None
+        self.daphne_restart_at = float("inf")
+        self.server_connections = (0, 0)
         self.waited: list[int] = []  # posted, no proposal event on any socket
 
     @property
@@ -366,6 +386,9 @@ class Bench:
         self.found_in_inbox: dict[int, float] = {}
         self.http = None
         self.signups = itertools.count()
+        self.last_sent_at: dict[int, float] = {}  # a client's (its cookies') last answered request
+        self.volunteers: dict[int, Volunteer] = {}
+        self.redis_restarted_at: float | None = None
 
     async def __aenter__(self):
         import aiohttp
@@ -403,7 +426,7 @@ class Bench:
             if form is not None:
                 body = urlencode(form | {"csrfmiddlewaretoken": cookies.get("csrftoken", "")}, doseq=True)
                 headers["Content-Type"] = "application/x-www-form-urlencoded"
-            started = time.monotonic()
+            started, sent_at = time.monotonic(), time.time()
             try:
                 async with self.http.request(
                     method, f"http://{HOST}:{port}{path}", data=body, headers=headers, allow_redirects=False
@@ -425,6 +448,7 @@ class Bench:
                 await asyncio.sleep(min(4.0, float(answer_headers.get("Retry-After", "1") or 1)))
                 continue
             record.seconds.append(time.monotonic() - started)
+            self.last_sent_at[id(cookies)] = sent_at
             return status, answer_headers, text
         record.failed(kind)
         return None
@@ -465,7 +489,8 @@ class Bench:
         answer = await self.request("post", "POST", "/requests/new/", cookies, form)
         if self.expect("post", answer, (302,), r"/requests/\d+/"):
             request_id = int(re.search(r"/requests/(\d+)/", answer[1]["Location"]).group(1))
-            self.stage.posted[request_id] = time.time()
+            # From the moment the post that worked was sent: the person's click.
+            self.stage.posted[request_id] = self.last_sent_at.pop(id(cookies))
 
     async def log_in(self) -> None:
         cookies: dict[str, str] = {}
@@ -525,6 +550,7 @@ class Volunteer:
         self.stopping = False
         self.reconnects = 0
         self.connect_errors = 0
+        self.connected_at: list[float] = []
 
     async def hold(self) -> None:
         from websockets.asyncio.client import connect
@@ -547,6 +573,7 @@ class Volunteer:
                 await asyncio.sleep(1.0)
                 continue
             self.connected.set()
+            self.connected_at.append(time.time())
             if not first:
                 self.reconnects += 1
                 self.inbox_again.set()  # a reconnected page reloads what it shows
@@ -603,7 +630,12 @@ class Volunteer:
         stage = self.bench.stage
         record = stage.actions["accept (socket)"]
         if self.socket is None:
-            record.failed("no socket")
+            # Between a drop and the reconnect the page's own form does it (a plain POST).
+            answer = await self.bench.request(
+                "accept (form)", "POST", f"/volunteer/tasks/{assignment_id}/accept/", self.cookies, {}
+            )
+            self.bench.expect("accept (form)", answer, (302,))
+            self.inbox_again.set()
             return
         future = asyncio.get_running_loop().create_future()
         self.waiting[assignment_id] = (future, time.monotonic())
@@ -846,6 +878,7 @@ async def run_stage(name: str, deployment: Deployment, bench: Bench, load) -> St
     stage.cpu = {component: cpu_after[component] - cpu_before[component] for component in cpu_after}
     stage.cpu["postgres"] = sum(cpu - postgres_before.get(pid, 0.0) for pid, cpu in postgres_after.items())
     stage.postgres_backends = len(postgres_after)
+    stage.server_connections = deployment.databases.server_connections()
     if stage.posted:
         # Proposals still on their way count: wait for them (at most 15 s), outside the CPU window.
         deadline = time.monotonic() + 15
@@ -908,6 +941,7 @@ def stage_summary(stage: Stage, deployment: Deployment, bench: Bench) -> dict:
     result = {"stage": stage.name, "seconds": stage.duration, "actions": actions, "cpu": stage.cpu}
     result["events"] = dict(stage.events)
     result["postgres_backends"] = stage.postgres_backends
+    result["server_connections"] = stage.server_connections
     result["notes"] = stage.notes
     if stage.posted:
         lags = [bench.proposal_seen[r] - t for r, t in stage.posted.items() if r in bench.proposal_seen]
@@ -929,7 +963,47 @@ def stage_summary(stage: Stage, deployment: Deployment, bench: Bench) -> dict:
                 "request_statuses": dict(status_rows),
             }
         )
+        if stage.redis_restarted_at is not None:
+            result["after_redis_restart"] = deliveries_after_restart(stage, deployment, bench, commits)
+            stage.notes.append(
+                "proposals committed after the Redis restart (before daphne 1's), "
+                "heard on the volunteer's socket: "
+                + "; ".join(f"{k}: {v[0]} of {v[1]}" for k, v in result["after_redis_restart"].items())
+            )
     return result
+
+
+def deliveries_after_restart(stage: Stage, deployment: Deployment, bench: Bench, commits: dict) -> dict:
+    """Proposals committed between the Redis restart and daphne 1's restart, by the socket
+    the volunteer had open at that moment: one opened before the restart (it lived through
+    it) or after (reconnected)."""
+    from mutualaid.aid.models import Assignment
+
+    rows = deployment.databases.query(
+        deployment.database,
+        f"SELECT help_request_id, volunteer_id FROM {Assignment._meta.db_table} "
+        "WHERE help_request_id = ANY(%s)",
+        (list(stage.posted),),
+    )
+    buckets = {"socket opened before the restart": [0, 0], "socket opened after it": [0, 0]}
+    for request_id, volunteer_id in rows:
+        committed, volunteer = commits.get(request_id), bench.volunteers.get(volunteer_id)
+        # Only between the two faults: after the Redis restart, before daphne 1's.
+        if committed is None or volunteer is None:
+            continue
+        if not stage.redis_restarted_at <= committed < stage.daphne_restart_at:
+            continue
+        opened = [at for at in volunteer.connected_at if at <= committed]
+        if not opened:
+            continue
+        bucket = buckets[
+            "socket opened before the restart"
+            if opened[-1] < stage.redis_restarted_at
+            else "socket opened after it"
+        ]
+        bucket[0] += request_id in bench.proposal_seen
+        bucket[1] += 1
+    return buckets
 
 
 async def drive(deployment: Deployment, args) -> list[dict]:
@@ -938,6 +1012,7 @@ async def drive(deployment: Deployment, args) -> list[dict]:
     results = []
     async with Bench(ports, people, args) as bench:
         volunteers = [Volunteer(bench, user_id, key) for user_id, key in people.volunteers]
+        bench.volunteers = {volunteer.user_id: volunteer for volunteer in volunteers}
         coordinators = [Coordinator(bench, key) for key in people.coordinators]
         tasks = [asyncio.create_task(v.hold()) for v in volunteers] + [
             asyncio.create_task(v.work()) for v in volunteers
@@ -968,9 +1043,8 @@ async def drive(deployment: Deployment, args) -> list[dict]:
         async def signups_max(stage):
             await closed_loop(lambda i: bench.sign_up(), args.concurrency, seconds)
 
-        def crisis_mix(faults: bool):
+        def crisis_mix(rate: float, faults: bool):
             async def load(stage):
-                rate = args.rate
                 dashboards = [
                     open_loop(
                         lambda i, c=c: bench.dashboard(c.cookies), 0.2, seconds, stage.actions["dashboard"], 2
@@ -1008,19 +1082,28 @@ async def drive(deployment: Deployment, args) -> list[dict]:
             ("posts (max)", posts_max),
             ("logins (max)", logins_max),
             ("sign-ups (max)", signups_max),
-            (f"crisis mix at {args.rate:g} posts/s", crisis_mix(False)),
         ]
-        if args.faults and deployment.daphne_count == max(args.daphnes):
-            stages.append(
-                (f"crisis mix at {args.rate:g} posts/s, Redis and a daphne restarted", crisis_mix(True))
-            )
+
+        async def run(name, load) -> None:
+            stage = await run_stage(name, deployment, bench, load)
+            results.append(stage_summary(stage, deployment, bench))
+            results[-1]["sockets_open_at_start"] = connected
+            results[-1]["reconnects"] = sum(v.reconnects for v in volunteers)
+            await asyncio.sleep(1.0)  # the tail of one stage out of the next
+
         try:
             for name, load in stages:
-                stage = await run_stage(name, deployment, bench, load)
-                results.append(stage_summary(stage, deployment, bench))
-                results[-1]["sockets_open_at_start"] = connected
-                results[-1]["reconnects"] = sum(v.reconnects for v in volunteers)
-                await asyncio.sleep(1.0)  # the tail of one stage out of the next
+                await run(name, load)
+            # A rate this configuration can carry (half its measured max), so that the lag and
+            # the socket latency are seen without a backlog; then the asked --rate.
+            most = rate(results, "posts", "post") or 0.0
+            sustainable = min(args.rate, max(1.0, round(most / 2, 1)))
+            await run(f"crisis mix at {sustainable:g} posts/s (half the max)", crisis_mix(sustainable, False))
+            if args.rate > sustainable:
+                await run(f"crisis mix at {args.rate:g} posts/s", crisis_mix(args.rate, False))
+            if args.faults and deployment.daphne_count == max(args.daphnes):
+                name = f"crisis mix at {sustainable:g} posts/s, Redis and a daphne restarted"
+                await run(name, crisis_mix(sustainable, True))
         finally:
             for person in everyone:
                 await person.close()
@@ -1038,9 +1121,11 @@ async def inject_faults(deployment: Deployment, stage: Stage, seconds: float) ->
     await asyncio.to_thread(deployment.redis.restart)
     down = time.monotonic() - started
     stage.notes.append(f"redis-server restarted at +{started - stage.started:.1f} s ({down:.1f} s down)")
+    stage.redis_restarted_at = time.time()
     log(f"  {stage.notes[-1]}")
     await asyncio.sleep(seconds / 3 - (time.monotonic() - started))
     started = time.monotonic()
+    stage.daphne_restart_at = time.time()
     await asyncio.to_thread(deployment.daphnes[0].restart)
     stage.notes.append(
         f"daphne 1 restarted at +{started - stage.started:.1f} s ({time.monotonic() - started:.1f} s down)"
@@ -1164,7 +1249,9 @@ def configuration_table(daphnes: int, stages: list[dict]) -> str:
             ", ".join(f"{k} {v}" for k, v in stage.get("request_statuses", {}).items()) or "-",
             f"{stage['events'].get('sockets dropped', 0)} / {stage.get('reconnects', 0)}",
             " / ".join(fmt(cpu[k], 2) for k in ("daphnes", "worker", "postgres", "redis", "client"))
-            + f" ({stage['postgres_backends']} backends)",
+            + " ({} backends; server: {} of max_connections {})".format(
+                stage["postgres_backends"], *stage["server_connections"]
+            ),
             per_post
             if posted
             else (f"{fmt(1000 * service_cpu / answered, 1)} per {main}" if answered else "-"),
@@ -1257,12 +1344,21 @@ def targets_table(results: dict[int, list[dict]], args) -> str:
         for d, s in stages_named("crisis mix")
         if "Redis" not in s["stage"] and s.get("lag_seconds", {}).get("count")
     ]
-    if mixes:
-        d, s = min(mixes, key=lambda item: item[1]["lag_seconds"]["p95"])
-        p95 = s["lag_seconds"]["p95"]
-        note = "" if args.rate == 50 else f" (at {args.rate:g} posts/s, not 50: not comparable)"
-        ok = p95 <= TARGETS["lag_p95"][0] and args.rate >= 50
-        rows.append(row([TARGETS["lag_p95"][1], f"{p95:.2f} s{note}", f"crisis mix, {d} daphne(s)", met(ok)]))
+    at_50 = [(d, s) for d, s in mixes if (s["actions"]["post"]["asked_per_second"] or 0) >= 50]
+    if at_50:
+        d, s = min(at_50, key=lambda item: item[1]["lag_seconds"]["p95"])
+        p95, achieved = s["lag_seconds"]["p95"], s["actions"]["post"]["per_second"]
+        figure = f"{p95:.2f} s ({achieved:.1f} posts/s achieved)"
+        ok = p95 <= TARGETS["lag_p95"][0] and achieved >= 0.95 * 50
+        rows.append(row([TARGETS["lag_p95"][1], figure, f"{s['stage']}, {d} daphne(s)", met(ok)]))
+    else:
+        rows.append(row([TARGETS["lag_p95"][1], "not run at 50 posts/s (--rate)", "-", "-"]))
+    for d, s in mixes:
+        if s not in (item[1] for item in at_50):
+            figure = f"{s['lag_seconds']['p95']:.2f} s"
+            rows.append(
+                row(["(information) post -> proposal p95", figure, f"{s['stage']}, {d} daphne(s)", "-"])
+            )
     logins = max(
         (
             (s["actions"]["login"]["per_second"], d)
@@ -1280,7 +1376,7 @@ def targets_table(results: dict[int, list[dict]], args) -> str:
     if live:
         d, s = min(live, key=lambda item: item[1]["socket_event_ms"]["p99"])
         p99 = s["socket_event_ms"]["p99"]
-        where = f"crisis mix, {d} daphne(s)"
+        where = f"{s['stage']}, {d} daphne(s)"
         rows.append(row([TARGETS["live_p99"][1], f"{p99:.0f} ms", where, met(p99 <= TARGETS["live_p99"][0])]))
     return "\n".join(rows)
 
@@ -1377,6 +1473,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix=f"mutualaid-service-bench-{os.getpid()}-"))
     databases = Databases(args.database_url)
     results: dict[int, list[dict]] = {}
+    findings: dict[int, dict[str, int]] = {}
     load_before = os.getloadavg()
     try:
         template, people = prepare(args, databases, work)
@@ -1385,13 +1482,14 @@ def main() -> None:
             deployment = Deployment(args, databases, template, work, daphnes, people)
             try:
                 results[daphnes] = asyncio.run(drive(deployment, args))
-                problems = sum(
-                    d.log_count(r"Traceback|Exception inside application") for d in deployment.services
-                )
-                if problems:
-                    log(f"  {problems} tracebacks in the logs; last lines of each:")
+                findings[daphnes] = {
+                    what: sum(service.log_count(pattern) for service in deployment.services)
+                    for what, pattern in LOG_FINDINGS.items()
+                }
+                if any(findings[daphnes].values()):
+                    log(f"  in the services' logs: {findings[daphnes]}; last lines of each:")
                     for service in deployment.services:
-                        log(f"--- {service.name}\n{service.tail(15)}")
+                        log(f"--- {service.name}\n{service.tail(5)}")
             finally:
                 deployment.stop()
     finally:
@@ -1405,6 +1503,11 @@ def main() -> None:
     for daphnes, stages in results.items():
         print(configuration_table(daphnes, stages))
         print()
+        if daphnes in findings:
+            print(
+                "In the services' logs: " + ", ".join(f"{what}: {n}" for what, n in findings[daphnes].items())
+            )
+            print()
     print("Scaling (ratios against 1 daphne and against the empty view, same run):\n")
     print(scaling_table(results))
     print()

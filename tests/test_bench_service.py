@@ -54,8 +54,10 @@ def test_the_quick_service_bench_answers_every_action_and_loses_no_request(tmp_p
         "posts (max)": "post",
         "logins (max)": "login",
         "sign-ups (max)": "sign-up",
-        "crisis mix at 10 posts/s": "post",
     }
+    mixes = [name for name in stages if name.startswith("crisis mix") and "restarted" not in name]
+    assert mixes
+    expected |= dict.fromkeys(mixes, "post")
     for name, action in expected.items():
         assert stages[name]["actions"][action]["answered"] > 0, name
         assert all(figures["errors"] == 0 for figures in stages[name]["actions"].values()), stages[name]
@@ -63,7 +65,7 @@ def test_the_quick_service_bench_answers_every_action_and_loses_no_request(tmp_p
         if stage.get("posted"):
             # Every request posted was proposed (and maybe accepted and done), none left open.
             assert "open" not in stage["request_statuses"], stage
-    mix = stages["crisis mix at 10 posts/s"]
+    mix = stages[mixes[0]]
     assert mix["lag_seconds"]["count"] > 0
     assert mix["actions"]["accept (socket)"]["answered"] > 0
-    assert any("Redis" in name for name in stages)
+    assert any("restarted" in name for name in stages)
