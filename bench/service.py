@@ -72,6 +72,7 @@ LEUVEN = (50.8790, 4.7050)
 PASSWORD = "a-long-bench-password-for-everyone-42"
 START_SECONDS = 60
 TRIES = 5
+POOL_MAX_SIZE = 10  # DATABASE_POOL_MAX_SIZE's default, which the deployment keeps
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 HIGH_LIMIT = "1000000/m"  # every client comes from 127.0.0.1: one address for all
 TARGETS = {
@@ -213,6 +214,16 @@ class Databases:
 
         with psycopg.connect(self.url(name), autocommit=True) as connection:
             return connection.execute(statement, parameters).fetchall()
+
+    def connections(self, name: str) -> tuple[int, int, int]:
+        """Connections to this database now, to the whole server, and max_connections."""
+        rows = self.query(
+            "postgres",
+            "SELECT count(*) FILTER (WHERE datname = %s), count(*), current_setting('max_connections')::int "
+            "FROM pg_stat_activity",
+            (name,),
+        )
+        return rows[0]
 
     def server_connections(self) -> tuple[int, int]:
         """Connections on the whole server now (it may be shared with other work), and its max."""
@@ -360,6 +371,8 @@ class Stage:
         self.postgres_backends = 0
         self.redis_restarted_at: float | None = None
         self.daphne_restart_at = float("inf")
+        self.peak_connections = (0, 0, 0)  # this database's, the server's, max_connections
+        self.connections_by_process: dict[str, int] = {}
         self.server_connections = (0, 0)
         self.waited: list[int] = []  # posted, no proposal event on any socket
 
@@ -862,6 +875,42 @@ def production_environment(
 SECRET_KEY = secrets.token_urlsafe(50)
 
 
+async def watch_connections(deployment: Deployment, stage: Stage) -> None:
+    """The most PostgreSQL connections seen during the stage, every 0.5 s: this deployment's
+    own, and the whole server's (shared with other work on this machine)."""
+    pool_bound = (deployment.daphne_count + 1) * POOL_MAX_SIZE
+    while True:
+        with contextlib.suppress(Exception):
+            ours, everyone, most = await asyncio.to_thread(
+                deployment.databases.connections, deployment.database
+            )
+            if ours > pool_bound and ours > stage.peak_connections[0]:
+                # More than the pools allow: which process holds them (ss names each socket's owner).
+                stage.connections_by_process = await asyncio.to_thread(connections_by_process, deployment)
+            stage.peak_connections = (
+                max(stage.peak_connections[0], ours),
+                max(stage.peak_connections[1], everyone),
+                most,
+            )
+        await asyncio.sleep(0.5)
+
+
+def connections_by_process(deployment: Deployment) -> dict[str, int]:
+    """PostgreSQL client sockets (to port 5432) per process of this deployment, from `ss -tnp`."""
+    names = {service.process.pid: service.name for service in deployment.services if service.process}
+    names[os.getpid()] = "bench client"
+    counts: dict[str, int] = defaultdict(int)
+    with contextlib.suppress(Exception):
+        listing = subprocess.run(["ss", "-tnp"], capture_output=True, text=True, timeout=10).stdout
+        for line in listing.splitlines():
+            fields = line.split()
+            if len(fields) >= 6 and fields[4].endswith(":5432"):
+                found = re.search(r"pid=(\d+)", line)
+                if found and int(found.group(1)) in names:
+                    counts[names[int(found.group(1))]] += 1
+    return dict(counts)
+
+
 async def run_stage(name: str, deployment: Deployment, bench: Bench, load) -> Stage:
     """One stage: CPU before and after, the load, then a grace period for proposals."""
     stage = Stage(name)
@@ -871,7 +920,12 @@ async def run_stage(name: str, deployment: Deployment, bench: Bench, load) -> St
     postgres_before = deployment.databases.backend_cpu(database)
     stage.started = time.monotonic()
     log(f"{deployment.daphne_count} daphne(s): {name} for {deployment.args.duration:g} s")
-    await load(stage)
+    watching = asyncio.create_task(watch_connections(deployment, stage))
+    try:
+        await load(stage)
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
     stage.ended = time.monotonic()
     cpu_after = deployment.cpu()
     postgres_after = deployment.databases.backend_cpu(database)
@@ -942,6 +996,13 @@ def stage_summary(stage: Stage, deployment: Deployment, bench: Bench) -> dict:
     result["events"] = dict(stage.events)
     result["postgres_backends"] = stage.postgres_backends
     result["server_connections"] = stage.server_connections
+    result["peak_connections"] = stage.peak_connections
+    if stage.connections_by_process:
+        result["connections_by_process"] = stage.connections_by_process
+        stage.notes.append(
+            f"more PostgreSQL connections than the pools allow ({POOL_MAX_SIZE} per process): "
+            + ", ".join(f"{name} {count}" for name, count in sorted(stage.connections_by_process.items()))
+        )
     result["notes"] = stage.notes
     if stage.posted:
         lags = [bench.proposal_seen[r] - t for r, t in stage.posted.items() if r in bench.proposal_seen]
@@ -1249,8 +1310,8 @@ def configuration_table(daphnes: int, stages: list[dict]) -> str:
             ", ".join(f"{k} {v}" for k, v in stage.get("request_statuses", {}).items()) or "-",
             f"{stage['events'].get('sockets dropped', 0)} / {stage.get('reconnects', 0)}",
             " / ".join(fmt(cpu[k], 2) for k in ("daphnes", "worker", "postgres", "redis", "client"))
-            + " ({} backends; server: {} of max_connections {})".format(
-                stage["postgres_backends"], *stage["server_connections"]
+            + " (PostgreSQL connections at most: {} ours, {} on the server of max_connections {})".format(
+                *stage["peak_connections"]
             ),
             per_post
             if posted
