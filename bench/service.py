@@ -837,7 +837,13 @@ def production_environment(
     args, database_url: str, redis_url: str, base_port: int, work: Path
 ) -> dict[str, str]:
     """deploy/mutualaid.env.example's production settings, on this machine's loopback."""
-    env = {key: value for key, value in os.environ.items() if key not in {"REDIS_URL", "CHANNEL_PREFIX"}}
+    # The pool's settings keep their defaults (this process turns its own pool off).
+    inherited = {
+        "REDIS_URL",
+        "CHANNEL_PREFIX",
+        *(name for name in os.environ if name.startswith("DATABASE_")),
+    }
+    env = {key: value for key, value in os.environ.items() if key not in inherited}
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "mutualaid.settings",
@@ -1027,17 +1033,16 @@ def stage_summary(stage: Stage, deployment: Deployment, bench: Bench) -> dict:
         if stage.redis_restarted_at is not None:
             result["after_redis_restart"] = deliveries_after_restart(stage, deployment, bench, commits)
             stage.notes.append(
-                "proposals committed after the Redis restart (before daphne 1's), "
-                "heard on the volunteer's socket: "
+                "proposals committed after the Redis restart, heard on the volunteer's socket: "
                 + "; ".join(f"{k}: {v[0]} of {v[1]}" for k, v in result["after_redis_restart"].items())
             )
     return result
 
 
 def deliveries_after_restart(stage: Stage, deployment: Deployment, bench: Bench, commits: dict) -> dict:
-    """Proposals committed between the Redis restart and daphne 1's restart, by the socket
-    the volunteer had open at that moment: one opened before the restart (it lived through
-    it) or after (reconnected)."""
+    """Proposals committed after the Redis restart, by the socket the volunteer had open at
+    that moment: one opened before the restart (it lived through it; daphne 1's are closed
+    by its own restart later) or after (reconnected): which of them still hear events."""
     from mutualaid.aid.models import Assignment
 
     rows = deployment.databases.query(
@@ -1049,10 +1054,7 @@ def deliveries_after_restart(stage: Stage, deployment: Deployment, bench: Bench,
     buckets = {"socket opened before the restart": [0, 0], "socket opened after it": [0, 0]}
     for request_id, volunteer_id in rows:
         committed, volunteer = commits.get(request_id), bench.volunteers.get(volunteer_id)
-        # Only between the two faults: after the Redis restart, before daphne 1's.
-        if committed is None or volunteer is None:
-            continue
-        if not stage.redis_restarted_at <= committed < stage.daphne_restart_at:
+        if committed is None or volunteer is None or committed < stage.redis_restarted_at:
             continue
         opened = [at for at in volunteer.connected_at if at <= committed]
         if not opened:
