@@ -21,11 +21,14 @@ What it drives, stage by stage, through real HTTP (aiohttp) and sockets (websock
   over the socket and mark the task done (which gives their capacity back);
 - `logins (max)`, `sign-ups (max)`: the login and sign-up forms (GET for the CSRF cookie,
   then POST), as fast as they can: bound by password hashing;
-- `crisis mix`: --rate posts/s, a tenth of that in sign-ups and in logins, coordinators
-  with their dashboards open (socket + a page load every 5 s), volunteers as above;
-- with --faults, the crisis mix again on the largest configuration while its redis-server
-  is restarted and then one daphne (SIGTERM, started again): clients retry as a browser
-  would, sockets reconnect and reload the inbox as static/js/live.js does.
+- `crisis mix`: posts at a steady rate, a tenth of that in sign-ups and in logins,
+  coordinators with their dashboards open (socket + a page load every 5 s), volunteers as
+  above; once at half the configuration's measured maximum (what it can carry) and once at
+  --rate;
+- with --faults, the crisis mix at half the maximum again on the largest configuration
+  while its redis-server is restarted and then one daphne (SIGTERM, started again): clients
+  retry as a browser would, sockets reconnect and reload the inbox as static/js/live.js
+  does; which proposals after the Redis restart still reached a socket is counted.
 
 For each: requests/s asked and achieved per action, p50/p95/p99 answer time, errors (a
 final failure or an unexpected answer after retries), post -> proposal lag (the post's
