@@ -161,6 +161,9 @@ CHANNEL_PREFIX = os.environ.get("CHANNEL_PREFIX", "mutualaid") + os.environ.get(
 # renews them three times as often. A daphne that dies (no disconnect) leaves its members
 # behind for at most this long, instead of channels_redis's default day.
 LIVE_GROUP_EXPIRY_SECONDS = int(os.environ.get("LIVE_GROUP_EXPIRY_SECONDS", "300"))
+# How often each daphne asks Redis whether it lost the groups (a restart): sockets that
+# stayed open are then closed to join again (notifications/consumers.py, LayerDataWatch).
+LIVE_LAYER_CHECK_SECONDS = float(os.environ.get("LIVE_LAYER_CHECK_SECONDS", "2"))
 # Open sockets one person may hold in one daphne; one more is closed with 4429.
 LIVE_SOCKETS_PER_PERSON = int(os.environ.get("LIVE_SOCKETS_PER_PERSON", "10"))
 # A socket message longer than this is answered with an error, unread (actions are tiny).

@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import time
+import weakref
 from collections import Counter
 from importlib import import_module
 from urllib.parse import parse_qs
@@ -44,6 +45,66 @@ logger = logging.getLogger(__name__)
 
 # Open sockets per person in this process (a daphne's event loop: no lock needed).
 open_sockets_by_person: Counter[int] = Counter()
+# The open sockets of this process, for the watch on the channel layer below.
+open_consumers: weakref.WeakSet[TaskUpdatesConsumer] = weakref.WeakSet()
+# Close codes a consumer may send are 1000 or 3000-4999 (autobahn, under daphne, refuses
+# RFC 6455's 1011/1012 from an application): "join again", as after a restart, and "the
+# channel layer failed". live.js connects again after either, as after any close but 4429.
+JOIN_AGAIN = 4012
+LAYER_FAILED = 4011
+
+
+class LayerDataWatch:
+    """Every few seconds, whether the channel layer's Redis lost its data (a restart without
+    persistence): the open sockets' group memberships went with it, so they would hear
+    nothing until their next renewal, minutes later, while looking alive. Then every open
+    socket of this daphne is closed with 4012 (join again); live.js connects again at once (spread over a
+    second or so), joining its groups afresh, and fetches what it missed.
+
+    One per daphne process, started by its first socket; only for layers that can tell
+    (`data_epoch`: notifications/layers.py's Redis layer)."""
+
+    # One per event loop (a daphne has one; tests run several, one after the other).
+    tasks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def start(cls, layer) -> None:
+        if settings.LIVE_LAYER_CHECK_SECONDS <= 0 or not hasattr(layer, "data_epoch"):
+            return
+        loop = asyncio.get_running_loop()
+        if loop not in cls.tasks or cls.tasks[loop].done():
+            cls.tasks[loop] = loop.create_task(cls.watch(layer))
+
+    @staticmethod
+    async def close_the_deaf(layer) -> None:
+        """Close the sockets no longer in their group (those that joined the new data are)."""
+        consumers = {consumer.channel_name: consumer for consumer in list(open_consumers)}
+        memberships = [(consumer.joined_groups[0], name) for name, consumer in consumers.items()]
+        try:
+            deaf = await layer.not_members(memberships)
+        except Exception:
+            deaf = set(consumers)  # cannot tell: joining again is safe, deafness is not
+        logger.warning(
+            "The channel layer lost its groups (Redis restarted?): %s of %s sockets closed to join again",
+            len(deaf),
+            len(consumers),
+        )
+        closing = [consumers[name].close(code=JOIN_AGAIN) for name in deaf if name in consumers]
+        await asyncio.gather(*closing, return_exceptions=True)
+
+    @staticmethod
+    async def watch(layer) -> None:
+        known = None
+        while True:
+            try:
+                epoch = await layer.data_epoch()
+            except Exception:
+                epoch = None  # Redis away: the sockets' own renewals close them if it stays away
+            if epoch is not None:
+                if known is not None and epoch != known:
+                    await LayerDataWatch.close_the_deaf(layer)
+                known = epoch
+            await asyncio.sleep(settings.LIVE_LAYER_CHECK_SECONDS)
 
 
 class TaskUpdatesConsumer(AsyncWebsocketConsumer):
@@ -92,6 +153,8 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.counted_open = True
         WEBSOCKETS_OPEN.inc()
+        open_consumers.add(self)
+        LayerDataWatch.start(self.channel_layer)
         self.stop_renewing = asyncio.Event()
         self.renewing = asyncio.ensure_future(self.renew_memberships())
 
@@ -117,7 +180,7 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         except Exception:
             # The layer is gone (Redis down): close, so the page reconnects and catches up.
             logger.warning("Could not renew a socket's groups: closing it", exc_info=True)
-            await self.close(code=1011)
+            await self.close(code=LAYER_FAILED)
 
     def what_to_follow(self, user: User) -> tuple[bool, int | None]:
         """Whether a coordinator's or staff member's short session still lasts (always for
@@ -185,6 +248,7 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
             self.uncount()
 
     def uncount(self) -> None:
+        open_consumers.discard(self)
         person = getattr(self, "counted_person", None)
         if person is not None:
             self.counted_person = None

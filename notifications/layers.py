@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections import defaultdict
 
 from channels.layers import InMemoryChannelLayer
@@ -123,6 +124,34 @@ class BatchingRedisChannelLayer(RedisChannelLayer):
         return BlockingConnectionPool.from_url(
             host.pop("address"), max_connections=self.max_connections, timeout=self.pool_wait_seconds, **host
         )
+
+    async def data_epoch(self) -> bytes | None:
+        """A token Redis keeps as long as it keeps the groups' members: a new one means it lost
+        them (restarted without persistence, or flushed) while sockets stayed open.
+
+        The first daphne to find the key missing sets it; every daphne compares what it read
+        with what it read before. Only the first Redis host is asked (a sharded set-up loses
+        its hosts one at a time; each restart of the first is seen)."""
+        connection = self.connection(0)
+        key = f"{self.prefix}data-epoch"
+        await connection.set(key, uuid.uuid4().hex, nx=True)
+        return await connection.get(key)
+
+    async def not_members(self, memberships: list[tuple[str, str]]) -> set[str]:
+        """The channels of these (group, channel) pairs that are not in their group (any more),
+        in one pipelined round trip per host."""
+        by_host: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        for group, channel in memberships:
+            by_host[self.consistent_hash(group)].append((group, channel))
+        missing = set()
+        for index, pairs in by_host.items():
+            pipeline = self.connection(index).pipeline(transaction=False)
+            for group, channel in pairs:
+                pipeline.zscore(self._group_key(group), channel)
+            for (_group, channel), score in zip(pairs, await pipeline.execute(), strict=True):
+                if score is None:
+                    missing.add(channel)
+        return missing
 
     async def group_send_many(self, deliveries: list[tuple[str, dict]]) -> None:
         """`group_send(group, message)` for each pair, in two round trips per host."""

@@ -41,6 +41,9 @@ settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Likewise nothing a test starts reaches the internet: no map tiles, the offline geocoder.
 settings.MAP_TILE_URL = ""
 settings.GEOCODER = "offline"
+# No watch on the channel layer's Redis in the test process and the live servers it forks
+# (tests/notifications/test_faults.py restarts a Redis under a daphne of its own to test it).
+settings.LIVE_LAYER_CHECK_SECONDS = 0
 # A live server forked by a browser test prints every thread's stack on SIGUSR1: a test that
 # waits in vain for it asks (tests/e2e/browser.py), and the stacks say what it was stuck on.
 os.register_at_fork(after_in_child=lambda: faulthandler.register(signal.SIGUSR1, all_threads=True))

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis as redis_py
 from django.conf import settings
 from django.db import connection
 from django.utils.crypto import get_random_string
@@ -355,6 +356,63 @@ async def send_accepts_then_kill(
     for _reader, writer in connections:
         writer.close()
     return answers
+
+
+def test_sockets_whose_groups_redis_lost_are_closed_to_join_again_and_then_hear_again(
+    citizen, volunteer, community, shopping, tmp_path
+):
+    """Redis restarted faster than the client's retries (redis-py retries a failed command,
+    so no socket sees an error): the open sockets' group memberships went with the old data,
+    and they would hear nothing until their next renewal, minutes later. The loss is made
+    here by emptying the test's own redis-server, as a restart without persistence does.
+    Each daphne notices it (LayerDataWatch) and closes its sockets with 4012; they join again."""
+    needs_postgres_and_redis()
+    citizen_cookie = session_cookie(citizen)
+    redis = OwnRedis(tmp_path)
+    redis.start()
+    redis_client = redis_py.Redis.from_url(redis.url)  # the test's own server, never the shared one
+    environment = {**daphne_environment(redis.url, "faults-lost"), "LIVE_LAYER_CHECK_SECONDS": "0.5"}
+    worker = DaphneWorker("redis-lost-groups", environment, tmp_path)
+    try:
+        wait_until_listening([worker])
+
+        async def scenario() -> dict:
+            outcome = {}
+            old_sockets = [await open_socket(worker, citizen_cookie) for _ in range(6)]
+            await asyncio.sleep(1.5)  # the watch has read the data's epoch
+            redis_client.flushall()
+            closed = await asyncio.gather(*(server_closes(socket, seconds=10) for socket in old_sockets))
+            outcome["old sockets closed"] = sum(closed)
+            outcome["close codes"] = sorted({socket.close_code for socket in old_sockets})
+            new_socket = await reconnect_like_the_page(worker, citizen_cookie)
+            outcome["post"] = http_call(
+                worker,
+                "POST",
+                "/requests/new/",
+                citizen_cookie,
+                {
+                    "category": shopping.pk,
+                    "description": "Posted after the groups were lost.",
+                    "urgency": 2,
+                    "address": "Naamsestraat 12, 3000 Leuven",
+                    "any_time": "on",
+                },
+            )
+            outcome["event"] = await next_event(
+                new_socket, lambda m: m.get("change") == "created", "the socket joined again"
+            )
+            await new_socket.close()
+            return outcome
+
+        outcome = asyncio.run(scenario())
+        assert outcome["old sockets closed"] == 6, "sockets that lost their groups stayed open, deaf"
+        assert outcome["close codes"] == [4012]
+        assert outcome["post"][0] == 302
+        created = HelpRequest.objects.get(description="Posted after the groups were lost.")
+        assert outcome["event"]["request"] == created.pk
+    finally:
+        worker.stop()
+        redis.stop()
 
 
 def test_killing_daphne_mid_request_leaves_the_database_consistent(community, shopping, tmp_path):
