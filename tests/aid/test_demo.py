@@ -21,6 +21,7 @@ def developing(settings):
     settings.DEBUG = True
 
 
+@pytest.mark.slow  # over 2 s: left out of the edit-test loop
 def test_the_demo_loads_a_community_its_people_and_prints_the_logins(db, capsys):
     call_command("load_leuven_demo")
     output = capsys.readouterr().out

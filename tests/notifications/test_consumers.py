@@ -263,6 +263,7 @@ async def heard(socket) -> list[tuple[str, str]]:
     return messages
 
 
+@pytest.mark.slow  # over 2 s: left out of the edit-test loop
 async def test_each_transition_reaches_the_requester_the_volunteer_concerned_and_the_dashboard(
     citizen, other_citizen, volunteer, second_volunteer, coordinator, community, shopping
 ):

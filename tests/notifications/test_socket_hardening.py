@@ -72,6 +72,7 @@ async def test_sockets_beyond_a_persons_cap_are_closed_with_4429_and_a_closed_on
     assert volunteer.pk not in open_sockets_by_person
 
 
+@pytest.mark.slow  # over 2 s: left out of the edit-test loop
 async def test_an_open_socket_renews_its_memberships_and_keeps_hearing_past_the_group_expiry(volunteer):
     layer = get_channel_layer()
     if not isinstance(layer, InMemoryChannelLayer):

@@ -938,6 +938,7 @@ def isolated_channel_layer(settings):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.slow  # over 2 s: left out of the edit-test loop
 async def test_each_persona_hears_exactly_the_changes_it_is_entitled_to(
     world, no_rate_limits, isolated_channel_layer, capsys
 ):

@@ -25,6 +25,7 @@ from tests.web.test_limits_and_headers import PRODUCTION, run_manage
 from worker.models import WorkerHeartbeat
 
 
+@pytest.mark.slow  # over 2 s: left out of the edit-test loop
 def test_collectstatic_with_the_production_storage(tmp_path):
     # WhiteNoise's manifest storage follows every url() and sourceMappingURL in CSS and
     # JavaScript: a reference to a file not in the repository fails the deployment.
