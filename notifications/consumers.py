@@ -57,9 +57,9 @@ LAYER_FAILED = 4011
 class LayerDataWatch:
     """Every few seconds, whether the channel layer's Redis lost its data (a restart without
     persistence): the open sockets' group memberships went with it, so they would hear
-    nothing until their next renewal, minutes later, while looking alive. Then every open
-    socket of this daphne is closed with 4012 (join again); live.js connects again at once (spread over a
-    second or so), joining its groups afresh, and fetches what it missed.
+    nothing until their next renewal, minutes later, while looking alive. Then the sockets of
+    this daphne no longer in their group are closed with 4012 (join again); live.js connects
+    again at once (spread over a second or so), joins afresh and fetches what it missed.
 
     One per daphne process, started by its first socket; only for layers that can tell
     (`data_epoch`: notifications/layers.py's Redis layer)."""
