@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, OperationalError, connection, connections, transaction
 from django.utils import timezone
 
 from mutualaid.aid import services
@@ -45,6 +46,23 @@ def attempts_the_server_allows() -> int:
     return attempts
 
 
+def connect_while_others_hold_connections(seconds: float = 45.0) -> None:
+    """Open this thread's connection before the barrier, waiting out a moment when the
+    server is full: other test processes run beside the races (a daphne, a worker), so the
+    free connections counted before the race can shrink while it starts. The race itself
+    then opens none."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            connection.ensure_connection()
+            return
+        except OperationalError as error:
+            if "too many clients" not in str(error) or time.monotonic() > deadline:
+                raise
+            connections.close_all()
+            time.sleep(0.2)
+
+
 def race(attempts: list[Callable[[], object]]) -> Counter:
     """Run every attempt at the same moment; count outcomes by kind."""
     barrier = threading.Barrier(len(attempts))
@@ -53,6 +71,7 @@ def race(attempts: list[Callable[[], object]]) -> Counter:
 
     def run(attempt: Callable[[], object]) -> None:
         try:
+            connect_while_others_hold_connections()
             barrier.wait(timeout=60)
             attempt()
             outcome = "won"
