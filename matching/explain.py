@@ -19,6 +19,7 @@ from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from matching.availability import available_now_slots
 from mutualaid.accounts.models import User
 from mutualaid.aid import selectors
 from mutualaid.aid.models import (
@@ -27,6 +28,7 @@ from mutualaid.aid.models import (
     HelpRequest,
     PartOfDay,
     TimeWindow,
+    Urgency,
     VolunteerOffer,
     part_of_day_has_passed,
     vetted_volunteer_ids,
@@ -82,6 +84,7 @@ class RequestFacts:
     any_time: bool
     requester_id: int | None
     is_held: bool
+    is_urgent: bool = False
     slots: set[int] = field(default_factory=set)
     live_volunteer_id: int | None = None
     live_km: float | None = None
@@ -100,6 +103,8 @@ class OfferFacts:
     is_paused: bool
     availability: set[int]
     languages: set[str]
+    # The weekly slots "available now" adds, for urgent requests only.
+    available_now: set[int] = field(default_factory=set)
     skills: set[int] = field(default_factory=set)  # the ids of the categories they offer (active ones)
     is_suspended: bool = False
     load: selectors.VolunteerLoad = field(default_factory=selectors.VolunteerLoad)
@@ -107,7 +112,9 @@ class OfferFacts:
 
 def _request_facts(help_requests: QuerySet[HelpRequest], now: dt.datetime) -> dict[int, RequestFacts]:
     facts = {
-        row[0]: RequestFacts(*row[:8], is_held=row[8] is not None and row[8] > now)
+        row[0]: RequestFacts(
+            *row[:8], is_held=row[8] is not None and row[8] > now, is_urgent=row[9] >= Urgency.TODAY
+        )
         for row in help_requests.values_list(
             "pk",
             "latitude",
@@ -118,6 +125,7 @@ def _request_facts(help_requests: QuerySet[HelpRequest], now: dt.datetime) -> di
             "any_time",
             "requester_id",
             "held_until",
+            "urgency",
         )
     }
     # A subquery, not a list of thousands of ids (slow to build, and beyond SQLite's limits).
@@ -147,7 +155,11 @@ def _request_facts(help_requests: QuerySet[HelpRequest], now: dt.datetime) -> di
 def _offer_facts(offers: QuerySet[VolunteerOffer], now: dt.datetime) -> dict[int, OfferFacts]:
     facts = {
         row[0]: OfferFacts(
-            *row[:6], availability=set(row[6]), languages=set(row[7]), is_suspended=row[8] is not None
+            *row[:6],
+            availability=set(row[6]),
+            languages=set(row[7]),
+            is_suspended=row[8] is not None,
+            available_now=available_now_slots(row[9], now),
         )
         for row in offers.values_list(
             "volunteer_id",
@@ -159,6 +171,7 @@ def _offer_facts(offers: QuerySet[VolunteerOffer], now: dt.datetime) -> dict[int
             "availability",
             "languages",
             "suspended_at",
+            "available_now_until",
         )
     }
     skills = VolunteerOffer.skills.through.objects.filter(
@@ -194,7 +207,8 @@ def reason_for(request: RequestFacts, offer: OfferFacts, *, vetted: bool) -> tup
         return NOT_VETTED, km
     if km > offer.max_km:
         return OUT_OF_RANGE, km
-    if request.slots and not request.slots & offer.availability:
+    free = (offer.availability | offer.available_now) if request.is_urgent else offer.availability
+    if request.slots and not request.slots & free:
         return NO_COMMON_SLOT, km
     if offer.volunteer_id in request.failed_volunteer_ids:
         return DECLINED, km

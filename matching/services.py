@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
+from matching.availability import request_slots, volunteer_slots
 from matching.engine import parse_instance, solve
 from matching.fairness import VETTED_SKILL, fair_turn_km, language_skill, recent_turns_filter
 from matching.models import MatchingRun
@@ -136,7 +137,8 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
                 "skills": [help_request.category.slug]
                 + ([language_skill(help_request.language_needed)] if help_request.language_needed else [])
                 + ([VETTED_SKILL] if help_request.category.requires_vetting else []),
-                "slots": slots,
+                # An urgent request is open to volunteers "available now" too.
+                "slots": request_slots(slots, help_request.urgency) if slots else [],
                 "priority": int(help_request.urgency),
             }
         )
@@ -154,7 +156,7 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
                 "skills": sorted(skill.slug for skill in offer.skills.all() if skill.is_active)
                 + [language_skill(code) for code in offer.languages]
                 + ([VETTED_SKILL] if offer.volunteer_id in vetted else []),
-                "slots": sorted(offer.availability),
+                "slots": volunteer_slots(offer.availability, offer.available_now_until, now),
                 "max_km": offer.max_km,
                 "capacity": max(0, offer.capacity - offer.carrying),
                 # Fair turns: who helped lately costs a little more, so others get a turn.

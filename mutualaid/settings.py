@@ -422,6 +422,9 @@ MATCHING_TICK_SECONDS = float(os.environ.get("MATCHING_TICK_SECONDS", "30"))
 MATCHING_FAIR_TURN_KM_PER_TASK = float(os.environ.get("MATCHING_FAIR_TURN_KM_PER_TASK", "0.5"))
 MATCHING_FAIR_TURN_DAYS = int(os.environ.get("MATCHING_FAIR_TURN_DAYS", "14"))
 MATCHING_FAIR_TURN_MAX_KM = float(os.environ.get("MATCHING_FAIR_TURN_MAX_KM", "2"))
+# A volunteer's "I can help in the next hours" switch (urgent requests only) lasts this long,
+# then switches itself off.
+AVAILABLE_NOW_HOURS = float(os.environ.get("AVAILABLE_NOW_HOURS", "3"))
 # A worker's claim on a community's run is a lease: if the worker dies mid-run (its
 # transaction rolled back), the community is due again after this and another worker runs it.
 MATCHING_CLAIM_SECONDS = float(os.environ.get("MATCHING_CLAIM_SECONDS", "60"))

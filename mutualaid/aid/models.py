@@ -354,6 +354,10 @@ class VolunteerOffer(Place):
     languages = models.JSONField(_("languages I speak"), default=list)
     capacity = models.PositiveSmallIntegerField(_("tasks at once"), default=1)
     is_paused = models.BooleanField(_("paused"), default=False)
+    # "I can help in the next hours" (urgent requests only): on until then, off by itself.
+    available_now_until = models.DateTimeField(
+        _("available now until"), null=True, blank=True, editable=False
+    )
     # A coordinator's safeguarding decision (not the volunteer's own pause): no proposals and
     # no task actions until it is lifted. Set by the services only (audited).
     suspended_at = models.DateTimeField(_("suspended since"), null=True, blank=True, editable=False)
@@ -385,6 +389,9 @@ class VolunteerOffer(Place):
     @property
     def is_suspended(self) -> bool:
         return self.suspended_at is not None
+
+    def is_available_now(self, now: dt.datetime | None = None) -> bool:
+        return self.available_now_until is not None and self.available_now_until > (now or timezone.now())
 
 
 class VolunteerCheck(models.Model):

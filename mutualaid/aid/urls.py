@@ -18,6 +18,7 @@ urlpatterns = [
     path("places/describe/", views.place_description, name="place-description"),
     path("volunteer/offer/", views.offer_edit, name="offer-edit"),
     path("volunteer/offer/pause/", views.offer_pause, name="offer-pause"),
+    path("volunteer/offer/available-now/", views.offer_available_now, name="offer-available-now"),
     path("volunteer/inbox/", views.inbox, name="inbox"),
     path("volunteer/tasks/<int:assignment_id>/", views.task_detail, name="task-detail"),
     path("volunteer/tasks/<int:assignment_id>/accept/", views.task_accept, name="task-accept"),

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -242,6 +245,22 @@ def offer_pause(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def offer_available_now(request: HttpRequest) -> HttpResponse:
+    offer = VolunteerOffer.objects.filter(volunteer=request.user).first()
+    if offer is None:
+        raise Http404
+    available = request.POST.get("available") == "1"
+    offer = services.volunteer_offer_set_available_now(offer=offer, available=available)
+    if available:
+        until = date_format(timezone.localtime(offer.available_now_until), "TIME_FORMAT")
+        messages.success(request, _("Thank you! Urgent requests can reach you until %(time)s.") % {"time": until})
+    else:
+        messages.success(request, _("Switched off: back to the times in your offer."))
+    return redirect("inbox")
+
+
+@login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     offer = VolunteerOffer.objects.filter(volunteer=request.user).first()
     if offer is None:
@@ -256,6 +275,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "inbox": inbox,
             "idle_advice": explain.why_no_proposal(request.user) if idle else None,
             "offer": offer,
+            "available_now": offer.is_available_now(),
+            "available_now_hours": round(settings.AVAILABLE_NOW_HOURS),
             "decline_form": DeclineForm(),
             "history": statistics.volunteer_history(request.user),
             "suspended_message": SUSPENDED_MESSAGE,

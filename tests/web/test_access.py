@@ -92,6 +92,7 @@ def test_anonymous_visitors_are_sent_to_log_in_from_every_page(client, proposal,
         ("task-decline", "assignment"),
         ("task-done", "assignment"),
         ("offer-pause", None),
+        ("offer-available-now", None),
         ("dashboard-match", None),
     ],
 )

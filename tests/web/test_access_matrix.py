@@ -185,6 +185,7 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("offer-edit", "",
      "L 200 200 200 200 200 200 200 404 404", "L 302! 302! 302! 302! 302! 302! 200 404 404", "offer"),
     ("offer-pause", "", LOGIN_THEN_405, "L 404 404 302! 302! 302! 404 404 404 404", "pause"),
+    ("offer-available-now", "", LOGIN_THEN_405, "L 404 404 302! 302! 302! 404 404 404 404", "available-now"),
     ("inbox", "", "L 302 302 200 200+ 200 302 302 302 302",
      "L 302 302 200 200+ 200 302 302 302 302", "empty"),
     # Tasks: only the volunteer they were proposed to; exact place and contact only once accepted.
@@ -511,6 +512,7 @@ class World:
                 "capacity": "2",
             },
             "pause": {"paused": "1"},
+            "available-now": {"available": "1"},
             "hours": {"hours_spent": "1.5"},
             "assign": {"volunteer": self.people["volunteer_other"].pk, "reason": "She lives next door"},
             "attach": {"person": self.people["owner"].pk},

@@ -32,7 +32,11 @@ from mutualaid.aid.services.coordination import (
     matching_run_now,
 )
 from mutualaid.aid.services.identity import community_identity_update
-from mutualaid.aid.services.offers import volunteer_offer_save, volunteer_offer_set_paused
+from mutualaid.aid.services.offers import (
+    volunteer_offer_save,
+    volunteer_offer_set_available_now,
+    volunteer_offer_set_paused,
+)
 from mutualaid.aid.services.reminders import remind_task, send_task_reminders
 from mutualaid.aid.services.requests import (
     EDITABLE_REQUEST_STATUSES,
@@ -103,6 +107,7 @@ __all__ = [
     "team_note_add",
     "volunteer_check_record",
     "volunteer_offer_save",
+    "volunteer_offer_set_available_now",
     "volunteer_offer_set_paused",
     "volunteer_suspend",
     "volunteer_suspension_lift",

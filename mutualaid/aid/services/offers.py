@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from matching.scheduling import schedule_matching
@@ -69,6 +72,21 @@ def volunteer_offer_set_paused(*, offer: VolunteerOffer, paused: bool) -> Volunt
     offer.is_paused = paused
     offer.save(update_fields=["is_paused", "updated_at"])
     if not paused:
+        schedule_matching(offer.community_id)
+    publish_community_change(community_id=offer.community_id, change=ChangeKind.VOLUNTEERS)
+    return offer
+
+
+@transaction.atomic
+def volunteer_offer_set_available_now(
+    *, offer: VolunteerOffer, available: bool, now: dt.datetime | None = None
+) -> VolunteerOffer:
+    """Switch "I can help in the next hours" on (for AVAILABLE_NOW_HOURS, urgent requests
+    only) or off; it switches itself off when the time is up."""
+    now = now or timezone.now()
+    offer.available_now_until = now + dt.timedelta(hours=settings.AVAILABLE_NOW_HOURS) if available else None
+    offer.save(update_fields=["available_now_until", "updated_at"])
+    if available:
         schedule_matching(offer.community_id)
     publish_community_change(community_id=offer.community_id, change=ChangeKind.VOLUNTEERS)
     return offer
