@@ -39,6 +39,7 @@ from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, Req
 CHOSEN = "chosen"
 SUSPENDED = "suspended"
 PAUSED = "paused"
+WAITING_LIST = "waiting_list"
 OWN_REQUEST = "own_request"
 TIME_PASSED = "time_passed"
 NO_SKILL = "no_skill"
@@ -107,6 +108,7 @@ class OfferFacts:
     available_now: set[int] = field(default_factory=set)
     skills: set[int] = field(default_factory=set)  # the ids of the categories they offer (active ones)
     is_suspended: bool = False
+    is_waiting: bool = False  # on the community's waiting list
     load: selectors.VolunteerLoad = field(default_factory=selectors.VolunteerLoad)
 
 
@@ -160,6 +162,7 @@ def _offer_facts(offers: QuerySet[VolunteerOffer], now: dt.datetime) -> dict[int
             languages=set(row[7]),
             is_suspended=row[8] is not None,
             available_now=available_now_slots(row[9], now),
+            is_waiting=row[10] is not None,
         )
         for row in offers.values_list(
             "volunteer_id",
@@ -172,6 +175,7 @@ def _offer_facts(offers: QuerySet[VolunteerOffer], now: dt.datetime) -> dict[int
             "languages",
             "suspended_at",
             "available_now_until",
+            "waiting_since",
         )
     }
     skills = VolunteerOffer.skills.through.objects.filter(
@@ -195,6 +199,8 @@ def reason_for(request: RequestFacts, offer: OfferFacts, *, vetted: bool) -> tup
         return SUSPENDED, km
     if offer.is_paused:
         return PAUSED, km
+    if offer.is_waiting:
+        return WAITING_LIST, km
     if request.requester_id == offer.volunteer_id:
         return OWN_REQUEST, km
     if not request.any_time and not request.slots:
@@ -297,6 +303,7 @@ def describe_for_coordinator(reason: str, offer: OfferFacts, *, km: float, chose
             CHOSEN: _("Has this task"),
             SUSPENDED: _("Suspended by the coordinators"),
             PAUSED: _("Paused"),
+            WAITING_LIST: _("On the waiting list: let them in first"),
             OWN_REQUEST: _("It is their own request"),
             TIME_PASSED: _("Every requested time has passed"),
             NO_SKILL: _("Does not offer this help"),
@@ -345,8 +352,8 @@ def why_no_proposal(volunteer: User, *, now: dt.datetime | None = None, shown: i
             0,
             [_("There are no open requests in your community right now: nothing is wrong with your offer.")],
         )
-    if SUSPENDED in by_reason:
-        return IdleAdvice(considered, [])  # the inbox says so itself, and whom to ask
+    if SUSPENDED in by_reason or WAITING_LIST in by_reason:
+        return IdleAdvice(considered, [])  # the inbox says so itself
     if PAUSED in by_reason:
         return IdleAdvice(considered, [_("Your offer is paused: resume it to get proposals.")])
     lines = []

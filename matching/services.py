@@ -101,9 +101,14 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
         .order_by("pk")
     )
     offers = list(
-        # Paused by themselves or suspended by a coordinator: no proposals either way.
+        # Paused by themselves, suspended by a coordinator or still on the waiting list: no
+        # proposals.
         VolunteerOffer.objects.filter(
-            community=community, is_paused=False, suspended_at__isnull=True, volunteer__is_active=True
+            community=community,
+            is_paused=False,
+            suspended_at__isnull=True,
+            waiting_since__isnull=True,  # on the waiting list: not yet
+            volunteer__is_active=True,
         )
         .annotate(
             carrying=Count(

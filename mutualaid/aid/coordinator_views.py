@@ -401,6 +401,7 @@ def volunteer_directory(request: HttpRequest) -> HttpResponse:
             "page": page,
             "offers": offers,
             "kept": kept.urlencode(),
+            "waiting_count": services.waiting_volunteers(community).count(),
         },
     )
 

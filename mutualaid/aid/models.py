@@ -70,6 +70,11 @@ class Community(models.Model):
     )
     help_line_opens = models.TimeField(_("opens at"), null=True, blank=True)
     help_line_closes = models.TimeField(_("closes at"), null=True, blank=True)
+    # When volunteers far outnumber needs, new ones wait on a list until a coordinator lets
+    # them in (Leuven Helpt had about 1,490 volunteers for 120 requests in ten days).
+    volunteer_waiting_list = models.BooleanField(
+        _("new volunteers join a waiting list"), default=False, editable=False
+    )
     identity_changed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -357,6 +362,10 @@ class VolunteerOffer(Place):
     # "I can help in the next hours" (urgent requests only): on until then, off by itself.
     available_now_until = models.DateTimeField(
         _("available now until"), null=True, blank=True, editable=False
+    )
+    # On the community's waiting list since then (no proposals) until a coordinator lets them in.
+    waiting_since = models.DateTimeField(
+        _("on the waiting list since"), null=True, blank=True, editable=False
     )
     # A coordinator's safeguarding decision (not the volunteer's own pause): no proposals and
     # no task actions until it is lifted. Set by the services only (audited).

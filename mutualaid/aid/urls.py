@@ -1,6 +1,13 @@
 from django.urls import path
 
-from mutualaid.aid import coordinator_views, identity_views, safeguarding_views, teamwork_views, views
+from mutualaid.aid import (
+    coordinator_views,
+    identity_views,
+    safeguarding_views,
+    teamwork_views,
+    views,
+    waiting_list_views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -75,6 +82,21 @@ urlpatterns = [
         name="coordinator-attach",
     ),
     path("coordinator/volunteers/", coordinator_views.volunteer_directory, name="coordinator-volunteers"),
+    path(
+        "coordinator/volunteers/waiting-list/",
+        waiting_list_views.waiting_list,
+        name="coordinator-waiting-list",
+    ),
+    path(
+        "coordinator/volunteers/waiting-list/switch/",
+        waiting_list_views.waiting_list_switch,
+        name="coordinator-waiting-list-switch",
+    ),
+    path(
+        "coordinator/volunteers/waiting-list/let-in/",
+        waiting_list_views.waiting_list_let_in,
+        name="coordinator-waiting-list-let-in",
+    ),
     path(
         "coordinator/volunteers/<int:volunteer_id>/checks/",
         coordinator_views.volunteer_checks,

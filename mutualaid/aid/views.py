@@ -254,7 +254,9 @@ def offer_available_now(request: HttpRequest) -> HttpResponse:
     offer = services.volunteer_offer_set_available_now(offer=offer, available=available)
     if available:
         until = date_format(timezone.localtime(offer.available_now_until), "TIME_FORMAT")
-        messages.success(request, _("Thank you! Urgent requests can reach you until %(time)s.") % {"time": until})
+        messages.success(
+            request, _("Thank you! Urgent requests can reach you until %(time)s.") % {"time": until}
+        )
     else:
         messages.success(request, _("Switched off: back to the times in your offer."))
     return redirect("inbox")
@@ -267,7 +269,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
         return redirect("offer-edit")
     inbox = selectors.inbox_of_volunteer(request.user)
     # Idle: say why nothing was proposed, and what would help.
-    idle = not inbox["proposed"] and not offer.is_paused
+    waiting_list_position = services.waiting_list_position(offer)
+    idle = not inbox["proposed"] and not offer.is_paused and waiting_list_position is None
     return render(
         request,
         "aid/inbox.html",
@@ -275,6 +278,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "inbox": inbox,
             "idle_advice": explain.why_no_proposal(request.user) if idle else None,
             "offer": offer,
+            "waiting_list_position": waiting_list_position,
             "available_now": offer.is_available_now(),
             "available_now_hours": round(settings.AVAILABLE_NOW_HOURS),
             "decline_form": DeclineForm(),

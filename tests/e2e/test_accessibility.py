@@ -254,6 +254,14 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
         services.volunteer_suspend(
             offer=self.suspended.volunteer_offer, coordinator=self.coordinator, reason="Checking references."
         )
+        # Sign-ups closed to the waiting list for a moment: one volunteer waits on it.
+        services.community_set_volunteer_waiting_list(
+            community=community, coordinator=self.coordinator, on=True
+        )
+        make_volunteer("wim", community, [shopping], KESSEL_LO)
+        services.community_set_volunteer_waiting_list(
+            community=community, coordinator=self.coordinator, on=False
+        )
 
         # A GP practice: a referrer who referred a neighbour, and an invitation not yet accepted.
         self.practice = referrals.organisation_register(
@@ -380,6 +388,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             ),
             ("volunteers", "/coordinator/volunteers/", None),
             ("volunteers found by phone", "/coordinator/volunteers/?q=0470", None),
+            ("waiting list of volunteers", "/coordinator/volunteers/waiting-list/", None),
             ("checks of a volunteer", f"/coordinator/volunteers/{self.volunteer.pk}/checks/", None),
             (
                 "checks of a volunteer with errors",

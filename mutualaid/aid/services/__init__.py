@@ -63,6 +63,13 @@ from mutualaid.aid.services.teamwork import (
     team_note_add,
 )
 from mutualaid.aid.services.vetting import volunteer_check_record
+from mutualaid.aid.services.waiting_list import (
+    community_set_volunteer_waiting_list,
+    volunteers_let_in,
+    volunteers_let_in_first,
+    waiting_list_position,
+    waiting_volunteers,
+)
 
 __all__ = [
     "EDITABLE_REQUEST_STATUSES",
@@ -84,6 +91,7 @@ __all__ = [
     "call_release",
     "call_take",
     "community_identity_update",
+    "community_set_volunteer_waiting_list",
     "concern_report_file",
     "concern_report_mark_dealt_with",
     "coordinator_message_send",
@@ -111,4 +119,8 @@ __all__ = [
     "volunteer_offer_set_paused",
     "volunteer_suspend",
     "volunteer_suspension_lift",
+    "volunteers_let_in",
+    "volunteers_let_in_first",
+    "waiting_list_position",
+    "waiting_volunteers",
 ]

@@ -41,7 +41,7 @@ def volunteer_offer_save(
     earlier_community_ids = set(
         VolunteerOffer.objects.filter(volunteer=volunteer).values_list("community_id", flat=True)
     )
-    offer, _created = VolunteerOffer.objects.update_or_create(
+    offer, created = VolunteerOffer.objects.update_or_create(
         volunteer=volunteer,
         defaults={
             "community": community,
@@ -55,6 +55,11 @@ def volunteer_offer_save(
             "languages": sorted(set(languages)),
         },
     )
+    # (Read afresh: a coordinator may have closed sign-ups since `community` was loaded.)
+    if created and Community.objects.filter(pk=community.pk, volunteer_waiting_list=True).exists():
+        # Sign-ups are closed to the waiting list: a new volunteer waits to be let in.
+        offer.waiting_since = timezone.now()
+        offer.save(update_fields=["waiting_since"])
     offer.skills.set(skills)
     if volunteer.community_id is None:
         volunteer.community = community
