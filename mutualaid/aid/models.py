@@ -719,7 +719,8 @@ class TaskExpense(models.Model):
         SETTLED = "settled", _("Settled by a coordinator")
 
     assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="expense")
-    help_request = models.ForeignKey(HelpRequest, on_delete=models.PROTECT, related_name="expenses")
+    # One per request: recorded once the task is done, and a request is done once.
+    help_request = models.OneToOneField(HelpRequest, on_delete=models.PROTECT, related_name="expense")
     amount = models.DecimalField(
         _("amount paid (EUR)"),
         max_digits=7,

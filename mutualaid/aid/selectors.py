@@ -582,41 +582,53 @@ def _closing_note(entry: AuditEntry) -> HistoryNote | None:
 
 
 @dataclass(frozen=True)
-class FollowUps:
-    """What the coordinators must still look after once tasks are done."""
+class FollowUp:
+    """A done request the coordinators must still look after, and why."""
 
-    not_helped: list[TaskFeedback]
-    disputed: list[TaskExpense]
-    unconfirmed: list[TaskExpense]
+    help_request: HelpRequest
+    why: str  # "not_helped", "disputed" or "unconfirmed"
+
+
+@dataclass(frozen=True)
+class FollowUps:
+    items: list[FollowUp]
     unconfirmed_days: int
 
     @property
     def count(self) -> int:
-        return len(self.not_helped) + len(self.disputed) + len(self.unconfirmed)
+        return len(self.items)
 
 
 def follow_ups_for_community(
     community: Community, *, now: dt.datetime | None = None, limit: int = 50
 ) -> FollowUps:
     """ "The help did not come" not yet followed up, disputed expenses, and expenses the
-    person has not confirmed paying back for EXPENSE_UNCONFIRMED_DAYS days; oldest first."""
+    person has not confirmed paying back for EXPENSE_UNCONFIRMED_DAYS days, oldest first
+    (one query, whatever the community's size)."""
     from mutualaid.aid.services.expenses import unconfirmed_expense_days, unconfirmed_since
 
-    not_helped = (
-        TaskFeedback.objects.filter(
-            help_request__community=community, kind=TaskFeedback.Kind.NOT_HELPED, followed_up_at__isnull=True
-        )
-        .select_related("help_request__category", "help_request__call_taken_by")
-        .order_by("given_at", "pk")[:limit]
+    not_helped = Q(feedback__kind=TaskFeedback.Kind.NOT_HELPED, feedback__followed_up_at__isnull=True)
+    disputed = Q(expense__status=TaskExpense.Status.DISPUTED)
+    unconfirmed = Q(
+        expense__status=TaskExpense.Status.RECORDED, expense__recorded_at__lte=unconfirmed_since(now)
     )
-    expenses = TaskExpense.objects.filter(help_request__community=community).select_related(
-        "help_request__category", "assignment__volunteer"
+    requests = (
+        HelpRequest.objects.filter(community=community)
+        .filter(not_helped | disputed | unconfirmed)
+        .select_related("category", "call_taken_by", "feedback", "expense__assignment__volunteer")
+        .order_by("updated_at", "pk")[:limit]
     )
-    disputed = expenses.filter(status=TaskExpense.Status.DISPUTED).order_by("answered_at", "pk")[:limit]
-    unconfirmed = expenses.filter(
-        status=TaskExpense.Status.RECORDED, recorded_at__lte=unconfirmed_since(now)
-    ).order_by("recorded_at", "pk")[:limit]
-    return FollowUps(list(not_helped), list(disputed), list(unconfirmed), unconfirmed_expense_days())
+    items = []
+    for help_request in requests:
+        feedback = getattr(help_request, "feedback", None)
+        if feedback is not None and feedback.needs_follow_up:
+            items.append(FollowUp(help_request, "not_helped"))
+        expense = getattr(help_request, "expense", None)
+        if expense is not None and expense.status == TaskExpense.Status.DISPUTED:
+            items.append(FollowUp(help_request, "disputed"))
+        elif expense is not None and expense.status == TaskExpense.Status.RECORDED:
+            items.append(FollowUp(help_request, "unconfirmed"))
+    return FollowUps(items, unconfirmed_expense_days())
 
 
 def request_history_for_coordinators(help_request: HelpRequest) -> list[StatusChange | HistoryNote]:

@@ -66,15 +66,15 @@ def _recorded(expense: TaskExpense) -> dict:
 def expense_record(
     *, assignment: Assignment, volunteer: User, amount: Decimal, receipt_note: str = ""
 ) -> TaskExpense:
-    """The volunteer says what they paid (while the task is accepted or once done); they
-    may correct it until the person has answered."""
+    """The volunteer says what they paid, once the task is done (with marking it done, or
+    after); they may correct it until the person has answered."""
     assignment, help_request = locked_assignment(assignment.pk)
     if assignment.volunteer_id != volunteer.pk:
         raise PermissionDenied
     if not help_request.category.carries_expenses:
         raise TaskActionError(_("This kind of help has no expenses to record."))
-    if assignment.status not in (AssignmentStatus.ACCEPTED, AssignmentStatus.DONE):
-        raise TaskActionError(_("Only a task you accepted can have expenses."))
+    if assignment.status != AssignmentStatus.DONE:
+        raise TaskActionError(_("Record what you paid when you mark the task as done, or after."))
     amount = check_amount(amount, help_request.community)
     receipt_note = receipt_note.strip()
     if len(receipt_note) > RECEIPT_NOTE_MAX_LENGTH:
