@@ -533,6 +533,15 @@ class CommunityIdentityForm(forms.ModelForm):
     )
     remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Left empty (or by an older form): the cap stays what it is.
+        self.fields["expense_cap"].required = False
+
+    def clean_expense_cap(self):
+        cap = self.cleaned_data.get("expense_cap")
+        return self.instance.expense_cap if cap is None else cap
+
     class Meta:
         model = Community
         fields = [

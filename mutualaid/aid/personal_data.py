@@ -26,6 +26,8 @@ from mutualaid.aid.models import (
     CoordinatorMessage,
     HelpRequest,
     StatusChange,
+    TaskExpense,
+    TaskFeedback,
     TeamNote,
     VolunteerCheck,
     VolunteerOffer,
@@ -195,6 +197,16 @@ def _forget_request_details(help_request: HelpRequest) -> None:
     help_request.text_caller = False
 
 
+def _forget_closing_words(requests: QuerySet[HelpRequest], *, volunteer: User | None = None) -> None:
+    """What people wrote once the task was done: the thanks or complaint, and the expenses'
+    receipt notes, reasons and settlements (of these requests, and of the volunteer's tasks)."""
+    TaskFeedback.objects.filter(help_request__in=requests).exclude(message="").update(message="")
+    expenses = Q(help_request__in=requests)
+    if volunteer is not None:
+        expenses |= Q(assignment__volunteer=volunteer)
+    TaskExpense.objects.filter(expenses).update(receipt_note="", dispute_reason="", settlement_note="")
+
+
 def account_delete(*, person: User) -> None:
     """Release what they hold, then anonymise them and their requests for the statistics."""
     for help_request in HelpRequest.objects.filter(requester=person, status__in=CANCELLABLE_REQUEST_STATUSES):
@@ -211,6 +223,7 @@ def account_delete(*, person: User) -> None:
         _forget_reasons(StatusChange.objects.filter(Q(help_request__in=own_requests) | Q(actor=person)))
         # The team's notes about their requests speak of them.
         TeamNote.objects.filter(help_request__in=own_requests).exclude(text=FORGOTTEN).update(text=FORGOTTEN)
+        _forget_closing_words(own_requests, volunteer=person)
         Assignment.objects.filter(Q(volunteer=person) | Q(help_request__in=own_requests)).exclude(
             decline_reason=""
         ).update(decline_reason="")
@@ -277,6 +290,7 @@ def personal_data_purge(
             subject=FORGOTTEN, body=FORGOTTEN
         )
         TeamNote.objects.filter(help_request__in=all_finished).exclude(text=FORGOTTEN).update(text=FORGOTTEN)
+        _forget_closing_words(all_finished)
         # A safeguarding concern is kept while open; once dealt with, for the same period.
         ConcernReport.objects.filter(
             status=ConcernReport.Status.DEALT_WITH, dealt_with_at__lt=cutoff

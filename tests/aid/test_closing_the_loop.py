@@ -250,3 +250,22 @@ def test_an_expense_left_unconfirmed_for_the_set_days_shows_on_the_dashboard(
     assert [item.why for item in selectors.follow_ups_for_community(community, now=later).items] == [
         "unconfirmed"
     ]
+
+
+def test_the_purge_and_account_deletion_forget_what_people_wrote_after_the_task(
+    done_task, help_request, citizen, volunteer
+):
+    from mutualaid.aid.personal_data import account_delete, personal_data_purge
+
+    services.task_thank(help_request=help_request, actor=citizen, message="Dear Jan, thanks!")
+    expense = services.expense_record(
+        assignment=done_task, volunteer=volunteer, amount=Decimal("4"), receipt_note="Receipt for Mrs Peeters"
+    )
+    services.expense_dispute(expense=expense, actor=citizen, reason="Jan charged too much")
+    personal_data_purge(older_than_days=10_000)  # nothing is that old: nothing forgotten
+    assert TaskFeedback.objects.get().message == "Dear Jan, thanks!"
+    account_delete(person=citizen)
+    expense.refresh_from_db()
+    assert TaskFeedback.objects.get().message == ""
+    assert (expense.receipt_note, expense.dispute_reason) == ("", "")
+    assert expense.amount == Decimal("4.00")  # the figures stay
