@@ -68,11 +68,13 @@ def test_thanks_reach_the_volunteer_with_the_message_and_nothing_of_the_citizens
 def test_help_that_did_not_come_alerts_the_coordinators_and_waits_on_their_dashboard(
     done_task, help_request, citizen, coordinator, volunteer, community
 ):
-    coordinator.email = "coordinator@example.org"
+    coordinator.email, coordinator.preferred_language = "coordinator@example.org", "en"
     coordinator.save()
+    told_volunteer = OutgoingMessage.objects.filter(recipient=volunteer).count()
     services.task_report_not_helped(help_request=help_request, actor=citizen, message="Nobody came.")
-    assert OutgoingMessage.objects.filter(recipient=coordinator, channel="email").exists()
-    assert not OutgoingMessage.objects.filter(recipient=volunteer, subject__contains="did not come").exists()
+    mail = OutgoingMessage.objects.get(recipient=coordinator, channel="email")
+    assert "did not come" in mail.subject and f"/coordinator/requests/{help_request.pk}/" in mail.body
+    assert OutgoingMessage.objects.filter(recipient=volunteer).count() == told_volunteer
     # The volunteer is not shown a complaint: the coordinators hear both sides first.
     assert selectors.task_for_volunteer(done_task).thanks is None
     follow_ups = selectors.follow_ups_for_community(community)
@@ -206,7 +208,7 @@ def test_the_volunteer_corrects_the_amount_until_the_citizen_answered(done_task,
 def test_a_dispute_needs_a_reason_alerts_the_coordinators_and_a_coordinator_settles_it(
     done_task, volunteer, citizen, coordinator, community
 ):
-    coordinator.email = "coordinator@example.org"
+    coordinator.email, coordinator.preferred_language = "coordinator@example.org", "en"
     coordinator.save()
     expense = services.expense_record(assignment=done_task, volunteer=volunteer, amount=Decimal("9"))
     with pytest.raises(ValidationError):
