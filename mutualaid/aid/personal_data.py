@@ -37,6 +37,7 @@ from mutualaid.aid.states import (
     CANCELLABLE_REQUEST_STATUSES,
     FINISHED_REQUEST_STATUSES,
     LIVE_ASSIGNMENT_STATUSES,
+    AssignmentStatus,
 )
 from notifications.events import close_live_sockets
 from notifications.models import OutgoingMessage, PushSubscription
@@ -99,6 +100,9 @@ def personal_data_export(person: User) -> dict:
                     }
                     for change in help_request.status_changes.all()
                 ],
+                # Once done: their thanks or "did not come", and what they paid back.
+                "answer_after_the_task": _feedback_export(help_request),
+                "expense": _expense_export(help_request),
             }
             for help_request in requests
         ],
@@ -133,6 +137,9 @@ def personal_data_export(person: User) -> dict:
                 "responded_at": assignment.responded_at.isoformat() if assignment.responded_at else None,
                 "decline_reason": assignment.decline_reason,
                 "hours_spent": assignment.hours_spent,
+                "expense": _expense_export(assignment.help_request, by_them=True)
+                if assignment.status == AssignmentStatus.DONE
+                else None,
             }
             for assignment in assignments
         ],
@@ -154,6 +161,26 @@ def personal_data_export(person: User) -> dict:
             {"at": entry.at.isoformat(), "action": entry.action, "subject": entry.subject}
             for entry in AuditEntry.objects.filter(actor=person).order_by("at", "pk")
         ],
+    }
+
+
+def _feedback_export(help_request: HelpRequest) -> dict | None:
+    feedback = TaskFeedback.objects.filter(help_request=help_request).first()
+    if feedback is None:
+        return None
+    return {"kind": feedback.kind, "message": feedback.message, "given_at": feedback.given_at.isoformat()}
+
+
+def _expense_export(help_request: HelpRequest, *, by_them: bool = False) -> dict | None:
+    """The amount and its state; the receipt note to the volunteer who wrote it only."""
+    expense = TaskExpense.objects.filter(help_request=help_request).first()
+    if expense is None:
+        return None
+    return {
+        "amount_eur": str(expense.amount),
+        "status": expense.status,
+        "recorded_at": expense.recorded_at.isoformat(),
+        **({"receipt_note": expense.receipt_note} if by_them else {}),
     }
 
 

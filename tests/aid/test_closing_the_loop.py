@@ -271,3 +271,23 @@ def test_the_purge_and_account_deletion_forget_what_people_wrote_after_the_task(
     assert TaskFeedback.objects.get().message == ""
     assert (expense.receipt_note, expense.dispute_reason) == ("", "")
     assert expense.amount == Decimal("4.00")  # the figures stay
+
+
+def test_each_persons_data_export_holds_their_answer_and_the_expense(
+    done_task, help_request, citizen, volunteer
+):
+    from mutualaid.aid.personal_data import personal_data_export
+
+    services.expense_record(
+        assignment=done_task, volunteer=volunteer, amount=Decimal("4"), receipt_note="Bag"
+    )
+    services.task_thank(help_request=help_request, actor=citizen, message="Thanks!")
+    (own,) = personal_data_export(citizen)["help_requests"]
+    assert own["answer_after_the_task"]["message"] == "Thanks!"
+    assert own["expense"] == {
+        "amount_eur": "4.00",
+        "status": "recorded",
+        "recorded_at": own["expense"]["recorded_at"],
+    }
+    (task,) = personal_data_export(volunteer)["tasks_as_volunteer"]
+    assert task["expense"]["receipt_note"] == "Bag"
