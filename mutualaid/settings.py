@@ -414,6 +414,9 @@ MATCHING_DEBOUNCE_SECONDS = float(os.environ.get("MATCHING_DEBOUNCE_SECONDS", "2
 COORDINATOR_HOLD_MINUTES = int(os.environ.get("COORDINATOR_HOLD_MINUTES", "15"))
 # A coordinator's "I'll call them" lapses after this, so a forgotten one blocks no one.
 CALL_CLAIM_MINUTES = int(os.environ.get("CALL_CLAIM_MINUTES", "120"))
+# An expense the person has not confirmed paying back shows on the coordinators' dashboard
+# after this many days.
+EXPENSE_UNCONFIRMED_DAYS = int(os.environ.get("EXPENSE_UNCONFIRMED_DAYS", "7"))
 MATCHING_TICK_SECONDS = float(os.environ.get("MATCHING_TICK_SECONDS", "30"))
 # Fair turns: each task a volunteer accepted or did in the last MATCHING_FAIR_TURN_DAYS days,
 # and each proposal waiting for their answer, adds this many km to every distance matching

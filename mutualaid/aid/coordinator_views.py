@@ -35,7 +35,7 @@ from mutualaid.aid.forms import (
 )
 from mutualaid.aid.models import CoordinatorMessage, VolunteerOffer
 from mutualaid.aid.states import InvalidTransition
-from mutualaid.aid.views import add_service_errors, request_details
+from mutualaid.aid.views import add_service_errors, closing_context, request_details
 from mutualaid.reports import charts, statistics
 from notifications.outbox import failed_recently, waiting_for_daily_cap
 
@@ -122,6 +122,7 @@ def _override_page(request: HttpRequest, help_request, **forms) -> HttpResponse:
         "sent_messages": help_request.outgoing_messages.select_related("recipient").order_by(
             "created_at", "pk"
         ),
+        **closing_context(help_request, for_coordinator=True),
     }
     return render(request, "aid/coordinator/request.html", context)
 
@@ -349,7 +350,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "texts_waiting_for_cap": waiting_for_daily_cap(community_id=community.pk),
             "phones_to_check": community.members.exclude(phone_to_check="").count(),
             "sms_daily_cap": settings.SMS_DAILY_CAP,
-            "map_points": request_list.community_map_points(community, categories),
+            # The same requests as the list (every page of it), whatever the filters.
+            "map_points": request_list.community_map_points(
+                community, categories, request_list.filtered_requests(community, filters)
+            ),
+            "follow_ups": selectors.follow_ups_for_community(community),
         },
     )
 

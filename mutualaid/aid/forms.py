@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from decimal import InvalidOperation
 
 import phonenumbers
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -27,6 +29,7 @@ from mutualaid.aid.models import (
     VolunteerCheck,
     part_of_day_has_passed,
 )
+from mutualaid.aid.money import parse_money
 from mutualaid.aid.places import Location
 from mutualaid.aid.selectors import requests_with_phone
 from notifications.channels.sms import is_mobile
@@ -430,9 +433,93 @@ class CoordinatorMessageForm(forms.Form):
         self.fields["neighbourhood"].choices = [("", _("anywhere"))] + [(area, area) for area in areas]
 
 
-class DoneForm(forms.Form):
+class MoneyField(forms.CharField):
+    """Euros and cents as people type them ("12,50", "12.50", "€ 12,50"); a text input with
+    a decimal keypad, since a number input refuses the decimal comma in some browsers."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_length", 20)
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_money(value)
+        except InvalidOperation:
+            raise forms.ValidationError(_("Give the amount in euros, e.g. 12,50.")) from None
+
+
+class ExpenseForm(forms.Form):
+    """What the volunteer paid for the task (shopping, medicines), at most the community's cap."""
+
+    amount = MoneyField(label=_("Amount you paid (EUR)"), help_text=_("Euros and cents, e.g. 12,50."))
+    receipt_note = forms.CharField(
+        label=_("About the receipt (optional)"),
+        max_length=200,
+        required=False,
+        help_text=_("For example: receipt given with the shopping."),
+    )
+
+    def __init__(self, *args, community: Community, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.community = community
+
+    def clean_amount(self):
+        from mutualaid.aid.services.expenses import check_amount
+
+        amount = self.cleaned_data["amount"]
+        if amount is None:
+            return None
+        try:
+            return check_amount(amount, self.community)
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["amount"]) from None
+
+
+class DoneForm(ExpenseForm):
+    """Marking a task done; the expense is asked for only where the kind of help has them."""
+
     hours_spent = forms.FloatField(
         label=_("Hours spent (optional)"), required=False, min_value=0.25, max_value=24
+    )
+
+    field_order = ["hours_spent", "amount", "receipt_note"]
+
+    def __init__(self, *args, community: Community, with_expense: bool, **kwargs) -> None:
+        super().__init__(*args, community=community, **kwargs)
+        if with_expense:
+            self.fields["amount"].required = False
+            self.fields["amount"].label = _("Amount you paid, if any (EUR)")
+        else:
+            del self.fields["amount"], self.fields["receipt_note"]
+
+
+class FeedbackForm(forms.Form):
+    message = forms.CharField(
+        label=_("A message (optional)"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ExpenseDisputeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What is wrong with the amount?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The coordinators read it and settle it with you and the volunteer."),
+    )
+
+
+class ExpenseSettleForm(forms.Form):
+    note = forms.CharField(
+        label=_("How was it settled?"),
+        max_length=500,
+        help_text=_("Kept in the request's record."),
     )
 
 
@@ -446,6 +533,15 @@ class CommunityIdentityForm(forms.ModelForm):
     )
     remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Left empty (or by an older form): the cap stays what it is.
+        self.fields["expense_cap"].required = False
+
+    def clean_expense_cap(self):
+        cap = self.cleaned_data.get("expense_cap")
+        return self.instance.expense_cap if cap is None else cap
+
     class Meta:
         model = Community
         fields = [
@@ -455,8 +551,10 @@ class CommunityIdentityForm(forms.ModelForm):
             "help_line_days",
             "help_line_opens",
             "help_line_closes",
+            "expense_cap",
         ]
         widgets = {
+            "expense_cap": forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
             "accent_colour": forms.TextInput(attrs={"type": "color"}),
             "help_line_opens": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "help_line_closes": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),

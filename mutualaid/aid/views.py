@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,12 +23,16 @@ from mutualaid.aid.forms import (
     CancelForm,
     DeclineForm,
     DoneForm,
+    ExpenseDisputeForm,
+    ExpenseForm,
+    ExpenseSettleForm,
+    FeedbackForm,
     HelpRequestForm,
     NoteForm,
     VolunteerOfferForm,
     help_request_form_initial,
 )
-from mutualaid.aid.models import Community, VolunteerOffer
+from mutualaid.aid.models import Community, TaskExpense, TaskFeedback, VolunteerOffer
 from mutualaid.aid.services.assignments import SUSPENDED_MESSAGE
 from mutualaid.aid.states import CANCELLABLE_REQUEST_STATUSES, InvalidTransition
 from mutualaid.limits import request_is_limited, too_many_message
@@ -110,8 +115,25 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             "cancel_form": CancelForm(),
             "note_form": NoteForm(initial={"note": help_request.note_for_volunteer}),
             "history": help_request.status_changes.filter(subject="request").select_related("actor"),
+            **closing_context(help_request),
         },
     )
+
+
+def closing_context(help_request, *, for_coordinator: bool = False) -> dict:
+    """Once done: the person's answer (thanks or "did not come") and the task's expense; a
+    coordinator answers only for someone who phoned (a person with an account answers
+    themselves)."""
+    if help_request.status != "done":
+        return {}
+    return {
+        "can_answer": not for_coordinator or help_request.requester_id is None,
+        "settle_form": ExpenseSettleForm(),
+        "feedback": TaskFeedback.objects.filter(help_request=help_request).first(),
+        "expense": TaskExpense.objects.filter(help_request=help_request).first(),
+        "feedback_form": FeedbackForm(),
+        "dispute_form": ExpenseDisputeForm(),
+    }
 
 
 @login_required
@@ -288,9 +310,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def task_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
-    assignment = selectors.assignment_for_volunteer(request.user, assignment_id)
+def task_page(request: HttpRequest, assignment, *, done_form=None, expense_form=None, status: int = 200):
+    """A volunteer's task, with the forms a refused post left filled in (and their messages)."""
     if VolunteerOffer.objects.filter(volunteer=request.user, suspended_at__isnull=False).exists():
         # A suspended volunteer opens no task: they are told why they cannot, and whom to ask.
         return render(
@@ -299,11 +320,27 @@ def task_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
             {"suspended_message": SUSPENDED_MESSAGE, "community": request.user.community},
             status=403,
         )
+    help_request = assignment.help_request
+    community = help_request.community
+    with_expense = help_request.category.carries_expenses
     return render(
         request,
         "aid/task_detail.html",
-        {"task": selectors.task_for_volunteer(assignment), "decline_form": DeclineForm()},
+        {
+            "task": selectors.task_for_volunteer(assignment),
+            "decline_form": DeclineForm(),
+            "done_form": done_form or DoneForm(community=community, with_expense=with_expense),
+            "expense_form": expense_form or ExpenseForm(community=community),
+            "with_expense": with_expense,
+            "expense_cap": community.expense_cap,
+        },
+        status=status,
     )
+
+
+@login_required
+def task_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    return task_page(request, selectors.assignment_for_volunteer(request.user, assignment_id))
 
 
 def _task_action(request: HttpRequest, assignment_id: int, action: Callable, success: str) -> HttpResponse:
@@ -352,19 +389,36 @@ def task_decline(request: HttpRequest, assignment_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def task_done(request: HttpRequest, assignment_id: int) -> HttpResponse:
-    form = DoneForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors["hours_spent"]))
-        return redirect("task-detail", assignment_id=assignment_id)
-    hours = form.cleaned_data["hours_spent"]
-    return _task_action(
-        request,
-        assignment_id,
-        lambda assignment: services.assignment_complete(
-            assignment=assignment, volunteer=request.user, hours_spent=hours
-        ),
-        _("Marked as done. Thank you for helping!"),
-    )
+    """Done, with the hours and (shopping, pharmacy) what the volunteer paid: both or neither."""
+    assignment = selectors.assignment_for_volunteer(request.user, assignment_id)
+    help_request = assignment.help_request
+    with_expense = help_request.category.carries_expenses
+    form = DoneForm(request.POST, community=help_request.community, with_expense=with_expense)
+    if form.is_valid():
+        amount = form.cleaned_data.get("amount")
+        try:
+            with transaction.atomic():
+                services.assignment_complete(
+                    assignment=assignment,
+                    volunteer=request.user,
+                    hours_spent=form.cleaned_data["hours_spent"],
+                )
+                if amount is not None:
+                    services.expense_record(
+                        assignment=assignment,
+                        volunteer=request.user,
+                        amount=amount,
+                        receipt_note=form.cleaned_data["receipt_note"],
+                    )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        except (services.TaskActionError, InvalidTransition) as error:
+            messages.error(request, str(error))
+            return redirect("task-detail", assignment_id=assignment.pk)
+        else:
+            messages.success(request, _("Marked as done. Thank you for helping!"))
+            return redirect("task-detail", assignment_id=assignment.pk)
+    return task_page(request, assignment, done_form=form, status=400)
 
 
 @login_required

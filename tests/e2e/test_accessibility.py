@@ -16,6 +16,7 @@ import contextlib
 import datetime as dt
 import io
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -164,8 +165,12 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             help_line_closes=dt.time(17),
         )
         self.community = community
-        shopping = Category.objects.create(community=community, slug="shopping", name="Shopping")
-        pharmacy = Category.objects.create(community=community, slug="pharmacy", name="Pharmacy")
+        shopping = Category.objects.create(
+            community=community, slug="shopping", name="Shopping", carries_expenses=True
+        )
+        pharmacy = Category.objects.create(
+            community=community, slug="pharmacy", name="Pharmacy", carries_expenses=True
+        )
         Category.objects.create(community=community, slug="lift", name="A lift", requires_vetting=True)
         self.coordinator = make_user(
             "coordinator", community, is_coordinator=True, is_staff=True, email="coordinator@example.org"
@@ -196,6 +201,11 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
         done_task = services.assignment_propose(help_request=done_request, volunteer=self.volunteer, km=0.7)
         services.assignment_accept(assignment=done_task, volunteer=self.volunteer)
         services.assignment_complete(assignment=done_task, volunteer=self.volunteer, hours_spent=1.5)
+        # The volunteer paid for the shopping: the citizen is asked to confirm paying it back.
+        services.expense_record(
+            assignment=done_task, volunteer=self.volunteer, amount=Decimal("12.50"), receipt_note="In the bag"
+        )
+        self.done_request, self.done_task = done_request, done_task
         # ...and one whose every chosen time passed with no one found.
         self.expired_request = post_request(self.citizen, community, pharmacy)
         services.help_request_expire_if_time_passed(
@@ -232,6 +242,25 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             contact_phone="016 98 76 54",
         )
         services.help_request_cancel(help_request=cancelled, actor=self.coordinator, reason="not needed")
+        # A caller whose help did not come: on the dashboard's follow-ups.
+        not_helped = services.help_request_create(
+            community=community,
+            requester=None,
+            created_by=self.coordinator,
+            category=shopping,
+            description="Milk and bread.",
+            urgency=1,
+            location=NAAMSESTRAAT,
+            any_time=True,
+            contact_name="Mr Peeters",
+            contact_phone="016 11 11 11",
+        )
+        not_helped_task = services.assignment_propose(help_request=not_helped, volunteer=self.volunteer, km=1)
+        services.assignment_accept(assignment=not_helped_task, volunteer=self.volunteer)
+        services.assignment_complete(assignment=not_helped_task, volunteer=self.volunteer)
+        services.task_report_not_helped(
+            help_request=not_helped, actor=self.coordinator, message="Nobody came."
+        )
         services.coordinator_message_send(
             coordinator=self.coordinator,
             community=community,
@@ -327,6 +356,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("cancelling a request", f"/requests/{self.accepted_request.pk}/cancel/", None),
                 ("changing a request", f"/requests/{self.open_request.pk}/edit/", None),
                 ("request detail (time passed)", f"/requests/{self.expired_request.pk}/", None),
+                ("request detail (done, an expense to confirm)", f"/requests/{self.done_request.pk}/", None),
                 ("new times for a request", f"/requests/{self.expired_request.pk}/edit/", None),
                 ("report a concern", f"/requests/{self.accepted_request.pk}/concern/", None),
                 (
@@ -350,6 +380,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ),
                 ("task detail (proposed)", f"/volunteer/tasks/{self.proposed_task.pk}/", None),
                 ("task detail (accepted)", f"/volunteer/tasks/{self.accepted_task.pk}/", None),
+                ("task detail (done, with an expense)", f"/volunteer/tasks/{self.done_task.pk}/", None),
                 ("report a concern", f"/volunteer/tasks/{self.accepted_task.pk}/concern/", None),
                 account,
             ]
@@ -375,6 +406,11 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             ("coordinator request (open)", f"/coordinator/requests/{self.open_request.pk}/", None),
             ("coordinator request (accepted)", f"/coordinator/requests/{self.accepted_request.pk}/", None),
             ("coordinator request (phoned in)", f"/coordinator/requests/{self.phone_request.pk}/", None),
+            (
+                "coordinator request (done, an expense)",
+                f"/coordinator/requests/{self.done_request.pk}/",
+                None,
+            ),
             ("messages", "/coordinator/messages/", None),
             ("messages with errors", "/coordinator/messages/", submit_main_form),
             ("our look", "/coordinator/identity/", None),

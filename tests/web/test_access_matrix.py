@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -53,6 +54,8 @@ from mutualaid.aid.models import (
     CoordinatorMessage,
     HelpRequest,
     StatusChange,
+    TaskExpense,
+    TaskFeedback,
     TeamNote,
     TimeWindow,
     VolunteerCheck,
@@ -179,6 +182,30 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("request-note", "B", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302! 404", "note"),
     ("request-note", "A", LOGIN_THEN_405, "L 302 404 404 404 404 302 404 302 404", "note"),
     ("request-note", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "note"),
+    # Closing the loop: D is the owner's request, done by volunteer_accepted (assignment Z),
+    # who recorded what they paid. Its citizen answers, or a coordinator of its community for
+    # them (for someone who phoned); A is not done yet: told so, nothing saved.
+    ("request-thank", "D", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302! 404", "feedback"),
+    ("request-thank", "A", LOGIN_THEN_405, "L 302 404 404 404 404 302 404 302 404", "feedback"),
+    ("request-thank", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "feedback"),
+    ("request-not-helped", "D", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302! 404", "feedback"),
+    ("request-not-helped", "A", LOGIN_THEN_405, "L 302 404 404 404 404 302 404 302 404", "feedback"),
+    ("request-not-helped", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "feedback"),
+    ("expense-repaid", "D", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302! 404", "empty"),
+    ("expense-repaid", "A", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    ("expense-dispute", "D", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302! 404", "reason"),
+    ("expense-dispute", "A", LOGIN_THEN_405, LOGIN_THEN_404, "reason"),
+    ("expense-dispute", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "reason"),
+    # Settling an expense: the community's coordinators only (the citizen finds D: still 404).
+    ("coordinator-expense-settle", "D", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "settle"),
+    ("coordinator-expense-settle", "A", LOGIN_THEN_405, "L 404 404 404 404 404 404 404 404 404", "settle"),
+    ("coordinator-expense-settle", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "settle"),
+    # Recording what one paid: the task's volunteer only, once done (Q is accepted: told so).
+    ("task-expense", "Z", "L 404 404 404 302 404 404 404 404 404",
+     "L 404 404 404 302! 404 404 404 404 404", "expense"),
+    ("task-expense", "Q", "L 404 404 404 302 404 404 404 404 404",
+     "L 404 404 404 302 404 404 404 404 404", "expense"),
+    ("task-expense", "missing-assignment", LOGIN_THEN_404, LOGIN_THEN_404, "expense"),
     # A point on the map in words (the map picker): anyone signed in, nothing personal.
     ("place-description", "?latitude=50.8735&longitude=4.7003", LOGIN_THEN_200, LOGIN_THEN_405, "empty"),
     # Volunteers' offers and inbox: their own only.
@@ -511,6 +538,9 @@ class World:
             "team-note": {"text": "Her daughter visits on Fridays."},
             "call": {"kind": "call_back"},
             "outcome": {"outcome": "She knows who is coming."},
+            "feedback": {"message": "Thank you so much!"},
+            "settle": {"note": "Agreed on the phone: paid back in cash."},
+            "expense": {"amount": "12,50", "receipt_note": "Receipt in the bag."},
             "concern": {"text": "Something worried me."},
             "note": {"note": "Ring at the back door, please."},
             "offer": {
@@ -576,6 +606,14 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
     _grant_coordinator_admin(coordinator)
     _grant_coordinator_admin(outsider_coordinator)
 
+    # D: done by the volunteer who then accepts B, who paid for the shopping.
+    shopping.carries_expenses = True
+    shopping.save()
+    request_d = post_request(citizen, community, shopping, location=PARIJSSTRAAT)
+    done = services.assignment_propose(help_request=request_d, volunteer=accepted, km=1.5)
+    services.assignment_accept(assignment=done, volunteer=accepted)
+    services.assignment_complete(assignment=done, volunteer=accepted)
+    services.expense_record(assignment=done, volunteer=accepted, amount=Decimal("8.40"))
     request_a = post_request(citizen, community, shopping, location=PARIJSSTRAAT)
     proposal = services.assignment_propose(help_request=request_a, volunteer=proposed, km=0.7)
     request_b = post_request(citizen, community, shopping, location=PARIJSSTRAAT)
@@ -636,8 +674,9 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
             "H": request_h,
             "R": referral,
             "R2": other_referral,
+            "D": request_d,
         },
-        assignments={"P": proposal, "Q": task},
+        assignments={"P": proposal, "Q": task, "Z": done},
         leuven=community,
         shopping=shopping,
         keys={"K": key},
@@ -723,6 +762,8 @@ def database_state() -> tuple:
         list(Referrer.objects.order_by("pk").values_list("pk", "deactivated_at")),
         list(ReferrerInvitation.objects.order_by("pk").values_list("pk", "accepted_at", "withdrawn_at")),
         Referral.objects.count(),
+        list(TaskFeedback.objects.order_by("pk").values_list("pk", "kind", "message", "followed_up_at")),
+        list(TaskExpense.objects.order_by("pk").values_list("pk", "status", "amount", "settlement_note")),
     )
 
 
