@@ -735,7 +735,7 @@ class HelpSeries(Place):
 
     @property
     def label(self) -> str:
-        """"Every Tuesday morning, until 31 Jan 2027" in the reader's language."""
+        """ "Every Tuesday morning, until 31 Jan 2027" in the reader's language."""
         from mutualaid.aid.recurrence import describe
 
         return describe(self.every_weeks, self.starts, self.part_of_day, self.until)

@@ -11,16 +11,17 @@ import datetime as dt
 from dateutil.rrule import WEEKLY, rrule, rrulestr
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
+# In a sentence: Dutch and French write them in lower case ("elke dinsdag", "chaque mardi").
 DAY_NAMES = (
-    gettext_lazy("Monday"),
-    gettext_lazy("Tuesday"),
-    gettext_lazy("Wednesday"),
-    gettext_lazy("Thursday"),
-    gettext_lazy("Friday"),
-    gettext_lazy("Saturday"),
-    gettext_lazy("Sunday"),
+    pgettext_lazy("weekday in a sentence", "Monday"),
+    pgettext_lazy("weekday in a sentence", "Tuesday"),
+    pgettext_lazy("weekday in a sentence", "Wednesday"),
+    pgettext_lazy("weekday in a sentence", "Thursday"),
+    pgettext_lazy("weekday in a sentence", "Friday"),
+    pgettext_lazy("weekday in a sentence", "Saturday"),
+    pgettext_lazy("weekday in a sentence", "Sunday"),
 )
 
 
@@ -54,7 +55,7 @@ def occurrence_dates(rule: str, starts: dt.date, first: dt.date, last: dt.date) 
 
 
 def describe(every_weeks: int, starts: dt.date, part_of_day: int, until: dt.date | None) -> str:
-    """"Every Tuesday morning, until 31 Jan 2027", in the reader's language."""
+    """ "Every Tuesday morning, until 31 Jan 2027", in the reader's language."""
     from mutualaid.aid.models import PartOfDay
 
     values = {"day": DAY_NAMES[starts.weekday()], "part": PartOfDay(part_of_day).label.lower()}

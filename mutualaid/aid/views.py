@@ -21,11 +21,15 @@ from mutualaid.aid.forms import (
     DoneForm,
     HelpRequestForm,
     NoteForm,
+    PausePeriodForm,
+    RepeatingHelpRequestForm,
     VolunteerOfferForm,
     help_request_form_initial,
+    repeat_details,
 )
 from mutualaid.aid.models import Community, VolunteerOffer
 from mutualaid.aid.services.assignments import SUSPENDED_MESSAGE
+from mutualaid.aid.services.series import help_series_create
 from mutualaid.aid.states import CANCELLABLE_REQUEST_STATUSES, InvalidTransition
 from mutualaid.limits import request_is_limited, too_many_message
 from mutualaid.reports import statistics
@@ -64,18 +68,34 @@ def add_service_errors(form, error: ValidationError) -> None:
 @login_required
 def my_requests(request: HttpRequest) -> HttpResponse:
     help_requests = selectors.requests_of_citizen(request.user)
-    return render(request, "aid/my_requests.html", {"help_requests": help_requests})
+    return render(
+        request,
+        "aid/my_requests.html",
+        {"help_requests": help_requests, "series_list": selectors.series_of_citizen(request.user)},
+    )
 
 
 @login_required
 def request_create(request: HttpRequest) -> HttpResponse:
     community = _community_of(request)
-    form = HelpRequestForm(request.POST or None, community=community)
+    form = RepeatingHelpRequestForm(request.POST or None, community=community)
     if request.method == "POST" and request_is_limited(request, "post_request", key="user"):
         form.is_valid()
         form.add_error(None, too_many_message())
         return render(request, "aid/request_form.html", {"form": form, "community": community}, status=429)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and form.cleaned_data["repeat"]:
+        try:
+            series = help_series_create(
+                community=community,
+                requester=request.user,
+                created_by=request.user,
+                **repeat_details(form.cleaned_data),
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return _series_posted(request, series)
+    elif request.method == "POST" and form.is_valid():
         try:
             help_request = services.help_request_create(
                 community=community,
@@ -89,6 +109,14 @@ def request_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your request is posted. We are looking for a volunteer."))
             return redirect("request-detail", request_id=help_request.pk)
     return render(request, "aid/request_form.html", {"form": form, "community": community})
+
+
+def _series_posted(request: HttpRequest, series) -> HttpResponse:
+    messages.success(request, _("Your repeated request is posted: %(rule)s.") % {"rule": series.label})
+    first = series.occurrences.order_by("series_date").first()
+    if first is None:  # its first day is further ahead than the worker files them
+        return redirect("my-requests")
+    return redirect("request-detail", request_id=first.pk)
 
 
 @login_required
@@ -107,6 +135,8 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             "cancel_form": CancelForm(),
             "note_form": NoteForm(initial={"note": help_request.note_for_volunteer}),
             "history": help_request.status_changes.filter(subject="request").select_related("actor"),
+            "series": selectors.series_for_viewer(help_request.series) if help_request.series_id else None,
+            "pause_form": PausePeriodForm(),
         },
     )
 
@@ -277,7 +307,11 @@ def task_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
     return render(
         request,
         "aid/task_detail.html",
-        {"task": selectors.task_for_volunteer(assignment), "decline_form": DeclineForm()},
+        {
+            "task": selectors.task_for_volunteer(assignment),
+            "decline_form": DeclineForm(),
+            "series": assignment.help_request.series,
+        },
     )
 
 

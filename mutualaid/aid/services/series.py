@@ -359,7 +359,9 @@ def help_series_give_back_all(*, series: HelpSeries, volunteer: User) -> HelpSer
     series.save(update_fields=["standing_volunteer"])
     given_back = []
     for occurrence in _coming_occurrences(series, status=RequestStatus.ACCEPTED):
-        for assignment in occurrence.assignments.filter(volunteer=volunteer, status=AssignmentStatus.ACCEPTED):
+        for assignment in occurrence.assignments.filter(
+            volunteer=volunteer, status=AssignmentStatus.ACCEPTED
+        ):
             assignment, locked = locked_assignment(assignment.pk)
             release(assignment, locked, actor=volunteer, reason=GIVE_BACK_REASON, change=ChangeKind.WITHDRAWN)
             given_back.append(occurrence.pk)
