@@ -530,3 +530,18 @@ def test_a_referral_form_offers_no_repeat(community):
     from mutualaid.partners.forms import ReferralForm
 
     assert "repeat" not in ReferralForm.base_fields
+
+
+@pytest.mark.django_db
+def test_deleting_an_account_stops_their_series_and_ends_their_weekly_commitment(
+    series, standing, citizen, volunteer
+):
+    from mutualaid.aid.personal_data import account_delete
+
+    account_delete(person=volunteer)
+    series.refresh_from_db()
+    assert series.standing_volunteer is None and series.active
+    account_delete(person=citizen)
+    series.refresh_from_db()
+    assert not series.active and series.address == "" and series.description == "(removed)"
+    assert file_due_occurrences(today() + dt.timedelta(days=14)) == 0

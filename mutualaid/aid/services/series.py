@@ -33,7 +33,7 @@ from mutualaid.aid.models import (
     part_of_day_has_passed,
     vetted_volunteer_ids,
 )
-from mutualaid.aid.places import Location
+from mutualaid.aid.places import Location, coarse_point
 from mutualaid.aid.recurrence import build_rule, occurrence_dates
 from mutualaid.aid.services._records import (
     TaskActionError,
@@ -373,3 +373,32 @@ def help_series_give_back_all(*, series: HelpSeries, volunteer: User) -> HelpSer
         after={"volunteer": None, "occurrences_given_back": given_back},
     )
     return series
+
+
+FORGOTTEN_DESCRIPTION = "(removed)"  # personal_data.FORGOTTEN (which builds on the services)
+
+
+def series_forget_person(person: User) -> None:
+    """An account is deleted: their repeated help stops and forgets its details (no more
+    occurrences are filed for no one), and their weekly commitments end (their coming
+    occurrences go to matching when `account_delete` withdraws their tasks)."""
+    with transaction.atomic():
+        for series in HelpSeries.objects.select_for_update().filter(requester=person):
+            before = {"active": series.active}
+            series.active = False
+            series.description = FORGOTTEN_DESCRIPTION
+            series.address = ""
+            series.latitude, series.longitude = coarse_point(series.latitude, series.longitude)
+            series.contact_name = series.contact_phone = ""
+            series.save()
+            audit(actor=None, action="series_account_deleted", subject=series, before=before)
+        for series in HelpSeries.objects.select_for_update().filter(standing_volunteer=person):
+            series.standing_volunteer = None
+            series.save(update_fields=["standing_volunteer"])
+            audit(
+                actor=None,
+                action="series_standing_give_back",
+                subject=series,
+                before={"volunteer": person.pk},
+                after={"volunteer": None, "reason": "account deleted"},
+            )
