@@ -313,6 +313,8 @@ def test_a_second_volunteer_cannot_take_a_series_someone_comes_to_every_week(
     )
     with pytest.raises(services.TaskActionError):
         assignment_accept_every_week(assignment=proposal, volunteer=second_volunteer)
+    proposal.refresh_from_db()
+    assert proposal.status == AssignmentStatus.PROPOSED  # nothing accepted on the way
 
 
 # Cancelling.

@@ -15,7 +15,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from geopy.distance import great_circle
@@ -236,7 +236,7 @@ def file_due_occurrences(today: dt.date | None = None) -> int:
     for series in HelpSeries.objects.filter(active=True).exclude(until__lt=today).only("pk"):
         try:
             filed += series_file_due_occurrences(series, today)
-        except (PermissionDenied, ValidationError) as error:
+        except (PermissionDenied, ValidationError, IntegrityError) as error:
             logger.warning("Recurring help #%s: occurrence not filed (%r)", series.pk, error)
     return filed
 
@@ -314,12 +314,20 @@ def help_series_pause(*, series: HelpSeries, actor: User, until: dt.date | None)
     return series
 
 
+def _check_can_commit(series: HelpSeries, volunteer: User) -> None:
+    if not series.active:
+        raise TaskActionError(_("This repeated help is cancelled."))
+    if series.standing_volunteer_id not in (None, volunteer.pk):
+        raise TaskActionError(_("Another volunteer already comes every week."))
+
+
 def assignment_accept_every_week(*, assignment: Assignment, volunteer: User) -> Assignment:
     """ "Accept every week": this occurrence (if not accepted yet), and the coming ones as the
     series' standing volunteer."""
     series_id = assignment.help_request.series_id
     if series_id is None:
         raise TaskActionError(_("This request does not repeat."))
+    _check_can_commit(HelpSeries.objects.get(pk=series_id), volunteer)  # before accepting this one
     if assignment.status != AssignmentStatus.ACCEPTED:
         assignment = assignment_accept(assignment=assignment, volunteer=volunteer)
     with transaction.atomic():
@@ -329,10 +337,7 @@ def assignment_accept_every_week(*, assignment: Assignment, volunteer: User) -> 
         if assignment.status != AssignmentStatus.ACCEPTED:
             raise TaskActionError(_("Only a task you accepted can be taken every week."))
         series = HelpSeries.objects.select_for_update().select_related("category").get(pk=series_id)
-        if not series.active:
-            raise TaskActionError(_("This repeated help is cancelled."))
-        if series.standing_volunteer_id not in (None, volunteer.pk):
-            raise TaskActionError(_("Another volunteer already comes every week."))
+        _check_can_commit(series, volunteer)
         series.standing_volunteer = volunteer
         series.save(update_fields=["standing_volunteer"])
         audit(
