@@ -324,6 +324,8 @@ VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:noreply@localhost")
 PROPOSAL_EXPIRY_HOURS = float(os.environ.get("PROPOSAL_EXPIRY_HOURS", "24"))
 # ...sooner for a request marked "today, it is urgent": a day's wait would be the whole day.
 PROPOSAL_EXPIRY_HOURS_URGENT = float(os.environ.get("PROPOSAL_EXPIRY_HOURS_URGENT", "2"))
+# Recurring help: the worker files each occurrence this many days before its day.
+RECURRING_HELP_DAYS_AHEAD = int(os.environ.get("RECURRING_HELP_DAYS_AHEAD", "7"))
 
 # The open figures' licence, named on the transparency page and in its CSV and JSON.
 OPEN_DATA_LICENCE_NAME = os.environ.get("OPEN_DATA_LICENCE_NAME", "CC BY 4.0")

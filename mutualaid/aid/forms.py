@@ -24,6 +24,7 @@ from mutualaid.aid.models import (
     Community,
     HelpRequest,
     PartOfDay,
+    RepeatEvery,
     SpokenLanguage,
     Urgency,
     VolunteerCheck,
@@ -163,6 +164,10 @@ class HelpRequestForm(IdempotencyKeyMixin, PlaceFormMixin):
                 empty_value=None,
             )
 
+    def repeats(self) -> bool:
+        """Whether the request repeats (then its days come from the repeat, not the rows)."""
+        return False
+
     def window_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
         return [
             (self[f"window_{row}_date"], self[f"window_{row}_part"]) for row in range(1, TIME_WINDOW_ROWS + 1)
@@ -197,11 +202,99 @@ class HelpRequestForm(IdempotencyKeyMixin, PlaceFormMixin):
             for row in range(1, TIME_WINDOW_ROWS + 1)
             for part in ("date", "part")
         )
-        if not cleaned.get("any_time") and not windows and not half_filled:
+        if not cleaned.get("any_time") and not windows and not half_filled and not self.repeats():
             self.add_error("any_time", _("Say when you need help, or tick 'any time suits me'."))
         cleaned["time_windows"] = windows
         cleaned["location"] = self.clean_location()
         return cleaned
+
+
+class RepeatFieldsMixin(forms.Form):
+    """Help every week or every two weeks on a day and part of the day, until a date or
+    until cancelled (the request form and the phone intake; mutualaid/aid/services/series.py)."""
+
+    repeat = forms.TypedChoiceField(
+        label=_("Repeat"),
+        choices=[("", _("No, once")), *RepeatEvery.choices],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+    repeat_starts = forms.DateField(
+        label=_("First day"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The help comes back on this day of the week."),
+    )
+    repeat_part = forms.TypedChoiceField(
+        label=_("Part of day"),
+        choices=[("", "---------"), *PartOfDay.choices],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+    repeat_until = forms.DateField(
+        label=_("Last day (optional)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Leave empty to go on until you cancel."),
+    )
+
+    def repeats(self) -> bool:
+        return bool(self.cleaned_data.get("repeat"))
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not cleaned.get("repeat"):
+            return cleaned
+        starts, part, until = (
+            cleaned.get("repeat_starts"),
+            cleaned.get("repeat_part"),
+            cleaned.get("repeat_until"),
+        )
+        today = timezone.localdate()
+        if starts is None:
+            self.add_error("repeat_starts", _("Pick the first day of the repeated help."))
+        elif starts < today:
+            self.add_error("repeat_starts", _("This day has passed."))
+        elif starts > today + dt.timedelta(days=MAX_DAYS_AHEAD):
+            self.add_error("repeat_starts", _("Pick a day within %(days)s days.") % {"days": MAX_DAYS_AHEAD})
+        if part is None:
+            self.add_error("repeat_part", _("Pick morning, afternoon or evening."))
+        elif starts is not None and starts >= today and part_of_day_has_passed(starts, part):
+            self.add_error(
+                "repeat_part", _("This part of today has passed: pick a later one or another day.")
+            )
+        if until is not None and starts is not None and until < starts:
+            self.add_error("repeat_until", _("The last day cannot be before the first."))
+        return cleaned
+
+
+def repeat_details(data: dict) -> dict:
+    """What a form with repeat fields passes to `help_series_create`."""
+    return {
+        "category": data["category"],
+        "description": data["description"],
+        "location": data["location"],
+        "language_needed": data["language_needed"],
+        "every_weeks": data["repeat"],
+        "starts": data["repeat_starts"],
+        "part_of_day": data["repeat_part"],
+        "until": data["repeat_until"],
+    }
+
+
+class RepeatingHelpRequestForm(RepeatFieldsMixin, HelpRequestForm):
+    """The citizen's new request: once, or repeated."""
+
+
+class PausePeriodForm(forms.Form):
+    paused_until = forms.DateField(
+        label=_("Pause until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("No help on the days up to and with this one. Leave empty to resume."),
+    )
 
 
 class VolunteerOfferForm(PlaceFormMixin):
@@ -349,6 +442,11 @@ class PhoneIntakeForm(HelpRequestForm):
                 ),
             )
         return data
+
+
+class RepeatingPhoneIntakeForm(RepeatFieldsMixin, PhoneIntakeForm):
+    """The phone intake: a caller may ask for help every week too (the referral form, which
+    shares the intake's fields, does not offer it)."""
 
 
 class SearchableSelect(forms.Select):

@@ -232,6 +232,17 @@ class HelpRequest(Place):
         null=True,
         blank=True,
     )
+    # One occurrence of a recurring request (weekly help): its series and the day it is for.
+    series = models.ForeignKey(
+        "HelpSeries",
+        verbose_name=_("repeats as"),
+        on_delete=models.PROTECT,
+        related_name="occurrences",
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    series_date = models.DateField(null=True, blank=True, editable=False)
     # The last status the coordinator told the caller about (the call-back list's memory).
     called_back_status = models.CharField(max_length=16, blank=True)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="help_requests")
@@ -294,7 +305,9 @@ class HelpRequest(Place):
                 fields=["created_by", "idempotency_key"],
                 condition=~models.Q(idempotency_key=""),
                 name="unique_help_request_idempotency_key",
-            )
+            ),
+            # Never two occurrences of a series for one day, even with two workers at once.
+            models.UniqueConstraint(fields=["series", "series_date"], name="one_occurrence_per_series_day"),
         ]
 
     def __str__(self) -> str:
@@ -591,6 +604,9 @@ class StatusChange(models.Model):
         "time_passed": _("every time chosen has passed"),
         "no answer in time": _("no answer in time"),
         "account deleted": _("account deleted"),
+        "standing": _("the volunteer who comes every week"),
+        "series cancelled": _("the repeated help was cancelled"),
+        "series paused": _("the repeated help is paused"),
     }
     COORDINATOR_PREFIX = "coordinator: "
 
@@ -764,3 +780,77 @@ class TaskExpense(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.help_request_id} {self.amount} ({self.status})"
+
+
+class RepeatEvery(models.IntegerChoices):
+    """How often a recurring request comes back, in weeks."""
+
+    WEEK = 1, _("Every week")
+    TWO_WEEKS = 2, _("Every two weeks")
+
+
+class HelpSeries(Place):
+    """Help asked for again and again (weekly shopping, a weekly call): the rule, and what
+    each occurrence asks. The worker files each occurrence, an ordinary `HelpRequest`,
+    `RECURRING_HELP_DAYS_AHEAD` days ahead (`services/series.py`)."""
+
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="help_series")
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="help_series", null=True, blank=True
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    contact_name = models.CharField(_("name"), max_length=120, blank=True)
+    contact_phone = models.CharField(_("phone"), max_length=32, blank=True)
+    text_caller = models.BooleanField(default=False)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    description = models.TextField(_("what do you need?"), max_length=2000)
+    language_needed = models.CharField(max_length=8, choices=SpokenLanguage.choices, blank=True)
+    # An RFC 5545 recurrence rule ("FREQ=WEEKLY;INTERVAL=2;UNTIL=20270131"), read from `starts`
+    # (mutualaid/aid/recurrence.py): the day of the week is the first day's.
+    rule = models.CharField(_("repeat rule"), max_length=200)
+    starts = models.DateField(_("first day"))
+    until = models.DateField(_("last day"), null=True, blank=True)
+    part_of_day = models.PositiveSmallIntegerField(_("part of day"), choices=PartOfDay.choices)
+    # Holidays: no occurrence on these days up to and with this one.
+    paused_until = models.DateField(_("paused until"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    # A volunteer who accepted "every week": the coming occurrences are theirs at once.
+    standing_volunteer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("volunteer every time"),
+        on_delete=models.SET_NULL,
+        related_name="standing_series",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("repeated help")
+        verbose_name_plural = _("repeated help")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(until__isnull=True) | models.Q(until__gte=models.F("starts")),
+                name="series_until_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.category} ({self.rule})"
+
+    @property
+    def every_weeks(self) -> int:
+        from mutualaid.aid.recurrence import weeks_between
+
+        return weeks_between(self.rule)
+
+    @property
+    def label(self) -> str:
+        """ "Every Tuesday morning, until 31 Jan 2027" in the reader's language."""
+        from mutualaid.aid.recurrence import describe
+
+        return describe(self.every_weeks, self.starts, self.part_of_day, self.until)
+
+    def is_paused_on(self, day: dt.date) -> bool:
+        return self.paused_until is not None and day <= self.paused_until

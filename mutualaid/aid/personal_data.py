@@ -33,6 +33,7 @@ from mutualaid.aid.models import (
     VolunteerOffer,
 )
 from mutualaid.aid.places import coarse_point
+from mutualaid.aid.services.series import series_forget_person
 from mutualaid.aid.states import (
     CANCELLABLE_REQUEST_STATUSES,
     FINISHED_REQUEST_STATUSES,
@@ -236,6 +237,7 @@ def _forget_closing_words(requests: QuerySet[HelpRequest], *, volunteer: User | 
 
 def account_delete(*, person: User) -> None:
     """Release what they hold, then anonymise them and their requests for the statistics."""
+    series_forget_person(person)  # first: no occurrence is filed for them any more
     for help_request in HelpRequest.objects.filter(requester=person, status__in=CANCELLABLE_REQUEST_STATUSES):
         services.help_request_cancel(help_request=help_request, actor=person, reason="account deleted")
     for assignment in Assignment.objects.filter(volunteer=person, status__in=LIVE_ASSIGNMENT_STATUSES):

@@ -28,6 +28,7 @@ from mutualaid.aid.models import (
     Community,
     ConcernReport,
     HelpRequest,
+    HelpSeries,
     StatusChange,
     TaskExpense,
     TaskFeedback,
@@ -38,6 +39,7 @@ from mutualaid.aid.models import (
 )
 from mutualaid.aid.money import format_money
 from mutualaid.aid.places import coarse_point
+from mutualaid.aid.recurrence import occurrence_dates
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
 
 
@@ -703,3 +705,51 @@ def concern_report_for_coordinator(user: User, report_id: int) -> ConcernReport:
     if report is None or not is_coordinator_of(user, report.community_id):
         raise Http404
     return report
+
+
+@dataclass(frozen=True)
+class SeriesForViewer:
+    """Recurring help as its citizen and their coordinators see it: the rule in words, the
+    occurrences filed and still ahead (with who is coming), and the next days to come."""
+
+    series: HelpSeries
+    label: str
+    coming: list[HelpRequest]
+    later_days: list[dt.date]
+    standing_volunteer_name: str
+
+
+def series_for_viewer(series: HelpSeries, *, later: int = 3) -> SeriesForViewer:
+    """For a page whose reader may already see the series' requests (the requester or a
+    coordinator of the community: `request_for_viewer`, `requests_of_citizen`)."""
+    today = timezone.localdate()
+    coming = list(
+        _with_live_assignment(series.occurrences.filter(series_date__gte=today)).order_by("series_date")
+    )
+    filed = {occurrence.series_date for occurrence in coming}
+    later_days = []
+    if series.active:
+        horizon = today + dt.timedelta(days=7 * series.every_weeks * (later + 2))
+        for day in occurrence_dates(series.rule, series.starts, max(today, series.starts), horizon):
+            if day not in filed and not series.is_paused_on(day):
+                later_days.append(day)
+            if len(later_days) == later:
+                break
+    standing = series.standing_volunteer
+    return SeriesForViewer(
+        series=series,
+        label=series.label,
+        coming=coming,
+        later_days=later_days,
+        standing_volunteer_name=standing.display_name if standing else "",
+    )
+
+
+def series_of_citizen(user: User) -> list[SeriesForViewer]:
+    """A citizen's recurring help still going, newest first."""
+    return [
+        series_for_viewer(series)
+        for series in HelpSeries.objects.filter(requester=user, active=True).select_related(
+            "category", "standing_volunteer"
+        )
+    ]

@@ -5,6 +5,7 @@ from mutualaid.aid import (
     coordinator_views,
     identity_views,
     safeguarding_views,
+    series_views,
     teamwork_views,
     views,
     waiting_list_views,
@@ -41,6 +42,19 @@ urlpatterns = [
     path("volunteer/tasks/<int:assignment_id>/done/", views.task_done, name="task-done"),
     path("volunteer/tasks/<int:assignment_id>/expense/", closing_views.task_expense, name="task-expense"),
     path("volunteer/tasks/<int:assignment_id>/give-back/", views.task_give_back, name="task-give-back"),
+    # Recurring help: the series of a request, and a volunteer's weekly commitment.
+    path("requests/<int:request_id>/series/cancel/", series_views.series_cancel, name="series-cancel"),
+    path("requests/<int:request_id>/series/pause/", series_views.series_pause, name="series-pause"),
+    path(
+        "volunteer/tasks/<int:assignment_id>/every-week/",
+        series_views.task_accept_every_week,
+        name="task-accept-every-week",
+    ),
+    path(
+        "volunteer/tasks/<int:assignment_id>/give-back-all/",
+        series_views.task_give_back_all,
+        name="task-give-back-all",
+    ),
     path(
         "volunteer/tasks/<int:assignment_id>/concern/",
         safeguarding_views.concern_about_requester,

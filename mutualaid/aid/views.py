@@ -29,11 +29,15 @@ from mutualaid.aid.forms import (
     FeedbackForm,
     HelpRequestForm,
     NoteForm,
+    PausePeriodForm,
+    RepeatingHelpRequestForm,
     VolunteerOfferForm,
     help_request_form_initial,
+    repeat_details,
 )
 from mutualaid.aid.models import Community, TaskExpense, TaskFeedback, VolunteerOffer
 from mutualaid.aid.services.assignments import SUSPENDED_MESSAGE
+from mutualaid.aid.services.series import help_series_create
 from mutualaid.aid.states import CANCELLABLE_REQUEST_STATUSES, InvalidTransition
 from mutualaid.limits import request_is_limited, too_many_message
 from mutualaid.reports import statistics
@@ -72,18 +76,34 @@ def add_service_errors(form, error: ValidationError) -> None:
 @login_required
 def my_requests(request: HttpRequest) -> HttpResponse:
     help_requests = selectors.requests_of_citizen(request.user)
-    return render(request, "aid/my_requests.html", {"help_requests": help_requests})
+    return render(
+        request,
+        "aid/my_requests.html",
+        {"help_requests": help_requests, "series_list": selectors.series_of_citizen(request.user)},
+    )
 
 
 @login_required
 def request_create(request: HttpRequest) -> HttpResponse:
     community = _community_of(request)
-    form = HelpRequestForm(request.POST or None, community=community)
+    form = RepeatingHelpRequestForm(request.POST or None, community=community)
     if request.method == "POST" and request_is_limited(request, "post_request", key="user"):
         form.is_valid()
         form.add_error(None, too_many_message())
         return render(request, "aid/request_form.html", {"form": form, "community": community}, status=429)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and form.cleaned_data["repeat"]:
+        try:
+            series = help_series_create(
+                community=community,
+                requester=request.user,
+                created_by=request.user,
+                **repeat_details(form.cleaned_data),
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return _series_posted(request, series)
+    elif request.method == "POST" and form.is_valid():
         try:
             help_request = services.help_request_create(
                 community=community,
@@ -97,6 +117,14 @@ def request_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your request is posted. We are looking for a volunteer."))
             return redirect("request-detail", request_id=help_request.pk)
     return render(request, "aid/request_form.html", {"form": form, "community": community})
+
+
+def _series_posted(request: HttpRequest, series) -> HttpResponse:
+    messages.success(request, _("Your repeated request is posted: %(rule)s.") % {"rule": series.label})
+    first = series.occurrences.order_by("series_date").first()
+    if first is None:  # its first day is further ahead than the worker files them
+        return redirect("my-requests")
+    return redirect("request-detail", request_id=first.pk)
 
 
 @login_required
@@ -116,6 +144,8 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             "note_form": NoteForm(initial={"note": help_request.note_for_volunteer}),
             "history": help_request.status_changes.filter(subject="request").select_related("actor"),
             **closing_context(help_request),
+            "series": selectors.series_for_viewer(help_request.series) if help_request.series_id else None,
+            "pause_form": PausePeriodForm(),
         },
     )
 
@@ -333,6 +363,7 @@ def task_page(request: HttpRequest, assignment, *, done_form=None, expense_form=
             "expense_form": expense_form or ExpenseForm(community=community),
             "with_expense": with_expense,
             "expense_cap": community.expense_cap,
+            "series": assignment.help_request.series,
         },
         status=status,
     )

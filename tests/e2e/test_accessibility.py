@@ -31,6 +31,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, Category, Community
+from mutualaid.aid.services.series import assignment_accept_every_week, help_series_create
 from mutualaid.partners import referrals
 from notifications.management.commands.generate_vapid_keys import new_vapid_keys
 from notifications.models import OutgoingMessage
@@ -212,6 +213,25 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             help_request=self.expired_request, now=timezone.now() + dt.timedelta(days=2)
         )
 
+        # Weekly shopping, which the volunteer accepted every week.
+        self.weekly_series = help_series_create(
+            community=community,
+            requester=self.citizen,
+            created_by=self.citizen,
+            category=shopping,
+            description="The weekly shopping.",
+            location=NAAMSESTRAAT,
+            every_weeks=1,
+            starts=timezone.localdate() + dt.timedelta(days=1),
+            part_of_day=0,
+            until=timezone.localdate() + dt.timedelta(days=60),
+        )
+        self.weekly_request = self.weekly_series.occurrences.get()
+        self.weekly_task = services.assignment_propose(
+            help_request=self.weekly_request, volunteer=self.volunteer, km=0.7
+        )
+        assignment_accept_every_week(assignment=self.weekly_task, volunteer=self.volunteer)
+
         # Someone who phoned in: their request is proposed to the volunteer.
         self.phone_request = services.help_request_create(
             community=community,
@@ -357,6 +377,8 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("changing a request", f"/requests/{self.open_request.pk}/edit/", None),
                 ("request detail (time passed)", f"/requests/{self.expired_request.pk}/", None),
                 ("request detail (done, an expense to confirm)", f"/requests/{self.done_request.pk}/", None),
+                ("request detail (weekly)", f"/requests/{self.weekly_request.pk}/", None),
+                ("cancelling weekly help", f"/requests/{self.weekly_request.pk}/series/cancel/", None),
                 ("new times for a request", f"/requests/{self.expired_request.pk}/edit/", None),
                 ("report a concern", f"/requests/{self.accepted_request.pk}/concern/", None),
                 (
@@ -381,6 +403,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("task detail (proposed)", f"/volunteer/tasks/{self.proposed_task.pk}/", None),
                 ("task detail (accepted)", f"/volunteer/tasks/{self.accepted_task.pk}/", None),
                 ("task detail (done, with an expense)", f"/volunteer/tasks/{self.done_task.pk}/", None),
+                ("task detail (every week)", f"/volunteer/tasks/{self.weekly_task.pk}/", None),
                 ("report a concern", f"/volunteer/tasks/{self.accepted_task.pk}/concern/", None),
                 account,
             ]
@@ -411,6 +434,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 f"/coordinator/requests/{self.done_request.pk}/",
                 None,
             ),
+            ("coordinator request (weekly)", f"/coordinator/requests/{self.weekly_request.pk}/", None),
             ("messages", "/coordinator/messages/", None),
             ("messages with errors", "/coordinator/messages/", submit_main_form),
             ("our look", "/coordinator/identity/", None),

@@ -53,6 +53,8 @@ from mutualaid.aid.models import (
     ConcernReport,
     CoordinatorMessage,
     HelpRequest,
+    HelpSeries,
+    PartOfDay,
     StatusChange,
     TaskExpense,
     TaskFeedback,
@@ -62,6 +64,7 @@ from mutualaid.aid.models import (
     VolunteerOffer,
 )
 from mutualaid.aid.places import Location
+from mutualaid.aid.services.series import help_series_create
 from mutualaid.partners import referrals
 from mutualaid.partners import services as partner_services
 from mutualaid.partners.models import ApiKey, PartnerOrganisation, Referral, Referrer, ReferrerInvitation
@@ -234,6 +237,23 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("task-give-back", "P", LOGIN_THEN_405, "L 404 404 302 404 404 404 404 404 404", "empty"),
     ("task-give-back", "Q", LOGIN_THEN_405, "L 404 404 404 302! 404 404 404 404 404", "empty"),
     ("task-give-back", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    # Recurring help (series S, its occurrence W proposed to volunteer_proposed as WP): the
+    # citizen and their coordinators cancel or pause it, from one of its requests; a one-off
+    # request (A) has no series. The volunteer it is proposed to accepts every week; giving
+    # the commitment back is for the one who made it (nobody yet: said so, nothing changes).
+    ("series-cancel", "W",
+     "L 200 404 404 404 404 200 404 200 404", "L 302! 404 404 404 404 302! 404 302! 404", "reason"),
+    ("series-cancel", "A", LOGIN_THEN_404, LOGIN_THEN_404, "reason"),
+    ("series-cancel", "missing-request", LOGIN_THEN_404, LOGIN_THEN_404, "reason"),
+    ("series-pause", "W", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302! 404", "pause-until"),
+    ("series-pause", "A", LOGIN_THEN_405, LOGIN_THEN_404, "pause-until"),
+    ("series-pause", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "pause-until"),
+    ("task-accept-every-week", "WP", LOGIN_THEN_405, "L 404 404 302! 404 404 404 404 404 404", "empty"),
+    ("task-accept-every-week", "P", LOGIN_THEN_405, "L 404 404 302 404 404 404 404 404 404", "empty"),
+    ("task-accept-every-week", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    ("task-give-back-all", "WP", LOGIN_THEN_405, "L 404 404 302 404 404 404 404 404 404", "empty"),
+    ("task-give-back-all", "P", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    ("task-give-back-all", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
     # Coordinators: their own community; a superuser any, by slug.
     ("dashboard", "", "L 404 404 404 404 404 200+ 200 200+ 404",
      "L 404 404 404 404 404 200+ 200 200+ 404", "empty"),
@@ -554,6 +574,7 @@ class World:
             "available-now": {"available": "1"},
             "waiting-list-on": {"on": "1"},
             "let-in-first": {"how_many": "3"},
+            "pause-until": {"paused_until": (timezone.localdate() + dt.timedelta(days=3)).isoformat()},
             "hours": {"hours_spent": "1.5"},
             "assign": {"volunteer": self.people["volunteer_other"].pk, "reason": "She lives next door"},
             "attach": {"person": self.people["owner"].pk},
@@ -595,8 +616,8 @@ class World:
 def world(community, other_community, shopping, citizen, other_citizen, coordinator, outsider_coordinator):
     citizen.email = "peeters@example.org"
     citizen.save()
-    # Room for one more: the socket rows propose X to this volunteer on top of P.
-    proposed = make_volunteer("volunteer", community, [shopping], LADEUZEPLEIN, capacity=2)
+    # Room for two more: the socket rows propose X to this volunteer on top of P, and W is theirs.
+    proposed = make_volunteer("volunteer", community, [shopping], LADEUZEPLEIN, capacity=3)
     accepted = make_volunteer("second-volunteer", community, [shopping], KESSEL_LO)
     idle = make_volunteer("third-volunteer", community, [shopping], LADEUZEPLEIN, capacity=3)
     for index, volunteer in enumerate([proposed, accepted, idle]):
@@ -632,6 +653,19 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
         contact_name="Mevrouw Callsen",
         contact_phone="+32 470 11 22 33",  # the citizen's: the account to attach it to
     )
+    weekly = help_series_create(
+        community=community,
+        requester=citizen,
+        created_by=citizen,
+        category=shopping,
+        description="Weekly shopping, please.",
+        location=PARIJSSTRAAT,
+        every_weeks=1,
+        starts=timezone.localdate() + dt.timedelta(days=1),
+        part_of_day=PartOfDay.MORNING,
+    )
+    request_w = weekly.occurrences.get()
+    weekly_proposal = services.assignment_propose(help_request=request_w, volunteer=proposed, km=0.7)
     services.help_request_hold(help_request=request_a, coordinator=coordinator)
     services.call_take(help_request=request_b, coordinator=coordinator)
     report = services.concern_report_file(
@@ -675,8 +709,9 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
             "R": referral,
             "R2": other_referral,
             "D": request_d,
+            "W": request_w,
         },
-        assignments={"P": proposal, "Q": task, "Z": done},
+        assignments={"P": proposal, "Q": task, "Z": done, "WP": weekly_proposal},
         leuven=community,
         shopping=shopping,
         keys={"K": key},
@@ -764,6 +799,11 @@ def database_state() -> tuple:
         Referral.objects.count(),
         list(TaskFeedback.objects.order_by("pk").values_list("pk", "kind", "message", "followed_up_at")),
         list(TaskExpense.objects.order_by("pk").values_list("pk", "status", "amount", "settlement_note")),
+        list(
+            HelpSeries.objects.order_by("pk").values_list(
+                "pk", "active", "paused_until", "standing_volunteer_id"
+            )
+        ),
     )
 
 
