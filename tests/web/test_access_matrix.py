@@ -133,6 +133,9 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("transparency-csv", "herent", ALL_200, ALL_405, "empty"),
     ("transparency-json", "leuven", ALL_200, ALL_405, "empty"),
     ("transparency-json", "unknown-slug", "404 404 404 404 404 404 404 404 404 404", ALL_405, "empty"),
+    # The services directory listing (HSDS 3.0): the community and its kinds of help, nobody's data.
+    ("transparency-hsds", "leuven", ALL_200, ALL_405, "empty"),
+    ("transparency-hsds", "unknown-slug", ALL_404, ALL_405, "empty"),
     # The export holds personal data: the community's coordinators only, never by slug.
     # Each download is written in the audit log (the `!`).
     ("coordinator-export", "", "L 404 404 404 404 404 200!+ 200! 200!+ 404", LOGIN_THEN_405, "empty"),
