@@ -157,6 +157,13 @@ def test_ids_are_uuids_that_stay_the_same_from_one_download_to_the_next(client, 
     assert all(str(uuid.UUID(value)) == value for value in ids)
 
 
+def test_the_texts_follow_the_language_asked_for(client, listed):
+    response = download(client, listed, accept_language="nl")
+
+    assert response["Content-Language"] == "nl"
+    assert "hulplijn" in json.dumps(response.json(), ensure_ascii=False).lower()
+
+
 def test_the_listing_holds_nothing_about_people_or_requests(client, listed, citizen, shopping):
     post_request(citizen, listed, shopping)
 
