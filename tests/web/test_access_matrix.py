@@ -421,7 +421,8 @@ SEPARATE_MATRIX: list[tuple[str, str, str, str, str]] = [
      "A A A A A A 200+ 302 200+ A", "empty"),
     ("admin:aid_assignment_change", "Q", "A A A A A A 200 302 200 A", "A A A A A A 403 403 200 A", "empty"),
     # The partner records: read-only, the community's own (a referrer is no staff).
-    ("admin:partners_referral_changelist", "", "A A A A A A 200 200 200 A", "A A A A A A 200 200 200 A", "empty"),
+    ("admin:partners_referral_changelist", "", "A A A A A A 200 200 200 A",
+     "A A A A A A 200 200 200 A", "empty"),
     ("admin:accounts_user_change", "owner", "A A A A A A 200+ 302 200+ A",
      "A A A A A A 403 403 200+ A", "empty"),
     ("set_language", "",
