@@ -222,8 +222,18 @@ class RequestOut(Schema):
         return intake.expected_datetime(obj)
 
 
-def _own_request(organisation: PartnerOrganisation, request_id: int) -> HelpRequest:
-    found = services.organisation_requests(organisation).filter(pk=request_id).first()
+def _visible_requests(request: HttpRequest):
+    """A key's: every request of its organisation. A referrer's session: the referrer rules,
+    as on their page: their organisation's referrals only (not what its keys filed)."""
+    organisation = _organisation(request)
+    requests = services.organisation_requests(organisation)
+    if isinstance(request.auth, Referrer):
+        requests = requests.filter(referral__organisation=organisation)
+    return requests
+
+
+def _own_request(request: HttpRequest, request_id: int) -> HelpRequest:
+    found = _visible_requests(request).filter(pk=request_id).first()
     if found is None:
         raise Http404
     return found
@@ -246,7 +256,7 @@ def categories(request):
 @api.get("/requests", response={200: list[RequestOut], **ERRORS}, summary="Your organisation's requests")
 @paginate(PageNumberPagination, page_size=50, max_page_size=200)
 def list_requests(request):
-    return services.organisation_requests(_organisation(request))
+    return _visible_requests(request)
 
 
 @api.post("/requests", response={201: RequestOut, **ERRORS}, summary="File a request for someone")
@@ -295,12 +305,12 @@ def create_request(request, data: RequestIn):
         raise HttpError(400, "; ".join(error.messages)) from None
     except PermissionDenied:  # the referrer or their organisation deactivated meanwhile
         raise AuthenticationError from None
-    return Status(201, _own_request(organisation, help_request.pk))
+    return Status(201, _own_request(request, help_request.pk))
 
 
 @api.get("/requests/{int:request_id}", response={200: RequestOut, **ERRORS}, summary="One of your requests")
 def read_request(request, request_id: int):
-    return _own_request(_organisation(request), request_id)
+    return _own_request(request, request_id)
 
 
 @api.post(
@@ -311,8 +321,7 @@ def read_request(request, request_id: int):
 def cancel_request(request, request_id: int, reason: str = Query("", max_length=200)):
     """No body needed; say why in the query (`?reason=...`), if you like. A referrer's
     session cancels only the requests that referrer filed (403 for a colleague's)."""
-    organisation = _organisation(request)
-    help_request = _own_request(organisation, request_id)
+    help_request = _own_request(request, request_id)
     try:
         if isinstance(request.auth, Referrer):
             referrals.referral_cancel(referrer=request.auth, help_request=help_request, reason=reason.strip())
@@ -326,7 +335,7 @@ def cancel_request(request, request_id: int, reason: str = Query("", max_length=
         if isinstance(request.auth, Referrer):
             raise HttpError(403, "only the referrer who filed this request can cancel it") from None
         raise Http404 from None
-    return _own_request(organisation, request_id)
+    return _own_request(request, request_id)
 
 
 @api.get("/figures", response={200: dict, **ERRORS}, summary="The public figures of your community")
