@@ -100,6 +100,8 @@ def organisation_deactivate(request: HttpRequest, organisation_id: int) -> HttpR
 @require_POST
 def organisation_reactivate(request: HttpRequest, organisation_id: int) -> HttpResponse:
     organisation = _coordinated_organisation(request, organisation_id)
+    if organisation.is_active:  # a second click, or another coordinator was quicker
+        return redirect("coordinator-partner", organisation_id=organisation.pk)
     referrals.organisation_reactivate(organisation=organisation, actor=request.user)
     messages.success(
         request,
@@ -132,6 +134,8 @@ def referrer_deactivate(request: HttpRequest, referrer_id: int) -> HttpResponse:
 @require_POST
 def referrer_reactivate(request: HttpRequest, referrer_id: int) -> HttpResponse:
     referrer = _coordinated_referrer(request, referrer_id)
+    if referrer.deactivated_at is None:  # a second click, or another coordinator was quicker
+        return redirect("coordinator-partner", organisation_id=referrer.organisation_id)
     try:
         referrals.referrer_reactivate(referrer=referrer, actor=request.user)
     except ValidationError as error:
