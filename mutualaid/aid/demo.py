@@ -288,6 +288,8 @@ def grant_coordinator_admin(user: User) -> None:
         "view_helprequest", "change_helprequest",
         "view_volunteeroffer", "change_volunteeroffer",
         "view_assignment", "view_statuschange", "view_user", "view_matchingrun",
+        "view_partnerorganisation", "view_apikey", "view_referrer", "view_referrerinvitation",
+        "view_referral",
     ]  # fmt: skip
     user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
 

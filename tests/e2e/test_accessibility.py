@@ -323,7 +323,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             password=PASSWORD,
             language="nl",
         )
-        referrals.referral_create(
+        self.referral = referrals.referral_create(
             referrer=referrer.referrer,
             consent=True,
             contact_name="Mr Wouters",
@@ -335,6 +335,20 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             any_time=True,
         )
         self.invitation_token = self.invite("nurse@example.org")
+        # A referrer who left (the practice's page offers to reactivate them), and an
+        # organisation that stopped (its page offers to reactivate it).
+        former = referrals.invitation_accept(
+            invitation=referrals.invitation_find(self.invite("former@example.org")),
+            first_name="Bart",
+            last_name="Peeters",
+            password=PASSWORD,
+            language="nl",
+        )
+        referrals.referrer_deactivate(referrer=former.referrer, actor=self.coordinator)
+        self.stopped = referrals.organisation_register(
+            community=community, name="Thuiszorg Oost", coordinator=self.coordinator
+        )
+        referrals.organisation_deactivate(organisation=self.stopped, actor=self.coordinator)
 
     def invite(self, email: str) -> str:
         referrals.referrer_invite(
@@ -415,6 +429,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("referrals", "/referrals/", None),
                 ("new referral", "/referrals/new/", None),
                 ("new referral with errors", "/referrals/new/", submit_main_form),
+                ("cancelling a referral", f"/referrals/{self.referral.pk}/cancel/", None),
                 account,
             ]
         assert role == "coordinator"
@@ -462,6 +477,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 f"/coordinator/partners/{self.practice.pk}/",
                 submit_main_form,
             ),
+            ("a deactivated partner organisation", f"/coordinator/partners/{self.stopped.pk}/", None),
             ("safeguarding", "/coordinator/concerns/", None),
             ("suspending a volunteer", f"/coordinator/volunteers/{self.volunteer.pk}/suspend/", None),
             (

@@ -139,6 +139,9 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("transparency-csv", "herent", ALL_200, ALL_405, "empty"),
     ("transparency-json", "leuven", ALL_200, ALL_405, "empty"),
     ("transparency-json", "unknown-slug", "404 404 404 404 404 404 404 404 404 404", ALL_405, "empty"),
+    # The services directory listing (HSDS 3.0): the community and its kinds of help, nobody's data.
+    ("transparency-hsds", "leuven", ALL_200, ALL_405, "empty"),
+    ("transparency-hsds", "unknown-slug", ALL_404, ALL_405, "empty"),
     # The export holds personal data: the community's coordinators only, never by slug.
     # Each download is written in the audit log (the `!`).
     ("coordinator-export", "", "L 404 404 404 404 404 200!+ 200! 200!+ 404", LOGIN_THEN_405, "empty"),
@@ -404,17 +407,26 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("open311-service", "shopping,json?jurisdiction_id=leuven", ALL_200, ALL_405, "empty"),
     ("open311-requests", "xml?jurisdiction_id=leuven", ALL_403, ALL_403, "open311"),
     ("open311-request", "A,xml?jurisdiction_id=leuven", ALL_403, ALL_405, "empty"),
-    # /api/v1/: the description and its docs for anyone; the rest with a bearer key only
-    # (tests/partners/test_api.py), never with a session. The root is a debug page: 404.
+    # /api/v1/: the description and its docs for anyone; the rest with a bearer key
+    # (tests/partners/test_api.py) or a referrer's session, acting for their organisation G
+    # (its referral R, never R2 or a citizen's; CSRF: tests/partners/test_api_session.py).
+    # No other session. The root is a debug page: 404.
     ("api-v1:openapi-json", "", ALL_200, ALL_200, "empty"),
     ("api-v1:openapi-view", "", ALL_200, ALL_200, "empty"),
     ("api-v1:api-root", "", ALL_404, ALL_404, "empty"),
-    ("api-v1:categories", "", ALL_401, ALL_405, "empty"),
-    ("api-v1:figures", "", ALL_401, ALL_405, "empty"),
-    ("api-v1:list_requests", "", ALL_401, ALL_401, "empty"),
-    ("api-v1:create_request", "", ALL_401, ALL_401, "empty"),
-    ("api-v1:read_request", "A", ALL_401, ALL_405, "empty"),
-    ("api-v1:cancel_request", "A", ALL_405, ALL_401, "empty"),
+    ("api-v1:categories", "", "401 401 401 401 401 401 401 401 401 200", ALL_405, "empty"),
+    ("api-v1:figures", "", "401 401 401 401 401 401 401 401 401 200", ALL_405, "empty"),
+    # R's address (Tiensestraat) is the referrer's organisation's own.
+    ("api-v1:list_requests", "", "401 401 401 401 401 401 401 401 401 200+",
+     "401 401 401 401 401 401 401 401 401 400", "empty"),
+    ("api-v1:create_request", "", "401 401 401 401 401 401 401 401 401 200+",
+     "401 401 401 401 401 401 401 401 401 400", "empty"),
+    ("api-v1:read_request", "A", "401 401 401 401 401 401 401 401 401 404", ALL_405, "empty"),
+    ("api-v1:read_request", "R", "401 401 401 401 401 401 401 401 401 200+", ALL_405, "empty"),
+    ("api-v1:read_request", "R2", "401 401 401 401 401 401 401 401 401 404", ALL_405, "empty"),
+    ("api-v1:cancel_request", "A", ALL_405, "401 401 401 401 401 401 401 401 401 404", "empty"),
+    ("api-v1:cancel_request", "R", ALL_405, "401 401 401 401 401 401 401 401 401 200!+", "empty"),
+    ("api-v1:cancel_request", "R2", ALL_405, "401 401 401 401 401 401 401 401 401 404", "empty"),
     # Partner organisations and referrers. A referrer has no community: no citizen's or
     # volunteer's pages (above), no request page, not even of their own referral R.
     ("request-detail", "R", "L 404 404 404 404 404 200+ 404 200+ 404",
@@ -435,10 +447,23 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("coordinator-referrer-deactivate", "F", LOGIN_THEN_405,
      "L 404 404 404 404 404 302! 404 302! 404", "empty"),
     ("coordinator-referrer-deactivate", "missing-referrer", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    # Reactivating: G and F are active in this world, so it changes nothing (its effect:
+    # tests/partners/test_referral_cancel_and_reactivation.py).
+    ("coordinator-partner-reactivate", "G", LOGIN_THEN_405,
+     "L 404 404 404 404 404 302 404 302 404", "empty"),
+    ("coordinator-partner-reactivate", "missing-organisation", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    ("coordinator-referrer-reactivate", "F", LOGIN_THEN_405,
+     "L 404 404 404 404 404 302 404 302 404", "empty"),
+    ("coordinator-referrer-reactivate", "missing-referrer", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
     # The referrer's own pages: their organisation's referrals (R, never R2), filing one.
     ("referrals", "", "L 404 404 404 404 404 404 404 404 200", LOGIN_THEN_405, "empty"),
     ("referral-create", "", "L 404 404 404 404 404 404 404 404 200",
      "L 404 404 404 404 404 404 404 404 302!", "referral"),
+    # Cancelling a referral: only the referrer who filed it (R); the question, then the cancel.
+    ("referral-cancel", "R", "L 404 404 404 404 404 404 404 404 200",
+     "L 404 404 404 404 404 404 404 404 302!", "empty"),
+    ("referral-cancel", "R2", LOGIN_THEN_404, LOGIN_THEN_404, "empty"),
+    ("referral-cancel", "A", LOGIN_THEN_404, LOGIN_THEN_404, "empty"),
     # An invitation's link: whoever holds it joins (a new account, signed in); a used,
     # expired or made-up token joins no one.
     ("referrer-invitation", "I", ALL_200, "302! 302! 302! 302! 302! 302! 302! 302! 302! 302!", "join"),
@@ -452,6 +477,9 @@ SEPARATE_MATRIX: list[tuple[str, str, str, str, str]] = [
     ("admin:aid_helprequest_change", "A", "A A A A A A 200+ 302 200+ A",
      "A A A A A A 200+ 302 200+ A", "empty"),
     ("admin:aid_assignment_change", "Q", "A A A A A A 200 302 200 A", "A A A A A A 403 403 200 A", "empty"),
+    # The partner records: read-only, the community's own (a referrer is no staff).
+    ("admin:partners_referral_changelist", "", "A A A A A A 200 200 200 A",
+     "A A A A A A 200 200 200 A", "empty"),
     ("admin:accounts_user_change", "owner", "A A A A A A 200+ 302 200+ A",
      "A A A A A A 403 403 200+ A", "empty"),
     ("set_language", "",
