@@ -324,6 +324,8 @@ VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "mailto:noreply@localhost")
 PROPOSAL_EXPIRY_HOURS = float(os.environ.get("PROPOSAL_EXPIRY_HOURS", "24"))
 # ...sooner for a request marked "today, it is urgent": a day's wait would be the whole day.
 PROPOSAL_EXPIRY_HOURS_URGENT = float(os.environ.get("PROPOSAL_EXPIRY_HOURS_URGENT", "2"))
+# Recurring help: the worker files each occurrence this many days before its day.
+RECURRING_HELP_DAYS_AHEAD = int(os.environ.get("RECURRING_HELP_DAYS_AHEAD", "7"))
 
 # The open figures' licence, named on the transparency page and in its CSV and JSON.
 OPEN_DATA_LICENCE_NAME = os.environ.get("OPEN_DATA_LICENCE_NAME", "CC BY 4.0")
@@ -414,6 +416,9 @@ MATCHING_DEBOUNCE_SECONDS = float(os.environ.get("MATCHING_DEBOUNCE_SECONDS", "2
 COORDINATOR_HOLD_MINUTES = int(os.environ.get("COORDINATOR_HOLD_MINUTES", "15"))
 # A coordinator's "I'll call them" lapses after this, so a forgotten one blocks no one.
 CALL_CLAIM_MINUTES = int(os.environ.get("CALL_CLAIM_MINUTES", "120"))
+# An expense the person has not confirmed paying back shows on the coordinators' dashboard
+# after this many days.
+EXPENSE_UNCONFIRMED_DAYS = int(os.environ.get("EXPENSE_UNCONFIRMED_DAYS", "7"))
 MATCHING_TICK_SECONDS = float(os.environ.get("MATCHING_TICK_SECONDS", "30"))
 # Fair turns: each task a volunteer accepted or did in the last MATCHING_FAIR_TURN_DAYS days,
 # and each proposal waiting for their answer, adds this many km to every distance matching

@@ -5,7 +5,10 @@ Everyone concerned hears of every change on their open pages (a live event, afte
 commit). Some kinds also reach people who are not on the site: a proposal its volunteer,
 "someone is coming" and "done" the requester (or the caller a coordinator filed it for)
 and the referrer who filed it for a neighbour (by e-mail, without the volunteer's name).
-Each such notice is offered to every channel in `notifications.channels`; a channel writes
+Once a task is done, a thanks reaches its volunteer (the kind of help and the words,
+never who wrote them nor where they live), and "the help did not come" or a disputed
+expense reaches the community's coordinators. Each such notice is offered to every channel
+in `notifications.channels`; a channel writes
 a message to the outbox when the person chose it (e-mail, text message, ...), inside the
 service's transaction, and the worker sends it after the commit.
 """
@@ -29,7 +32,9 @@ from notifications.notice import Notice
 from notifications.outbox import queue_messages
 
 # The kinds that reach people off the site; the others are only live events.
-NOTIFIED_KINDS = (ChangeKind.PROPOSED, ChangeKind.ACCEPTED, ChangeKind.DONE)
+NOTIFIED_KINDS = (ChangeKind.PROPOSED, ChangeKind.ACCEPTED, ChangeKind.DONE, ChangeKind.THANKED)
+# The kinds the community's coordinators hear of off the site: something to follow up.
+COORDINATOR_KINDS = (ChangeKind.NOT_HELPED, ChangeKind.EXPENSE_DISPUTED)
 
 
 @dataclass
@@ -79,6 +84,10 @@ def notices(change: TaskChange, volunteers: list) -> list[Notice]:
     help_request, kind = change.help_request, change.kind
     if kind == ChangeKind.PROPOSED:
         return [Notice(kind, help_request, person, assignment=change.assignment) for person in volunteers]
+    if kind == ChangeKind.THANKED:
+        return [Notice(kind, help_request, person) for person in volunteers]
+    if kind in COORDINATOR_KINDS:
+        return [Notice(kind, help_request, person) for person in coordinators_of(help_request.community_id)]
     if kind in (ChangeKind.ACCEPTED, ChangeKind.DONE):
         volunteer = volunteers[0] if volunteers else None
         # requester None: a caller, whom only a channel that needs no account can reach.
@@ -88,6 +97,13 @@ def notices(change: TaskChange, volunteers: list) -> list[Notice]:
             told.append(Notice(kind, help_request, referrer, to_referrer=True))
         return told
     return []
+
+
+def coordinators_of(community_id: int) -> list:
+    """The community's active coordinators."""
+    from mutualaid.accounts.models import User
+
+    return list(User.objects.filter(community_id=community_id, is_coordinator=True, is_active=True))
 
 
 def referrer_of(help_request):

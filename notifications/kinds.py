@@ -23,6 +23,13 @@ class ChangeKind(StrEnum):
     ATTACHED = "attached"
     CHANGED = "changed"  # the citizen changed what, when or where
     NOTE = "note"  # the citizen left a note for the volunteer who is coming
+    # Closing the loop once a task is done (mutualaid/aid/services/closing.py, expenses.py):
+    # the person thanked the volunteer, or said the help did not come (the coordinators
+    # hear of it); an expense recorded, confirmed or settled; an expense disputed.
+    THANKED = "thanked"
+    NOT_HELPED = "not_helped"
+    EXPENSE = "expense"
+    EXPENSE_DISPUTED = "expense_disputed"
     # Not a change: the day before an accepted task, its volunteer hears of it again.
     REMINDER = "reminder"
     # A community dashboard's changes that are no task's status.

@@ -2,8 +2,8 @@
 
 Every periodic job of the service lives here (no cron, no timers): matching when a
 community is due, proposal expiry, requests whose every time passed, the outbox, tomorrow's
-tasks' reminders, the daily purge of personal data, and the heartbeat. Each is a plain
-function run in a thread of its own, timed and counted.
+tasks' reminders, the daily purge of personal data, recurring help's occurrences, and the
+heartbeat. Each is a plain function run in a thread of its own, timed and counted.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from mutualaid.aid.services import (
     expire_requests_whose_time_passed,
     send_task_reminders,
 )
+from mutualaid.aid.services.series import file_due_occurrences
 from notifications.outbox import send_pending_messages
 from worker.models import PeriodicJob, WorkerHeartbeat
 
@@ -121,6 +122,24 @@ def expire_passed_requests(now: dt.datetime | None = None) -> int | None:
     return expired
 
 
+RECURRING_EVERY = dt.timedelta(minutes=10)
+
+
+def file_recurring_help(now: dt.datetime | None = None) -> int | None:
+    """Recurring help's occurrences due in the coming `RECURRING_HELP_DAYS_AHEAD` days, looked
+    for once per period across all workers; None when not this one's turn. Two workers at
+    once still file one occurrence per day (the series' lock, then a unique constraint)."""
+    if not claim_periodic("recurring_help", RECURRING_EVERY, now):
+        return None
+    filed = file_due_occurrences(timezone.localdate(now))
+    PeriodicJob.objects.filter(name="recurring_help").update(
+        last_run_at=timezone.now(), last_outcome=f"{filed} occurrences filed"
+    )
+    if filed:
+        logger.info("Filed %d occurrences of recurring help", filed)
+    return filed
+
+
 def expire_proposals() -> int:
     expired = expire_overdue_proposals()
     if expired:
@@ -154,4 +173,5 @@ def make_jobs() -> dict[str, Job]:
         "purge": Job("purge", purge_personal_data_daily),
         "reminders": Job("reminders", send_reminders),
         "time_passed": Job("time_passed", expire_passed_requests),
+        "recurring": Job("recurring", file_recurring_help),
     }

@@ -192,9 +192,18 @@ class CommunityAdmin(CommunityScopedAdmin):
 
 @admin.register(Category)
 class CategoryAdmin(CommunityScopedAdmin):
-    list_display = ["name", "name_nl", "name_fr", "slug", "community", "is_active", "requires_vetting"]
-    list_filter = ["is_active", "requires_vetting"]
-    list_editable = ["is_active", "requires_vetting"]
+    list_display = [
+        "name",
+        "name_nl",
+        "name_fr",
+        "slug",
+        "community",
+        "is_active",
+        "requires_vetting",
+        "carries_expenses",
+    ]
+    list_filter = ["is_active", "requires_vetting", "carries_expenses"]
+    list_editable = ["is_active", "requires_vetting", "carries_expenses"]
 
 
 class TimeWindowInline(admin.TabularInline):

@@ -27,15 +27,18 @@ from mutualaid.aid.forms import (
     AttachForm,
     CallDoneForm,
     CoordinatorMessageForm,
-    PhoneIntakeForm,
+    PausePeriodForm,
+    RepeatingPhoneIntakeForm,
     TeamNoteForm,
     UnassignForm,
     VolunteerCheckForm,
     VolunteerSearchForm,
+    repeat_details,
 )
 from mutualaid.aid.models import CoordinatorMessage, VolunteerOffer
+from mutualaid.aid.services.series import help_series_create
 from mutualaid.aid.states import InvalidTransition
-from mutualaid.aid.views import add_service_errors, request_details
+from mutualaid.aid.views import add_service_errors, closing_context, request_details
 from mutualaid.reports import charts, statistics
 from notifications.outbox import failed_recently, waiting_for_daily_cap
 
@@ -47,8 +50,29 @@ def _community(request: HttpRequest):
 @login_required
 def phone_intake(request: HttpRequest) -> HttpResponse:
     community = _community(request)
-    form = PhoneIntakeForm(request.POST or None, community=community)
-    if request.method == "POST" and form.is_valid():
+    form = RepeatingPhoneIntakeForm(request.POST or None, community=community)
+    if request.method == "POST" and form.is_valid() and form.cleaned_data["repeat"]:
+        data = form.cleaned_data
+        try:
+            series = help_series_create(
+                community=community,
+                requester=None,
+                created_by=request.user,
+                contact_name=data["contact_name"],
+                contact_phone=data["contact_phone"],
+                text_caller=data["text_caller"],
+                **repeat_details(data),
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("Repeated help filed for %(name)s: %(rule)s.")
+                % {"name": series.contact_name, "rule": series.label},
+            )
+            return redirect("coordinator-intake")
+    elif request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             help_request = services.help_request_create(
@@ -119,9 +143,12 @@ def _override_page(request: HttpRequest, help_request, **forms) -> HttpResponse:
         "call_done_form": forms.get("call_done_form") or CallDoneForm(),
         "call_claim_minutes": services.call_claim_minutes(),
         "history": selectors.request_history_for_coordinators(help_request),
+        "series": selectors.series_for_viewer(help_request.series) if help_request.series_id else None,
+        "pause_form": PausePeriodForm(),
         "sent_messages": help_request.outgoing_messages.select_related("recipient").order_by(
             "created_at", "pk"
         ),
+        **closing_context(help_request, for_coordinator=True),
     }
     return render(request, "aid/coordinator/request.html", context)
 
@@ -349,7 +376,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "texts_waiting_for_cap": waiting_for_daily_cap(community_id=community.pk),
             "phones_to_check": community.members.exclude(phone_to_check="").count(),
             "sms_daily_cap": settings.SMS_DAILY_CAP,
-            "map_points": request_list.community_map_points(community, categories),
+            # The same requests as the list (every page of it), whatever the filters.
+            "map_points": request_list.community_map_points(
+                community, categories, request_list.filtered_requests(community, filters)
+            ),
+            "follow_ups": selectors.follow_ups_for_community(community),
         },
     )
 

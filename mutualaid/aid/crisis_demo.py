@@ -25,6 +25,7 @@ from mutualaid.aid.demo import (
     CATEGORIES,
     CATEGORY_WEIGHTS,
     DEMO_PASSWORD,
+    EXPENSE_CATEGORIES,
     FIRST_NAMES,
     LAST_NAMES,
     NEEDS,
@@ -99,7 +100,14 @@ def _community(slug: str, progress: Callable[[str], None]) -> Community:
         name=slug.replace("-", " ").title(), slug=slug, latitude=50.8798, longitude=4.7005
     )
     for code, name, dutch, french in CATEGORIES:
-        Category.objects.create(community=community, slug=code, name=name, name_nl=dutch, name_fr=french)
+        Category.objects.create(
+            community=community,
+            slug=code,
+            name=name,
+            name_nl=dutch,
+            name_fr=french,
+            carries_expenses=code in EXPENSE_CATEGORIES,
+        )
     coordinator = User.objects.create(
         username=f"coordinator-{slug}",
         first_name="Crisis",
@@ -187,7 +195,12 @@ def load_crisis_demo(
                 Category.objects.get_or_create(
                     community=community,
                     slug=code,
-                    defaults={"name": name, "name_nl": dutch, "name_fr": french},
+                    defaults={
+                        "name": name,
+                        "name_nl": dutch,
+                        "name_fr": french,
+                        "carries_expenses": code in EXPENSE_CATEGORIES,
+                    },
                 )[0]
                 for code, name, dutch, french in CATEGORIES
             ]

@@ -48,6 +48,8 @@ CATEGORIES = [  # code, English, Dutch, French
     ("digital_help", "Digital help", "Digitale hulp", "Aide numérique"),
 ]
 CATEGORY_WEIGHTS = [30, 15, 12, 15, 8, 8, 6, 6]
+# The volunteer pays and is paid back (TaskExpense).
+EXPENSE_CATEGORIES = {"shopping", "pharmacy"}
 NEEDS = {
     "shopping": [
         "Groceries for the week: bread, milk, fruit, coffee.",
@@ -168,7 +170,14 @@ def load_leuven_demo(
             contact_phone="016 27 20 00",
         )
         categories = [
-            Category.objects.create(community=community, slug=slug, name=name, name_nl=dutch, name_fr=french)
+            Category.objects.create(
+                community=community,
+                slug=slug,
+                name=name,
+                name_nl=dutch,
+                name_fr=french,
+                carries_expenses=slug in EXPENSE_CATEGORIES,
+            )
             for slug, name, dutch, french in CATEGORIES
         ]
         coordinator = _person(rng, "coordinator", community, make_password(passwords["coordinator"]))
@@ -279,6 +288,8 @@ def grant_coordinator_admin(user: User) -> None:
         "view_helprequest", "change_helprequest",
         "view_volunteeroffer", "change_volunteeroffer",
         "view_assignment", "view_statuschange", "view_user", "view_matchingrun",
+        "view_partnerorganisation", "view_apikey", "view_referrer", "view_referrerinvitation",
+        "view_referral",
     ]  # fmt: skip
     user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
 

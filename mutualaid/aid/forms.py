@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from decimal import InvalidOperation
 
 import phonenumbers
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import format_lazy
@@ -22,11 +24,13 @@ from mutualaid.aid.models import (
     Community,
     HelpRequest,
     PartOfDay,
+    RepeatEvery,
     SpokenLanguage,
     Urgency,
     VolunteerCheck,
     part_of_day_has_passed,
 )
+from mutualaid.aid.money import parse_money
 from mutualaid.aid.places import Location
 from mutualaid.aid.selectors import requests_with_phone
 from notifications.channels.sms import is_mobile
@@ -160,6 +164,10 @@ class HelpRequestForm(IdempotencyKeyMixin, PlaceFormMixin):
                 empty_value=None,
             )
 
+    def repeats(self) -> bool:
+        """Whether the request repeats (then its days come from the repeat, not the rows)."""
+        return False
+
     def window_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
         return [
             (self[f"window_{row}_date"], self[f"window_{row}_part"]) for row in range(1, TIME_WINDOW_ROWS + 1)
@@ -194,11 +202,99 @@ class HelpRequestForm(IdempotencyKeyMixin, PlaceFormMixin):
             for row in range(1, TIME_WINDOW_ROWS + 1)
             for part in ("date", "part")
         )
-        if not cleaned.get("any_time") and not windows and not half_filled:
+        if not cleaned.get("any_time") and not windows and not half_filled and not self.repeats():
             self.add_error("any_time", _("Say when you need help, or tick 'any time suits me'."))
         cleaned["time_windows"] = windows
         cleaned["location"] = self.clean_location()
         return cleaned
+
+
+class RepeatFieldsMixin(forms.Form):
+    """Help every week or every two weeks on a day and part of the day, until a date or
+    until cancelled (the request form and the phone intake; mutualaid/aid/services/series.py)."""
+
+    repeat = forms.TypedChoiceField(
+        label=_("Repeat"),
+        choices=[("", _("No, once")), *RepeatEvery.choices],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+    repeat_starts = forms.DateField(
+        label=_("First day"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The help comes back on this day of the week."),
+    )
+    repeat_part = forms.TypedChoiceField(
+        label=_("Part of day"),
+        choices=[("", "---------"), *PartOfDay.choices],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+    repeat_until = forms.DateField(
+        label=_("Last day (optional)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Leave empty to go on until you cancel."),
+    )
+
+    def repeats(self) -> bool:
+        return bool(self.cleaned_data.get("repeat"))
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not cleaned.get("repeat"):
+            return cleaned
+        starts, part, until = (
+            cleaned.get("repeat_starts"),
+            cleaned.get("repeat_part"),
+            cleaned.get("repeat_until"),
+        )
+        today = timezone.localdate()
+        if starts is None:
+            self.add_error("repeat_starts", _("Pick the first day of the repeated help."))
+        elif starts < today:
+            self.add_error("repeat_starts", _("This day has passed."))
+        elif starts > today + dt.timedelta(days=MAX_DAYS_AHEAD):
+            self.add_error("repeat_starts", _("Pick a day within %(days)s days.") % {"days": MAX_DAYS_AHEAD})
+        if part is None:
+            self.add_error("repeat_part", _("Pick morning, afternoon or evening."))
+        elif starts is not None and starts >= today and part_of_day_has_passed(starts, part):
+            self.add_error(
+                "repeat_part", _("This part of today has passed: pick a later one or another day.")
+            )
+        if until is not None and starts is not None and until < starts:
+            self.add_error("repeat_until", _("The last day cannot be before the first."))
+        return cleaned
+
+
+def repeat_details(data: dict) -> dict:
+    """What a form with repeat fields passes to `help_series_create`."""
+    return {
+        "category": data["category"],
+        "description": data["description"],
+        "location": data["location"],
+        "language_needed": data["language_needed"],
+        "every_weeks": data["repeat"],
+        "starts": data["repeat_starts"],
+        "part_of_day": data["repeat_part"],
+        "until": data["repeat_until"],
+    }
+
+
+class RepeatingHelpRequestForm(RepeatFieldsMixin, HelpRequestForm):
+    """The citizen's new request: once, or repeated."""
+
+
+class PausePeriodForm(forms.Form):
+    paused_until = forms.DateField(
+        label=_("Pause until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("No help on the days up to and with this one. Leave empty to resume."),
+    )
 
 
 class VolunteerOfferForm(PlaceFormMixin):
@@ -348,6 +444,11 @@ class PhoneIntakeForm(HelpRequestForm):
         return data
 
 
+class RepeatingPhoneIntakeForm(RepeatFieldsMixin, PhoneIntakeForm):
+    """The phone intake: a caller may ask for help every week too (the referral form, which
+    shares the intake's fields, does not offer it)."""
+
+
 class SearchableSelect(forms.Select):
     """A select that static/js/select-search.js gives a search box (its texts in the page's language)."""
 
@@ -430,9 +531,93 @@ class CoordinatorMessageForm(forms.Form):
         self.fields["neighbourhood"].choices = [("", _("anywhere"))] + [(area, area) for area in areas]
 
 
-class DoneForm(forms.Form):
+class MoneyField(forms.CharField):
+    """Euros and cents as people type them ("12,50", "12.50", "€ 12,50"); a text input with
+    a decimal keypad, since a number input refuses the decimal comma in some browsers."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_length", 20)
+        super().__init__(**kwargs)
+        self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_money(value)
+        except InvalidOperation:
+            raise forms.ValidationError(_("Give the amount in euros, e.g. 12,50.")) from None
+
+
+class ExpenseForm(forms.Form):
+    """What the volunteer paid for the task (shopping, medicines), at most the community's cap."""
+
+    amount = MoneyField(label=_("Amount you paid (EUR)"), help_text=_("Euros and cents, e.g. 12,50."))
+    receipt_note = forms.CharField(
+        label=_("About the receipt (optional)"),
+        max_length=200,
+        required=False,
+        help_text=_("For example: receipt given with the shopping."),
+    )
+
+    def __init__(self, *args, community: Community, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.community = community
+
+    def clean_amount(self):
+        from mutualaid.aid.services.expenses import check_amount
+
+        amount = self.cleaned_data["amount"]
+        if amount is None:
+            return None
+        try:
+            return check_amount(amount, self.community)
+        except ValidationError as error:
+            raise forms.ValidationError(error.message_dict["amount"]) from None
+
+
+class DoneForm(ExpenseForm):
+    """Marking a task done; the expense is asked for only where the kind of help has them."""
+
     hours_spent = forms.FloatField(
         label=_("Hours spent (optional)"), required=False, min_value=0.25, max_value=24
+    )
+
+    field_order = ["hours_spent", "amount", "receipt_note"]
+
+    def __init__(self, *args, community: Community, with_expense: bool, **kwargs) -> None:
+        super().__init__(*args, community=community, **kwargs)
+        if with_expense:
+            self.fields["amount"].required = False
+            self.fields["amount"].label = _("Amount you paid, if any (EUR)")
+        else:
+            del self.fields["amount"], self.fields["receipt_note"]
+
+
+class FeedbackForm(forms.Form):
+    message = forms.CharField(
+        label=_("A message (optional)"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ExpenseDisputeForm(forms.Form):
+    reason = forms.CharField(
+        label=_("What is wrong with the amount?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The coordinators read it and settle it with you and the volunteer."),
+    )
+
+
+class ExpenseSettleForm(forms.Form):
+    note = forms.CharField(
+        label=_("How was it settled?"),
+        max_length=500,
+        help_text=_("Kept in the request's record."),
     )
 
 
@@ -446,6 +631,15 @@ class CommunityIdentityForm(forms.ModelForm):
     )
     remove_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Left empty (or by an older form): the cap stays what it is.
+        self.fields["expense_cap"].required = False
+
+    def clean_expense_cap(self):
+        cap = self.cleaned_data.get("expense_cap")
+        return self.instance.expense_cap if cap is None else cap
+
     class Meta:
         model = Community
         fields = [
@@ -455,8 +649,10 @@ class CommunityIdentityForm(forms.ModelForm):
             "help_line_days",
             "help_line_opens",
             "help_line_closes",
+            "expense_cap",
         ]
         widgets = {
+            "expense_cap": forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}),
             "accent_colour": forms.TextInput(attrs={"type": "color"}),
             "help_line_opens": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
             "help_line_closes": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),

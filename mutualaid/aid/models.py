@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -76,6 +78,15 @@ class Community(models.Model):
         _("new volunteers join a waiting list"), default=False, editable=False
     )
     identity_changed_at = models.DateTimeField(auto_now=True)
+    # The most a volunteer may ask back for one shopping or pharmacy run (services/expenses.py).
+    expense_cap = models.DecimalField(
+        _("most a volunteer may spend per task (EUR)"),
+        max_digits=7,
+        decimal_places=2,
+        default=Decimal("50.00"),
+        validators=[MinValueValidator(Decimal("0.00"))],
+        help_text=_("Volunteers cannot record an expense above it; the person pays it back."),
+    )
 
     class Meta:
         verbose_name = _("community")
@@ -112,6 +123,12 @@ class Category(models.Model):
         _("needs a vetted volunteer"),
         default=False,
         help_text=_("Only volunteers whose ID was seen and whose criminal-record extract is valid."),
+    )
+    # Shopping, pharmacy: the volunteer pays and the person pays them back (TaskExpense).
+    carries_expenses = models.BooleanField(
+        _("the volunteer may pay for something"),
+        default=False,
+        help_text=_("Shopping or medicines: the volunteer records what they paid; the person pays it back."),
     )
 
     class Meta:
@@ -215,6 +232,17 @@ class HelpRequest(Place):
         null=True,
         blank=True,
     )
+    # One occurrence of a recurring request (weekly help): its series and the day it is for.
+    series = models.ForeignKey(
+        "HelpSeries",
+        verbose_name=_("repeats as"),
+        on_delete=models.PROTECT,
+        related_name="occurrences",
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    series_date = models.DateField(null=True, blank=True, editable=False)
     # The last status the coordinator told the caller about (the call-back list's memory).
     called_back_status = models.CharField(max_length=16, blank=True)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="help_requests")
@@ -277,7 +305,9 @@ class HelpRequest(Place):
                 fields=["created_by", "idempotency_key"],
                 condition=~models.Q(idempotency_key=""),
                 name="unique_help_request_idempotency_key",
-            )
+            ),
+            # Never two occurrences of a series for one day, even with two workers at once.
+            models.UniqueConstraint(fields=["series", "series_date"], name="one_occurrence_per_series_day"),
         ]
 
     def __str__(self) -> str:
@@ -574,6 +604,9 @@ class StatusChange(models.Model):
         "time_passed": _("every time chosen has passed"),
         "no answer in time": _("no answer in time"),
         "account deleted": _("account deleted"),
+        "standing": _("the volunteer who comes every week"),
+        "series cancelled": _("the repeated help was cancelled"),
+        "series paused": _("the repeated help is paused"),
     }
     COORDINATOR_PREFIX = "coordinator: "
 
@@ -668,3 +701,156 @@ class ConcernReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_about_display()} #{self.help_request_id} ({self.get_status_display()})"
+
+
+class TaskFeedback(models.Model):
+    """The citizen's one answer once their task is done: thanks for the volunteer, or "the
+    help did not come", which the community's coordinators follow up (services/closing.py)."""
+
+    class Kind(models.TextChoices):
+        THANKS = "thanks", _("Thanks")
+        NOT_HELPED = "not_helped", _("The help did not come")
+
+    help_request = models.OneToOneField(HelpRequest, on_delete=models.PROTECT, related_name="feedback")
+    kind = models.CharField(_("answer"), max_length=16, choices=Kind.choices)
+    # Passed to the volunteer with a thanks; read by the coordinators with a complaint.
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    # The citizen, or a coordinator answering for someone who phoned.
+    given_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    given_at = models.DateTimeField(_("given"), auto_now_add=True)
+    # A "did not come" stays on the coordinators' dashboard until one of them followed it up.
+    followed_up_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    followed_up_at = models.DateTimeField(_("followed up"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("answer after the task")
+        verbose_name_plural = _("answers after the task")
+        ordering = ["-given_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"#{self.help_request_id} {self.kind}"
+
+    @property
+    def needs_follow_up(self) -> bool:
+        return self.kind == self.Kind.NOT_HELPED and self.followed_up_at is None
+
+
+class TaskExpense(models.Model):
+    """What a volunteer paid for a task (shopping, medicines) and whether they got it back.
+
+    recorded -> repaid (the person confirms) or disputed (with a reason) -> settled (a
+    coordinator, with a note). Every step is audited (services/expenses.py).
+    """
+
+    class Status(models.TextChoices):
+        RECORDED = "recorded", _("Waiting for the person to confirm")
+        REPAID = "repaid", _("Paid back")
+        DISPUTED = "disputed", _("Disputed")
+        SETTLED = "settled", _("Settled by a coordinator")
+
+    assignment = models.OneToOneField(Assignment, on_delete=models.PROTECT, related_name="expense")
+    # One per request: recorded once the task is done, and a request is done once.
+    help_request = models.OneToOneField(HelpRequest, on_delete=models.PROTECT, related_name="expense")
+    amount = models.DecimalField(
+        _("amount paid (EUR)"),
+        max_digits=7,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    receipt_note = models.CharField(_("receipt (optional)"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.RECORDED)
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    dispute_reason = models.CharField(_("why it is disputed"), max_length=500, blank=True)
+    settled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    settled_at = models.DateTimeField(_("settled"), null=True, blank=True)
+    settlement_note = models.CharField(_("how it was settled"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("task expense")
+        verbose_name_plural = _("task expenses")
+        ordering = ["-recorded_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="expense_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.help_request_id} {self.amount} ({self.status})"
+
+
+class RepeatEvery(models.IntegerChoices):
+    """How often a recurring request comes back, in weeks."""
+
+    WEEK = 1, _("Every week")
+    TWO_WEEKS = 2, _("Every two weeks")
+
+
+class HelpSeries(Place):
+    """Help asked for again and again (weekly shopping, a weekly call): the rule, and what
+    each occurrence asks. The worker files each occurrence, an ordinary `HelpRequest`,
+    `RECURRING_HELP_DAYS_AHEAD` days ahead (`services/series.py`)."""
+
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="help_series")
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="help_series", null=True, blank=True
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    contact_name = models.CharField(_("name"), max_length=120, blank=True)
+    contact_phone = models.CharField(_("phone"), max_length=32, blank=True)
+    text_caller = models.BooleanField(default=False)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    description = models.TextField(_("what do you need?"), max_length=2000)
+    language_needed = models.CharField(max_length=8, choices=SpokenLanguage.choices, blank=True)
+    # An RFC 5545 recurrence rule ("FREQ=WEEKLY;INTERVAL=2;UNTIL=20270131"), read from `starts`
+    # (mutualaid/aid/recurrence.py): the day of the week is the first day's.
+    rule = models.CharField(_("repeat rule"), max_length=200)
+    starts = models.DateField(_("first day"))
+    until = models.DateField(_("last day"), null=True, blank=True)
+    part_of_day = models.PositiveSmallIntegerField(_("part of day"), choices=PartOfDay.choices)
+    # Holidays: no occurrence on these days up to and with this one.
+    paused_until = models.DateField(_("paused until"), null=True, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    # A volunteer who accepted "every week": the coming occurrences are theirs at once.
+    standing_volunteer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("volunteer every time"),
+        on_delete=models.SET_NULL,
+        related_name="standing_series",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("repeated help")
+        verbose_name_plural = _("repeated help")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(until__isnull=True) | models.Q(until__gte=models.F("starts")),
+                name="series_until_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.category} ({self.rule})"
+
+    @property
+    def every_weeks(self) -> int:
+        from mutualaid.aid.recurrence import weeks_between
+
+        return weeks_between(self.rule)
+
+    @property
+    def label(self) -> str:
+        """ "Every Tuesday morning, until 31 Jan 2027" in the reader's language."""
+        from mutualaid.aid.recurrence import describe
+
+        return describe(self.every_weeks, self.starts, self.part_of_day, self.until)
+
+    def is_paused_on(self, day: dt.date) -> bool:
+        return self.paused_until is not None and day <= self.paused_until

@@ -26,15 +26,19 @@ from mutualaid.aid.models import (
     CoordinatorMessage,
     HelpRequest,
     StatusChange,
+    TaskExpense,
+    TaskFeedback,
     TeamNote,
     VolunteerCheck,
     VolunteerOffer,
 )
 from mutualaid.aid.places import coarse_point
+from mutualaid.aid.services.series import series_forget_person
 from mutualaid.aid.states import (
     CANCELLABLE_REQUEST_STATUSES,
     FINISHED_REQUEST_STATUSES,
     LIVE_ASSIGNMENT_STATUSES,
+    AssignmentStatus,
 )
 from notifications.events import close_live_sockets
 from notifications.models import OutgoingMessage, PushSubscription
@@ -97,6 +101,9 @@ def personal_data_export(person: User) -> dict:
                     }
                     for change in help_request.status_changes.all()
                 ],
+                # Once done: their thanks or "did not come", and what they paid back.
+                "answer_after_the_task": _feedback_export(help_request),
+                "expense": _expense_export(help_request),
             }
             for help_request in requests
         ],
@@ -131,6 +138,9 @@ def personal_data_export(person: User) -> dict:
                 "responded_at": assignment.responded_at.isoformat() if assignment.responded_at else None,
                 "decline_reason": assignment.decline_reason,
                 "hours_spent": assignment.hours_spent,
+                "expense": _expense_export(assignment.help_request, by_them=True)
+                if assignment.status == AssignmentStatus.DONE
+                else None,
             }
             for assignment in assignments
         ],
@@ -152,6 +162,26 @@ def personal_data_export(person: User) -> dict:
             {"at": entry.at.isoformat(), "action": entry.action, "subject": entry.subject}
             for entry in AuditEntry.objects.filter(actor=person).order_by("at", "pk")
         ],
+    }
+
+
+def _feedback_export(help_request: HelpRequest) -> dict | None:
+    feedback = TaskFeedback.objects.filter(help_request=help_request).first()
+    if feedback is None:
+        return None
+    return {"kind": feedback.kind, "message": feedback.message, "given_at": feedback.given_at.isoformat()}
+
+
+def _expense_export(help_request: HelpRequest, *, by_them: bool = False) -> dict | None:
+    """The amount and its state; the receipt note to the volunteer who wrote it only."""
+    expense = TaskExpense.objects.filter(help_request=help_request).first()
+    if expense is None:
+        return None
+    return {
+        "amount_eur": str(expense.amount),
+        "status": expense.status,
+        "recorded_at": expense.recorded_at.isoformat(),
+        **({"receipt_note": expense.receipt_note} if by_them else {}),
     }
 
 
@@ -195,8 +225,19 @@ def _forget_request_details(help_request: HelpRequest) -> None:
     help_request.text_caller = False
 
 
+def _forget_closing_words(requests: QuerySet[HelpRequest], *, volunteer: User | None = None) -> None:
+    """What people wrote once the task was done: the thanks or complaint, and the expenses'
+    receipt notes, reasons and settlements (of these requests, and of the volunteer's tasks)."""
+    TaskFeedback.objects.filter(help_request__in=requests).exclude(message="").update(message="")
+    expenses = Q(help_request__in=requests)
+    if volunteer is not None:
+        expenses |= Q(assignment__volunteer=volunteer)
+    TaskExpense.objects.filter(expenses).update(receipt_note="", dispute_reason="", settlement_note="")
+
+
 def account_delete(*, person: User) -> None:
     """Release what they hold, then anonymise them and their requests for the statistics."""
+    series_forget_person(person)  # first: no occurrence is filed for them any more
     for help_request in HelpRequest.objects.filter(requester=person, status__in=CANCELLABLE_REQUEST_STATUSES):
         services.help_request_cancel(help_request=help_request, actor=person, reason="account deleted")
     for assignment in Assignment.objects.filter(volunteer=person, status__in=LIVE_ASSIGNMENT_STATUSES):
@@ -211,6 +252,7 @@ def account_delete(*, person: User) -> None:
         _forget_reasons(StatusChange.objects.filter(Q(help_request__in=own_requests) | Q(actor=person)))
         # The team's notes about their requests speak of them.
         TeamNote.objects.filter(help_request__in=own_requests).exclude(text=FORGOTTEN).update(text=FORGOTTEN)
+        _forget_closing_words(own_requests, volunteer=person)
         Assignment.objects.filter(Q(volunteer=person) | Q(help_request__in=own_requests)).exclude(
             decline_reason=""
         ).update(decline_reason="")
@@ -277,6 +319,7 @@ def personal_data_purge(
             subject=FORGOTTEN, body=FORGOTTEN
         )
         TeamNote.objects.filter(help_request__in=all_finished).exclude(text=FORGOTTEN).update(text=FORGOTTEN)
+        _forget_closing_words(all_finished)
         # A safeguarding concern is kept while open; once dealt with, for the same period.
         ConcernReport.objects.filter(
             status=ConcernReport.Status.DEALT_WITH, dealt_with_at__lt=cutoff

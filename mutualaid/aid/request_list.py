@@ -1,4 +1,5 @@
-"""The coordinators' request list: the filter form, the search, and the map's points.
+"""The coordinators' request list: the filter form, the search, and the map's points (the
+same filtered requests as the list, all its pages).
 
 A few queries whatever the community's size: counting and one page of requests from the
 database, never the whole community in Python (a crisis brings thousands of requests).
@@ -198,14 +199,17 @@ def community_categories(community: Community) -> list[Category]:
     return list(Category.objects.filter(community=community).order_by("pk"))
 
 
-def community_map_points(community: Community, categories: list[Category]) -> dict:
-    """The community's open requests (exact: its coordinators may see them), as
-    [latitude, longitude, number, urgency, category index], and its available volunteers
-    counted per coarse cell, as [latitude, longitude, how many]: never a volunteer's home."""
+def community_map_points(
+    community: Community, categories: list[Category], requests: QuerySet[HelpRequest] | None = None
+) -> dict:
+    """The requests the list's filters let through (`filtered_requests`; the community's open
+    ones without any), exact (its coordinators may see them), as [latitude, longitude, number,
+    urgency, category index], and its available volunteers counted per coarse cell, as
+    [latitude, longitude, how many]: never a volunteer's home."""
     index = {category.pk: position for position, category in enumerate(categories)}
-    requests = HelpRequest.objects.filter(community=community, status=RequestStatus.OPEN).values_list(
-        "latitude", "longitude", "pk", "urgency", "category_id"
-    )
+    if requests is None:
+        requests = HelpRequest.objects.filter(community=community, status=RequestStatus.OPEN)
+    requests = requests.values_list("latitude", "longitude", "pk", "urgency", "category_id")
     cells = Counter(
         coarse_point(latitude, longitude)
         for latitude, longitude in community.volunteer_offers.filter(is_paused=False).values_list(

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import slug_re
 from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
@@ -27,13 +28,18 @@ from mutualaid.aid.models import (
     Community,
     ConcernReport,
     HelpRequest,
+    HelpSeries,
     StatusChange,
+    TaskExpense,
+    TaskFeedback,
     TeamNote,
     TimeWindow,
     VolunteerCheck,
     VolunteerOffer,
 )
+from mutualaid.aid.money import format_money
 from mutualaid.aid.places import coarse_point
+from mutualaid.aid.recurrence import occurrence_dates
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
 
 
@@ -83,6 +89,16 @@ class TaskForVolunteer:
     requester_name: str
     requester_phone: str
     note: str
+    # Once done: the person's thanks (their words only) and what the volunteer paid.
+    thanks: TaskFeedback | None = None
+    expense: TaskExpense | None = None
+
+
+def _related_or_none(record, name: str):
+    try:
+        return getattr(record, name)
+    except ObjectDoesNotExist:
+        return None
 
 
 def task_for_volunteer(assignment: Assignment) -> TaskForVolunteer:
@@ -108,13 +124,30 @@ def task_for_volunteer(assignment: Assignment) -> TaskForVolunteer:
         requester_name=(requester.display_name if requester else "") if exact else "",
         requester_phone=(requester.phone if requester else "") if exact else "",
         note=help_request.note_for_volunteer if exact else "",
+        thanks=_thanks_for(assignment),
+        expense=_related_or_none(assignment, "expense"),
     )
+
+
+def _thanks_for(assignment: Assignment) -> TaskFeedback | None:
+    """The thanks, for the volunteer who did the task (a "did not come" is not shown to them:
+    the coordinators hear both sides first)."""
+    if assignment.status != AssignmentStatus.DONE:
+        return None
+    feedback = _related_or_none(assignment.help_request, "feedback")
+    return feedback if feedback is not None and feedback.kind == TaskFeedback.Kind.THANKS else None
 
 
 def _volunteer_assignments(user: User) -> QuerySet[Assignment]:
     return (
         Assignment.objects.filter(volunteer=user)
-        .select_related("help_request__category", "help_request__requester")
+        .select_related(
+            "help_request__category",
+            "help_request__community",
+            "help_request__requester",
+            "help_request__feedback",
+            "expense",
+        )
         .prefetch_related("help_request__time_windows")
     )
 
@@ -468,6 +501,14 @@ HISTORY_ACTIONS = (
     "call_taken",
     "call_released",
     "call_done",
+    # Closing the loop (services/closing.py, expenses.py).
+    "thanks",
+    "help_not_came",
+    "not_helped_followed_up",
+    "expense_recorded",
+    "expense_repaid",
+    "expense_disputed",
+    "expense_settled",
 )
 
 
@@ -510,6 +551,9 @@ def _note(entry: AuditEntry, people: dict[int, User], team_notes: dict[int, Team
     if entry.action == "call_done":
         what = _("Call made (%(kind)s)") % {"kind": _call_kind_label(entry.before.get("kind", ""))}
         return HistoryNote(entry.at, entry.actor, what, note_text())
+    closing = _closing_note(entry)
+    if closing is not None:
+        return closing
     if entry.action == "hold":
         what = _("Held away from matching until %(time)s") % {"time": _clock(entry.after["held_until"])}
     elif entry.action == "release_hold":
@@ -520,6 +564,73 @@ def _note(entry: AuditEntry, people: dict[int, User], team_notes: dict[int, Team
             "previous": name(entry.before.get("volunteer")),
         }
     return HistoryNote(entry.at, entry.actor, what, entry.after.get("reason", ""))
+
+
+def _closing_note(entry: AuditEntry) -> HistoryNote | None:
+    """The person's answer and the expense's steps, as lines of the history."""
+    amount = format_money(entry.after["amount"]) if "amount" in entry.after else ""
+    lines = {
+        "thanks": _("The person said thank you"),
+        "help_not_came": _("The person said the help did not come"),
+        "not_helped_followed_up": _("“The help did not come” followed up"),
+        "expense_recorded": _("Expense recorded: %(amount)s") % {"amount": amount},
+        "expense_repaid": _("Expense paid back: %(amount)s") % {"amount": amount},
+        "expense_disputed": _("Expense disputed: %(amount)s") % {"amount": amount},
+        "expense_settled": _("Expense settled: %(amount)s") % {"amount": amount},
+    }
+    if entry.action not in lines:
+        return None
+    return HistoryNote(entry.at, entry.actor, lines[entry.action])
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A done request the coordinators must still look after, and why."""
+
+    help_request: HelpRequest
+    why: str  # "not_helped", "disputed" or "unconfirmed"
+
+
+@dataclass(frozen=True)
+class FollowUps:
+    items: list[FollowUp]
+    unconfirmed_days: int
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+
+def follow_ups_for_community(
+    community: Community, *, now: dt.datetime | None = None, limit: int = 50
+) -> FollowUps:
+    """ "The help did not come" not yet followed up, disputed expenses, and expenses the
+    person has not confirmed paying back for EXPENSE_UNCONFIRMED_DAYS days, oldest first
+    (one query, whatever the community's size)."""
+    from mutualaid.aid.services.expenses import unconfirmed_expense_days, unconfirmed_since
+
+    not_helped = Q(feedback__kind=TaskFeedback.Kind.NOT_HELPED, feedback__followed_up_at__isnull=True)
+    disputed = Q(expense__status=TaskExpense.Status.DISPUTED)
+    unconfirmed = Q(
+        expense__status=TaskExpense.Status.RECORDED, expense__recorded_at__lte=unconfirmed_since(now)
+    )
+    requests = (
+        HelpRequest.objects.filter(community=community)
+        .filter(not_helped | disputed | unconfirmed)
+        .select_related("category", "call_taken_by", "feedback", "expense__assignment__volunteer")
+        .order_by("updated_at", "pk")[:limit]
+    )
+    items = []
+    for help_request in requests:
+        feedback = getattr(help_request, "feedback", None)
+        if feedback is not None and feedback.needs_follow_up:
+            items.append(FollowUp(help_request, "not_helped"))
+        expense = getattr(help_request, "expense", None)
+        if expense is not None and expense.status == TaskExpense.Status.DISPUTED:
+            items.append(FollowUp(help_request, "disputed"))
+        elif expense is not None and expense.status == TaskExpense.Status.RECORDED:
+            items.append(FollowUp(help_request, "unconfirmed"))
+    return FollowUps(items, unconfirmed_expense_days())
 
 
 def request_history_for_coordinators(help_request: HelpRequest) -> list[StatusChange | HistoryNote]:
@@ -594,3 +705,51 @@ def concern_report_for_coordinator(user: User, report_id: int) -> ConcernReport:
     if report is None or not is_coordinator_of(user, report.community_id):
         raise Http404
     return report
+
+
+@dataclass(frozen=True)
+class SeriesForViewer:
+    """Recurring help as its citizen and their coordinators see it: the rule in words, the
+    occurrences filed and still ahead (with who is coming), and the next days to come."""
+
+    series: HelpSeries
+    label: str
+    coming: list[HelpRequest]
+    later_days: list[dt.date]
+    standing_volunteer_name: str
+
+
+def series_for_viewer(series: HelpSeries, *, later: int = 3) -> SeriesForViewer:
+    """For a page whose reader may already see the series' requests (the requester or a
+    coordinator of the community: `request_for_viewer`, `requests_of_citizen`)."""
+    today = timezone.localdate()
+    coming = list(
+        _with_live_assignment(series.occurrences.filter(series_date__gte=today)).order_by("series_date")
+    )
+    filed = {occurrence.series_date for occurrence in coming}
+    later_days = []
+    if series.active:
+        horizon = today + dt.timedelta(days=7 * series.every_weeks * (later + 2))
+        for day in occurrence_dates(series.rule, series.starts, max(today, series.starts), horizon):
+            if day not in filed and not series.is_paused_on(day):
+                later_days.append(day)
+            if len(later_days) == later:
+                break
+    standing = series.standing_volunteer
+    return SeriesForViewer(
+        series=series,
+        label=series.label,
+        coming=coming,
+        later_days=later_days,
+        standing_volunteer_name=standing.display_name if standing else "",
+    )
+
+
+def series_of_citizen(user: User) -> list[SeriesForViewer]:
+    """A citizen's recurring help still going, newest first."""
+    return [
+        series_for_viewer(series)
+        for series in HelpSeries.objects.filter(requester=user, active=True).select_related(
+            "category", "standing_volunteer"
+        )
+    ]

@@ -1,9 +1,11 @@
 from django.urls import path
 
 from mutualaid.aid import (
+    closing_views,
     coordinator_views,
     identity_views,
     safeguarding_views,
+    series_views,
     teamwork_views,
     views,
     waiting_list_views,
@@ -22,6 +24,13 @@ urlpatterns = [
         safeguarding_views.concern_about_volunteer,
         name="concern-about-volunteer",
     ),
+    # Closing the loop once done: thanks or "the help did not come", and the expense.
+    path("requests/<int:request_id>/thanks/", closing_views.request_thank, name="request-thank"),
+    path(
+        "requests/<int:request_id>/not-helped/", closing_views.request_not_helped, name="request-not-helped"
+    ),
+    path("requests/<int:request_id>/expense/repaid/", closing_views.expense_repaid, name="expense-repaid"),
+    path("requests/<int:request_id>/expense/dispute/", closing_views.expense_dispute, name="expense-dispute"),
     path("places/describe/", views.place_description, name="place-description"),
     path("volunteer/offer/", views.offer_edit, name="offer-edit"),
     path("volunteer/offer/pause/", views.offer_pause, name="offer-pause"),
@@ -31,7 +40,21 @@ urlpatterns = [
     path("volunteer/tasks/<int:assignment_id>/accept/", views.task_accept, name="task-accept"),
     path("volunteer/tasks/<int:assignment_id>/decline/", views.task_decline, name="task-decline"),
     path("volunteer/tasks/<int:assignment_id>/done/", views.task_done, name="task-done"),
+    path("volunteer/tasks/<int:assignment_id>/expense/", closing_views.task_expense, name="task-expense"),
     path("volunteer/tasks/<int:assignment_id>/give-back/", views.task_give_back, name="task-give-back"),
+    # Recurring help: the series of a request, and a volunteer's weekly commitment.
+    path("requests/<int:request_id>/series/cancel/", series_views.series_cancel, name="series-cancel"),
+    path("requests/<int:request_id>/series/pause/", series_views.series_pause, name="series-pause"),
+    path(
+        "volunteer/tasks/<int:assignment_id>/every-week/",
+        series_views.task_accept_every_week,
+        name="task-accept-every-week",
+    ),
+    path(
+        "volunteer/tasks/<int:assignment_id>/give-back-all/",
+        series_views.task_give_back_all,
+        name="task-give-back-all",
+    ),
     path(
         "volunteer/tasks/<int:assignment_id>/concern/",
         safeguarding_views.concern_about_requester,
@@ -126,6 +149,11 @@ urlpatterns = [
         "coordinator/requests/<int:request_id>/call/done/",
         teamwork_views.call_done,
         name="coordinator-call-done",
+    ),
+    path(
+        "coordinator/requests/<int:request_id>/expense/settle/",
+        closing_views.expense_settle,
+        name="coordinator-expense-settle",
     ),
     # Safeguarding.
     path("coordinator/concerns/", safeguarding_views.concerns, name="coordinator-concerns"),

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,13 +23,21 @@ from mutualaid.aid.forms import (
     CancelForm,
     DeclineForm,
     DoneForm,
+    ExpenseDisputeForm,
+    ExpenseForm,
+    ExpenseSettleForm,
+    FeedbackForm,
     HelpRequestForm,
     NoteForm,
+    PausePeriodForm,
+    RepeatingHelpRequestForm,
     VolunteerOfferForm,
     help_request_form_initial,
+    repeat_details,
 )
-from mutualaid.aid.models import Community, VolunteerOffer
+from mutualaid.aid.models import Community, TaskExpense, TaskFeedback, VolunteerOffer
 from mutualaid.aid.services.assignments import SUSPENDED_MESSAGE
+from mutualaid.aid.services.series import help_series_create
 from mutualaid.aid.states import CANCELLABLE_REQUEST_STATUSES, InvalidTransition
 from mutualaid.limits import request_is_limited, too_many_message
 from mutualaid.reports import statistics
@@ -67,18 +76,34 @@ def add_service_errors(form, error: ValidationError) -> None:
 @login_required
 def my_requests(request: HttpRequest) -> HttpResponse:
     help_requests = selectors.requests_of_citizen(request.user)
-    return render(request, "aid/my_requests.html", {"help_requests": help_requests})
+    return render(
+        request,
+        "aid/my_requests.html",
+        {"help_requests": help_requests, "series_list": selectors.series_of_citizen(request.user)},
+    )
 
 
 @login_required
 def request_create(request: HttpRequest) -> HttpResponse:
     community = _community_of(request)
-    form = HelpRequestForm(request.POST or None, community=community)
+    form = RepeatingHelpRequestForm(request.POST or None, community=community)
     if request.method == "POST" and request_is_limited(request, "post_request", key="user"):
         form.is_valid()
         form.add_error(None, too_many_message())
         return render(request, "aid/request_form.html", {"form": form, "community": community}, status=429)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and form.cleaned_data["repeat"]:
+        try:
+            series = help_series_create(
+                community=community,
+                requester=request.user,
+                created_by=request.user,
+                **repeat_details(form.cleaned_data),
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return _series_posted(request, series)
+    elif request.method == "POST" and form.is_valid():
         try:
             help_request = services.help_request_create(
                 community=community,
@@ -92,6 +117,14 @@ def request_create(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your request is posted. We are looking for a volunteer."))
             return redirect("request-detail", request_id=help_request.pk)
     return render(request, "aid/request_form.html", {"form": form, "community": community})
+
+
+def _series_posted(request: HttpRequest, series) -> HttpResponse:
+    messages.success(request, _("Your repeated request is posted: %(rule)s.") % {"rule": series.label})
+    first = series.occurrences.order_by("series_date").first()
+    if first is None:  # its first day is further ahead than the worker files them
+        return redirect("my-requests")
+    return redirect("request-detail", request_id=first.pk)
 
 
 @login_required
@@ -110,8 +143,27 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
             "cancel_form": CancelForm(),
             "note_form": NoteForm(initial={"note": help_request.note_for_volunteer}),
             "history": help_request.status_changes.filter(subject="request").select_related("actor"),
+            **closing_context(help_request),
+            "series": selectors.series_for_viewer(help_request.series) if help_request.series_id else None,
+            "pause_form": PausePeriodForm(),
         },
     )
+
+
+def closing_context(help_request, *, for_coordinator: bool = False) -> dict:
+    """Once done: the person's answer (thanks or "did not come") and the task's expense; a
+    coordinator answers only for someone who phoned (a person with an account answers
+    themselves)."""
+    if help_request.status != "done":
+        return {}
+    return {
+        "can_answer": not for_coordinator or help_request.requester_id is None,
+        "settle_form": ExpenseSettleForm(),
+        "feedback": TaskFeedback.objects.filter(help_request=help_request).first(),
+        "expense": TaskExpense.objects.filter(help_request=help_request).first(),
+        "feedback_form": FeedbackForm(),
+        "dispute_form": ExpenseDisputeForm(),
+    }
 
 
 @login_required
@@ -288,9 +340,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-def task_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
-    assignment = selectors.assignment_for_volunteer(request.user, assignment_id)
+def task_page(request: HttpRequest, assignment, *, done_form=None, expense_form=None, status: int = 200):
+    """A volunteer's task, with the forms a refused post left filled in (and their messages)."""
     if VolunteerOffer.objects.filter(volunteer=request.user, suspended_at__isnull=False).exists():
         # A suspended volunteer opens no task: they are told why they cannot, and whom to ask.
         return render(
@@ -299,11 +350,28 @@ def task_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
             {"suspended_message": SUSPENDED_MESSAGE, "community": request.user.community},
             status=403,
         )
+    help_request = assignment.help_request
+    community = help_request.community
+    with_expense = help_request.category.carries_expenses
     return render(
         request,
         "aid/task_detail.html",
-        {"task": selectors.task_for_volunteer(assignment), "decline_form": DeclineForm()},
+        {
+            "task": selectors.task_for_volunteer(assignment),
+            "decline_form": DeclineForm(),
+            "done_form": done_form or DoneForm(community=community, with_expense=with_expense),
+            "expense_form": expense_form or ExpenseForm(community=community),
+            "with_expense": with_expense,
+            "expense_cap": community.expense_cap,
+            "series": assignment.help_request.series,
+        },
+        status=status,
     )
+
+
+@login_required
+def task_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    return task_page(request, selectors.assignment_for_volunteer(request.user, assignment_id))
 
 
 def _task_action(request: HttpRequest, assignment_id: int, action: Callable, success: str) -> HttpResponse:
@@ -352,19 +420,36 @@ def task_decline(request: HttpRequest, assignment_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def task_done(request: HttpRequest, assignment_id: int) -> HttpResponse:
-    form = DoneForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors["hours_spent"]))
-        return redirect("task-detail", assignment_id=assignment_id)
-    hours = form.cleaned_data["hours_spent"]
-    return _task_action(
-        request,
-        assignment_id,
-        lambda assignment: services.assignment_complete(
-            assignment=assignment, volunteer=request.user, hours_spent=hours
-        ),
-        _("Marked as done. Thank you for helping!"),
-    )
+    """Done, with the hours and (shopping, pharmacy) what the volunteer paid: both or neither."""
+    assignment = selectors.assignment_for_volunteer(request.user, assignment_id)
+    help_request = assignment.help_request
+    with_expense = help_request.category.carries_expenses
+    form = DoneForm(request.POST, community=help_request.community, with_expense=with_expense)
+    if form.is_valid():
+        amount = form.cleaned_data.get("amount")
+        try:
+            with transaction.atomic():
+                services.assignment_complete(
+                    assignment=assignment,
+                    volunteer=request.user,
+                    hours_spent=form.cleaned_data["hours_spent"],
+                )
+                if amount is not None:
+                    services.expense_record(
+                        assignment=assignment,
+                        volunteer=request.user,
+                        amount=amount,
+                        receipt_note=form.cleaned_data["receipt_note"],
+                    )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        except (services.TaskActionError, InvalidTransition) as error:
+            messages.error(request, str(error))
+            return redirect("task-detail", assignment_id=assignment.pk)
+        else:
+            messages.success(request, _("Marked as done. Thank you for helping!"))
+            return redirect("task-detail", assignment_id=assignment.pk)
+    return task_page(request, assignment, done_form=form, status=400)
 
 
 @login_required

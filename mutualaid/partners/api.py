@@ -1,8 +1,10 @@
 """The JSON API under /api/v1/ (django-ninja): a partner's requests, the categories and the
-public figures, with `Authorization: Bearer <key>`. The same services as the pages and
-Open311 underneath; errors as `{"error": "<code>", "detail": "..."}` (for machines, in
-English). OpenAPI at /api/v1/openapi.json, browsable docs at /api/v1/docs (served from
-django-ninja's own static files: no CDN).
+public figures, with `Authorization: Bearer <key>` or a referrer's session (signed in on the
+site: they act for their organisation, under the referrer rules, with Django's CSRF check
+for unsafe methods). The same services as the pages and Open311 underneath; errors as
+`{"error": "<code>", "detail": "..."}` (for machines, in English). OpenAPI at
+/api/v1/openapi.json, browsable docs at /api/v1/docs (served from django-ninja's own static
+files: no CDN).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
@@ -18,20 +21,28 @@ from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import PageNumberPagination, paginate
-from ninja.security import HttpBearer
+from ninja.security import APIKeyCookie, HttpBearer
+from ninja.utils import check_csrf
 
 from mutualaid.aid.forms import IDEMPOTENCY_KEY_PATTERN
 from mutualaid.aid.models import Category, HelpRequest
 from mutualaid.aid.services import TaskActionError
 from mutualaid.limits import request_is_limited
 from mutualaid.operations.unavailable import database_unavailable_response
-from mutualaid.partners import intake, services
-from mutualaid.partners.models import ApiKey
+from mutualaid.partners import intake, referrals, services
+from mutualaid.partners.models import ApiKey, PartnerOrganisation, Referrer
 from mutualaid.reports.views import community_public_figures
 
 
 class RateLimited(Exception):
     pass
+
+
+class CsrfFailed(Exception):
+    pass
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
 
 class ApiKeyBearer(HttpBearer):
@@ -44,15 +55,49 @@ class ApiKeyBearer(HttpBearer):
         return key
 
 
+class ReferrerSession(APIKeyCookie):
+    """A referrer signed in on the site (Django's session cookie): they act for their
+    organisation. Any other signed-in person is no caller of this API.
+
+    As Django does for session authentication, an unsafe method needs the CSRF token
+    (the `csrftoken` cookie's value in `X-CSRFToken`), so no other site can make a
+    referrer's browser file or cancel a request. A request that carries an Authorization
+    header is judged by its key alone."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def __init__(self) -> None:
+        super().__init__(csrf=False)  # checked below, once the session is a referrer's
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Referrer | None:
+        if not key or "Authorization" in request.headers:
+            return None
+        referrer = referrals.active_referrer(request.user)
+        if referrer is None:
+            return None
+        if request.method not in SAFE_METHODS and check_csrf(request) is not None:
+            raise CsrfFailed
+        if request_is_limited(request, "api", key=lambda _group, _request: f"api-referrer:{referrer.pk}"):
+            raise RateLimited
+        return referrer
+
+
 api = NinjaAPI(
     title="Mutual aid API",
     version="1",
     description="Requests from partners: file, follow and cancel help requests for people "
     "who asked a partner organisation; the categories and the public figures of the key's "
-    "community. Authenticate with `Authorization: Bearer <key>` (keys from a coordinator).",
-    auth=ApiKeyBearer(),
+    "community. Authenticate with `Authorization: Bearer <key>` (keys from a coordinator), "
+    "or, in the browser, as a referrer signed in on the site (their organisation's "
+    "requests; unsafe methods need the CSRF token in `X-CSRFToken`).",
+    auth=[ApiKeyBearer(), ReferrerSession()],
     urls_namespace="api-v1",
 )
+
+
+def _organisation(request: HttpRequest) -> PartnerOrganisation:
+    """The organisation the caller acts for: the key's, or the signed-in referrer's."""
+    return request.auth.organisation
 
 
 def _error(request, code: str, detail: str, status: int):
@@ -62,7 +107,20 @@ def _error(request, code: str, detail: str, status: int):
 @api.exception_handler(AuthenticationError)
 def _unauthorized(request, exc):
     return _error(
-        request, "unauthorized", "missing, unknown or revoked key (Authorization: Bearer <key>)", 401
+        request,
+        "unauthorized",
+        "missing, unknown or revoked key (Authorization: Bearer <key>), and no referrer signed in",
+        401,
+    )
+
+
+@api.exception_handler(CsrfFailed)
+def _csrf_failed(request, exc):
+    return _error(
+        request,
+        "forbidden",
+        "CSRF check failed: with a session, send the csrftoken cookie's value in the X-CSRFToken header",
+        403,
     )
 
 
@@ -164,21 +222,31 @@ class RequestOut(Schema):
         return intake.expected_datetime(obj)
 
 
-def _own_request(key: ApiKey, request_id: int) -> HelpRequest:
-    found = services.partner_requests(key).filter(pk=request_id).first()
+def _visible_requests(request: HttpRequest):
+    """A key's: every request of its organisation. A referrer's session: the referrer rules,
+    as on their page: their organisation's referrals only (not what its keys filed)."""
+    organisation = _organisation(request)
+    requests = services.organisation_requests(organisation)
+    if isinstance(request.auth, Referrer):
+        requests = requests.filter(referral__organisation=organisation)
+    return requests
+
+
+def _own_request(request: HttpRequest, request_id: int) -> HelpRequest:
+    found = _visible_requests(request).filter(pk=request_id).first()
     if found is None:
         raise Http404
     return found
 
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut}
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
 
 
 @api.get(
     "/categories", response={200: list[CategoryOut], **ERRORS}, summary="The categories (services) offered"
 )
 def categories(request):
-    community = request.auth.organisation.community
+    community = _organisation(request).community
     return [
         {"code": category.slug, "name": category.label}
         for category in community.categories.filter(is_active=True).order_by("slug")
@@ -188,15 +256,17 @@ def categories(request):
 @api.get("/requests", response={200: list[RequestOut], **ERRORS}, summary="Your organisation's requests")
 @paginate(PageNumberPagination, page_size=50, max_page_size=200)
 def list_requests(request):
-    return services.partner_requests(request.auth)
+    return _visible_requests(request)
 
 
 @api.post("/requests", response={201: RequestOut, **ERRORS}, summary="File a request for someone")
 def create_request(request, data: RequestIn):
-    key = request.auth
+    """With a referrer's session, the request is their referral (the neighbour's consent
+    recorded by them), as on the referral page."""
+    organisation = _organisation(request)
     try:
         details = intake.parse_details(
-            community=key.organisation.community,
+            community=organisation.community,
             service_code=data.category,
             description=data.description,
             urgency=data.urgency,
@@ -220,17 +290,27 @@ def create_request(request, data: RequestIn):
     if idempotency_key and not IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key):
         raise HttpError(400, "Idempotency-Key: 8 to 64 letters, digits, '-' or '_'")
     try:
-        help_request = services.partner_request_create(
-            key=key, idempotency_key=idempotency_key, **details.as_kwargs()
-        )
+        if isinstance(request.auth, Referrer):
+            help_request = referrals.referral_create(
+                referrer=request.auth,
+                consent=data.consent,
+                idempotency_key=idempotency_key,
+                **details.as_kwargs(),
+            )
+        else:
+            help_request = services.partner_request_create(
+                key=request.auth, idempotency_key=idempotency_key, **details.as_kwargs()
+            )
     except DjangoValidationError as error:
         raise HttpError(400, "; ".join(error.messages)) from None
-    return Status(201, _own_request(key, help_request.pk))
+    except PermissionDenied:  # the referrer or their organisation deactivated meanwhile
+        raise AuthenticationError from None
+    return Status(201, _own_request(request, help_request.pk))
 
 
 @api.get("/requests/{int:request_id}", response={200: RequestOut, **ERRORS}, summary="One of your requests")
 def read_request(request, request_id: int):
-    return _own_request(request.auth, request_id)
+    return _own_request(request, request_id)
 
 
 @api.post(
@@ -239,19 +319,26 @@ def read_request(request, request_id: int):
     summary="Cancel one of your requests (a volunteer on it is told)",
 )
 def cancel_request(request, request_id: int, reason: str = Query("", max_length=200)):
-    """No body needed; say why in the query (`?reason=...`), if you like."""
-    key = request.auth
-    help_request = _own_request(key, request_id)
+    """No body needed; say why in the query (`?reason=...`), if you like. A referrer's
+    session cancels only the requests that referrer filed (403 for a colleague's)."""
+    help_request = _own_request(request, request_id)
     try:
-        services.partner_request_cancel(key=key, help_request=help_request, reason=reason.strip())
+        if isinstance(request.auth, Referrer):
+            referrals.referral_cancel(referrer=request.auth, help_request=help_request, reason=reason.strip())
+        else:
+            services.partner_request_cancel(
+                key=request.auth, help_request=help_request, reason=reason.strip()
+            )
     except TaskActionError as error:
         raise HttpError(409, str(error)) from None
     except PermissionDenied:
+        if isinstance(request.auth, Referrer):
+            raise HttpError(403, "only the referrer who filed this request can cancel it") from None
         raise Http404 from None
-    return _own_request(key, request_id)
+    return _own_request(request, request_id)
 
 
 @api.get("/figures", response={200: dict, **ERRORS}, summary="The public figures of your community")
 def figures(request):
     """The same anonymised, suppressed figures as the community's public transparency page."""
-    return community_public_figures(request.auth.organisation.community)
+    return community_public_figures(_organisation(request).community)

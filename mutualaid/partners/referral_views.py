@@ -11,9 +11,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from mutualaid.aid import selectors
+from mutualaid.aid.forms import CancelForm
+from mutualaid.aid.services import TaskActionError
+from mutualaid.aid.states import CANCELLABLE_REQUEST_STATUSES
 from mutualaid.aid.views import add_service_errors, request_details
 from mutualaid.limits import request_is_limited, too_many_message
 from mutualaid.partners import referrals
@@ -95,12 +98,50 @@ def organisation_deactivate(request: HttpRequest, organisation_id: int) -> HttpR
 
 @login_required
 @require_POST
-def referrer_deactivate(request: HttpRequest, referrer_id: int) -> HttpResponse:
+def organisation_reactivate(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    organisation = _coordinated_organisation(request, organisation_id)
+    if organisation.is_active:  # a second click, or another coordinator was quicker
+        return redirect("coordinator-partner", organisation_id=organisation.pk)
+    referrals.organisation_reactivate(organisation=organisation, actor=request.user)
+    messages.success(
+        request,
+        _(
+            "%(name)s is active again, and so are the referrers deactivated with it. Its revoked"
+            " keys stay revoked: make new ones if it needs them."
+        )
+        % {"name": organisation.name},
+    )
+    return redirect("coordinator-partner", organisation_id=organisation.pk)
+
+
+def _coordinated_referrer(request: HttpRequest, referrer_id: int) -> Referrer:
     referrer = Referrer.objects.select_related("organisation", "user").filter(pk=referrer_id).first()
     if referrer is None or not selectors.is_coordinator_of(request.user, referrer.organisation.community_id):
         raise Http404
+    return referrer
+
+
+@login_required
+@require_POST
+def referrer_deactivate(request: HttpRequest, referrer_id: int) -> HttpResponse:
+    referrer = _coordinated_referrer(request, referrer_id)
     referrals.referrer_deactivate(referrer=referrer, actor=request.user)
     messages.success(request, _("%(name)s can no longer sign in.") % {"name": referrer.user.display_name})
+    return redirect("coordinator-partner", organisation_id=referrer.organisation_id)
+
+
+@login_required
+@require_POST
+def referrer_reactivate(request: HttpRequest, referrer_id: int) -> HttpResponse:
+    referrer = _coordinated_referrer(request, referrer_id)
+    if referrer.deactivated_at is None:  # a second click, or another coordinator was quicker
+        return redirect("coordinator-partner", organisation_id=referrer.organisation_id)
+    try:
+        referrals.referrer_reactivate(referrer=referrer, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("%(name)s can sign in again.") % {"name": referrer.user.display_name})
     return redirect("coordinator-partner", organisation_id=referrer.organisation_id)
 
 
@@ -141,8 +182,53 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "partners/referrals.html",
-        {"referrer": referrer, "referrals": referrals.referrals_of_organisation(referrer.organisation)},
+        {
+            "referrer": referrer,
+            "referrals": referrals.referrals_of_organisation(referrer.organisation),
+            "cancellable_statuses": CANCELLABLE_REQUEST_STATUSES,
+        },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def referral_cancel(request: HttpRequest, request_id: int) -> HttpResponse:
+    """GET asks "are you sure?" (a page: no JavaScript needed); POST cancels. Only the
+    referrer who filed it; their colleagues' referrals are theirs to cancel."""
+    referrer = _referrer_of(request)
+    referral = referrals.referral_for_referrer(referrer, request_id)
+    if referral is None or referral.referrer_id != referrer.pk:
+        raise Http404
+    help_request = referral.help_request
+    if request.method == "GET":
+        if help_request.status not in CANCELLABLE_REQUEST_STATUSES:
+            messages.info(
+                request,
+                _("Request #%(id)s is already %(status)s.")
+                % {"id": help_request.pk, "status": help_request.get_status_display()},
+            )
+            return redirect("referrals")
+        form = CancelForm(initial={"reason": request.GET.get("reason", "")[:255]})
+        return render(
+            request, "partners/referral_cancel.html", {"help_request": help_request, "cancel_form": form}
+        )
+    form = CancelForm(request.POST)
+    if not form.is_valid():  # only a reason longer than the field allows (browsers stop it)
+        messages.error(request, " ".join(form.errors["reason"]))
+        return redirect("referrals")
+    try:
+        referrals.referral_cancel(
+            referrer=referrer, help_request=help_request, reason=form.cleaned_data["reason"]
+        )
+    except TaskActionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("Request #%(id)s for %(name)s is cancelled.")
+            % {"id": help_request.pk, "name": help_request.contact_name},
+        )
+    return redirect("referrals")
 
 
 @login_required

@@ -202,6 +202,32 @@ def referrer_deactivate(*, referrer: Referrer, actor: User) -> Referrer:
 
 
 @transaction.atomic
+def referrer_reactivate(*, referrer: Referrer, actor: User) -> Referrer:
+    """The referrer may sign in again (only while their organisation is active, and not once
+    they deleted their account)."""
+    require_coordinator(actor, referrer.organisation.community_id)
+    referrer = Referrer.objects.select_for_update().select_related("organisation", "user").get(pk=referrer.pk)
+    if not referrer.organisation.is_active:
+        raise ValidationError(_("Reactivate the organisation first."))
+    if not referrer.user.has_usable_password():
+        raise ValidationError(
+            _("%(name)s deleted their account: invite them again.") % {"name": referrer.user.display_name}
+        )
+    if referrer.deactivated_at is not None:
+        referrer.deactivated_at = None
+        referrer.save(update_fields=["deactivated_at"])
+        User.objects.filter(pk=referrer.user_id).update(is_active=True)
+        audit(
+            actor=actor,
+            action="referrer_reactivate",
+            subject=referrer,
+            community_id=referrer.organisation.community_id,
+            after={"organisation": referrer.organisation.name, "email": referrer.user.email},
+        )
+    return referrer
+
+
+@transaction.atomic
 def organisation_deactivate(*, organisation: PartnerOrganisation, actor: User) -> PartnerOrganisation:
     """Every referrer of it deactivated, every key revoked, every open invitation withdrawn."""
     require_coordinator(actor, organisation.community_id)
@@ -224,6 +250,36 @@ def organisation_deactivate(*, organisation: PartnerOrganisation, actor: User) -
         subject=organisation,
         community_id=organisation.community_id,
         after={"organisation": organisation.name},
+    )
+    return organisation
+
+
+@transaction.atomic
+def organisation_reactivate(*, organisation: PartnerOrganisation, actor: User) -> PartnerOrganisation:
+    """The organisation works again, and so do the referrers deactivated with it (not those
+    deactivated before it). Revoked keys stay revoked and withdrawn invitations withdrawn:
+    a coordinator makes new ones."""
+    require_coordinator(actor, organisation.community_id)
+    organisation = PartnerOrganisation.objects.select_for_update().get(pk=organisation.pk)
+    if organisation.deactivated_at is None:
+        return organisation
+    # Deactivating the organisation deactivated its active referrers just after it.
+    deactivated_with_it = organisation.referrers.select_related("user").filter(
+        deactivated_at__gte=organisation.deactivated_at
+    )
+    organisation.deactivated_at = None
+    organisation.save(update_fields=["deactivated_at"])
+    reactivated = []
+    for referrer in deactivated_with_it:
+        if referrer.user.has_usable_password():  # a deleted account stays deleted
+            referrer_reactivate(referrer=referrer, actor=actor)
+            reactivated.append(referrer.user.email)
+    audit(
+        actor=actor,
+        action="partner_reactivate",
+        subject=organisation,
+        community_id=organisation.community_id,
+        after={"organisation": organisation.name, "referrers": reactivated},
     )
     return organisation
 
@@ -277,6 +333,35 @@ def refers_for(user: User, organisation: PartnerOrganisation) -> bool:
         organisation__deactivated_at__isnull=True,
         user__is_active=True,
     ).exists()
+
+
+def referred_by(user: User, help_request: HelpRequest) -> bool:
+    """Whether the user referred this request and is still an active referrer of its
+    organisation (a referrer cancels only what they filed themselves)."""
+    return Referral.objects.filter(
+        help_request_id=help_request.pk,
+        organisation_id=help_request.partner_id,
+        referrer__user_id=user.pk,
+        referrer__deactivated_at__isnull=True,
+        organisation__deactivated_at__isnull=True,
+        referrer__user__is_active=True,
+    ).exists()
+
+
+def referral_cancel(*, referrer: Referrer, help_request: HelpRequest, reason: str = "") -> HelpRequest:
+    """The referrer cancels a request they referred, while it is not finished; a volunteer on
+    it is told as when a citizen cancels (recorded, audited as `referral_cancel`)."""
+    return services.help_request_cancel(help_request=help_request, actor=referrer.user, reason=reason)
+
+
+def referral_for_referrer(referrer: Referrer, request_id: int) -> Referral | None:
+    """One of the referrer's organisation's referrals (None for any other request)."""
+    return (
+        referrals_of_organisation(referrer.organisation)
+        .select_related("help_request__community")
+        .filter(help_request_id=request_id)
+        .first()
+    )
 
 
 def referrals_of_organisation(organisation: PartnerOrganisation) -> QuerySet[Referral]:

@@ -99,7 +99,9 @@ def api_key_find(token: str) -> ApiKey | None:
 def api_key_authenticate(token: str) -> ApiKey | None:
     """The active key of this token, its use noted (`last_used_at`, at most once a minute)."""
     key = api_key_find(token)
-    if key is None or key.revoked_at is not None:
+    # Deactivating an organisation revokes its keys; its state is checked too, so no key of
+    # a deactivated organisation works, whatever happened to the key.
+    if key is None or key.revoked_at is not None or not key.organisation.is_active:
         return None
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
@@ -130,8 +132,13 @@ def partner_request_cancel(*, key: ApiKey, help_request: HelpRequest, reason: st
 
 def partner_requests(key: ApiKey) -> QuerySet[HelpRequest]:
     """The requests the key's organisation filed (any of its keys), newest first."""
+    return organisation_requests(key.organisation)
+
+
+def organisation_requests(organisation: PartnerOrganisation) -> QuerySet[HelpRequest]:
+    """The requests an organisation filed (by its keys or its referrers), newest first."""
     return (
-        HelpRequest.objects.filter(partner=key.organisation)
+        HelpRequest.objects.filter(partner=organisation)
         .select_related("category")
         .prefetch_related("time_windows")
         .order_by("-created_at", "-pk")

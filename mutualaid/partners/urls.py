@@ -22,11 +22,22 @@ urlpatterns += [
         name="coordinator-partner-deactivate",
     ),
     path(
+        "coordinator/partners/<int:organisation_id>/reactivate/",
+        referral_views.organisation_reactivate,
+        name="coordinator-partner-reactivate",
+    ),
+    path(
         "coordinator/referrers/<int:referrer_id>/deactivate/",
         referral_views.referrer_deactivate,
         name="coordinator-referrer-deactivate",
     ),
+    path(
+        "coordinator/referrers/<int:referrer_id>/reactivate/",
+        referral_views.referrer_reactivate,
+        name="coordinator-referrer-reactivate",
+    ),
     path("referrals/", referral_views.referral_list, name="referrals"),
     path("referrals/new/", referral_views.referral_create, name="referral-create"),
+    path("referrals/<int:request_id>/cancel/", referral_views.referral_cancel, name="referral-cancel"),
     path("referrals/join/<str:token>/", referral_views.invitation, name="referrer-invitation"),
 ]

@@ -14,7 +14,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -24,7 +24,7 @@ from django.views.decorators.http import require_safe
 from mutualaid.aid import services
 from mutualaid.aid.models import Community
 from mutualaid.aid.selectors import community_for_coordinator
-from mutualaid.reports import charts, exports, statistics, suppression
+from mutualaid.reports import charts, exports, hsds, statistics, suppression
 
 EXPORT_DEFAULT_DAYS = 30
 # Far-off dates would overflow the export's date arithmetic (30 days before the end, the
@@ -179,6 +179,16 @@ def transparency_json(request: HttpRequest, slug: str) -> HttpResponse:
     community, figures = _public_figures(slug)
     data = public_figures_document(community, figures)
     return _open_data(JsonResponse(data))
+
+
+@require_safe
+def transparency_hsds(request: HttpRequest, slug: str) -> HttpResponse:
+    """The community's listing for services directories, in Open Referral HSDS 3.0's JSON
+    (`mutualaid/reports/hsds.py`); its texts in the language asked for."""
+    community = get_object_or_404(Community, slug=slug)
+    response = JsonResponse(hsds.directory_document(community), json_dumps_params={"ensure_ascii": False})
+    response["Content-Language"] = translation.get_language()
+    return _open_data(response)
 
 
 class BadDateRange(ValueError):

@@ -16,7 +16,15 @@ from notifications.models import OutgoingMessage
 from notifications.notice import Notice
 
 NAME = OutgoingMessage.Channel.EMAIL
-KINDS = (ChangeKind.PROPOSED, ChangeKind.ACCEPTED, ChangeKind.DONE, ChangeKind.REMINDER)
+KINDS = (
+    ChangeKind.PROPOSED,
+    ChangeKind.ACCEPTED,
+    ChangeKind.DONE,
+    ChangeKind.REMINDER,
+    ChangeKind.THANKED,
+    ChangeKind.NOT_HELPED,
+    ChangeKind.EXPENSE_DISPUTED,
+)
 
 
 def chosen_by(user) -> bool:
@@ -40,6 +48,21 @@ def compose(notice: Notice) -> OutgoingMessage | None:
             template = "notifications/email_proposal.txt"
             assignment = notice.assignment
             link = reverse("task-detail", args=[assignment.pk]) if assignment else reverse("inbox")
+        elif notice.kind == ChangeKind.THANKED:
+            # The kind of help and the person's words: no name, address or phone of theirs.
+            subject = _("Thank you for your help with %(category)s") % {
+                "category": help_request.category.label
+            }
+            template = "notifications/email_thanked.txt"
+            done = help_request.assignments.filter(volunteer=person, status="done").first()
+            link = reverse("task-detail", args=[done.pk]) if done else reverse("inbox")
+        elif notice.kind in (ChangeKind.NOT_HELPED, ChangeKind.EXPENSE_DISPUTED):
+            if notice.kind == ChangeKind.NOT_HELPED:
+                subject = _("Request #%(id)s: the help did not come") % {"id": help_request.pk}
+            else:
+                subject = _("Request #%(id)s: an expense is disputed") % {"id": help_request.pk}
+            template = f"notifications/email_{notice.kind}.txt"
+            link = reverse("coordinator-request", args=[help_request.pk])
         elif notice.to_referrer:
             if notice.kind not in (ChangeKind.ACCEPTED, ChangeKind.DONE):
                 return None

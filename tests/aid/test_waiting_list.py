@@ -51,8 +51,8 @@ def test_matching_proposes_nothing_to_a_volunteer_on_the_waiting_list(
 def test_let_in_the_volunteer_gets_proposals_and_an_e_mail(community, coordinator, shopping, citizen):
     close_sign_ups(community, coordinator)
     newcomer = make_volunteer("newcomer", community, [shopping], LADEUZEPLEIN)
-    newcomer.email = "new@example.org"
-    newcomer.save(update_fields=["email"])
+    newcomer.email, newcomer.preferred_language = "new@example.org", "en"
+    newcomer.save(update_fields=["email", "preferred_language"])
     help_request = post_request(citizen, community, shopping)
 
     let_in = services.volunteers_let_in(

@@ -16,6 +16,7 @@ import contextlib
 import datetime as dt
 import io
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, Category, Community
+from mutualaid.aid.services.series import assignment_accept_every_week, help_series_create
 from mutualaid.partners import referrals
 from notifications.management.commands.generate_vapid_keys import new_vapid_keys
 from notifications.models import OutgoingMessage
@@ -164,8 +166,12 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             help_line_closes=dt.time(17),
         )
         self.community = community
-        shopping = Category.objects.create(community=community, slug="shopping", name="Shopping")
-        pharmacy = Category.objects.create(community=community, slug="pharmacy", name="Pharmacy")
+        shopping = Category.objects.create(
+            community=community, slug="shopping", name="Shopping", carries_expenses=True
+        )
+        pharmacy = Category.objects.create(
+            community=community, slug="pharmacy", name="Pharmacy", carries_expenses=True
+        )
         Category.objects.create(community=community, slug="lift", name="A lift", requires_vetting=True)
         self.coordinator = make_user(
             "coordinator", community, is_coordinator=True, is_staff=True, email="coordinator@example.org"
@@ -196,11 +202,35 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
         done_task = services.assignment_propose(help_request=done_request, volunteer=self.volunteer, km=0.7)
         services.assignment_accept(assignment=done_task, volunteer=self.volunteer)
         services.assignment_complete(assignment=done_task, volunteer=self.volunteer, hours_spent=1.5)
+        # The volunteer paid for the shopping: the citizen is asked to confirm paying it back.
+        services.expense_record(
+            assignment=done_task, volunteer=self.volunteer, amount=Decimal("12.50"), receipt_note="In the bag"
+        )
+        self.done_request, self.done_task = done_request, done_task
         # ...and one whose every chosen time passed with no one found.
         self.expired_request = post_request(self.citizen, community, pharmacy)
         services.help_request_expire_if_time_passed(
             help_request=self.expired_request, now=timezone.now() + dt.timedelta(days=2)
         )
+
+        # Weekly shopping, which the volunteer accepted every week.
+        self.weekly_series = help_series_create(
+            community=community,
+            requester=self.citizen,
+            created_by=self.citizen,
+            category=shopping,
+            description="The weekly shopping.",
+            location=NAAMSESTRAAT,
+            every_weeks=1,
+            starts=timezone.localdate() + dt.timedelta(days=1),
+            part_of_day=0,
+            until=timezone.localdate() + dt.timedelta(days=60),
+        )
+        self.weekly_request = self.weekly_series.occurrences.get()
+        self.weekly_task = services.assignment_propose(
+            help_request=self.weekly_request, volunteer=self.volunteer, km=0.7
+        )
+        assignment_accept_every_week(assignment=self.weekly_task, volunteer=self.volunteer)
 
         # Someone who phoned in: their request is proposed to the volunteer.
         self.phone_request = services.help_request_create(
@@ -232,6 +262,25 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             contact_phone="016 98 76 54",
         )
         services.help_request_cancel(help_request=cancelled, actor=self.coordinator, reason="not needed")
+        # A caller whose help did not come: on the dashboard's follow-ups.
+        not_helped = services.help_request_create(
+            community=community,
+            requester=None,
+            created_by=self.coordinator,
+            category=shopping,
+            description="Milk and bread.",
+            urgency=1,
+            location=NAAMSESTRAAT,
+            any_time=True,
+            contact_name="Mr Peeters",
+            contact_phone="016 11 11 11",
+        )
+        not_helped_task = services.assignment_propose(help_request=not_helped, volunteer=self.volunteer, km=1)
+        services.assignment_accept(assignment=not_helped_task, volunteer=self.volunteer)
+        services.assignment_complete(assignment=not_helped_task, volunteer=self.volunteer)
+        services.task_report_not_helped(
+            help_request=not_helped, actor=self.coordinator, message="Nobody came."
+        )
         services.coordinator_message_send(
             coordinator=self.coordinator,
             community=community,
@@ -274,7 +323,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             password=PASSWORD,
             language="nl",
         )
-        referrals.referral_create(
+        self.referral = referrals.referral_create(
             referrer=referrer.referrer,
             consent=True,
             contact_name="Mr Wouters",
@@ -286,6 +335,20 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             any_time=True,
         )
         self.invitation_token = self.invite("nurse@example.org")
+        # A referrer who left (the practice's page offers to reactivate them), and an
+        # organisation that stopped (its page offers to reactivate it).
+        former = referrals.invitation_accept(
+            invitation=referrals.invitation_find(self.invite("former@example.org")),
+            first_name="Bart",
+            last_name="Peeters",
+            password=PASSWORD,
+            language="nl",
+        )
+        referrals.referrer_deactivate(referrer=former.referrer, actor=self.coordinator)
+        self.stopped = referrals.organisation_register(
+            community=community, name="Thuiszorg Oost", coordinator=self.coordinator
+        )
+        referrals.organisation_deactivate(organisation=self.stopped, actor=self.coordinator)
 
     def invite(self, email: str) -> str:
         referrals.referrer_invite(
@@ -327,6 +390,9 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("cancelling a request", f"/requests/{self.accepted_request.pk}/cancel/", None),
                 ("changing a request", f"/requests/{self.open_request.pk}/edit/", None),
                 ("request detail (time passed)", f"/requests/{self.expired_request.pk}/", None),
+                ("request detail (done, an expense to confirm)", f"/requests/{self.done_request.pk}/", None),
+                ("request detail (weekly)", f"/requests/{self.weekly_request.pk}/", None),
+                ("cancelling weekly help", f"/requests/{self.weekly_request.pk}/series/cancel/", None),
                 ("new times for a request", f"/requests/{self.expired_request.pk}/edit/", None),
                 ("report a concern", f"/requests/{self.accepted_request.pk}/concern/", None),
                 (
@@ -350,6 +416,8 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ),
                 ("task detail (proposed)", f"/volunteer/tasks/{self.proposed_task.pk}/", None),
                 ("task detail (accepted)", f"/volunteer/tasks/{self.accepted_task.pk}/", None),
+                ("task detail (done, with an expense)", f"/volunteer/tasks/{self.done_task.pk}/", None),
+                ("task detail (every week)", f"/volunteer/tasks/{self.weekly_task.pk}/", None),
                 ("report a concern", f"/volunteer/tasks/{self.accepted_task.pk}/concern/", None),
                 account,
             ]
@@ -361,6 +429,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("referrals", "/referrals/", None),
                 ("new referral", "/referrals/new/", None),
                 ("new referral with errors", "/referrals/new/", submit_main_form),
+                ("cancelling a referral", f"/referrals/{self.referral.pk}/cancel/", None),
                 account,
             ]
         assert role == "coordinator"
@@ -375,6 +444,12 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             ("coordinator request (open)", f"/coordinator/requests/{self.open_request.pk}/", None),
             ("coordinator request (accepted)", f"/coordinator/requests/{self.accepted_request.pk}/", None),
             ("coordinator request (phoned in)", f"/coordinator/requests/{self.phone_request.pk}/", None),
+            (
+                "coordinator request (done, an expense)",
+                f"/coordinator/requests/{self.done_request.pk}/",
+                None,
+            ),
+            ("coordinator request (weekly)", f"/coordinator/requests/{self.weekly_request.pk}/", None),
             ("messages", "/coordinator/messages/", None),
             ("messages with errors", "/coordinator/messages/", submit_main_form),
             ("our look", "/coordinator/identity/", None),
@@ -402,6 +477,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 f"/coordinator/partners/{self.practice.pk}/",
                 submit_main_form,
             ),
+            ("a deactivated partner organisation", f"/coordinator/partners/{self.stopped.pk}/", None),
             ("safeguarding", "/coordinator/concerns/", None),
             ("suspending a volunteer", f"/coordinator/volunteers/{self.volunteer.pk}/suspend/", None),
             (

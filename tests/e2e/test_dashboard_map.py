@@ -122,3 +122,23 @@ class DashboardMapTests(ChannelsLiveServerTestCase):
             assert "q=far-away" in browser.current_url
         finally:
             browser.quit()
+
+    def test_the_lists_filters_change_the_maps_markers(self) -> None:
+        browser = self.browser
+        log_in(browser, self.live_server_url, "coordinator", PASSWORD)
+        browser.get(f"{self.live_server_url}/coordinator/")
+        wait_until_live_idle(browser)
+        Select(browser.find_element(By.ID, "id_urgency")).select_by_value(str(Urgency.TODAY))
+        browser.find_element(By.CSS_SELECTOR, ".request-filters button[type=submit]").click()
+        wait_for_text(browser, "1 request found.")
+        wait_until_live_idle(browser)
+        # Only the urgent one is drawn: the fifteen in the centre are filtered out of the map too.
+        WebDriverWait(browser, TIMEOUT_SECONDS).until(
+            lambda driver: (
+                driver.execute_script(
+                    "var map = document.getElementById('community-map');"
+                    " return Object.keys(map.requestMarkers || {}).join(',')"
+                )
+                == str(self.alone.pk)
+            )
+        )

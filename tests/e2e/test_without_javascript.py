@@ -172,3 +172,39 @@ class WithoutJavaScriptTests(ChannelsLiveServerTestCase):
         submit(coordinator)
         wait_for_text(coordinator, "Recorded: Criminal-record extract (model 2)")
         assert "Not vetted" in coordinator.find_element(By.TAG_NAME, "main").text  # no ID seen yet
+
+    def test_a_referrer_cancels_and_a_coordinator_reactivates_by_plain_forms(self) -> None:
+        from mutualaid.partners import referrals
+        from tests.partners.conftest import join, refer
+
+        url = self.live_server_url
+        practice = referrals.organisation_register(
+            community=self.community, name="Huisartsen Centrum", coordinator=self.coordinator
+        )
+        referrer = join(practice, self.coordinator)
+        referral = refer(referrer, self.shopping)
+
+        # The referrer cancels their referral: a link to a question, then the question's form.
+        browser = self.browser_for(referrer.username)
+        browser.get(f"{url}/referrals/")
+        browser.find_element(By.LINK_TEXT, f"Cancel #{referral.pk}").click()
+        wait_for_text(browser, "Cancel this request?")
+        browser.find_element(By.NAME, "reason").send_keys("Her son came home.")
+        submit(browser)
+        wait_for_text(browser, f"Request #{referral.pk} for Mrs Refsen is cancelled.")
+        assert HelpRequest.objects.get(pk=referral.pk).status == "cancelled"
+
+        # The coordinator deactivates the organisation, then reactivates it.
+        coordinator = self.browser_for("coordinator")
+        coordinator.get(f"{url}/coordinator/partners/{practice.pk}/")
+        coordinator.find_element(
+            By.XPATH, "//button[normalize-space()='Deactivate Huisartsen Centrum']"
+        ).click()
+        wait_for_text(coordinator, "Huisartsen Centrum is deactivated")
+        coordinator.find_element(
+            By.XPATH, "//button[normalize-space()='Reactivate Huisartsen Centrum']"
+        ).click()
+        wait_for_text(coordinator, "Huisartsen Centrum is active again")
+        practice.refresh_from_db()
+        referrer.referrer.refresh_from_db()
+        assert practice.is_active and referrer.referrer.is_active

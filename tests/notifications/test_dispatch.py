@@ -24,14 +24,19 @@ def test_every_channel_module_has_what_the_outbox_and_the_dispatcher_call():
 
 
 @pytest.mark.parametrize("kind", list(ChangeKind))
-def test_only_proposals_acceptances_and_completions_reach_people_off_the_site(kind, help_request, volunteer):
+def test_only_proposals_acceptances_completions_thanks_and_follow_ups_reach_people_off_the_site(
+    kind, help_request, volunteer, coordinator
+):
     told = notices(TaskChange(help_request, kind, [volunteer.pk]), [volunteer])
-    if kind == ChangeKind.PROPOSED:
+    if kind in (ChangeKind.PROPOSED, ChangeKind.THANKED):
         assert [notice.recipient for notice in told] == [volunteer]
     elif kind in (ChangeKind.ACCEPTED, ChangeKind.DONE):
         assert [(notice.recipient, notice.volunteer) for notice in told] == [
             (help_request.requester, volunteer)
         ]
+    elif kind in (ChangeKind.NOT_HELPED, ChangeKind.EXPENSE_DISPUTED):
+        # Something to follow up: the community's coordinators, never the volunteer.
+        assert [notice.recipient for notice in told] == [coordinator]
     else:
         assert told == []
 

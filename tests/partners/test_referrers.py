@@ -4,7 +4,6 @@ their consent, following the organisation's referrals, hearing of help, deactiva
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,57 +20,9 @@ from mutualaid.partners import services as partner_services
 from mutualaid.partners.models import Referral, ReferrerInvitation
 from notifications.models import OutgoingMessage
 from tests.conftest import NAAMSESTRAAT, PASSWORD
+from tests.partners.conftest import invite, join, refer, signed_in
 
 NEW_PASSWORD = "a-referrers-long-password-7"
-
-
-def invite(organisation, coordinator, email="dr.janssens@example.org") -> str:
-    """Invite by e-mail; the token as the mail's link carries it."""
-    referrals.referrer_invite(organisation=organisation, email=email, invited_by=coordinator, language="en")
-    mail = OutgoingMessage.objects.filter(to_address=email).latest("pk")
-    return re.search(r"/referrals/join/([^/]+)/", mail.body).group(1)
-
-
-def join(organisation, coordinator, email="dr.janssens@example.org", first_name="Ann") -> User:
-    token = invite(organisation, coordinator, email)
-    return referrals.invitation_accept(
-        invitation=referrals.invitation_find(token),
-        first_name=first_name,
-        last_name="Janssens",
-        password=PASSWORD,
-        language="nl",
-    )
-
-
-@pytest.fixture
-def practice(community, coordinator):
-    return referrals.organisation_register(
-        community=community, name="Huisartsen Centrum", coordinator=coordinator
-    )
-
-
-@pytest.fixture
-def other_practice(community, coordinator):
-    return referrals.organisation_register(community=community, name="OCMW Leuven", coordinator=coordinator)
-
-
-@pytest.fixture
-def referrer_user(practice, coordinator) -> User:
-    return join(practice, coordinator)
-
-
-def refer(user: User, shopping, *, name="Mrs Refsen", consent=True) -> HelpRequest:
-    return referrals.referral_create(
-        referrer=user.referrer,
-        consent=consent,
-        contact_name=name,
-        contact_phone="0470 55 66 77",
-        category=shopping,
-        description="Groceries, she cannot walk far.",
-        urgency=2,
-        location=NAAMSESTRAAT,
-        time_windows=[(timezone.localdate() + dt.timedelta(days=1), 0)],
-    )
 
 
 def form_data(shopping, **extra) -> dict:
@@ -87,12 +38,6 @@ def form_data(shopping, **extra) -> dict:
     }
     data.update(extra)
     return data
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 # Registering and inviting

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -52,13 +53,18 @@ from mutualaid.aid.models import (
     ConcernReport,
     CoordinatorMessage,
     HelpRequest,
+    HelpSeries,
+    PartOfDay,
     StatusChange,
+    TaskExpense,
+    TaskFeedback,
     TeamNote,
     TimeWindow,
     VolunteerCheck,
     VolunteerOffer,
 )
 from mutualaid.aid.places import Location
+from mutualaid.aid.services.series import help_series_create
 from mutualaid.partners import referrals
 from mutualaid.partners import services as partner_services
 from mutualaid.partners.models import ApiKey, PartnerOrganisation, Referral, Referrer, ReferrerInvitation
@@ -133,6 +139,9 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("transparency-csv", "herent", ALL_200, ALL_405, "empty"),
     ("transparency-json", "leuven", ALL_200, ALL_405, "empty"),
     ("transparency-json", "unknown-slug", "404 404 404 404 404 404 404 404 404 404", ALL_405, "empty"),
+    # The services directory listing (HSDS 3.0): the community and its kinds of help, nobody's data.
+    ("transparency-hsds", "leuven", ALL_200, ALL_405, "empty"),
+    ("transparency-hsds", "unknown-slug", ALL_404, ALL_405, "empty"),
     # The export holds personal data: the community's coordinators only, never by slug.
     # Each download is written in the audit log (the `!`).
     ("coordinator-export", "", "L 404 404 404 404 404 200!+ 200! 200!+ 404", LOGIN_THEN_405, "empty"),
@@ -179,6 +188,30 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("request-note", "B", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302! 404", "note"),
     ("request-note", "A", LOGIN_THEN_405, "L 302 404 404 404 404 302 404 302 404", "note"),
     ("request-note", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "note"),
+    # Closing the loop: D is the owner's request, done by volunteer_accepted (assignment Z),
+    # who recorded what they paid. Its citizen answers, or a coordinator of its community for
+    # them (for someone who phoned); A is not done yet: told so, nothing saved.
+    ("request-thank", "D", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302! 404", "feedback"),
+    ("request-thank", "A", LOGIN_THEN_405, "L 302 404 404 404 404 302 404 302 404", "feedback"),
+    ("request-thank", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "feedback"),
+    ("request-not-helped", "D", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302! 404", "feedback"),
+    ("request-not-helped", "A", LOGIN_THEN_405, "L 302 404 404 404 404 302 404 302 404", "feedback"),
+    ("request-not-helped", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "feedback"),
+    ("expense-repaid", "D", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302! 404", "empty"),
+    ("expense-repaid", "A", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    ("expense-dispute", "D", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302! 404", "reason"),
+    ("expense-dispute", "A", LOGIN_THEN_405, LOGIN_THEN_404, "reason"),
+    ("expense-dispute", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "reason"),
+    # Settling an expense: the community's coordinators only (the citizen finds D: still 404).
+    ("coordinator-expense-settle", "D", LOGIN_THEN_405, "L 404 404 404 404 404 302! 404 302! 404", "settle"),
+    ("coordinator-expense-settle", "A", LOGIN_THEN_405, "L 404 404 404 404 404 404 404 404 404", "settle"),
+    ("coordinator-expense-settle", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "settle"),
+    # Recording what one paid: the task's volunteer only, once done (Q is accepted: told so).
+    ("task-expense", "Z", "L 404 404 404 302 404 404 404 404 404",
+     "L 404 404 404 302! 404 404 404 404 404", "expense"),
+    ("task-expense", "Q", "L 404 404 404 302 404 404 404 404 404",
+     "L 404 404 404 302 404 404 404 404 404", "expense"),
+    ("task-expense", "missing-assignment", LOGIN_THEN_404, LOGIN_THEN_404, "expense"),
     # A point on the map in words (the map picker): anyone signed in, nothing personal.
     ("place-description", "?latitude=50.8735&longitude=4.7003", LOGIN_THEN_200, LOGIN_THEN_405, "empty"),
     # Volunteers' offers and inbox: their own only.
@@ -207,6 +240,23 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("task-give-back", "P", LOGIN_THEN_405, "L 404 404 302 404 404 404 404 404 404", "empty"),
     ("task-give-back", "Q", LOGIN_THEN_405, "L 404 404 404 302! 404 404 404 404 404", "empty"),
     ("task-give-back", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    # Recurring help (series S, its occurrence W proposed to volunteer_proposed as WP): the
+    # citizen and their coordinators cancel or pause it, from one of its requests; a one-off
+    # request (A) has no series. The volunteer it is proposed to accepts every week; giving
+    # the commitment back is for the one who made it (nobody yet: said so, nothing changes).
+    ("series-cancel", "W",
+     "L 200 404 404 404 404 200 404 200 404", "L 302! 404 404 404 404 302! 404 302! 404", "reason"),
+    ("series-cancel", "A", LOGIN_THEN_404, LOGIN_THEN_404, "reason"),
+    ("series-cancel", "missing-request", LOGIN_THEN_404, LOGIN_THEN_404, "reason"),
+    ("series-pause", "W", LOGIN_THEN_405, "L 302! 404 404 404 404 302! 404 302! 404", "pause-until"),
+    ("series-pause", "A", LOGIN_THEN_405, LOGIN_THEN_404, "pause-until"),
+    ("series-pause", "missing-request", LOGIN_THEN_405, LOGIN_THEN_404, "pause-until"),
+    ("task-accept-every-week", "WP", LOGIN_THEN_405, "L 404 404 302! 404 404 404 404 404 404", "empty"),
+    ("task-accept-every-week", "P", LOGIN_THEN_405, "L 404 404 302 404 404 404 404 404 404", "empty"),
+    ("task-accept-every-week", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    ("task-give-back-all", "WP", LOGIN_THEN_405, "L 404 404 302 404 404 404 404 404 404", "empty"),
+    ("task-give-back-all", "P", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    ("task-give-back-all", "missing-assignment", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
     # Coordinators: their own community; a superuser any, by slug.
     ("dashboard", "", "L 404 404 404 404 404 200+ 200 200+ 404",
      "L 404 404 404 404 404 200+ 200 200+ 404", "empty"),
@@ -357,17 +407,26 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("open311-service", "shopping,json?jurisdiction_id=leuven", ALL_200, ALL_405, "empty"),
     ("open311-requests", "xml?jurisdiction_id=leuven", ALL_403, ALL_403, "open311"),
     ("open311-request", "A,xml?jurisdiction_id=leuven", ALL_403, ALL_405, "empty"),
-    # /api/v1/: the description and its docs for anyone; the rest with a bearer key only
-    # (tests/partners/test_api.py), never with a session. The root is a debug page: 404.
+    # /api/v1/: the description and its docs for anyone; the rest with a bearer key
+    # (tests/partners/test_api.py) or a referrer's session, acting for their organisation G
+    # (its referral R, never R2 or a citizen's; CSRF: tests/partners/test_api_session.py).
+    # No other session. The root is a debug page: 404.
     ("api-v1:openapi-json", "", ALL_200, ALL_200, "empty"),
     ("api-v1:openapi-view", "", ALL_200, ALL_200, "empty"),
     ("api-v1:api-root", "", ALL_404, ALL_404, "empty"),
-    ("api-v1:categories", "", ALL_401, ALL_405, "empty"),
-    ("api-v1:figures", "", ALL_401, ALL_405, "empty"),
-    ("api-v1:list_requests", "", ALL_401, ALL_401, "empty"),
-    ("api-v1:create_request", "", ALL_401, ALL_401, "empty"),
-    ("api-v1:read_request", "A", ALL_401, ALL_405, "empty"),
-    ("api-v1:cancel_request", "A", ALL_405, ALL_401, "empty"),
+    ("api-v1:categories", "", "401 401 401 401 401 401 401 401 401 200", ALL_405, "empty"),
+    ("api-v1:figures", "", "401 401 401 401 401 401 401 401 401 200", ALL_405, "empty"),
+    # R's address (Tiensestraat) is the referrer's organisation's own.
+    ("api-v1:list_requests", "", "401 401 401 401 401 401 401 401 401 200+",
+     "401 401 401 401 401 401 401 401 401 400", "empty"),
+    ("api-v1:create_request", "", "401 401 401 401 401 401 401 401 401 200+",
+     "401 401 401 401 401 401 401 401 401 400", "empty"),
+    ("api-v1:read_request", "A", "401 401 401 401 401 401 401 401 401 404", ALL_405, "empty"),
+    ("api-v1:read_request", "R", "401 401 401 401 401 401 401 401 401 200+", ALL_405, "empty"),
+    ("api-v1:read_request", "R2", "401 401 401 401 401 401 401 401 401 404", ALL_405, "empty"),
+    ("api-v1:cancel_request", "A", ALL_405, "401 401 401 401 401 401 401 401 401 404", "empty"),
+    ("api-v1:cancel_request", "R", ALL_405, "401 401 401 401 401 401 401 401 401 200!+", "empty"),
+    ("api-v1:cancel_request", "R2", ALL_405, "401 401 401 401 401 401 401 401 401 404", "empty"),
     # Partner organisations and referrers. A referrer has no community: no citizen's or
     # volunteer's pages (above), no request page, not even of their own referral R.
     ("request-detail", "R", "L 404 404 404 404 404 200+ 404 200+ 404",
@@ -388,10 +447,23 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     ("coordinator-referrer-deactivate", "F", LOGIN_THEN_405,
      "L 404 404 404 404 404 302! 404 302! 404", "empty"),
     ("coordinator-referrer-deactivate", "missing-referrer", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    # Reactivating: G and F are active in this world, so it changes nothing (its effect:
+    # tests/partners/test_referral_cancel_and_reactivation.py).
+    ("coordinator-partner-reactivate", "G", LOGIN_THEN_405,
+     "L 404 404 404 404 404 302 404 302 404", "empty"),
+    ("coordinator-partner-reactivate", "missing-organisation", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
+    ("coordinator-referrer-reactivate", "F", LOGIN_THEN_405,
+     "L 404 404 404 404 404 302 404 302 404", "empty"),
+    ("coordinator-referrer-reactivate", "missing-referrer", LOGIN_THEN_405, LOGIN_THEN_404, "empty"),
     # The referrer's own pages: their organisation's referrals (R, never R2), filing one.
     ("referrals", "", "L 404 404 404 404 404 404 404 404 200", LOGIN_THEN_405, "empty"),
     ("referral-create", "", "L 404 404 404 404 404 404 404 404 200",
      "L 404 404 404 404 404 404 404 404 302!", "referral"),
+    # Cancelling a referral: only the referrer who filed it (R); the question, then the cancel.
+    ("referral-cancel", "R", "L 404 404 404 404 404 404 404 404 200",
+     "L 404 404 404 404 404 404 404 404 302!", "empty"),
+    ("referral-cancel", "R2", LOGIN_THEN_404, LOGIN_THEN_404, "empty"),
+    ("referral-cancel", "A", LOGIN_THEN_404, LOGIN_THEN_404, "empty"),
     # An invitation's link: whoever holds it joins (a new account, signed in); a used,
     # expired or made-up token joins no one.
     ("referrer-invitation", "I", ALL_200, "302! 302! 302! 302! 302! 302! 302! 302! 302! 302!", "join"),
@@ -405,6 +477,9 @@ SEPARATE_MATRIX: list[tuple[str, str, str, str, str]] = [
     ("admin:aid_helprequest_change", "A", "A A A A A A 200+ 302 200+ A",
      "A A A A A A 200+ 302 200+ A", "empty"),
     ("admin:aid_assignment_change", "Q", "A A A A A A 200 302 200 A", "A A A A A A 403 403 200 A", "empty"),
+    # The partner records: read-only, the community's own (a referrer is no staff).
+    ("admin:partners_referral_changelist", "", "A A A A A A 200 200 200 A",
+     "A A A A A A 200 200 200 A", "empty"),
     ("admin:accounts_user_change", "owner", "A A A A A A 200+ 302 200+ A",
      "A A A A A A 403 403 200+ A", "empty"),
     ("set_language", "",
@@ -511,6 +586,9 @@ class World:
             "team-note": {"text": "Her daughter visits on Fridays."},
             "call": {"kind": "call_back"},
             "outcome": {"outcome": "She knows who is coming."},
+            "feedback": {"message": "Thank you so much!"},
+            "settle": {"note": "Agreed on the phone: paid back in cash."},
+            "expense": {"amount": "12,50", "receipt_note": "Receipt in the bag."},
             "concern": {"text": "Something worried me."},
             "note": {"note": "Ring at the back door, please."},
             "offer": {
@@ -524,6 +602,7 @@ class World:
             "available-now": {"available": "1"},
             "waiting-list-on": {"on": "1"},
             "let-in-first": {"how_many": "3"},
+            "pause-until": {"paused_until": (timezone.localdate() + dt.timedelta(days=3)).isoformat()},
             "hours": {"hours_spent": "1.5"},
             "assign": {"volunteer": self.people["volunteer_other"].pk, "reason": "She lives next door"},
             "attach": {"person": self.people["owner"].pk},
@@ -565,8 +644,8 @@ class World:
 def world(community, other_community, shopping, citizen, other_citizen, coordinator, outsider_coordinator):
     citizen.email = "peeters@example.org"
     citizen.save()
-    # Room for one more: the socket rows propose X to this volunteer on top of P.
-    proposed = make_volunteer("volunteer", community, [shopping], LADEUZEPLEIN, capacity=2)
+    # Room for two more: the socket rows propose X to this volunteer on top of P, and W is theirs.
+    proposed = make_volunteer("volunteer", community, [shopping], LADEUZEPLEIN, capacity=3)
     accepted = make_volunteer("second-volunteer", community, [shopping], KESSEL_LO)
     idle = make_volunteer("third-volunteer", community, [shopping], LADEUZEPLEIN, capacity=3)
     for index, volunteer in enumerate([proposed, accepted, idle]):
@@ -576,6 +655,14 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
     _grant_coordinator_admin(coordinator)
     _grant_coordinator_admin(outsider_coordinator)
 
+    # D: done by the volunteer who then accepts B, who paid for the shopping.
+    shopping.carries_expenses = True
+    shopping.save()
+    request_d = post_request(citizen, community, shopping, location=PARIJSSTRAAT)
+    done = services.assignment_propose(help_request=request_d, volunteer=accepted, km=1.5)
+    services.assignment_accept(assignment=done, volunteer=accepted)
+    services.assignment_complete(assignment=done, volunteer=accepted)
+    services.expense_record(assignment=done, volunteer=accepted, amount=Decimal("8.40"))
     request_a = post_request(citizen, community, shopping, location=PARIJSSTRAAT)
     proposal = services.assignment_propose(help_request=request_a, volunteer=proposed, km=0.7)
     request_b = post_request(citizen, community, shopping, location=PARIJSSTRAAT)
@@ -594,6 +681,19 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
         contact_name="Mevrouw Callsen",
         contact_phone="+32 470 11 22 33",  # the citizen's: the account to attach it to
     )
+    weekly = help_series_create(
+        community=community,
+        requester=citizen,
+        created_by=citizen,
+        category=shopping,
+        description="Weekly shopping, please.",
+        location=PARIJSSTRAAT,
+        every_weeks=1,
+        starts=timezone.localdate() + dt.timedelta(days=1),
+        part_of_day=PartOfDay.MORNING,
+    )
+    request_w = weekly.occurrences.get()
+    weekly_proposal = services.assignment_propose(help_request=request_w, volunteer=proposed, km=0.7)
     services.help_request_hold(help_request=request_a, coordinator=coordinator)
     services.call_take(help_request=request_b, coordinator=coordinator)
     report = services.concern_report_file(
@@ -636,8 +736,10 @@ def world(community, other_community, shopping, citizen, other_citizen, coordina
             "H": request_h,
             "R": referral,
             "R2": other_referral,
+            "D": request_d,
+            "W": request_w,
         },
-        assignments={"P": proposal, "Q": task},
+        assignments={"P": proposal, "Q": task, "Z": done, "WP": weekly_proposal},
         leuven=community,
         shopping=shopping,
         keys={"K": key},
@@ -723,6 +825,13 @@ def database_state() -> tuple:
         list(Referrer.objects.order_by("pk").values_list("pk", "deactivated_at")),
         list(ReferrerInvitation.objects.order_by("pk").values_list("pk", "accepted_at", "withdrawn_at")),
         Referral.objects.count(),
+        list(TaskFeedback.objects.order_by("pk").values_list("pk", "kind", "message", "followed_up_at")),
+        list(TaskExpense.objects.order_by("pk").values_list("pk", "status", "amount", "settlement_note")),
+        list(
+            HelpSeries.objects.order_by("pk").values_list(
+                "pk", "active", "paused_until", "standing_volunteer_id"
+            )
+        ),
     )
 
 

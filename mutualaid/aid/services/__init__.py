@@ -3,7 +3,8 @@
 Each service locks the help request row, checks the transition against `states.py`,
 records a `StatusChange`, and publishes the change after the commit. Views and consumers
 only parse input, call one of these and render the outcome. One module per noun:
-`requests`, `offers`, `assignments`, `coordination`, `identity`, `audit`.
+`requests`, `offers`, `assignments`, `coordination`, `identity`, `audit`, `closing`
+(thanks and "the help did not come"), `expenses`.
 """
 
 from mutualaid.aid.services._records import TaskActionError
@@ -19,6 +20,7 @@ from mutualaid.aid.services.assignments import (
     expire_overdue_proposals,
 )
 from mutualaid.aid.services.audit import audit
+from mutualaid.aid.services.closing import task_report_not_helped, task_thank
 from mutualaid.aid.services.coordination import (
     assignment_assign_by_coordinator,
     assignment_reassign_by_coordinator,
@@ -30,6 +32,12 @@ from mutualaid.aid.services.coordination import (
     help_request_release_hold,
     hold_minutes,
     matching_run_now,
+)
+from mutualaid.aid.services.expenses import (
+    expense_confirm_repaid,
+    expense_dispute,
+    expense_record,
+    expense_settle,
 )
 from mutualaid.aid.services.identity import community_identity_update
 from mutualaid.aid.services.offers import (
@@ -95,6 +103,10 @@ __all__ = [
     "concern_report_file",
     "concern_report_mark_dealt_with",
     "coordinator_message_send",
+    "expense_confirm_repaid",
+    "expense_dispute",
+    "expense_record",
+    "expense_settle",
     "expire_overdue_proposals",
     "expire_requests_whose_time_passed",
     "help_request_add_note",
@@ -112,6 +124,8 @@ __all__ = [
     "person_of_concern",
     "remind_task",
     "send_task_reminders",
+    "task_report_not_helped",
+    "task_thank",
     "team_note_add",
     "volunteer_check_record",
     "volunteer_offer_save",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import transaction
 
 from mutualaid.accounts.models import User
@@ -15,15 +17,20 @@ IDENTITY_FIELDS = (
     "help_line_days",
     "help_line_opens",
     "help_line_closes",
+    "expense_cap",
 )
 KEEP_LOGO = object()
 
 
+def _as_json(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value) if isinstance(value, Decimal) else value
+
+
 def _recorded(community: Community) -> dict:
     values = {field: getattr(community, field) for field in IDENTITY_FIELDS}
-    values = {
-        field: value.isoformat() if hasattr(value, "isoformat") else value for field, value in values.items()
-    }
+    values = {field: _as_json(value) for field, value in values.items()}
     values["logo"] = f"{community.logo_content_type}, {len(community.logo)} bytes" if community.logo else ""
     return values
 

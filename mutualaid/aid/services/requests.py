@@ -171,6 +171,12 @@ def _refers_for(user: User, partner) -> bool:
     return refers_for(user, partner)
 
 
+def _referred_by(user: User, help_request: HelpRequest) -> bool:
+    from mutualaid.partners.referrals import referred_by  # partners builds on this module
+
+    return referred_by(user, help_request)
+
+
 def _check_category(category: Category, community_id: int) -> None:
     if category.community_id != community_id or not category.is_active:
         raise ValidationError({"category": _("Choose one of the categories offered in your community.")})
@@ -296,7 +302,8 @@ def help_request_cancel(
 ) -> HelpRequest:
     """Cancel a request that is not done yet; a volunteer already on it is released.
 
-    A partner organisation cancels its own requests (as its system user, `actor`).
+    A partner organisation cancels its own requests (as its system user, `actor`); an
+    active referrer the ones they referred themselves.
     """
     help_request = locked_request(help_request.pk)
     by_partner = (
@@ -304,8 +311,15 @@ def help_request_cancel(
     )
     if partner is not None and not by_partner:
         raise PermissionDenied
+    by_referrer = (
+        not by_partner
+        and help_request.partner_id is not None
+        and help_request.requester_id is None
+        and _referred_by(actor, help_request)
+    )
     if (
         not by_partner
+        and not by_referrer
         and help_request.requester_id != actor.pk
         and not coordinates(actor, help_request.community_id)
     ):
@@ -327,6 +341,14 @@ def help_request_cancel(
             subject=help_request,
             before={"status": help_request.status},
             after={"status": RequestStatus.CANCELLED, "partner": partner.name, "reason": reason},
+        )
+    elif by_referrer:
+        audit(
+            actor=actor,
+            action="referral_cancel",
+            subject=help_request,
+            before={"status": help_request.status},
+            after={"status": RequestStatus.CANCELLED, "reason": reason},
         )
     elif help_request.requester_id != actor.pk:
         audit(

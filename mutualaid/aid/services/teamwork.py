@@ -17,6 +17,7 @@ from mutualaid.accounts.models import User
 from mutualaid.aid.models import CallKind, HelpRequest, TeamNote
 from mutualaid.aid.services._records import TaskActionError, locked_request, require_coordinator
 from mutualaid.aid.services.audit import audit
+from mutualaid.aid.services.closing import feedback_mark_followed_up
 from notifications.events import publish_community_change
 from notifications.kinds import ChangeKind
 
@@ -130,8 +131,9 @@ def call_release(*, help_request: HelpRequest, coordinator: User) -> HelpRequest
 
 @transaction.atomic
 def call_done(*, help_request: HelpRequest, coordinator: User, outcome: str) -> TeamNote:
-    """The taker made the call: what was said becomes a team note ("Called: ..."), and a
-    call-back leaves the call-back list (the caller knows the request's current state)."""
+    """The taker made the call: what was said becomes a team note ("Called: ..."), a
+    call-back leaves the call-back list (the caller knows the request's current state), and
+    a "the help did not come" leaves the dashboard's follow-ups."""
     if not outcome.strip():
         raise ValidationError({"outcome": _("Say in a few words what was said.")})
     help_request = _locked_own_call(help_request, coordinator)
@@ -145,6 +147,7 @@ def call_done(*, help_request: HelpRequest, coordinator: User, outcome: str) -> 
         after={"note": note.pk},
     )
     _free_call(help_request)
+    feedback_mark_followed_up(help_request=help_request, coordinator=coordinator)
     if kind == CallKind.CALL_BACK and help_request.requester_id is None:
         help_request.called_back_status = help_request.status
         help_request.save(update_fields=["called_back_status"])

@@ -6,3 +6,6 @@ SHORT_DATE_FORMAT = "j M Y"
 SHORT_DATETIME_FORMAT = "j M Y, H:i"
 # A time window: "Thu 3 Dec" (TimeWindow.__str__).
 MONTH_DAY_FORMAT = "D j M"
+
+# Money: "€12.50" (mutualaid/aid/money.py).
+CURRENCY_FORMAT = "€{amount}"

@@ -1,1 +1,4 @@
 from mutualaid.formats.day_first import *  # noqa: F403
+
+# Money: "12,50 €" (a no-break space), mutualaid/aid/money.py.
+CURRENCY_FORMAT = "{amount}\N{NO-BREAK SPACE}€"

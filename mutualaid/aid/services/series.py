@@ -1,0 +1,409 @@
+"""Recurring help: a series (the rule and what each time asks), its occurrences (ordinary
+help requests filed ahead of time by the worker) and the volunteer who comes every time.
+
+An occurrence is matched like any request, unless the series has a standing volunteer
+(one who accepted "every week"): then it is filed already accepted by them, recorded as
+such. They can give back one occurrence (it goes to matching as usual) or the whole
+commitment (the coming occurrences go to matching). The citizen or a coordinator cancels
+one occurrence (as any request), the whole series, or pauses it over the holidays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from geopy.distance import great_circle
+
+from mutualaid.accounts.models import User
+from mutualaid.aid.models import (
+    Assignment,
+    Category,
+    Community,
+    HelpRequest,
+    HelpSeries,
+    RepeatEvery,
+    Urgency,
+    VolunteerOffer,
+    part_of_day_has_passed,
+    vetted_volunteer_ids,
+)
+from mutualaid.aid.places import Location, coarse_point
+from mutualaid.aid.recurrence import build_rule, occurrence_dates
+from mutualaid.aid.services._records import (
+    TaskActionError,
+    coordinates,
+    locked_assignment,
+    publish,
+    set_assignment_status,
+    set_request_status,
+)
+from mutualaid.aid.services.assignments import (
+    GIVE_BACK_REASON,
+    assignment_accept,
+    assignment_propose,
+    release,
+)
+from mutualaid.aid.services.audit import audit
+from mutualaid.aid.services.requests import e164_if_valid, help_request_cancel, help_request_create
+from mutualaid.aid.states import (
+    CANCELLABLE_REQUEST_STATUSES,
+    LIVE_ASSIGNMENT_STATUSES,
+    AssignmentStatus,
+    RequestStatus,
+)
+from notifications.kinds import ChangeKind
+
+logger = logging.getLogger(__name__)
+
+STANDING_REASON = "standing"
+
+
+def check_series_dates(starts: dt.date, part_of_day: int, until: dt.date | None) -> None:
+    """The first day must be ahead, and the last not before it (messages next to the fields)."""
+    if part_of_day_has_passed(starts, part_of_day):
+        raise ValidationError({"repeat_starts": _("This day has passed: pick the first day still ahead.")})
+    if until is not None and until < starts:
+        raise ValidationError({"repeat_until": _("The last day cannot be before the first.")})
+
+
+@transaction.atomic
+def help_series_create(
+    *,
+    community: Community,
+    requester: User | None,
+    created_by: User,
+    category: Category,
+    description: str,
+    location: Location,
+    every_weeks: int,
+    starts: dt.date,
+    part_of_day: int,
+    until: dt.date | None = None,
+    language_needed: str = "",
+    contact_name: str = "",
+    contact_phone: str = "",
+    text_caller: bool = False,
+) -> HelpSeries:
+    """Ask for help every week (or two) on `starts`'s day and part of the day, until `until`
+    or until cancelled; files the occurrences already due at once."""
+    if requester is None and not coordinates(created_by, community.pk):
+        raise PermissionDenied
+    if requester is None and not (contact_name.strip() and contact_phone.strip()):
+        raise ValidationError({"contact_name": _("Give the name and phone of the person who called.")})
+    if category.community_id != community.pk or not category.is_active:
+        raise ValidationError({"category": _("Choose one of the categories offered in your community.")})
+    if every_weeks not in RepeatEvery.values:
+        raise ValidationError({"repeat": _("Choose every week or every two weeks.")})
+    check_series_dates(starts, part_of_day, until)
+    series = HelpSeries.objects.create(
+        community=community,
+        requester=requester,
+        created_by=created_by,
+        contact_name=contact_name.strip(),
+        contact_phone=e164_if_valid(contact_phone.strip()),
+        text_caller=text_caller and requester is None,
+        category=category,
+        description=description,
+        language_needed=language_needed,
+        address=location.address,
+        latitude=location.latitude,
+        longitude=location.longitude,
+        neighbourhood=location.neighbourhood,
+        rule=build_rule(every_weeks, starts, until),
+        starts=starts,
+        until=until,
+        part_of_day=part_of_day,
+    )
+    audit(
+        actor=created_by,
+        action="series_create",
+        subject=series,
+        after={"rule": series.rule, "starts": starts.isoformat(), "category": category.slug},
+    )
+    _file_due_occurrences(series, timezone.localdate())
+    return series
+
+
+def due_dates(series: HelpSeries, today: dt.date) -> list[dt.date]:
+    """The series' days from today to `RECURRING_HELP_DAYS_AHEAD` days ahead (excluded),
+    skipping a pause and a part of today already over."""
+    last = today + dt.timedelta(days=settings.RECURRING_HELP_DAYS_AHEAD - 1)
+    return [
+        day
+        for day in occurrence_dates(series.rule, series.starts, max(today, series.starts), last)
+        if not series.is_paused_on(day) and not part_of_day_has_passed(day, series.part_of_day)
+    ]
+
+
+def _file_due_occurrences(series: HelpSeries, today: dt.date) -> list[HelpRequest]:
+    """With the series locked (or just created): file each due occurrence not filed yet."""
+    if not series.active:
+        return []
+    filed_days = set(series.occurrences.values_list("series_date", flat=True))
+    filed = []
+    for day in due_dates(series, today):
+        if day in filed_days:
+            continue
+        occurrence = help_request_create(
+            community=series.community,
+            requester=series.requester,
+            created_by=series.created_by,
+            category=series.category,
+            description=series.description,
+            urgency=Urgency.THIS_WEEK,
+            location=Location(series.latitude, series.longitude, series.address, series.neighbourhood),
+            time_windows=[(day, series.part_of_day)],
+            contact_name=series.contact_name,
+            contact_phone=series.contact_phone,
+            text_caller=series.text_caller,
+            language_needed=series.language_needed,
+        )
+        # The unique (series, day) constraint is the last guard against a second filing.
+        occurrence.series, occurrence.series_date = series, day
+        occurrence.save(update_fields=["series", "series_date"])
+        if series.standing_volunteer_id is not None:
+            _give_to_standing_volunteer(series, occurrence)
+        filed.append(occurrence)
+    return filed
+
+
+def _standing_volunteer_cannot(series: HelpSeries, occurrence: HelpRequest) -> str:
+    """Why the standing volunteer cannot take this occurrence now ("" when they can)."""
+    volunteer = series.standing_volunteer
+    offer = VolunteerOffer.objects.select_for_update().filter(volunteer=volunteer).first()
+    if offer is None or offer.community_id != series.community_id:
+        return "no offer"
+    if offer.is_suspended:
+        return "suspended"
+    if offer.is_paused:
+        return "paused"
+    if series.category.requires_vetting and not vetted_volunteer_ids([volunteer.pk], timezone.localdate()):
+        return "not vetted"
+    carrying = Assignment.objects.filter(volunteer=volunteer, status__in=LIVE_ASSIGNMENT_STATUSES).count()
+    if carrying >= offer.capacity:
+        return "at capacity"
+    return ""
+
+
+def _give_to_standing_volunteer(series: HelpSeries, occurrence: HelpRequest) -> Assignment | None:
+    """The occurrence, open, becomes the standing volunteer's accepted task, recorded as coming
+    from their commitment; when they cannot take it now, it stays with matching (audited)."""
+    why_not = _standing_volunteer_cannot(series, occurrence)
+    if why_not:
+        audit(
+            actor=None,
+            action="series_standing_skipped",
+            subject=occurrence,
+            after={"series": series.pk, "volunteer": series.standing_volunteer_id, "why": why_not},
+        )
+        return None
+    offer = series.standing_volunteer.volunteer_offer
+    km = great_circle((occurrence.latitude, occurrence.longitude), (offer.latitude, offer.longitude)).km
+    assignment = assignment_propose(
+        help_request=occurrence,
+        volunteer=series.standing_volunteer,
+        km=round(km, 3),
+        reason=STANDING_REASON,
+    )
+    occurrence.refresh_from_db()
+    set_assignment_status(assignment, AssignmentStatus.ACCEPTED, actor=None, reason=STANDING_REASON)
+    set_request_status(
+        occurrence, RequestStatus.ACCEPTED, actor=None, reason=STANDING_REASON, assignment=assignment
+    )
+    publish(occurrence, ChangeKind.ACCEPTED, [series.standing_volunteer_id])
+    return assignment
+
+
+def series_file_due_occurrences(series: HelpSeries, today: dt.date | None = None) -> int:
+    """File this series' due occurrences, under the series' row lock (two workers queue up)."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        series = HelpSeries.objects.select_for_update().select_related("category").get(pk=series.pk)
+        return len(_file_due_occurrences(series, today))
+
+
+def file_due_occurrences(today: dt.date | None = None) -> int:
+    """The worker's job: every active series' occurrences due in the coming days, each series
+    in its own transaction (one that fails is logged and tried again at the next turn)."""
+    today = today or timezone.localdate()
+    filed = 0
+    for series in HelpSeries.objects.filter(active=True).exclude(until__lt=today).only("pk"):
+        try:
+            filed += series_file_due_occurrences(series, today)
+        except (PermissionDenied, ValidationError, IntegrityError) as error:
+            logger.warning("Recurring help #%s: occurrence not filed (%r)", series.pk, error)
+    return filed
+
+
+def _may_manage(series: HelpSeries, actor: User) -> bool:
+    return series.requester_id == actor.pk or coordinates(actor, series.community_id)
+
+
+def _locked_series(series: HelpSeries, actor: User) -> HelpSeries:
+    series = HelpSeries.objects.select_for_update().get(pk=series.pk)
+    if not _may_manage(series, actor):
+        raise PermissionDenied
+    return series
+
+
+def _coming_occurrences(series: HelpSeries, **filters) -> list[HelpRequest]:
+    return list(
+        series.occurrences.filter(series_date__gte=timezone.localdate(), **filters).order_by("series_date")
+    )
+
+
+@transaction.atomic
+def help_series_cancel(*, series: HelpSeries, actor: User, reason: str = "") -> HelpSeries:
+    """Stop the series: no more occurrences, and the coming ones not done are cancelled."""
+    series = _locked_series(series, actor)
+    if not series.active:
+        raise TaskActionError(_("This repeated help is already cancelled."))
+    series.active = False
+    series.save(update_fields=["active"])
+    cancelled = []
+    for occurrence in _coming_occurrences(series, status__in=CANCELLABLE_REQUEST_STATUSES):
+        help_request_cancel(help_request=occurrence, actor=actor, reason="series cancelled")
+        cancelled.append(occurrence.pk)
+    audit(
+        actor=actor,
+        action="series_cancel",
+        subject=series,
+        before={"active": True},
+        after={"active": False, "occurrences_cancelled": cancelled, "reason": reason[:255]},
+    )
+    return series
+
+
+@transaction.atomic
+def help_series_pause(*, series: HelpSeries, actor: User, until: dt.date | None) -> HelpSeries:
+    """Holidays: no occurrence up to and with `until` (the coming ones already filed in that
+    span are cancelled); `None` resumes."""
+    series = _locked_series(series, actor)
+    if not series.active:
+        raise TaskActionError(_("This repeated help is cancelled."))
+    if until is not None and until < timezone.localdate():
+        raise ValidationError({"paused_until": _("This day has passed.")})
+    before = series.paused_until
+    series.paused_until = until
+    series.save(update_fields=["paused_until"])
+    cancelled = []
+    if until is not None:
+        in_pause = _coming_occurrences(
+            series, series_date__lte=until, status__in=CANCELLABLE_REQUEST_STATUSES
+        )
+        for occurrence in in_pause:
+            help_request_cancel(help_request=occurrence, actor=actor, reason="series paused")
+            cancelled.append(occurrence.pk)
+    audit(
+        actor=actor,
+        action="series_pause" if until else "series_resume",
+        subject=series,
+        before={"paused_until": before.isoformat() if before else None},
+        after={"paused_until": until.isoformat() if until else None, "occurrences_cancelled": cancelled},
+    )
+    if until is None:
+        _file_due_occurrences(series, timezone.localdate())
+    for occurrence in _coming_occurrences(series, status__in=CANCELLABLE_REQUEST_STATUSES):
+        publish(occurrence, ChangeKind.CHANGED)
+    return series
+
+
+def _check_can_commit(series: HelpSeries, volunteer: User) -> None:
+    if not series.active:
+        raise TaskActionError(_("This repeated help is cancelled."))
+    if series.standing_volunteer_id not in (None, volunteer.pk):
+        raise TaskActionError(_("Another volunteer already comes every week."))
+
+
+def assignment_accept_every_week(*, assignment: Assignment, volunteer: User) -> Assignment:
+    """ "Accept every week": this occurrence (if not accepted yet), and the coming ones as the
+    series' standing volunteer."""
+    series_id = assignment.help_request.series_id
+    if series_id is None:
+        raise TaskActionError(_("This request does not repeat."))
+    _check_can_commit(HelpSeries.objects.get(pk=series_id), volunteer)  # before accepting this one
+    if assignment.status != AssignmentStatus.ACCEPTED:
+        assignment = assignment_accept(assignment=assignment, volunteer=volunteer)
+    with transaction.atomic():
+        assignment, occurrence = locked_assignment(assignment.pk)
+        if assignment.volunteer_id != volunteer.pk:
+            raise PermissionDenied
+        if assignment.status != AssignmentStatus.ACCEPTED:
+            raise TaskActionError(_("Only a task you accepted can be taken every week."))
+        series = HelpSeries.objects.select_for_update().select_related("category").get(pk=series_id)
+        _check_can_commit(series, volunteer)
+        series.standing_volunteer = volunteer
+        series.save(update_fields=["standing_volunteer"])
+        audit(
+            actor=volunteer,
+            action="series_standing_commit",
+            subject=series,
+            after={"volunteer": volunteer.pk, "from_occurrence": occurrence.pk},
+        )
+        # The coming occurrences already filed and still looking for someone are theirs too.
+        for coming in _coming_occurrences(series, status=RequestStatus.OPEN, held_until__isnull=True):
+            if coming.pk != occurrence.pk:
+                _give_to_standing_volunteer(series, HelpRequest.objects.select_for_update().get(pk=coming.pk))
+        publish(occurrence, ChangeKind.CHANGED, [volunteer.pk])
+    return assignment
+
+
+@transaction.atomic
+def help_series_give_back_all(*, series: HelpSeries, volunteer: User) -> HelpSeries:
+    """The standing volunteer ends their commitment: their coming occurrences go to matching."""
+    series = HelpSeries.objects.select_for_update().get(pk=series.pk)
+    if series.standing_volunteer_id != volunteer.pk:
+        raise TaskActionError(_("You do not come every week for this request."))
+    series.standing_volunteer = None
+    series.save(update_fields=["standing_volunteer"])
+    given_back = []
+    for occurrence in _coming_occurrences(series, status=RequestStatus.ACCEPTED):
+        for assignment in occurrence.assignments.filter(
+            volunteer=volunteer, status=AssignmentStatus.ACCEPTED
+        ):
+            assignment, locked = locked_assignment(assignment.pk)
+            release(assignment, locked, actor=volunteer, reason=GIVE_BACK_REASON, change=ChangeKind.WITHDRAWN)
+            given_back.append(occurrence.pk)
+    audit(
+        actor=volunteer,
+        action="series_standing_give_back",
+        subject=series,
+        before={"volunteer": volunteer.pk},
+        after={"volunteer": None, "occurrences_given_back": given_back},
+    )
+    return series
+
+
+FORGOTTEN_DESCRIPTION = "(removed)"  # personal_data.FORGOTTEN (which builds on the services)
+
+
+def series_forget_person(person: User) -> None:
+    """An account is deleted: their repeated help stops and forgets its details (no more
+    occurrences are filed for no one), and their weekly commitments end (their coming
+    occurrences go to matching when `account_delete` withdraws their tasks)."""
+    with transaction.atomic():
+        for series in HelpSeries.objects.select_for_update().filter(requester=person):
+            before = {"active": series.active}
+            series.active = False
+            series.description = FORGOTTEN_DESCRIPTION
+            series.address = ""
+            series.latitude, series.longitude = coarse_point(series.latitude, series.longitude)
+            series.contact_name = series.contact_phone = ""
+            series.save()
+            audit(actor=None, action="series_account_deleted", subject=series, before=before)
+        for series in HelpSeries.objects.select_for_update().filter(standing_volunteer=person):
+            series.standing_volunteer = None
+            series.save(update_fields=["standing_volunteer"])
+            audit(
+                actor=None,
+                action="series_standing_give_back",
+                subject=series,
+                before={"volunteer": person.pk},
+                after={"volunteer": None, "reason": "account deleted"},
+            )
