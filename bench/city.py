@@ -63,9 +63,11 @@ the same citizen, filed a week ahead of each day.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import heapq
+import itertools
 import json
 import math
 import os
@@ -523,7 +525,8 @@ class Run:
         if not arrival.recurring:
             self.file(citizen, arrival, arrival.urgency, arrival.windows, location)
             return
-        until = (START + dt.timedelta(days=self.world.scenario.days - 1)).date()
+        # Until the month's last day (one occurrence when it starts after that).
+        until = max(arrival.first_day, (START + dt.timedelta(days=self.world.scenario.days - 1)).date())
         if self.real_series:
             from mutualaid.aid.services.series import help_series_create
 
@@ -628,10 +631,8 @@ class Run:
         from mutualaid.aid.services import TaskActionError, assignment_complete
 
         assignment = Assignment.objects.get(pk=assignment_id)
-        try:
+        with contextlib.suppress(TaskActionError):  # cancelled or given back meanwhile
             assignment_complete(assignment=assignment, volunteer=self.users[assignment.volunteer_id])
-        except TaskActionError:
-            pass  # cancelled or given back meanwhile
 
     # Matching, by strategy.
 
@@ -901,6 +902,7 @@ class Run:
     # The figures, from the database's records.
 
     def figures(self) -> dict:
+        from matching.models import MatchingRun
         from mutualaid.aid.models import Assignment, HelpRequest, StatusChange
         from mutualaid.aid.states import AssignmentStatus, RequestStatus
 
@@ -940,7 +942,7 @@ class Run:
                 for pk in sorted(request_ids, key=lambda pk: self.day_of(requests[pk]))
                 if pk in volunteer_of
             ]
-            for previous, current in zip(served, served[1:], strict=False):
+            for previous, current in itertools.pairwise(served):
                 following += 1
                 same += previous == current
         return {
@@ -958,8 +960,17 @@ class Run:
             "most tasks": max(tasks.values(), default=0),
             "same volunteer share": same / following if following else float("nan"),
             "same volunteer pairs": following,
-            "matching runs": self.runs,
+            "matching runs": self.runs or MatchingRun.objects.count(),
+            "weekly commitments": self.weekly_commitments(),
         }
+
+    def weekly_commitments(self) -> int:
+        """Series whose volunteer accepted "every week" (and still comes) at the end."""
+        if not self.real_series:
+            return 0
+        from mutualaid.aid.models import HelpSeries
+
+        return HelpSeries.objects.filter(standing_volunteer__isnull=False).count()
 
     def series_by_request(self, requests: dict) -> dict[int, object]:
         if self.real_series:
@@ -1017,7 +1028,8 @@ def table(rows: dict[str, dict]) -> list[str]:
             hours_text(figures["p50 hours"]),
             hours_text(figures["p95 hours"]),
             f"{figures['total km']:.0f} ({figures['km per task']:.2f})",
-            f"{share_text(figures['turn share'])} ({figures['volunteers with a task']} of {figures['volunteers']})",
+            f"{share_text(figures['turn share'])} "
+            f"({figures['volunteers with a task']} of {figures['volunteers']})",
             str(figures["most tasks"]),
             f"{share_text(figures['same volunteer share'])} ({figures['same volunteer pairs']})",
         )
@@ -1057,7 +1069,8 @@ def targets(rows: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
             and service["turn share"] > rows["greedy nearest"]["turn share"]
         ),
         lambda: (
-            f"{share_text(service['turn share'])} vs broadcast {share_text(rows['broadcast']['turn share'])}, "
+            f"{share_text(service['turn share'])} vs "
+            f"broadcast {share_text(rows['broadcast']['turn share'])}, "
             f"greedy {share_text(rows['greedy nearest']['turn share'])}"
         ),
     )
@@ -1080,6 +1093,12 @@ def targets(rows: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
         )
     )
     return checks
+
+
+RECURRING_LABELS = {
+    True: "real series (the worker files the occurrences; accept every week)",
+    False: "approximated by weekly one-off requests",
+}
 
 
 def main() -> None:
@@ -1134,7 +1153,7 @@ def main() -> None:
         print(
             f"A month in one community (bench/city.py, seed {arguments.seed}"
             f"{', quick' if arguments.quick else ''}); recurring help: "
-            f"{'real series (the worker files occurrences, accept every week)' if real_series else 'approximated by weekly one-off requests'}; "
+            f"{RECURRING_LABELS[real_series]}; "
             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"load average {load:.2f} at the end, {time.monotonic() - STARTED:.0f} s in all"
         )
