@@ -903,7 +903,7 @@ class Run:
 
     def figures(self) -> dict:
         from matching.models import MatchingRun
-        from mutualaid.aid.models import Assignment, HelpRequest, StatusChange
+        from mutualaid.aid.models import Assignment, HelpRequest, StatusChange, Urgency
         from mutualaid.aid.states import AssignmentStatus, RequestStatus
 
         requests = {
@@ -931,6 +931,11 @@ class Run:
             for pk in requests
             if pk in first_accepted
         ]
+        urgent_hours = [
+            (first_accepted[pk] - requests[pk].created_at).total_seconds() / 3600
+            for pk in requests
+            if pk in first_accepted and requests[pk].urgency == Urgency.TODAY
+        ]
         series = self.series_by_request(requests)
         same, following = 0, 0
         by_series = defaultdict(list)
@@ -952,6 +957,10 @@ class Run:
             "served share": len(first_accepted) / len(requests) if requests else 0.0,
             "p50 hours": percentile(hours, 0.5),
             "p95 hours": percentile(hours, 0.95),
+            "urgent served": len(urgent_hours),
+            "urgent": sum(help_request.urgency == Urgency.TODAY for help_request in requests.values()),
+            "urgent p50 hours": percentile(urgent_hours, 0.5),
+            "urgent p95 hours": percentile(urgent_hours, 0.95),
             "total km": sum(km for _request, _volunteer, km in taken),
             "km per task": statistics.mean(km for _r, _v, km in taken) if taken else float("nan"),
             "volunteers with a task": len(tasks),
@@ -1015,6 +1024,7 @@ COLUMNS = (
     "volunteers given a task",
     "most tasks (one volunteer)",
     "recurring: same volunteer",
+    "urgent: served, p50 / p95",
 )
 
 
@@ -1032,6 +1042,8 @@ def table(rows: dict[str, dict]) -> list[str]:
             f"({figures['volunteers with a task']} of {figures['volunteers']})",
             str(figures["most tasks"]),
             f"{share_text(figures['same volunteer share'])} ({figures['same volunteer pairs']})",
+            f"{figures['urgent served']} of {figures['urgent']}, "
+            f"{hours_text(figures['urgent p50 hours'])} / {hours_text(figures['urgent p95 hours'])}",
         )
         lines.append("| " + " | ".join(cells) + " |")
     return lines
