@@ -450,7 +450,9 @@ class Event:
 class Run:
     """A month of one scenario under one strategy, on the simulated clock."""
 
-    def __init__(self, world: World, strategy: str, real_series: bool) -> None:
+    def __init__(
+        self, world: World, strategy: str, real_series: bool, every_week_share: float = P_EVERY_WEEK
+    ) -> None:
         from mutualaid.accounts.models import User
         from mutualaid.aid.models import Category, Community
 
@@ -459,9 +461,11 @@ class Run:
         self.real_series = real_series
         # "Accept every week" is this service's: the other schemes have no standing commitment.
         self.every_week_offered = real_series and strategy in ("this service", "km only", "best 3 for urgent")
+        self.every_week_share = every_week_share
         self.completion_scheduled: set[int] = set()
         self.now = START.astimezone(dt.UTC)
-        self.end = START + dt.timedelta(days=world.scenario.days + 1)
+        # Arrivals stop after the month; the clock runs on until every request's time has passed.
+        self.end = START + dt.timedelta(days=world.scenario.days + 8)
         self.events: list[Event] = []
         self.order = 0
         self.community = Community.objects.get(slug="leuven")
@@ -511,7 +515,8 @@ class Run:
                 day = (self.now - START).days
                 if day != day_reported and day % 5 == 0:
                     day_reported = day
-                    log(f"{self.world.scenario.name} / {self.strategy}: day {day}/{self.world.scenario.days}")
+                    total = (self.end - START).days
+                    log(f"{self.world.scenario.name} / {self.strategy}: day {day} of {total}")
             return self.figures()
 
     # Events.
@@ -624,7 +629,7 @@ class Run:
         rng = random.Random(
             f"{self.world.seed}:every-week:{assignment.help_request_id}:{assignment.volunteer_id}"
         )
-        return rng.random() < P_EVERY_WEEK
+        return rng.random() < self.every_week_share
 
     def on_complete(self, assignment_id: int) -> None:
         from mutualaid.aid.models import Assignment
@@ -1122,6 +1127,12 @@ def main() -> None:
     )
     parser.add_argument("--scenario", default="", help="only the scenarios whose name contains this")
     parser.add_argument("--days", type=int, default=0, help="simulate this many days instead")
+    parser.add_argument(
+        "--every-week",
+        type=float,
+        default=P_EVERY_WEEK,
+        help=f"share of volunteers accepting an occurrence who take every week (default {P_EVERY_WEEK})",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     arguments = parser.parse_args()
     strategies = [name.strip() for name in arguments.strategies.split(",") if name.strip()]
@@ -1148,7 +1159,7 @@ def main() -> None:
             for index, strategy in enumerate(strategies):
                 world.fresh_database(directory / f"run-{index}.sqlite3")
                 started = time.monotonic()
-                rows[strategy] = Run(world, strategy, real_series).simulate()
+                rows[strategy] = Run(world, strategy, real_series, arguments.every_week).simulate()
                 rows[strategy]["seconds"] = round(time.monotonic() - started, 1)
                 log(f"{scenario.name} / {strategy}: done in {rows[strategy]['seconds']} s")
             results[scenario.name] = rows

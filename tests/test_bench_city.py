@@ -31,7 +31,7 @@ def test_the_quick_city_simulation_prints_every_strategy_with_sane_figures(tmp_p
         timeout=360,
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
-    assert "day 0/" in finished.stderr  # progress on stderr
+    assert "day 0 of" in finished.stderr  # progress on stderr
     results = json.loads(figures_path.read_text())["results"]
     assert list(results) == ["Leuven Helpt's first fortnight", "scarce"]
     for scenario, rows in results.items():
