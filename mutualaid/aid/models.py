@@ -11,6 +11,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -181,6 +182,10 @@ class Place(models.Model):
         abstract = True
 
 
+# The most volunteers one request may ask for (a bigger job is a coordinator's to plan).
+MAX_PEOPLE_NEEDED = 6
+
+
 class HelpRequest(Place):
     """What a citizen (or a coordinator on their behalf) asks for."""
 
@@ -218,6 +223,14 @@ class HelpRequest(Place):
         _("urgency"), choices=Urgency.choices, default=Urgency.THIS_WEEK
     )
     any_time = models.BooleanField(_("any time suits me"), default=False)
+    # Moving a wardrobe takes two: each volunteer fills one place (their own Assignment).
+    people_needed = models.PositiveSmallIntegerField(
+        _("volunteers needed"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_PEOPLE_NEEDED)],
+    )
+    # When the citizen and the coordinators were told the task is still short of people.
+    short_notice_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     language_needed = models.CharField(
         _("the helper must speak"), max_length=8, choices=SpokenLanguage.choices, blank=True
     )
@@ -469,15 +482,17 @@ class Assignment(models.Model):
         verbose_name_plural = _("assignments")
         ordering = ["-proposed_at"]
         constraints = [
-            # The database, not only the code, keeps a request from being given twice.
+            # The database, not only the code, keeps a volunteer from holding two places of
+            # one request.
             models.UniqueConstraint(
-                fields=["help_request"],
+                fields=["help_request", "volunteer"],
                 condition=models.Q(status__in=[AssignmentStatus.PROPOSED, AssignmentStatus.ACCEPTED]),
-                name="one_live_assignment_per_request",
+                name="one_live_assignment_per_volunteer_and_request",
             )
         ]
-        # Capacity (live tasks per volunteer) is guarded by a trigger, since a constraint
-        # cannot count rows: see migration 0006_volunteer_capacity_guard.
+        # Capacity (live tasks per volunteer) and places (live assignments per request, at
+        # most its `people_needed`) are guarded by triggers, since a constraint cannot count
+        # rows: see migrations 0006_volunteer_capacity_guard and 0018's places guard.
 
     def __str__(self) -> str:
         return f"{self.help_request} -> {self.volunteer} ({self.get_status_display()})"

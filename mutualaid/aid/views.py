@@ -51,6 +51,7 @@ def request_details(data: dict) -> dict:
         "time_windows",
         "any_time",
         "language_needed",
+        "people_needed",
         "idempotency_key",
     )
     return {field: data[field] for field in fields}

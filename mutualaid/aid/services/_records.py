@@ -10,6 +10,7 @@ from django.utils import timezone
 from mutualaid.accounts.models import User
 from mutualaid.aid.models import Assignment, HelpRequest, StatusChange
 from mutualaid.aid.states import (
+    LIVE_ASSIGNMENT_STATUSES,
     AssignmentStatus,
     RequestStatus,
     check_assignment_transition,
@@ -65,6 +66,39 @@ def set_assignment_status(
     if assignment.responded_at is None and to_status != AssignmentStatus.PROPOSED:
         assignment.responded_at = timezone.now()
     assignment.save(update_fields=["status", "responded_at", "decline_reason"])
+
+
+def places_taken(help_request: HelpRequest) -> tuple[int, int]:
+    """(accepted, live) assignments of the request: its places filled, and filled or asked."""
+    statuses = list(
+        Assignment.objects.filter(help_request=help_request, status__in=LIVE_ASSIGNMENT_STATUSES).values_list(
+            "status", flat=True
+        )
+    )
+    return statuses.count(AssignmentStatus.ACCEPTED), len(statuses)
+
+
+def status_of_places(help_request: HelpRequest) -> str:
+    """What the request's status is, given its places: open while none is live, accepted
+    once every place is accepted, proposed in between (for one volunteer: exactly as before)."""
+    accepted, live = places_taken(help_request)
+    if live == 0:
+        return RequestStatus.OPEN
+    if accepted >= help_request.people_needed:
+        return RequestStatus.ACCEPTED
+    return RequestStatus.PROPOSED
+
+
+def settle_request_status(
+    help_request: HelpRequest, *, actor: User | None, reason: str = "", assignment: Assignment | None = None
+) -> bool:
+    """Move the locked request to the status its places give it (recorded); False when
+    it stays (one place of several changed, the request's status did not)."""
+    to_status = status_of_places(help_request)
+    if to_status == help_request.status:
+        return False
+    set_request_status(help_request, to_status, actor=actor, reason=reason, assignment=assignment)
+    return True
 
 
 def change_of(help_request: HelpRequest, change: str, volunteer_ids: list[int]) -> tuple[list[str], dict]:
