@@ -48,6 +48,7 @@ from mutualaid.aid.services import (
     assignments_propose_batch,
     help_requests_set_waiting_reasons,
 )
+from mutualaid.aid.services._records import PLACE_HOLDING_STATUSES
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
 
 logger = logging.getLogger(__name__)
@@ -189,12 +190,13 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
 
 
 def _places_held(help_requests: list[HelpRequest]) -> dict[int, int]:
-    """Live assignments (places accepted or asked for) per request of several volunteers."""
+    """Places taken (accepted, asked for, or done while the others are not yet) per request
+    of several volunteers."""
     several = [help_request.pk for help_request in help_requests if help_request.people_needed > 1]
     if not several:
         return {}
     return dict(
-        Assignment.objects.filter(help_request_id__in=several, status__in=LIVE_ASSIGNMENT_STATUSES)
+        Assignment.objects.filter(help_request_id__in=several, status__in=PLACE_HOLDING_STATUSES)
         .values_list("help_request_id")
         .annotate(count=Count("pk"))
         .values_list("help_request_id", "count")
@@ -241,7 +243,7 @@ def _exclusions(requests_by_key: dict[str, HelpRequest], volunteer_ids_by_key: d
         AssignmentStatus.DECLINED,
         AssignmentStatus.EXPIRED,
         AssignmentStatus.CANCELLED,
-        *LIVE_ASSIGNMENT_STATUSES,
+        *PLACE_HOLDING_STATUSES,
     ]
     failed = Assignment.objects.filter(
         help_request_id__in=request_ids, status__in=failed_statuses

@@ -23,6 +23,10 @@ class ChangeKind(StrEnum):
     ATTACHED = "attached"
     CHANGED = "changed"  # the citizen changed what, when or where
     NOTE = "note"  # the citizen left a note for the volunteer who is coming
+    # A task for several volunteers: one of them did their part, others still have theirs.
+    PLACE_DONE = "place_done"
+    # A task for several volunteers still short of people a day before it starts.
+    SHORT_STAFFED = "short_staffed"
     # Not a change: the day before an accepted task, its volunteer hears of it again.
     REMINDER = "reminder"
     # A community dashboard's changes that are no task's status.

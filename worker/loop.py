@@ -103,6 +103,7 @@ async def _periodic(jobs: dict[str, Job], name: str, started_at) -> None:
         "purge": PURGE_CHECK_SECONDS,  # the job itself runs once a day across all workers
         "reminders": REMINDERS_CHECK_SECONDS,  # and this once per 10 minutes across all workers
         "time_passed": REMINDERS_CHECK_SECONDS,  # the same: claimed once per 10 minutes
+        "short_staffed": REMINDERS_CHECK_SECONDS,  # the same
     }
     last = dict.fromkeys(every, 0.0)
     last_beat = 0.0

@@ -155,6 +155,8 @@ class PartOfDay(models.IntegerChoices):
 
 # The hour (local time) at which each part of the day is over: no help can start in it after.
 PART_OF_DAY_ENDS_AT_HOUR = {PartOfDay.MORNING: 12, PartOfDay.AFTERNOON: 17, PartOfDay.EVENING: 22}
+# And the hour it starts, for "a day before the task" (as the partners' API reads them).
+PART_OF_DAY_STARTS_AT_HOUR = {PartOfDay.MORNING: 8, PartOfDay.AFTERNOON: 13, PartOfDay.EVENING: 18}
 
 
 def part_of_day_has_passed(date: dt.date, part: int, now: dt.datetime | None = None) -> bool:
@@ -292,6 +294,25 @@ class HelpRequest(Place):
         return f"#{self.pk} {self.category} ({self.get_status_display()})"
 
     @property
+    def needs_several(self) -> bool:
+        return self.people_needed > 1
+
+    def coming(self) -> list:
+        """The assignments of the volunteers found (who is coming; of several, those who did
+        their part already too), in the order they accepted."""
+        live = getattr(self, "live_assignments", None)
+        if live is not None and not self.needs_several:
+            return [assignment for assignment in live if assignment.status == AssignmentStatus.ACCEPTED]
+        found = [AssignmentStatus.ACCEPTED] + ([AssignmentStatus.DONE] if self.needs_several else [])
+        return list(
+            self.assignments.filter(status__in=found).select_related("volunteer").order_by("responded_at", "pk")
+        )
+
+    def places_accepted(self) -> int:
+        """How many of its places a volunteer accepted."""
+        return len(self.coming())
+
+    @property
     def is_held(self) -> bool:
         """Whether a coordinator's hold keeps matching away now (an expired one does not)."""
         return self.held_until is not None and self.held_until > timezone.now()
@@ -328,6 +349,12 @@ class TimeWindow(models.Model):
 
     def has_passed(self, now: dt.datetime | None = None) -> bool:
         return part_of_day_has_passed(self.date, self.part_of_day, now)
+
+    def starts_at(self) -> dt.datetime:
+        """When this part of the day begins, in the service's local time."""
+        return timezone.make_aware(
+            dt.datetime.combine(self.date, dt.time(PART_OF_DAY_STARTS_AT_HOUR[self.part_of_day]))
+        )
 
     @property
     def weekly_slot(self) -> int:

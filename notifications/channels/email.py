@@ -16,7 +16,13 @@ from notifications.models import OutgoingMessage
 from notifications.notice import Notice
 
 NAME = OutgoingMessage.Channel.EMAIL
-KINDS = (ChangeKind.PROPOSED, ChangeKind.ACCEPTED, ChangeKind.DONE, ChangeKind.REMINDER)
+KINDS = (
+    ChangeKind.PROPOSED,
+    ChangeKind.ACCEPTED,
+    ChangeKind.DONE,
+    ChangeKind.REMINDER,
+    ChangeKind.SHORT_STAFFED,
+)
 
 
 def chosen_by(user) -> bool:
@@ -40,6 +46,11 @@ def compose(notice: Notice) -> OutgoingMessage | None:
             template = "notifications/email_proposal.txt"
             assignment = notice.assignment
             link = reverse("task-detail", args=[assignment.pk]) if assignment else reverse("inbox")
+        elif notice.kind == ChangeKind.SHORT_STAFFED:
+            subject = _("Still short of volunteers: %(category)s") % {"category": help_request.category.label}
+            template = "notifications/email_short_staffed.txt"
+            page = "coordinator-request" if notice.to_coordinator else "request-detail"
+            link = reverse(page, args=[help_request.pk])
         elif notice.to_referrer:
             if notice.kind not in (ChangeKind.ACCEPTED, ChangeKind.DONE):
                 return None
@@ -66,6 +77,8 @@ def compose(notice: Notice) -> OutgoingMessage | None:
                 "assignment": notice.assignment,
                 "volunteer": None if notice.to_referrer else notice.volunteer,
                 "kind": str(notice.kind),
+                "to_coordinator": notice.to_coordinator,
+                "accepted": help_request.places_accepted() if help_request.people_needed > 1 else 0,
                 "when": str(notice.window) if notice.window else "",
                 "link": link,
                 "signature": email_signature(help_request.community),

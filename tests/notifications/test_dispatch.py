@@ -24,7 +24,7 @@ def test_every_channel_module_has_what_the_outbox_and_the_dispatcher_call():
 
 
 @pytest.mark.parametrize("kind", list(ChangeKind))
-def test_only_proposals_acceptances_and_completions_reach_people_off_the_site(kind, help_request, volunteer):
+def test_only_proposals_acceptances_completions_and_short_teams_reach_people_off_the_site(kind, help_request, volunteer):
     told = notices(TaskChange(help_request, kind, [volunteer.pk]), [volunteer])
     if kind == ChangeKind.PROPOSED:
         assert [notice.recipient for notice in told] == [volunteer]
@@ -32,6 +32,10 @@ def test_only_proposals_acceptances_and_completions_reach_people_off_the_site(ki
         assert [(notice.recipient, notice.volunteer) for notice in told] == [
             (help_request.requester, volunteer)
         ]
+    elif kind == ChangeKind.SHORT_STAFFED:
+        # A task still short of volunteers: its requester and the coordinators, no volunteer.
+        assert told[0].recipient == help_request.requester
+        assert all(notice.to_coordinator and notice.recipient.is_coordinator for notice in told[1:])
     else:
         assert told == []
 

@@ -117,7 +117,15 @@ async def test_the_worker_beats_with_its_jobs_counts(community):
                 break
             await asyncio.sleep(0.05)
         beat = await WorkerHeartbeat.objects.aget()
-        assert set(beat.jobs) == {"matching", "outbox", "expiry", "purge", "reminders", "time_passed"}
+        assert set(beat.jobs) == {
+            "matching",
+            "outbox",
+            "expiry",
+            "purge",
+            "reminders",
+            "time_passed",
+            "short_staffed",
+        }
         assert beat.jobs["matching"]["runs"] >= 1
         assert await sync_to_async(latest_heartbeat_age_seconds)() < 5
     finally:

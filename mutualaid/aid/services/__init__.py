@@ -51,6 +51,7 @@ from mutualaid.aid.services.safeguarding import (
     volunteer_suspend,
     volunteer_suspension_lift,
 )
+from mutualaid.aid.services.staffing import help_request_tell_short_staffed, tell_short_staffed_requests
 from mutualaid.aid.services.teamwork import (
     call_claim_minutes,
     call_done,
@@ -94,6 +95,7 @@ __all__ = [
     "help_request_hold",
     "help_request_mark_called_back",
     "help_request_release_hold",
+    "help_request_tell_short_staffed",
     "help_requests_set_waiting_reasons",
     "hold_minutes",
     "matching_run_now",
@@ -101,6 +103,7 @@ __all__ = [
     "remind_task",
     "send_task_reminders",
     "team_note_add",
+    "tell_short_staffed_requests",
     "volunteer_check_record",
     "volunteer_offer_save",
     "volunteer_offer_set_paused",

@@ -68,14 +68,19 @@ def set_assignment_status(
     assignment.save(update_fields=["status", "responded_at", "decline_reason"])
 
 
+# A place whose volunteer already did their part (the others not yet) stays filled.
+PLACE_HOLDING_STATUSES = (*LIVE_ASSIGNMENT_STATUSES, AssignmentStatus.DONE)
+
+
 def places_taken(help_request: HelpRequest) -> tuple[int, int]:
-    """(accepted, live) assignments of the request: its places filled, and filled or asked."""
+    """(filled, taken) places of the request: accepted (or done) by a volunteer, and those
+    plus the ones asked of a volunteer who has not answered yet."""
     statuses = list(
-        Assignment.objects.filter(help_request=help_request, status__in=LIVE_ASSIGNMENT_STATUSES).values_list(
+        Assignment.objects.filter(help_request=help_request, status__in=PLACE_HOLDING_STATUSES).values_list(
             "status", flat=True
         )
     )
-    return statuses.count(AssignmentStatus.ACCEPTED), len(statuses)
+    return len(statuses) - statuses.count(AssignmentStatus.PROPOSED), len(statuses)
 
 
 def status_of_places(help_request: HelpRequest) -> str:

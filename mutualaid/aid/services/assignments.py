@@ -239,7 +239,9 @@ def assignment_complete(
         set_request_status(help_request, RequestStatus.DONE, actor=volunteer, assignment=assignment)
         publish(help_request, ChangeKind.DONE, told)
     else:
-        publish(help_request, ChangeKind.DONE, [volunteer.pk])
+        # Their part is done, the others' not yet: live pages hear it, the citizen is told
+        # "done" once the whole team is.
+        publish(help_request, ChangeKind.PLACE_DONE, [volunteer.pk])
     return assignment
 
 
