@@ -2,8 +2,9 @@
 
 Every periodic job of the service lives here (no cron, no timers): matching when a
 community is due, proposal expiry, requests whose every time passed, the outbox, tomorrow's
-tasks' reminders, tasks for several volunteers still short a day before, the daily purge of personal data, and the heartbeat. Each is a plain
-function run in a thread of its own, timed and counted.
+tasks' reminders, tasks for several volunteers still short a day before, the daily purge
+of personal data, and the heartbeat. Each is a plain function run in a thread of its own,
+timed and counted.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from mutualaid.accounts.models import User
 from mutualaid.aid.geocoding import GeocodingError, locate, neighbourhood_near
 from mutualaid.aid.identity import check_logo_size, checked_logo
 from mutualaid.aid.models import (
+    MAX_PEOPLE_NEEDED,
     Category,
     Community,
-    MAX_PEOPLE_NEEDED,
     HelpRequest,
     PartOfDay,
     SpokenLanguage,

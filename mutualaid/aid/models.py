@@ -304,9 +304,8 @@ class HelpRequest(Place):
         if live is not None and not self.needs_several:
             return [assignment for assignment in live if assignment.status == AssignmentStatus.ACCEPTED]
         found = [AssignmentStatus.ACCEPTED] + ([AssignmentStatus.DONE] if self.needs_several else [])
-        return list(
-            self.assignments.filter(status__in=found).select_related("volunteer").order_by("responded_at", "pk")
-        )
+        found_here = self.assignments.filter(status__in=found).select_related("volunteer")
+        return list(found_here.order_by("responded_at", "pk"))
 
     def places_accepted(self) -> int:
         """How many of its places a volunteer accepted."""

@@ -24,7 +24,9 @@ def test_every_channel_module_has_what_the_outbox_and_the_dispatcher_call():
 
 
 @pytest.mark.parametrize("kind", list(ChangeKind))
-def test_only_proposals_acceptances_completions_and_short_teams_reach_people_off_the_site(kind, help_request, volunteer):
+def test_only_proposals_acceptances_completions_and_short_teams_reach_people_off_the_site(
+    kind, help_request, volunteer
+):
     told = notices(TaskChange(help_request, kind, [volunteer.pk]), [volunteer])
     if kind == ChangeKind.PROPOSED:
         assert [notice.recipient for notice in told] == [volunteer]

@@ -14,7 +14,6 @@ import django.core.validators
 from django.conf import settings
 from django.db import migrations, models
 
-
 LIVE = "('proposed', 'accepted')"
 
 POSTGRESQL_CREATE = f"""

@@ -36,7 +36,6 @@ from mutualaid.aid.services._records import (
     publish,
     require_coordinator,
     set_assignment_status,
-    set_request_status,
     settle_request_status,
 )
 from mutualaid.aid.services.assignments import assignment_propose, has_open_place, release

@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from matching.scheduling import schedule_matching
 from mutualaid.accounts.models import User
 from mutualaid.aid.models import (
+    MAX_PEOPLE_NEEDED,
     Category,
     Community,
-    MAX_PEOPLE_NEEDED,
     HelpRequest,
     StatusChange,
     TimeWindow,
@@ -178,10 +178,7 @@ def _refers_for(user: User, partner) -> bool:
 def _check_people_needed(people_needed: int) -> None:
     if not 1 <= people_needed <= MAX_PEOPLE_NEEDED:
         raise ValidationError(
-            {
-                "people_needed": _("Ask for between 1 and %(most)s volunteers.")
-                % {"most": MAX_PEOPLE_NEEDED}
-            }
+            {"people_needed": _("Ask for between 1 and %(most)s volunteers.") % {"most": MAX_PEOPLE_NEEDED}}
         )
 
 

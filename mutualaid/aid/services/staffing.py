@@ -89,4 +89,3 @@ def tell_short_staffed_requests(*, now: dt.datetime | None = None) -> int:
         .only("pk")
     )
     return sum(help_request_tell_short_staffed(help_request=candidate, now=now) for candidate in candidates)
-
