@@ -27,6 +27,8 @@ class ChangeKind(StrEnum):
     PLACE_DONE = "place_done"
     # A task for several volunteers still short of people a day before it starts.
     SHORT_STAFFED = "short_staffed"
+    # A task for several volunteers: who else is coming changed (the others' pages update).
+    TEAM = "team"
     # Not a change: the day before an accepted task, its volunteer hears of it again.
     REMINDER = "reminder"
     # A community dashboard's changes that are no task's status.

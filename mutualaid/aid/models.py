@@ -311,6 +311,10 @@ class HelpRequest(Place):
         """How many of its places a volunteer accepted."""
         return len(self.coming())
 
+    def places_done(self) -> int:
+        """Places whose volunteer did their part while the others' are not done yet."""
+        return self.assignments.filter(status=AssignmentStatus.DONE).count() if self.needs_several else 0
+
     @property
     def is_held(self) -> bool:
         """Whether a coordinator's hold keeps matching away now (an expired one does not)."""

@@ -83,6 +83,11 @@ class TaskForVolunteer:
     requester_name: str
     requester_phone: str
     note: str
+    # A task for several volunteers: how many it needs, how many have accepted, and (once
+    # this volunteer accepted too) the first names of the others coming.
+    people_needed: int = 1
+    places_found: int = 0
+    others_coming: tuple[str, ...] = ()
 
 
 def task_for_volunteer(assignment: Assignment) -> TaskForVolunteer:
@@ -108,7 +113,26 @@ def task_for_volunteer(assignment: Assignment) -> TaskForVolunteer:
         requester_name=(requester.display_name if requester else "") if exact else "",
         requester_phone=(requester.phone if requester else "") if exact else "",
         note=help_request.note_for_volunteer if exact else "",
+        **_team_for(assignment, exact),
     )
+
+
+def _team_for(assignment: Assignment, exact: bool) -> dict:
+    help_request = assignment.help_request
+    if not help_request.needs_several:
+        return {}
+    found = help_request.coming()
+    others = tuple(
+        other.volunteer.first_name or other.volunteer.username
+        for other in found
+        if other.volunteer_id != assignment.volunteer_id
+    )
+    return {
+        "people_needed": help_request.people_needed,
+        "places_found": len(found),
+        # Names only for a team member who is coming (not for a proposal, nor after).
+        "others_coming": others if exact else (),
+    }
 
 
 def _volunteer_assignments(user: User) -> QuerySet[Assignment]:

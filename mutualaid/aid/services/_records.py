@@ -133,6 +133,20 @@ def publish(
     task_changed(help_request, change, volunteer_ids, assignment=assignment)
 
 
+def tell_the_team(help_request: HelpRequest, *, besides: int) -> None:
+    """A task for several volunteers: the others holding a place see the change live (who
+    else is coming, how many are found)."""
+    if help_request.people_needed < 2:
+        return
+    others = (
+        Assignment.objects.filter(help_request=help_request, status__in=LIVE_ASSIGNMENT_STATUSES)
+        .exclude(volunteer_id=besides)
+        .values_list("volunteer_id", flat=True)
+    )
+    if others:
+        publish(help_request, ChangeKind.TEAM, list(others))
+
+
 def locked_request(help_request_id: int) -> HelpRequest:
     return HelpRequest.objects.select_for_update().get(pk=help_request_id)
 

@@ -24,6 +24,7 @@ from mutualaid.aid.services._records import (
     set_assignment_status,
     set_request_status,
     settle_request_status,
+    tell_the_team,
 )
 from mutualaid.aid.states import (
     LIVE_ASSIGNMENT_STATUSES,
@@ -139,6 +140,7 @@ def assignment_accept(*, assignment: Assignment, volunteer: User) -> Assignment:
             # Fully staffed only when this was the last place; else it stays proposed.
             settle_request_status(help_request, actor=volunteer, assignment=assignment)
             publish(help_request, ChangeKind.ACCEPTED, [volunteer.pk])
+            tell_the_team(help_request, besides=volunteer.pk)
     if overdue:
         raise _explain_not_proposed(assignment)
     return assignment
@@ -211,6 +213,7 @@ def release(
     set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=actor, reason=reason)
     settle_request_status(help_request, actor=actor, reason=request_reason, assignment=assignment)
     publish(help_request, change, [assignment.volunteer_id])
+    tell_the_team(help_request, besides=assignment.volunteer_id)
     schedule_matching(help_request.community_id)
 
 
@@ -242,6 +245,7 @@ def assignment_complete(
         # Their part is done, the others' not yet: live pages hear it, the citizen is told
         # "done" once the whole team is.
         publish(help_request, ChangeKind.PLACE_DONE, [volunteer.pk])
+        tell_the_team(help_request, besides=volunteer.pk)
     return assignment
 
 

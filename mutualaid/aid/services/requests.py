@@ -291,7 +291,11 @@ def help_request_add_note(*, help_request: HelpRequest, actor: User, note: str) 
     help_request = locked_request(help_request.pk)
     if help_request.requester_id != actor.pk and not coordinates(actor, help_request.community_id):
         raise PermissionDenied
-    if help_request.status != RequestStatus.ACCEPTED:
+    partly_staffed = (
+        help_request.status == RequestStatus.PROPOSED
+        and help_request.assignments.filter(status=AssignmentStatus.ACCEPTED).exists()
+    )
+    if help_request.status != RequestStatus.ACCEPTED and not partly_staffed:
         raise TaskActionError(_("A note is for the volunteer who accepted; change the request instead."))
     note = note.strip()
     if not note:
