@@ -202,6 +202,23 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             help_request=self.expired_request, now=timezone.now() + dt.timedelta(days=2)
         )
 
+        # A task for two: Jan is coming, a second volunteer is still looked for.
+        self.team_request = services.help_request_create(
+            community=community,
+            requester=self.citizen,
+            created_by=self.citizen,
+            category=shopping,
+            description="Carry a wardrobe upstairs.",
+            urgency=1,
+            location=NAAMSESTRAAT,
+            any_time=True,
+            people_needed=2,
+        )
+        self.team_task = services.assignment_propose(
+            help_request=self.team_request, volunteer=self.volunteer, km=0.9
+        )
+        services.assignment_accept(assignment=self.team_task, volunteer=self.volunteer)
+
         # Someone who phoned in: their request is proposed to the volunteer.
         self.phone_request = services.help_request_create(
             community=community,
@@ -319,6 +336,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("cancelling a request", f"/requests/{self.accepted_request.pk}/cancel/", None),
                 ("changing a request", f"/requests/{self.open_request.pk}/edit/", None),
                 ("request detail (time passed)", f"/requests/{self.expired_request.pk}/", None),
+                ("request detail (1 of 2 volunteers found)", f"/requests/{self.team_request.pk}/", None),
                 ("new times for a request", f"/requests/{self.expired_request.pk}/edit/", None),
                 ("report a concern", f"/requests/{self.accepted_request.pk}/concern/", None),
                 (
@@ -342,6 +360,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ),
                 ("task detail (proposed)", f"/volunteer/tasks/{self.proposed_task.pk}/", None),
                 ("task detail (accepted)", f"/volunteer/tasks/{self.accepted_task.pk}/", None),
+                ("task detail (one of a team)", f"/volunteer/tasks/{self.team_task.pk}/", None),
                 ("report a concern", f"/volunteer/tasks/{self.accepted_task.pk}/concern/", None),
                 account,
             ]
@@ -367,6 +386,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             ("coordinator request (open)", f"/coordinator/requests/{self.open_request.pk}/", None),
             ("coordinator request (accepted)", f"/coordinator/requests/{self.accepted_request.pk}/", None),
             ("coordinator request (phoned in)", f"/coordinator/requests/{self.phone_request.pk}/", None),
+            ("coordinator request (1 of 2 found)", f"/coordinator/requests/{self.team_request.pk}/", None),
             ("messages", "/coordinator/messages/", None),
             ("messages with errors", "/coordinator/messages/", submit_main_form),
             ("our look", "/coordinator/identity/", None),
