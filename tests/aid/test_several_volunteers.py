@@ -296,9 +296,9 @@ def the_day_before(help_request) -> dt.datetime:
 def test_a_task_still_short_a_day_before_is_told_to_the_citizen_and_the_coordinators_once(
     wardrobe, team, citizen, coordinator
 ):
-    citizen.email, coordinator.email = "citizen@example.org", "coordinator@example.org"
-    citizen.save()
-    coordinator.save()
+    for person in (citizen, coordinator):
+        person.email, person.preferred_language = f"{person.username}@example.org", "en"
+        person.save()
     (first,) = propose_all(wardrobe, team[:1])
     services.assignment_accept(assignment=first, volunteer=team[0])
     now = the_day_before(wardrobe)
@@ -332,7 +332,7 @@ def test_a_single_volunteer_request_is_never_told_short(help_request):
 
 
 def test_a_phoned_in_task_short_a_day_before_reaches_the_coordinators(community, shopping, coordinator, team):
-    coordinator.email = "coordinator@example.org"
+    coordinator.email, coordinator.preferred_language = "coordinator@example.org", "en"
     coordinator.save()
     phoned = services.help_request_create(
         community=community,
@@ -350,3 +350,13 @@ def test_a_phoned_in_task_short_a_day_before_reaches_the_coordinators(community,
 
     assert services.tell_short_staffed_requests(now=the_day_before(phoned)) == 1
     assert OutgoingMessage.objects.filter(recipient=coordinator, subject__startswith="Still short").exists()
+
+
+def test_a_task_posted_shortly_before_it_starts_gets_time_for_matching_first(citizen, community, shopping):
+    soon = post_team_request(citizen, community, shopping, 2)
+    first_start = soon.time_windows.get().starts_at()
+    posted = first_start - dt.timedelta(hours=21)  # less than a day ahead from the start
+    HelpRequest.objects.filter(pk=soon.pk).update(created_at=posted)
+
+    assert services.tell_short_staffed_requests(now=posted + dt.timedelta(minutes=10)) == 0
+    assert services.tell_short_staffed_requests(now=posted + dt.timedelta(hours=3)) == 1

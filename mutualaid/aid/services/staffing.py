@@ -23,6 +23,8 @@ from notifications.kinds import ChangeKind
 
 # How long before its first time window a task still short of people is announced.
 SHORT_STAFFED_NOTICE = dt.timedelta(days=1)
+# A task posted shortly before it starts gets this long for matching and answers first.
+SHORT_STAFFED_GRACE = dt.timedelta(hours=2)
 WAITING_STATUSES = (RequestStatus.OPEN, RequestStatus.PROPOSED)
 
 
@@ -37,7 +39,7 @@ def is_short_staffed_soon(help_request: HelpRequest, now: dt.datetime) -> bool:
     time window begins within a day."""
     if help_request.people_needed < 2 or help_request.status not in WAITING_STATUSES:
         return False
-    if help_request.any_time:
+    if help_request.any_time or now - help_request.created_at < SHORT_STAFFED_GRACE:
         return False
     accepted, _live = places_taken(help_request)
     first = _first_start(help_request, now)
@@ -76,6 +78,7 @@ def tell_short_staffed_requests(*, now: dt.datetime | None = None) -> int:
             status__in=WAITING_STATUSES,
             any_time=False,
             short_notice_sent_at__isnull=True,
+            created_at__lte=now - SHORT_STAFFED_GRACE,
             time_windows__date__gte=timezone.localdate(now),
             time_windows__date__lte=horizon,
         )
