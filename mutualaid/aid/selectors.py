@@ -291,7 +291,15 @@ def callbacks_for_community(community: Community) -> list[CallBack]:
     calls = []
     for help_request in pending:
         volunteer = help_request.live_assignments[0].volunteer if help_request.live_assignments else None
-        if help_request.status == RequestStatus.ACCEPTED and volunteer is not None:
+        if help_request.status == RequestStatus.ACCEPTED and help_request.needs_several:
+            what = _("Accepted: tell %(caller)s that %(volunteers)s are coming.") % {
+                "caller": help_request.contact_name,
+                "volunteers": ", ".join(
+                    f"{place.volunteer.display_name} ({place.volunteer.phone or _('no phone given')})"
+                    for place in sorted(help_request.live_assignments, key=lambda place: place.pk)
+                ),
+            }
+        elif help_request.status == RequestStatus.ACCEPTED and volunteer is not None:
             what = _("Accepted: tell %(caller)s that %(volunteer)s (%(phone)s) is coming.") % {
                 "caller": help_request.contact_name,
                 "volunteer": volunteer.display_name,

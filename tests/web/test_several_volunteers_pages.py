@@ -141,3 +141,34 @@ def test_coordinators_see_n_of_m_and_can_give_the_open_place_or_take_one_back(
     assert response.status_code == 302
     assert Assignment.objects.get(pk=assignments[1].pk).status == "cancelled"
     assert Assignment.objects.get(pk=assignments[0].pk).status == "accepted"
+
+
+def test_the_call_back_list_names_every_volunteer_of_a_phoned_in_team(
+    client, coordinator, community, shopping, helpers
+):
+    phoned = services.help_request_create(
+        community=community,
+        requester=None,
+        created_by=coordinator,
+        category=shopping,
+        description="Move a bed",
+        urgency=1,
+        location=NAAMSESTRAAT,
+        any_time=True,
+        contact_name="Mrs Maes",
+        contact_phone="016 12 34 56",
+        people_needed=2,
+    )
+    for volunteer in helpers[:2]:
+        services.assignment_assign_by_coordinator(
+            help_request=phoned,
+            volunteer=volunteer,
+            coordinator=coordinator,
+            reason="phone",
+            agreed_by_phone=True,
+        )
+    client.force_login(coordinator)
+
+    page = client.get(reverse("coordinator-callbacks")).text
+
+    assert "tell Mrs Maes that Anna Volunteer" in page and "Bram Volunteer" in page and "are coming" in page
