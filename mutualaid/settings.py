@@ -430,6 +430,11 @@ MATCHING_FAIR_TURN_MAX_KM = float(os.environ.get("MATCHING_FAIR_TURN_MAX_KM", "2
 # A volunteer's "I can help in the next hours" switch (urgent requests only) lasts this long,
 # then switches itself off.
 AVAILABLE_NOW_HOURS = float(os.environ.get("AVAILABLE_NOW_HOURS", "3"))
+# The same face again: the volunteer who last did a task for the same citizen in the same
+# kind of help, within MATCHING_CONTINUITY_DAYS days, is the request's `preferred` one, and
+# their distance to it counts this many km less (so they win among near-equal choices).
+MATCHING_CONTINUITY_BONUS_KM = float(os.environ.get("MATCHING_CONTINUITY_BONUS_KM", "2"))
+MATCHING_CONTINUITY_DAYS = int(os.environ.get("MATCHING_CONTINUITY_DAYS", "90"))
 # A worker's claim on a community's run is a lease: if the worker dies mid-run (its
 # transaction rolled back), the community is due again after this and another worker runs it.
 MATCHING_CLAIM_SECONDS = float(os.environ.get("MATCHING_CLAIM_SECONDS", "60"))

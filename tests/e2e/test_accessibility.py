@@ -231,6 +231,22 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             help_request=self.weekly_request, volunteer=self.volunteer, km=0.7
         )
         assignment_accept_every_week(assignment=self.weekly_task, volunteer=self.volunteer)
+        # A task for two: Jan is coming, a second volunteer is still looked for.
+        self.team_request = services.help_request_create(
+            community=community,
+            requester=self.citizen,
+            created_by=self.citizen,
+            category=shopping,
+            description="Carry a wardrobe upstairs.",
+            urgency=1,
+            location=NAAMSESTRAAT,
+            any_time=True,
+            people_needed=2,
+        )
+        self.team_task = services.assignment_propose(
+            help_request=self.team_request, volunteer=self.volunteer, km=0.9
+        )
+        services.assignment_accept(assignment=self.team_task, volunteer=self.volunteer)
 
         # Someone who phoned in: their request is proposed to the volunteer.
         self.phone_request = services.help_request_create(
@@ -393,6 +409,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("request detail (done, an expense to confirm)", f"/requests/{self.done_request.pk}/", None),
                 ("request detail (weekly)", f"/requests/{self.weekly_request.pk}/", None),
                 ("cancelling weekly help", f"/requests/{self.weekly_request.pk}/series/cancel/", None),
+                ("request detail (1 of 2 volunteers found)", f"/requests/{self.team_request.pk}/", None),
                 ("new times for a request", f"/requests/{self.expired_request.pk}/edit/", None),
                 ("report a concern", f"/requests/{self.accepted_request.pk}/concern/", None),
                 (
@@ -418,6 +435,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("task detail (accepted)", f"/volunteer/tasks/{self.accepted_task.pk}/", None),
                 ("task detail (done, with an expense)", f"/volunteer/tasks/{self.done_task.pk}/", None),
                 ("task detail (every week)", f"/volunteer/tasks/{self.weekly_task.pk}/", None),
+                ("task detail (one of a team)", f"/volunteer/tasks/{self.team_task.pk}/", None),
                 ("report a concern", f"/volunteer/tasks/{self.accepted_task.pk}/concern/", None),
                 account,
             ]
@@ -450,6 +468,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 None,
             ),
             ("coordinator request (weekly)", f"/coordinator/requests/{self.weekly_request.pk}/", None),
+            ("coordinator request (1 of 2 found)", f"/coordinator/requests/{self.team_request.pk}/", None),
             ("messages", "/coordinator/messages/", None),
             ("messages with errors", "/coordinator/messages/", submit_main_form),
             ("our look", "/coordinator/identity/", None),

@@ -24,7 +24,7 @@ def test_every_channel_module_has_what_the_outbox_and_the_dispatcher_call():
 
 
 @pytest.mark.parametrize("kind", list(ChangeKind))
-def test_only_proposals_acceptances_completions_thanks_and_follow_ups_reach_people_off_the_site(
+def test_only_proposals_acceptances_completions_thanks_follow_ups_and_short_teams_reach_people_off_the_site(
     kind, help_request, volunteer, coordinator
 ):
     told = notices(TaskChange(help_request, kind, [volunteer.pk]), [volunteer])
@@ -37,6 +37,10 @@ def test_only_proposals_acceptances_completions_thanks_and_follow_ups_reach_peop
     elif kind in (ChangeKind.NOT_HELPED, ChangeKind.EXPENSE_DISPUTED):
         # Something to follow up: the community's coordinators, never the volunteer.
         assert [notice.recipient for notice in told] == [coordinator]
+    elif kind == ChangeKind.SHORT_STAFFED:
+        # A task still short of volunteers: its requester and the coordinators, no volunteer.
+        assert told[0].recipient == help_request.requester
+        assert all(notice.to_coordinator and notice.recipient.is_coordinator for notice in told[1:])
     else:
         assert told == []
 

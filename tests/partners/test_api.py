@@ -105,6 +105,8 @@ def test_categories_and_figures(api, community):
         ({"when": ["tomorrow"]}, 400),
         ({"urgency": 7}, 400),
         ({"description": "x" * 5000}, 400),
+        ({"volunteers": 0}, 400),
+        ({"volunteers": 7}, 400),
     ],
 )
 def test_bad_input_is_400_with_an_error_code(api, changes, status):
@@ -174,3 +176,9 @@ def test_an_idempotency_key_of_the_wrong_shape_is_a_400_with_a_reason(api):
     bad = api.post(f"{BASE}/requests", NEW, content_type="application/json", headers={"Idempotency-Key": "x"})
     assert bad.status_code == 400 and "Idempotency-Key" in bad.json()["detail"]
     assert not HelpRequest.objects.exists()
+
+
+def test_a_partner_asks_for_several_volunteers(api):
+    response = create(api, volunteers=3)
+    assert response.status_code == 201, response.content
+    assert HelpRequest.objects.get(pk=int(response.json()["id"])).people_needed == 3
