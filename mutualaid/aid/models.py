@@ -651,6 +651,7 @@ class StatusChange(models.Model):
         "standing": _("the volunteer who comes every week"),
         "series cancelled": _("the repeated help was cancelled"),
         "series paused": _("the repeated help is paused"),
+        "vetting lapsed": _("the volunteer's checks are no longer valid"),
     }
     COORDINATOR_PREFIX = "coordinator: "
 

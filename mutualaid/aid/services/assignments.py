@@ -14,7 +14,14 @@ from django.utils.translation import gettext_lazy
 
 from matching.scheduling import schedule_matching
 from mutualaid.accounts.models import User
-from mutualaid.aid.models import Assignment, HelpRequest, StatusChange, Urgency, VolunteerOffer
+from mutualaid.aid.models import (
+    Assignment,
+    HelpRequest,
+    StatusChange,
+    Urgency,
+    VolunteerOffer,
+    vetted_volunteer_ids,
+)
 from mutualaid.aid.services._records import (
     TaskActionError,
     locked_assignment,
@@ -38,6 +45,8 @@ from notifications.kinds import ChangeKind
 
 # On the assignment's record (coordinators read it); the citizen's record says nothing.
 GIVE_BACK_REASON = "can't any more"
+# On the assignment's record (StatusChange.SYSTEM_REASONS): a vetted task, checks run out.
+VETTING_LAPSED = "vetting lapsed"
 
 
 def answer_time(help_request: HelpRequest) -> dt.timedelta:
@@ -130,9 +139,20 @@ def assignment_accept(*, assignment: Assignment, volunteer: User) -> Assignment:
     with transaction.atomic():
         assignment, help_request = _own_assignment(assignment.pk, volunteer)
         overdue = assignment.status == AssignmentStatus.PROPOSED and assignment.expires_at <= timezone.now()
+        # Proposed while vetted, but the extract ran out since: the task goes to someone vetted.
+        unvetted = (
+            not overdue
+            and assignment.status == AssignmentStatus.PROPOSED
+            and help_request.category.requires_vetting
+            and not vetted_volunteer_ids([volunteer.pk], timezone.localdate())
+        )
         if overdue:
             # The expiry is true whatever the volunteer wanted: commit it, then say so.
             _expire(assignment, help_request)
+        elif unvetted:
+            release(
+                assignment, help_request, actor=volunteer, reason=VETTING_LAPSED, change=ChangeKind.WITHDRAWN
+            )
         elif assignment.status != AssignmentStatus.PROPOSED:
             raise _explain_not_proposed(assignment)
         else:
@@ -143,6 +163,13 @@ def assignment_accept(*, assignment: Assignment, volunteer: User) -> Assignment:
             tell_the_team(help_request, besides=volunteer.pk)
     if overdue:
         raise _explain_not_proposed(assignment)
+    if unvetted:
+        raise TaskActionError(
+            _(
+                "This help needs a vetted volunteer, and your checks are no longer valid: we offer "
+                "it to someone else. Ask your coordinators to renew them."
+            )
+        )
     return assignment
 
 
