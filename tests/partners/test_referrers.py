@@ -20,7 +20,7 @@ from mutualaid.partners import referrals
 from mutualaid.partners import services as partner_services
 from mutualaid.partners.models import Referral, ReferrerInvitation
 from notifications.models import OutgoingMessage
-from tests.conftest import NAAMSESTRAAT, PASSWORD
+from tests.conftest import NAAMSESTRAAT, PASSWORD, sign_in
 
 NEW_PASSWORD = "a-referrers-long-password-7"
 
@@ -91,7 +91,7 @@ def form_data(shopping, **extra) -> dict:
 
 def signed_in(user: User) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

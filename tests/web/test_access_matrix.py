@@ -63,7 +63,7 @@ from mutualaid.partners import referrals
 from mutualaid.partners import services as partner_services
 from mutualaid.partners.models import ApiKey, PartnerOrganisation, Referral, Referrer, ReferrerInvitation
 from notifications.models import OutgoingMessage
-from tests.conftest import KESSEL_LO, LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request
+from tests.conftest import KESSEL_LO, LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request, sign_in
 
 PERSONAS = (
     "anonymous",
@@ -739,7 +739,7 @@ def check_cell(world: World, name: str, target: str, method: str, persona: str, 
         client = Client()
         user = world.people[persona]
         if user is not None:
-            client.force_login(user)
+            sign_in(client, user)
         path = world.path(name, target)
         before = database_state()
         response = client.get(path) if method == "GET" else client.post(path, world.post_data(data_key))
@@ -864,7 +864,7 @@ def probe_csrf(world) -> tuple[int, list[str]]:
             savepoint = transaction.savepoint()
             client = Client(enforce_csrf_checks=True)
             if world.people[persona] is not None:
-                client.force_login(world.people[persona])
+                sign_in(client, world.people[persona])
             before = database_state()
             response = client.post(world.path(name, target), world.post_data(data_key))
             after = database_state()
@@ -885,7 +885,7 @@ SOCKET_ORIGIN = (b"origin", b"http://localhost")
 
 def session_cookie(user) -> bytes:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
