@@ -134,6 +134,13 @@ def sign_in_with_password(client, user: User) -> None:
         assert response.status_code == 302, response
 
 
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's signed-in superuser, past the second step of signing in too."""
+    sign_in(client, admin_user)
+    return client
+
+
 def make_user(username: str, community: Community | None, **extra) -> User:
     extra.setdefault("first_name", username.title())
     user = User(username=username, community=community, **extra)

@@ -74,10 +74,14 @@ def is_enrolled(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
+def pending_device(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+
+
 def enrolment_device(user: User) -> TOTPDevice:
     """The authenticator being enrolled: the same secret until it is confirmed, so that
     reloading the page does not invalidate what the person already scanned."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    device = pending_device(user)
     if device is None:
         device = TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
     return device

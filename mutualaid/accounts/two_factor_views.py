@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_otp import login as otp_login
 
 from mutualaid.accounts import two_factor
@@ -41,6 +41,12 @@ def _next(request: HttpRequest) -> str:
     return "/"
 
 
+def _only_those_who_use_it(user: User) -> None:
+    """Citizens and volunteers have no second step (see two_factor.py)."""
+    if not two_factor.role_requires_two_factor(user):
+        raise Http404
+
+
 def _person_key(group: str, request: HttpRequest) -> str:
     return str(request.user.pk)
 
@@ -56,9 +62,15 @@ def enrol(request: HttpRequest) -> HttpResponse:
     Someone already enrolled must have given a code in this session first: a password
     alone never replaces the authenticator."""
     user = request.user
+    _only_those_who_use_it(user)
     if two_factor.is_enrolled(user) and not user.is_verified():
         return redirect(_with_next("two-factor-verify", _next(request)))
-    device = two_factor.enrolment_device(user)
+    if request.method == "POST":
+        device = two_factor.pending_device(user)
+        if device is None:  # the page was never shown: show it (with a secret) first
+            return redirect(_with_next("two-factor-enrol", _next(request)))
+    else:
+        device = two_factor.enrolment_device(user)
     form = OneTimeCodeForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -102,6 +114,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
 def verify(request: HttpRequest) -> HttpResponse:
     """The code from the authenticator app, or a recovery code, after the password."""
     user = request.user
+    _only_those_who_use_it(user)
     if not two_factor.is_enrolled(user):
         return redirect(_with_next("two-factor-enrol", _next(request)))
     if user.is_verified():
@@ -156,6 +169,7 @@ def verify(request: HttpRequest) -> HttpResponse:
 def recovery_codes(request: HttpRequest) -> HttpResponse:
     """Recovery codes, shown once right after they were made; a verified person may make new ones."""
     user = request.user
+    _only_those_who_use_it(user)
     if request.method == "POST":
         if not (two_factor.is_enrolled(user) and user.is_verified()):
             raise PermissionDenied
@@ -177,6 +191,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
 def team(request: HttpRequest) -> HttpResponse:
     """A coordinator's list of the community's coordinators and referrers, to reset a lost phone."""
     community = selectors.community_for_coordinator(request.user, request.GET.get("community"))

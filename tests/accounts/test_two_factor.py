@@ -124,6 +124,7 @@ def test_a_wrong_code_is_refused_with_a_message_next_to_the_field_and_audited(co
 
 def test_a_wrong_code_at_enrolment_is_refused_next_to_the_field(coordinator):
     client = password_only(coordinator)
+    client.get(reverse("two-factor-enrol"))
     response = client.post(reverse("two-factor-enrol"), {"otp_token": "12345"})
     assert response.status_code == 400 and "That code is not right" in response.content.decode()
     assert not TOTPDevice.objects.filter(user=coordinator, confirmed=True).exists()
@@ -169,10 +170,12 @@ def test_a_referrer_is_held_at_the_second_step_too(referrer_user):
     assert client.get(reverse("referrals")).status_code == 200
 
 
-def test_citizens_and_volunteers_are_not_asked_for_a_code(citizen, volunteer):
+def test_citizens_and_volunteers_are_not_asked_for_a_code_and_have_no_second_step(citizen, volunteer):
     for person, page in ((citizen, "my-requests"), (volunteer, "inbox")):
         client = password_only(person)
         assert client.get(reverse(page)).status_code == 200
+        assert client.get(reverse("two-factor-enrol")).status_code == 404
+        assert client.get(reverse("two-factor-verify")).status_code == 404
 
 
 def test_a_fetch_of_an_unverified_coordinator_gets_a_json_reason(coordinator):
@@ -266,6 +269,7 @@ async def test_an_unverified_coordinators_socket_is_refused(coordinator):
     await socket.disconnect()
 
 
+@pytest.mark.slow
 def test_the_demo_coordinator_is_enrolled_with_the_printed_key_and_a_code_command(db, settings):
     settings.DEBUG = True
     out = StringIO()
