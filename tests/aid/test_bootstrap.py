@@ -44,6 +44,7 @@ def test_bootstrap_creates_the_community_its_categories_and_a_coordinator_with_a
     # Her first sign-in goes on to setting up two-step sign-in, then to the dashboard.
     response = client.get("/coordinator/")
     assert response.status_code == 302 and response.url.startswith(reverse("two-factor-enrol"))
+    anna.refresh_from_db()  # her new password: the session carries its hash
     sign_in(client, anna)
     assert client.get("/coordinator/").status_code == 200
 
