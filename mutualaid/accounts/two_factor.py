@@ -14,6 +14,7 @@ sign-in. Resets, enrolments, recovery codes used and refused codes are in the au
 from __future__ import annotations
 
 import base64
+import math
 import secrets
 from typing import Any
 
@@ -154,6 +155,20 @@ def code_verify(*, user: User, code: str) -> Device | None:
     return None
 
 
+def seconds_to_wait(user: User) -> int:
+    """After wrong codes django-otp makes each next try wait (1, 2, 4 ... seconds): how long
+    this person's authenticator still refuses every code, 0 if it does not."""
+    device = authenticator(user)
+    if device is None:
+        return 0
+    allowed, details = device.verify_is_allowed()
+    if allowed or not details or "locked_until" not in details:
+        return 0
+    from django.utils import timezone
+
+    return max(1, math.ceil((details["locked_until"] - timezone.now()).total_seconds()))
+
+
 def recovery_codes_left(user: User) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 
@@ -215,8 +230,9 @@ def people_to_reset(actor: User, community_id: int) -> list[User]:
 
 
 def known_secret_device(user: User, hex_key: str) -> TOTPDevice:
-    """Enrol a person with a given secret (the demo's coordinator, tests, benchmarks):
-    never with DEBUG off, where a printed secret would be a second password in the clear."""
+    """Enrol a person with a given secret: the demo's coordinator (with its published
+    password only), tests and benchmarks. Never for a real person: a secret someone else
+    knows is no second factor."""
     TOTPDevice.objects.filter(user=user).delete()
     return TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, key=hex_key, confirmed=True)
 

@@ -130,6 +130,13 @@ def verify(request: HttpRequest) -> HttpResponse:
             bound.is_valid()
             bound.add_error(None, too_many_message())
             status = 429
+        elif not using_recovery and bound.is_valid() and (wait := two_factor.seconds_to_wait(user)):
+            bound.add_error(
+                field,
+                _("Too many wrong codes in a row: wait %(seconds)s seconds, then type the newest code.")
+                % {"seconds": wait},
+            )
+            status = 429
         elif bound.is_valid():
             device = two_factor.code_verify(user=user, code=bound.cleaned_data[field])
             if device is not None:

@@ -247,6 +247,17 @@ def test_guessing_codes_is_rate_limited_per_person(coordinator, settings):
     assert AuditEntry.objects.filter(action="two_factor_code_refused", actor=coordinator).count() == 3
 
 
+def test_after_a_wrong_code_the_next_try_waits_and_says_how_long(coordinator, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 60
+    enrol(coordinator)
+    client = password_only(coordinator)
+    assert client.post(reverse("two-factor-verify"), {"otp_token": "000000"}).status_code == 400
+    response = client.post(reverse("two-factor-verify"), {"otp_token": one_time_code(coordinator)})
+    assert response.status_code == 429
+    assert re.search(r"wait (59|60) seconds", response.content.decode())
+    assert client.get(reverse("dashboard")).status_code == 302
+
+
 def test_new_recovery_codes_replace_the_old_ones(coordinator):
     client = password_only(coordinator)
     old = enrol_through_the_page(client)
