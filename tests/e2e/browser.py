@@ -156,6 +156,22 @@ def log_in(
         type_one_time_code(driver, person)
 
 
+def set_up_authenticator(driver: webdriver.Chrome) -> list[str]:
+    """On the enrolment page, what someone without a camera does: type the key the page shows
+    into their app, then the app's code. The recovery codes shown next."""
+    import base64
+
+    from django_otp.oath import TOTP
+
+    WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.ID, "secret-key"))
+    typed = driver.find_element(By.ID, "secret-key").text.replace(" ", "")
+    key = base64.b32decode(typed + "=" * (-len(typed) % 8))
+    driver.find_element(By.NAME, "otp_token").send_keys(f"{TOTP(key).token():06d}")
+    driver.find_element(By.CSS_SELECTOR, "main form[method=post] button[type=submit]").click()
+    wait_for_text(driver, "Keep these codes somewhere safe")
+    return [item.text for item in driver.find_elements(By.CSS_SELECTOR, ".recovery-codes code")]
+
+
 def type_one_time_code(driver: webdriver.Chrome, person) -> None:
     """On the code page: type what the person's authenticator shows now, and go on."""
     from tests.conftest import one_time_code

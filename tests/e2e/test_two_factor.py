@@ -3,16 +3,13 @@ the key the page shows, keeps the recovery codes, and later signs in with one of
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from channels.testing import ChannelsLiveServerTestCase
-from django_otp.oath import TOTP
 from selenium.webdriver.common.by import By
 
 from mutualaid.aid.models import Community
 from tests.conftest import PASSWORD, make_user
-from tests.e2e.browser import new_browser, wait_for_text
+from tests.e2e.browser import new_browser, set_up_authenticator, wait_for_text
 
 
 @pytest.mark.browser
@@ -36,16 +33,10 @@ class TwoStepSignInTests(ChannelsLiveServerTestCase):
         browser = self.browser
         self.password()
         wait_for_text(browser, "Set up two-step sign-in")
-        # What someone without a camera does: type the key the page shows into their app.
-        typed = browser.find_element(By.ID, "secret-key").text.replace(" ", "")
-        key = base64.b32decode(typed + "=" * (-len(typed) % 8))
         field = browser.find_element(By.NAME, "otp_token")
         assert field.get_attribute("autocomplete") == "one-time-code"
         assert field.get_attribute("inputmode") == "numeric"
-        field.send_keys(f"{TOTP(key).token():06d}")
-        browser.find_element(By.CSS_SELECTOR, "main form[method=post] button[type=submit]").click()
-        wait_for_text(browser, "Keep these codes somewhere safe")
-        codes = [item.text for item in browser.find_elements(By.CSS_SELECTOR, ".recovery-codes code")]
+        codes = set_up_authenticator(browser)
         assert len(codes) == 10
         browser.find_element(By.LINK_TEXT, "I have kept them: continue").click()
         browser.get(f"{self.live_server_url}/coordinator/")
