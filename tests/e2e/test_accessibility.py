@@ -65,6 +65,8 @@ ROLES = {
     "idle volunteer": "an",
     "coordinator": "coordinator",
     "referrer": "dr.janssens@example.org",
+    # Signed in with the password only: the second step's page.
+    "coordinator before the code": "coordinator",
 }
 
 # The live server is forked when the class starts: the settings it must run with (no map
@@ -441,6 +443,11 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             ]
         if role == "idle volunteer":
             return [("inbox (why no proposal)", "/volunteer/inbox/", None)]
+        if role == "coordinator before the code":
+            return [
+                ("one-time code", "/accounts/two-factor/verify/", None),
+                ("one-time code with errors", "/accounts/two-factor/verify/", submit_main_form),
+            ]
         if role == "referrer":
             return [
                 ("home", "/", None),
@@ -505,6 +512,10 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 submit_main_form,
             ),
             ("a suspended volunteer", f"/coordinator/volunteers/{self.suspended.pk}/suspend/", None),
+            ("two-step sign-in of the team", "/coordinator/two-factor/", None),
+            ("setting up two-step sign-in", "/accounts/two-factor/enrol/", None),
+            ("setting up two-step sign-in with errors", "/accounts/two-factor/enrol/", submit_main_form),
+            ("recovery codes", "/accounts/two-factor/recovery-codes/", None),
             transparency,
         ]
 
@@ -513,7 +524,13 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
         driver = new_browser()
         try:
             if username:
-                log_in(driver, self.live_server_url, username, PASSWORD)
+                log_in(
+                    driver,
+                    self.live_server_url,
+                    username,
+                    PASSWORD,
+                    second_step=role != "coordinator before the code",
+                )
             else:
                 driver.get(self.live_server_url)
             for width in WIDTHS:
@@ -594,6 +611,9 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
 
     def test_every_main_page_passes_axe_for_referrers_in_every_language(self) -> None:
         self.sweep_role("referrer")
+
+    def test_the_second_step_of_signing_in_passes_axe_in_every_language(self) -> None:
+        self.sweep_role("coordinator before the code")
 
     def test_live_updates_are_announced_politely_and_never_move_the_focus(self) -> None:
         base = self.live_server_url

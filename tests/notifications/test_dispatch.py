@@ -14,6 +14,7 @@ from notifications.channels import CHANNELS
 from notifications.dispatch import TaskChange, notices
 from notifications.kinds import ChangeKind
 from notifications.models import OutgoingMessage
+from tests.conftest import sign_in
 
 
 def test_every_channel_module_has_what_the_outbox_and_the_dispatcher_call():
@@ -60,7 +61,7 @@ def test_each_person_hears_on_the_channels_they_chose(help_request, volunteer):
 
 
 def test_the_page_script_reads_the_task_kinds_and_event_types_from_the_server(client, citizen):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     page = client.get(reverse("my-requests")).text
     data = json.loads(
         re.search(r'<script id="change-kinds" type="application/json">(.*?)</script>', page).group(1)

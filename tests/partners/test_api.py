@@ -13,7 +13,7 @@ from django.utils import timezone
 from matching.services import propose_assignments
 from mutualaid.aid.models import AuditEntry, HelpRequest
 from mutualaid.partners import services
-from tests.conftest import post_request
+from tests.conftest import post_request, sign_in
 
 BASE = "/api/v1"
 
@@ -55,7 +55,7 @@ def test_create_list_read_cancel(api, community, volunteer, coordinator):
     assert help_request.contact_name == "Maria De Smet"
 
     coordinators_page = Client()
-    coordinators_page.force_login(coordinator)
+    sign_in(coordinators_page, coordinator)
     page = coordinators_page.get(f"/coordinator/requests/{body['id']}/").content.decode()
     assert "Maria De Smet" in page and "through Leuven 311" in page
 
@@ -118,7 +118,7 @@ def test_bad_input_is_400_with_an_error_code(api, changes, status):
 
 def test_no_key_a_bad_key_or_a_session_is_401(api, community, coordinator):
     session = Client()
-    session.force_login(coordinator)
+    sign_in(session, coordinator)
     for client in (Client(), Client(HTTP_AUTHORIZATION="Bearer mak_nope"), session):
         response = client.get(f"{BASE}/requests")
         assert response.status_code == 401

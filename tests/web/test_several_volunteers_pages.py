@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, HelpRequest
-from tests.conftest import KESSEL_LO, LADEUZEPLEIN, NAAMSESTRAAT, make_volunteer
+from tests.conftest import KESSEL_LO, LADEUZEPLEIN, NAAMSESTRAAT, make_volunteer, sign_in
 from tests.web.test_coordination import intake_data
 from tests.web.test_forms import assert_shown_next_to, post_request_form, request_data
 
@@ -72,7 +72,7 @@ def test_a_number_of_volunteers_out_of_bounds_is_explained_next_to_the_field(
 
 
 def test_the_phone_intake_asks_how_many_volunteers(client, coordinator, shopping):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     assert 'name="people_needed"' in client.get(reverse("coordinator-intake")).text
 
     client.post(reverse("coordinator-intake"), intake_data(shopping, people_needed="2"))
@@ -82,7 +82,7 @@ def test_the_phone_intake_asks_how_many_volunteers(client, coordinator, shopping
 
 def test_the_citizen_sees_how_many_are_found_and_who_is_coming(client, citizen, wardrobe, helpers):
     two_of_three(wardrobe, helpers)
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     page = client.get(reverse("request-detail", args=[wardrobe.pk])).text
     listing = client.get(reverse("my-requests")).text
@@ -96,7 +96,7 @@ def test_the_citizen_sees_how_many_are_found_and_who_is_coming(client, citizen, 
 def test_a_single_volunteer_request_page_says_nothing_of_places(client, citizen, help_request, volunteer):
     proposal = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=1.0)
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     page = client.get(reverse("request-detail", args=[help_request.pk])).text
 
@@ -109,9 +109,9 @@ def test_a_volunteer_who_accepted_sees_the_others_coming_and_one_asked_sees_only
 ):
     assignments = two_of_three(wardrobe, helpers)
 
-    client.force_login(helpers[0])
+    sign_in(client, helpers[0])
     accepted_page = client.get(reverse("task-detail", args=[assignments[0].pk])).text
-    client.force_login(helpers[2])
+    sign_in(client, helpers[2])
     asked_page = client.get(reverse("task-detail", args=[assignments[2].pk])).text
 
     assert "2 of 3 volunteers found: Bram and you" in accepted_page
@@ -124,7 +124,7 @@ def test_coordinators_see_n_of_m_and_can_give_the_open_place_or_take_one_back(
 ):
     assignments = two_of_three(wardrobe, helpers)
     services.assignment_decline(assignment=assignments[2], volunteer=helpers[2])
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
 
     page = client.get(reverse("coordinator-request", args=[wardrobe.pk])).text
     dashboard = client.get(reverse("dashboard")).text
@@ -167,7 +167,7 @@ def test_the_call_back_list_names_every_volunteer_of_a_phoned_in_team(
             reason="phone",
             agreed_by_phone=True,
         )
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
 
     page = client.get(reverse("coordinator-callbacks")).text
 
