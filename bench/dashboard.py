@@ -53,8 +53,10 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, setup_test_environment
     from django.urls import reverse
+    from django_otp import DEVICE_ID_SESSION_KEY
 
     from mutualaid.accounts.models import User
+    from mutualaid.accounts.two_factor import authenticator, known_secret_device, random_hex_key
     from mutualaid.aid.models import HelpRequest, VolunteerOffer
 
     setup_test_environment()  # the test Client's host and a template-rendering signal
@@ -64,6 +66,12 @@ def main() -> None:
         sys.exit("No coordinator: load a data set first (manage.py load_crisis_demo).")
     client = Client()
     client.force_login(coordinator)
+    # The second step of signing in, as django_otp.login records it (the demo's coordinator
+    # is enrolled; another gets a fresh authenticator nobody needs to read).
+    device = authenticator(coordinator) or known_secret_device(coordinator, random_hex_key())
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
     community = coordinator.community
     open_requests = HelpRequest.objects.filter(community=community, status="open").count()
     volunteers = VolunteerOffer.objects.filter(community=community).count()

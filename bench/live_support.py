@@ -252,8 +252,10 @@ def seed(count: int) -> tuple[int, int, str, list[Volunteer]]:
     from django.db import transaction
     from django.utils import timezone
     from django.utils.crypto import get_random_string
+    from django_otp import DEVICE_ID_SESSION_KEY
 
     from mutualaid.accounts.models import User
+    from mutualaid.accounts.two_factor import known_secret_device, random_hex_key
     from mutualaid.aid.models import Category, Community, VolunteerOffer
 
     backend = "django.contrib.auth.backends.ModelBackend"
@@ -299,7 +301,10 @@ def seed(count: int) -> tuple[int, int, str, list[Volunteer]]:
             VolunteerOffer.skills.through(volunteeroffer_id=offer.pk, category_id=category.pk)
             for offer, category in zip(offers, categories, strict=True)
         )
-        # Signed-in sessions made as `django.contrib.auth.login` would, without a password check.
+        # Signed-in sessions made as `django.contrib.auth.login` would, without a password check;
+        # the coordinator's past the second step too, as `django_otp.login` records it.
+        device = known_secret_device(coordinator, random_hex_key())
+        second_step = {coordinator.pk: {DEVICE_ID_SESSION_KEY: device.persistent_id}}
         expire = timezone.now() + dt.timedelta(days=1)
         keys = [get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(count + 1)]
         store = SessionStore()
@@ -311,6 +316,7 @@ def seed(count: int) -> tuple[int, int, str, list[Volunteer]]:
                         SESSION_KEY: str(user.pk),
                         BACKEND_SESSION_KEY: backend,
                         HASH_SESSION_KEY: user.get_session_auth_hash(),
+                        **second_step.get(user.pk, {}),
                     }
                 ),
                 expire_date=expire,

@@ -267,8 +267,10 @@ def seed(volunteers: int, citizens: int, coordinators: int, logins: int) -> Peop
     from django.db import transaction
     from django.utils import timezone
     from django.utils.crypto import get_random_string
+    from django_otp import DEVICE_ID_SESSION_KEY
 
     from mutualaid.accounts.models import User
+    from mutualaid.accounts.two_factor import known_secret_device, random_hex_key
     from mutualaid.aid.models import Category, Community, VolunteerOffer
 
     password = make_password(PASSWORD)
@@ -328,6 +330,8 @@ def seed(volunteers: int, citizens: int, coordinators: int, logins: int) -> Peop
                 BACKEND_SESSION_KEY: backend,
                 HASH_SESSION_KEY: user.get_session_auth_hash(),
             }
+            if user.is_coordinator:  # past the second step, as `django_otp.login` records it
+                data[DEVICE_ID_SESSION_KEY] = known_secret_device(user, random_hex_key()).persistent_id
             sessions.append(
                 Session(session_key=key, session_data=SessionStore().encode(data), expire_date=expire)
             )

@@ -4,7 +4,9 @@
 `matching.engine.solve` for an optimal assignment, and creates the proposals, all in one
 transaction under the community's matching lock. Proposals already made and tasks already
 accepted are never touched: their requests are not open and their volunteers' capacity is
-reduced by what they already carry.
+reduced by what they already carry. A request for several volunteers is sent with `needs` =
+its places still open (partly staffed, it is matched again for the rest), and the volunteer
+who last helped its citizen in its kind of help as `preferred` (the same face again).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
@@ -46,6 +49,7 @@ from mutualaid.aid.services import (
     assignments_propose_batch,
     help_requests_set_waiting_reasons,
 )
+from mutualaid.aid.services._records import PLACE_HOLDING_STATUSES
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
 
 logger = logging.getLogger(__name__)
@@ -93,7 +97,9 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
     today = timezone.localdate(now)
     open_requests = list(
         HelpRequest.objects.select_for_update(of=("self",))
-        .filter(community=community, status=RequestStatus.OPEN)
+        # Open, or partly staffed (its places are counted below): several volunteers only.
+        .filter(community=community)
+        .filter(Q(status=RequestStatus.OPEN) | Q(status=RequestStatus.PROPOSED, people_needed__gt=1))
         # A coordinator's hold keeps the request out until it lapses or is released.
         .filter(Q(held_until__isnull=True) | Q(held_until__lte=timezone.now()))
         .select_related("category")
@@ -122,6 +128,12 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
         .prefetch_related("skills")
         .order_by("pk")
     )
+    places_held = _places_held(open_requests)
+    open_requests = [
+        help_request
+        for help_request in open_requests
+        if help_request.people_needed > places_held.get(help_request.pk, 0)
+    ]
     requests_data, requests_by_key, time_passed = [], {}, []
     for help_request in open_requests:
         # A part of today that is over is as good as a day gone by (posted "morning" at 20:39).
@@ -145,6 +157,7 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
                 # An urgent request is open to volunteers "available now" too.
                 "slots": request_slots(slots, help_request.urgency) if slots else [],
                 "priority": int(help_request.urgency),
+                "needs": help_request.people_needed - places_held.get(help_request.pk, 0),
             }
         )
     volunteers_data, volunteer_ids_by_key = [], {}
@@ -169,18 +182,76 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
             }
         )
     exclude = _exclusions(requests_by_key, volunteer_ids_by_key)
-    instance = {"requests": requests_data, "volunteers": volunteers_data, "exclude": exclude}
+    preferred = helped_before(list(requests_by_key.values()), set(volunteer_ids_by_key.values()), now)
+    for request_data in requests_data:
+        volunteer_id = preferred.get(requests_by_key[request_data["id"]].pk)
+        if volunteer_id is not None:
+            request_data["preferred"] = [volunteer_key(volunteer_id)]
+    instance = {
+        "requests": requests_data,
+        "volunteers": volunteers_data,
+        "exclude": exclude,
+        "continuity_bonus_km": settings.MATCHING_CONTINUITY_BONUS_KM,
+    }
     return MatchingSnapshot(instance, requests_by_key, volunteer_ids_by_key, time_passed)
 
 
-def _exclusions(requests_by_key: dict[str, HelpRequest], volunteer_ids_by_key: dict[str, int]) -> list:
-    """Volunteers who declined, let it expire or were unassigned; nobody helps themselves.
+def _places_held(help_requests: list[HelpRequest]) -> dict[int, int]:
+    """Places taken (accepted, asked for, or done while the others are not yet) per request
+    of several volunteers."""
+    several = [help_request.pk for help_request in help_requests if help_request.people_needed > 1]
+    if not several:
+        return {}
+    return dict(
+        Assignment.objects.filter(help_request_id__in=several, status__in=PLACE_HOLDING_STATUSES)
+        .values_list("help_request_id")
+        .annotate(count=Count("pk"))
+        .values_list("help_request_id", "count")
+    )
 
-    (An open request's cancelled assignments can only be coordinators' unassignments: a
-    cancelled request is no longer open.)
+
+def helped_before(
+    help_requests: list[HelpRequest], available_ids: set[int], now: dt.datetime
+) -> dict[int, int]:
+    """The volunteer to prefer per request: the one whose latest done task for the same
+    citizen in the same kind of help is the latest, within MATCHING_CONTINUITY_DAYS, if they
+    can be proposed today (`available_ids`: active, not paused, vetted where needed)."""
+    citizens = {help_request.requester_id for help_request in help_requests if help_request.requester_id}
+    if not citizens:
+        return {}
+    since = now - dt.timedelta(days=settings.MATCHING_CONTINUITY_DAYS)
+    done = (
+        Assignment.objects.filter(
+            status=AssignmentStatus.DONE,
+            responded_at__gte=since,
+            help_request__requester_id__in=citizens,
+        )
+        .order_by("responded_at", "pk")
+        .values_list("help_request__requester_id", "help_request__category_id", "volunteer_id")
+    )
+    latest = {(citizen, category): volunteer for citizen, category, volunteer in done}  # the last wins
+    preferred = {}
+    for help_request in help_requests:
+        volunteer_id = latest.get((help_request.requester_id, help_request.category_id))
+        if volunteer_id in available_ids and volunteer_id != help_request.requester_id:
+            preferred[help_request.pk] = volunteer_id
+    return preferred
+
+
+def _exclusions(requests_by_key: dict[str, HelpRequest], volunteer_ids_by_key: dict[str, int]) -> list:
+    """Volunteers who declined, let it expire or were unassigned; nobody helps themselves;
+    a volunteer who already holds a place of a request does not get a second one.
+
+    (An open request's cancelled assignments are coordinators' unassignments or places
+    given back: a cancelled request is no longer open.)
     """
     request_ids = [help_request.pk for help_request in requests_by_key.values()]
-    failed_statuses = [AssignmentStatus.DECLINED, AssignmentStatus.EXPIRED, AssignmentStatus.CANCELLED]
+    failed_statuses = [
+        AssignmentStatus.DECLINED,
+        AssignmentStatus.EXPIRED,
+        AssignmentStatus.CANCELLED,
+        *PLACE_HOLDING_STATUSES,
+    ]
     failed = Assignment.objects.filter(
         help_request_id__in=request_ids, status__in=failed_statuses
     ).values_list("help_request_id", "volunteer_id")

@@ -59,6 +59,10 @@ INSTALLED_APPS = [
     "django_ratelimit",
     "phonenumber_field",
     "ninja",  # /api/v1/: its docs page then uses its own static files, not a CDN
+    # Two-factor sign-in (mutualaid/accounts/two_factor.py): authenticator apps and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "mutualaid.operations",
     "mutualaid.accounts",
     "mutualaid.aid",
@@ -85,10 +89,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session confirmed a one-time code.
+    "django_otp.middleware.OTPMiddleware",
     "mutualaid.operations.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Coordinators' and staff's sessions: an idle limit and an absolute one (ASVS 3.3).
     "mutualaid.accounts.middleware.ShortSessionsMiddleware",
+    # Those who see other people's data: no page before the second step (accounts/two_factor.py).
+    "mutualaid.accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -232,6 +240,12 @@ AUTH_PASSWORD_VALIDATORS = [
 COORDINATOR_SESSION_IDLE_MINUTES = float(os.environ.get("COORDINATOR_SESSION_IDLE_MINUTES", "30"))
 COORDINATOR_SESSION_MAX_HOURS = float(os.environ.get("COORDINATOR_SESSION_MAX_HOURS", "12"))
 LOGIN_URL = "login"
+# Coordinators, referrers, staff and superusers see other people's personal data: after their
+# password they give a code from an authenticator app (or a recovery code). Production
+# (DEBUG=0) always enforces it: the variable can only turn it off on a developer's machine.
+TWO_FACTOR_REQUIRED = env_bool("TWO_FACTOR_REQUIRED", True) or not DEBUG
+# The name authenticator apps show next to the codes.
+OTP_TOTP_ISSUER = os.environ.get("TWO_FACTOR_ISSUER", "Mutual aid")
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
@@ -362,6 +376,8 @@ RATE_LIMITS = {
     "post_request": os.environ.get("RATE_LIMIT_POST_REQUEST", "20/h"),
     "socket_message": os.environ.get("RATE_LIMIT_SOCKET_MESSAGE", "60/m"),
     "password_reset": os.environ.get("RATE_LIMIT_PASSWORD_RESET", "5/h"),
+    # Per person: one-time codes tried on the second step of signing in (and at enrolment).
+    "two_factor": os.environ.get("RATE_LIMIT_TWO_FACTOR", "5/m"),
     # Per API key (Open311 and /api/v1/), every call counted.
     "api": os.environ.get("RATE_LIMIT_API", "120/m"),
 }
@@ -430,6 +446,11 @@ MATCHING_FAIR_TURN_MAX_KM = float(os.environ.get("MATCHING_FAIR_TURN_MAX_KM", "2
 # A volunteer's "I can help in the next hours" switch (urgent requests only) lasts this long,
 # then switches itself off.
 AVAILABLE_NOW_HOURS = float(os.environ.get("AVAILABLE_NOW_HOURS", "3"))
+# The same face again: the volunteer who last did a task for the same citizen in the same
+# kind of help, within MATCHING_CONTINUITY_DAYS days, is the request's `preferred` one, and
+# their distance to it counts this many km less (so they win among near-equal choices).
+MATCHING_CONTINUITY_BONUS_KM = float(os.environ.get("MATCHING_CONTINUITY_BONUS_KM", "2"))
+MATCHING_CONTINUITY_DAYS = int(os.environ.get("MATCHING_CONTINUITY_DAYS", "90"))
 # A worker's claim on a community's run is a lease: if the worker dies mid-run (its
 # transaction rolled back), the community is due again after this and another worker runs it.
 MATCHING_CLAIM_SECONDS = float(os.environ.get("MATCHING_CLAIM_SECONDS", "60"))

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from mutualaid.accounts import two_factor_views
 from mutualaid.accounts.views import (
     RateLimitedLoginView,
     RateLimitedPasswordResetView,
@@ -23,6 +24,19 @@ urlpatterns = [
     path("accounts/signup/", signup, name="signup"),
     path("accounts/login/", RateLimitedLoginView.as_view(), name="login"),
     path("accounts/password_reset/", RateLimitedPasswordResetView.as_view(), name="password_reset"),
+    path("accounts/two-factor/enrol/", two_factor_views.enrol, name="two-factor-enrol"),
+    path("accounts/two-factor/verify/", two_factor_views.verify, name="two-factor-verify"),
+    path(
+        "accounts/two-factor/recovery-codes/",
+        two_factor_views.recovery_codes,
+        name="two-factor-recovery-codes",
+    ),
+    path("coordinator/two-factor/", two_factor_views.team, name="coordinator-two-factor"),
+    path(
+        "coordinator/two-factor/<int:user_id>/reset/",
+        two_factor_views.reset,
+        name="coordinator-two-factor-reset",
+    ),
     path("accounts/me/", account, name="account"),
     path("accounts/me/data.json", account_data, name="account-data"),
     path("accounts/me/push/subscribe/", notification_views.subscribe, name="push-subscribe"),

@@ -30,6 +30,7 @@ from mutualaid.accounts.sessions import (
     record_activity,
     session_has_expired,
 )
+from mutualaid.accounts.two_factor import session_is_verified, two_factor_is_required
 from mutualaid.aid import selectors, services
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.limits import person_is_limited, too_many_message
@@ -185,6 +186,9 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
     def what_to_follow(self, user: User) -> tuple[bool, int | None]:
         """Whether a coordinator's or staff member's short session still lasts (always for
         others), and the community whose dashboard this socket follows."""
+        session = self.scope.get("session")
+        if two_factor_is_required(user, session) and not session_is_verified(session, user):
+            return False, None  # half-way through signing in: no live data before the code
         if has_short_sessions(user):
             self.session_checked_at = time.monotonic()
             if not self.short_session_lasts():

@@ -35,6 +35,8 @@ from notifications.outbox import queue_messages
 NOTIFIED_KINDS = (ChangeKind.PROPOSED, ChangeKind.ACCEPTED, ChangeKind.DONE, ChangeKind.THANKED)
 # The kinds the community's coordinators hear of off the site: something to follow up.
 COORDINATOR_KINDS = (ChangeKind.NOT_HELPED, ChangeKind.EXPENSE_DISPUTED)
+# Told off the site too, to the requester and the community's coordinators (no volunteer).
+TEAM_KINDS = (ChangeKind.SHORT_STAFFED,)
 
 
 @dataclass
@@ -92,15 +94,24 @@ def notices(change: TaskChange, volunteers: list) -> list[Notice]:
         volunteer = volunteers[0] if volunteers else None
         # requester None: a caller, whom only a channel that needs no account can reach.
         told = [Notice(kind, help_request, help_request.requester, volunteer=volunteer)]
-        referrer = referrer_of(help_request)
+        # A referrer hears "help is arranged" once the whole team is (one place of several
+        # arranges nothing yet).
+        arranged = kind == ChangeKind.DONE or help_request.status == ChangeKind.ACCEPTED.value
+        referrer = referrer_of(help_request) if arranged else None
         if referrer is not None:
             told.append(Notice(kind, help_request, referrer, to_referrer=True))
         return told
+    if kind in TEAM_KINDS:
+        told = [Notice(kind, help_request, help_request.requester)]
+        return told + [
+            Notice(kind, help_request, coordinator, to_coordinator=True)
+            for coordinator in coordinators_of(help_request.community_id)
+        ]
     return []
 
 
 def coordinators_of(community_id: int) -> list:
-    """The community's active coordinators."""
+    """The community's active coordinators (who hear what the whole team must know)."""
     from mutualaid.accounts.models import User
 
     return list(User.objects.filter(community_id=community_id, is_coordinator=True, is_active=True))

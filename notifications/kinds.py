@@ -30,6 +30,12 @@ class ChangeKind(StrEnum):
     NOT_HELPED = "not_helped"
     EXPENSE = "expense"
     EXPENSE_DISPUTED = "expense_disputed"
+    # A task for several volunteers: one of them did their part, others still have theirs.
+    PLACE_DONE = "place_done"
+    # A task for several volunteers still short of people a day before it starts.
+    SHORT_STAFFED = "short_staffed"
+    # A task for several volunteers: who else is coming changed (the others' pages update).
+    TEAM = "team"
     # Not a change: the day before an accepted task, its volunteer hears of it again.
     REMINDER = "reminder"
     # A community dashboard's changes that are no task's status.

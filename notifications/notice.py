@@ -26,6 +26,8 @@ class Notice:
     # The recipient referred the request for a neighbour (partners.Referral): they hear
     # where it stands, never who the volunteer is.
     to_referrer: bool = False
+    # The recipient coordinates the request's community (a link to the coordinators' page).
+    to_coordinator: bool = False
 
     def attach(self, message):
         """The request a message is about (coordinators see per request what was sent) and

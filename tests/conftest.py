@@ -11,10 +11,14 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connections
+from django.urls import reverse
 from django.utils import timezone, translation
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import TOTP
 from hypothesis import settings as hypothesis_settings
 
 from mutualaid.accounts.models import User
+from mutualaid.accounts.two_factor import authenticator, known_secret_device, role_requires_two_factor
 from mutualaid.aid import services
 from mutualaid.aid.geocoding import default_geocoder
 from mutualaid.aid.models import Category, Community, HelpRequest, Urgency, VolunteerOffer
@@ -88,6 +92,53 @@ def offline_and_quiet(settings):
     default_geocoder.cache_clear()
     yield
     default_geocoder.cache_clear()
+
+
+# The authenticator secret every test coordinator, referrer and staff member is enrolled with.
+KNOWN_TOTP_KEY = b"tests-known-2fa-key!".hex()
+
+
+def enrol(user: User, hex_key: str = KNOWN_TOTP_KEY):
+    """The person's confirmed authenticator, enrolled with the known secret if they had none."""
+    return authenticator(user) or known_secret_device(user, hex_key)
+
+
+def one_time_code(user: User) -> str:
+    """The code the person's authenticator shows now, as an app computes it from the secret;
+    one step ahead when this step's code was already used (django-otp accepts each once)."""
+    device = authenticator(user)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    if totp.t() <= device.last_t:
+        totp.drift += device.last_t - totp.t() + 1
+    return f"{totp.token():0{device.digits}d}"
+
+
+def sign_in(client, user: User) -> None:
+    """`client.force_login`, and for a coordinator, referrer or staff member also the second
+    step, as `django_otp.login` records it: their enrolled authenticator verified this session."""
+    client.force_login(user)
+    if role_requires_two_factor(user):
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = enrol(user).persistent_id
+        session.save()
+
+
+def sign_in_with_password(client, user: User) -> None:
+    """The whole way a person signs in: the login form, then (for those who must) the code
+    their authenticator shows, typed on the second step's page."""
+    response = client.post(reverse("login"), {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302, response
+    if role_requires_two_factor(user):
+        enrol(user)
+        response = client.post(reverse("two-factor-verify"), {"otp_token": one_time_code(user)})
+        assert response.status_code == 302, response
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's signed-in superuser, past the second step of signing in too."""
+    sign_in(client, admin_user)
+    return client
 
 
 def make_user(username: str, community: Community | None, **extra) -> User:

@@ -22,6 +22,8 @@ from django.core.management.commands import makemessages
 from django.urls import reverse
 from django.utils import translation
 
+from tests.conftest import sign_in
+
 BASE_DIR = Path(settings.BASE_DIR)
 LOCALE_DIR = BASE_DIR / "locale"
 LANGUAGES = ["nl", "fr"]
@@ -313,7 +315,7 @@ def test_the_language_cookie_wins_over_the_browser(client):
     ],
 )
 def test_form_errors_are_in_the_chosen_language(client, citizen, shopping, language, messages):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     response = client.post(
         reverse("request-create"), {"category": shopping.pk, "description": "Brood", "any_time": "on"}
@@ -342,7 +344,7 @@ def test_plural_forms_come_from_the_compiled_catalogue(language, one, two):
 @pytest.mark.parametrize(("language", "slot"), [("nl", "Maandag Voormiddag"), ("fr", "Lundi Matin")])
 def test_the_weekly_grid_of_the_offer_form_is_translated(client, volunteer, language, slot):
     """The grid's labels (read by screen readers) are built per request, not once in English."""
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     text = page_text(client.get(reverse("offer-edit")))
     assert f'<span class="visually-hidden">{slot}</span>' in text

@@ -2,8 +2,9 @@
 
 Every periodic job of the service lives here (no cron, no timers): matching when a
 community is due, proposal expiry, requests whose every time passed, the outbox, tomorrow's
-tasks' reminders, the daily purge of personal data, recurring help's occurrences, and the
-heartbeat. Each is a plain function run in a thread of its own, timed and counted.
+tasks' reminders, recurring help's occurrences, tasks for several volunteers still short a
+day before, the daily purge of personal data, and the heartbeat. Each is a plain function
+run in a thread of its own, timed and counted.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mutualaid.aid.services import (
     expire_overdue_proposals,
     expire_requests_whose_time_passed,
     send_task_reminders,
+    tell_short_staffed_requests,
 )
 from mutualaid.aid.services.series import file_due_occurrences
 from notifications.outbox import send_pending_messages
@@ -140,6 +142,23 @@ def file_recurring_help(now: dt.datetime | None = None) -> int | None:
     return filed
 
 
+SHORT_STAFFED_EVERY = dt.timedelta(minutes=10)
+
+
+def tell_short_staffed(now: dt.datetime | None = None) -> int | None:
+    """Tasks for several volunteers still short of people a day before they start, looked
+    for once per period across all workers; None when not this one's turn."""
+    if not claim_periodic("short_staffed", SHORT_STAFFED_EVERY, now):
+        return None
+    told = tell_short_staffed_requests(now=now)
+    PeriodicJob.objects.filter(name="short_staffed").update(
+        last_run_at=timezone.now(), last_outcome=f"{told} short-staffed tasks told"
+    )
+    if told:
+        logger.info("Told of %d tasks still short of volunteers", told)
+    return told
+
+
 def expire_proposals() -> int:
     expired = expire_overdue_proposals()
     if expired:
@@ -174,4 +193,5 @@ def make_jobs() -> dict[str, Job]:
         "reminders": Job("reminders", send_reminders),
         "time_passed": Job("time_passed", expire_passed_requests),
         "recurring": Job("recurring", file_recurring_help),
+        "short_staffed": Job("short_staffed", tell_short_staffed),
     }

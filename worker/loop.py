@@ -104,6 +104,7 @@ async def _periodic(jobs: dict[str, Job], name: str, started_at) -> None:
         "reminders": REMINDERS_CHECK_SECONDS,  # and this once per 10 minutes across all workers
         "time_passed": REMINDERS_CHECK_SECONDS,  # the same: claimed once per 10 minutes
         "recurring": REMINDERS_CHECK_SECONDS,  # the same: recurring help's occurrences
+        "short_staffed": REMINDERS_CHECK_SECONDS,  # the same
     }
     last = dict.fromkeys(every, 0.0)
     last_beat = 0.0

@@ -94,3 +94,27 @@ class ServicePasswordResetForm(PasswordResetForm):
                 to_email,
                 html_email_template_name,
             )
+
+
+class OneTimeCodeForm(forms.Form):
+    """The six digits an authenticator app shows (browsers and phones may fill them in)."""
+
+    otp_token = forms.CharField(
+        label=_("Six-digit code from your authenticator app"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"}
+        ),
+    )
+
+
+class RecoveryCodeForm(forms.Form):
+    """One of the recovery codes shown at enrolment, for a lost or forgotten phone."""
+
+    recovery_code = forms.CharField(
+        label=_("Recovery code"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
+        ),
+    )

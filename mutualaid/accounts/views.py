@@ -16,6 +16,7 @@ from mutualaid.accounts.forms import (
     ServicePasswordResetForm,
     SignUpForm,
 )
+from mutualaid.accounts.two_factor import is_enrolled
 from mutualaid.aid.personal_data import account_delete, personal_data_export
 from mutualaid.limits import request_is_limited, too_many_message
 from notifications.push import push_is_configured
@@ -129,6 +130,7 @@ def account(request: HttpRequest) -> HttpResponse:
             "details_form": details_form,
             # The browser's key for push subscriptions; empty when push is not set up.
             "push_public_key": settings.VAPID_PUBLIC_KEY if push_is_configured() else "",
+            "two_factor_enrolled": is_enrolled(request.user),
         },
     )
 

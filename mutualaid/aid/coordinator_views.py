@@ -121,9 +121,15 @@ def _override_page(request: HttpRequest, help_request, **forms) -> HttpResponse:
     live = help_request.live_assignments[0] if help_request.live_assignments else None
     # With a live task the form gives it to someone else instead: suggest another volunteer.
     others = [choice for choice in choices if live is None or choice.volunteer.pk != live.volunteer_id]
+    several = help_request.needs_several
     context = {
         "help_request": help_request,
         "live_assignment": live,
+        # A task for several volunteers: a place no one holds or is asked for can be given.
+        "several": several,
+        "open_place": several
+        and help_request.status in ("open", "proposed")
+        and len(help_request.live_assignments) + help_request.places_done() < help_request.people_needed,
         "waiting_reason": reason_label(help_request.unassigned_reason)
         if help_request.unassigned_reason
         else "",
@@ -209,6 +215,9 @@ def request_unassign(request: HttpRequest, request_id: int) -> HttpResponse:
     help_request = _coordinated_request(request, request_id)
     form = UnassignForm(request.POST)
     live = help_request.live_assignments[0] if help_request.live_assignments else None
+    chosen = request.POST.get("assignment", "")
+    if chosen:  # one place of a task for several volunteers
+        live = next((place for place in help_request.live_assignments if str(place.pk) == chosen), None)
     if form.is_valid() and live is not None:
         try:
             services.assignment_unassign(

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mutualaid.accounts.models import User
+from mutualaid.accounts.two_factor import known_secret_device
 from mutualaid.aid import services
 from mutualaid.aid.geocoding import OfflineGazetteer, offline_gazetteer
 from mutualaid.aid.models import (
@@ -36,6 +37,10 @@ from notifications.models import OutgoingMessage
 
 DEMO_PASSWORD = "leuven-helpt"
 COMMUNITY_SLUG = "leuven"
+# The demo coordinator's authenticator secret (hex, as django-otp stores it), published like
+# DEMO_PASSWORD: `load_leuven_demo` prints it as the key to type into an authenticator app.
+# Never used with random passwords (a demo server): that coordinator enrols their own phone.
+DEMO_TOTP_KEY = "6c657576656e2d68656c70742d3266612d6b6579"
 
 CATEGORIES = [  # code, English, Dutch, French
     ("shopping", "Shopping", "Boodschappen", "Courses"),
@@ -185,6 +190,8 @@ def load_leuven_demo(
         coordinator.is_staff = True
         coordinator.save()
         grant_coordinator_admin(coordinator)
+        if passwords["coordinator"] == DEMO_PASSWORD:
+            known_secret_device(coordinator, DEMO_TOTP_KEY)
         progress("Community, categories and coordinator created.")
 
         for index in range(1, VOLUNTEERS + 1):

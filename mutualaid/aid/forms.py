@@ -20,6 +20,7 @@ from mutualaid.accounts.models import User
 from mutualaid.aid.geocoding import GeocodingError, locate, neighbourhood_near
 from mutualaid.aid.identity import check_logo_size, checked_logo
 from mutualaid.aid.models import (
+    MAX_PEOPLE_NEEDED,
     Category,
     Community,
     HelpRequest,
@@ -144,6 +145,14 @@ class HelpRequestForm(IdempotencyKeyMixin, PlaceFormMixin):
         choices=[("", _("any language is fine")), *SpokenLanguage.choices],
         required=False,
     )
+    people_needed = forms.IntegerField(
+        label=_("How many volunteers?"),
+        min_value=1,
+        max_value=MAX_PEOPLE_NEEDED,
+        initial=1,
+        required=False,  # left empty (or posted by an older page): one volunteer
+        help_text=_("More than one when it takes several people, such as carrying furniture."),
+    )
 
     field_order = ["category", "description", "urgency", "address", "latitude", "longitude", "any_time"]
 
@@ -167,6 +176,9 @@ class HelpRequestForm(IdempotencyKeyMixin, PlaceFormMixin):
     def repeats(self) -> bool:
         """Whether the request repeats (then its days come from the repeat, not the rows)."""
         return False
+
+    def clean_people_needed(self) -> int:
+        return self.cleaned_data.get("people_needed") or 1
 
     def window_rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
         return [
@@ -357,6 +369,7 @@ def help_request_form_initial(help_request: HelpRequest) -> dict:
         "urgency": help_request.urgency,
         "any_time": help_request.any_time,
         "language_needed": help_request.language_needed,
+        "people_needed": help_request.people_needed,
         "address": help_request.address,
         "latitude": None if help_request.address else help_request.latitude,
         "longitude": None if help_request.address else help_request.longitude,

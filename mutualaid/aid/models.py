@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -176,6 +176,8 @@ class PartOfDay(models.IntegerChoices):
 
 # The hour (local time) at which each part of the day is over: no help can start in it after.
 PART_OF_DAY_ENDS_AT_HOUR = {PartOfDay.MORNING: 12, PartOfDay.AFTERNOON: 17, PartOfDay.EVENING: 22}
+# And the hour it starts, for "a day before the task" (as the partners' API reads them).
+PART_OF_DAY_STARTS_AT_HOUR = {PartOfDay.MORNING: 8, PartOfDay.AFTERNOON: 13, PartOfDay.EVENING: 18}
 
 
 def part_of_day_has_passed(date: dt.date, part: int, now: dt.datetime | None = None) -> bool:
@@ -201,6 +203,10 @@ class Place(models.Model):
 
     class Meta:
         abstract = True
+
+
+# The most volunteers one request may ask for (a bigger job is a coordinator's to plan).
+MAX_PEOPLE_NEEDED = 6
 
 
 class HelpRequest(Place):
@@ -251,6 +257,14 @@ class HelpRequest(Place):
         _("urgency"), choices=Urgency.choices, default=Urgency.THIS_WEEK
     )
     any_time = models.BooleanField(_("any time suits me"), default=False)
+    # Moving a wardrobe takes two: each volunteer fills one place (their own Assignment).
+    people_needed = models.PositiveSmallIntegerField(
+        _("volunteers needed"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_PEOPLE_NEEDED)],
+    )
+    # When the citizen and the coordinators were told the task is still short of people.
+    short_notice_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     language_needed = models.CharField(
         _("the helper must speak"), max_length=8, choices=SpokenLanguage.choices, blank=True
     )
@@ -314,6 +328,28 @@ class HelpRequest(Place):
         return f"#{self.pk} {self.category} ({self.get_status_display()})"
 
     @property
+    def needs_several(self) -> bool:
+        return self.people_needed > 1
+
+    def coming(self) -> list:
+        """The assignments of the volunteers found (who is coming; of several, those who did
+        their part already too), in the order they accepted."""
+        live = getattr(self, "live_assignments", None)
+        if live is not None and not self.needs_several:
+            return [assignment for assignment in live if assignment.status == AssignmentStatus.ACCEPTED]
+        found = [AssignmentStatus.ACCEPTED] + ([AssignmentStatus.DONE] if self.needs_several else [])
+        found_here = self.assignments.filter(status__in=found).select_related("volunteer")
+        return list(found_here.order_by("responded_at", "pk"))
+
+    def places_accepted(self) -> int:
+        """How many of its places a volunteer accepted."""
+        return len(self.coming())
+
+    def places_done(self) -> int:
+        """Places whose volunteer did their part while the others' are not done yet."""
+        return self.assignments.filter(status=AssignmentStatus.DONE).count() if self.needs_several else 0
+
+    @property
     def is_held(self) -> bool:
         """Whether a coordinator's hold keeps matching away now (an expired one does not)."""
         return self.held_until is not None and self.held_until > timezone.now()
@@ -350,6 +386,12 @@ class TimeWindow(models.Model):
 
     def has_passed(self, now: dt.datetime | None = None) -> bool:
         return part_of_day_has_passed(self.date, self.part_of_day, now)
+
+    def starts_at(self) -> dt.datetime:
+        """When this part of the day begins, in the service's local time."""
+        return timezone.make_aware(
+            dt.datetime.combine(self.date, dt.time(PART_OF_DAY_STARTS_AT_HOUR[self.part_of_day]))
+        )
 
     @property
     def weekly_slot(self) -> int:
@@ -515,15 +557,17 @@ class Assignment(models.Model):
         verbose_name_plural = _("assignments")
         ordering = ["-proposed_at"]
         constraints = [
-            # The database, not only the code, keeps a request from being given twice.
+            # The database, not only the code, keeps a volunteer from holding two places of
+            # one request.
             models.UniqueConstraint(
-                fields=["help_request"],
+                fields=["help_request", "volunteer"],
                 condition=models.Q(status__in=[AssignmentStatus.PROPOSED, AssignmentStatus.ACCEPTED]),
-                name="one_live_assignment_per_request",
+                name="one_live_assignment_per_volunteer_and_request",
             )
         ]
-        # Capacity (live tasks per volunteer) is guarded by a trigger, since a constraint
-        # cannot count rows: see migration 0006_volunteer_capacity_guard.
+        # Capacity (live tasks per volunteer) and places (live assignments per request, at
+        # most its `people_needed`) are guarded by triggers, since a constraint cannot count
+        # rows: see migrations 0006_volunteer_capacity_guard and 0018's places guard.
 
     def __str__(self) -> str:
         return f"{self.help_request} -> {self.volunteer} ({self.get_status_display()})"
@@ -607,6 +651,7 @@ class StatusChange(models.Model):
         "standing": _("the volunteer who comes every week"),
         "series cancelled": _("the repeated help was cancelled"),
         "series paused": _("the repeated help is paused"),
+        "vetting lapsed": _("the volunteer's checks are no longer valid"),
     }
     COORDINATOR_PREFIX = "coordinator: "
 

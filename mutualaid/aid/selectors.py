@@ -92,6 +92,11 @@ class TaskForVolunteer:
     # Once done: the person's thanks (their words only) and what the volunteer paid.
     thanks: TaskFeedback | None = None
     expense: TaskExpense | None = None
+    # A task for several volunteers: how many it needs, how many have accepted, and (once
+    # this volunteer accepted too) the first names of the others coming.
+    people_needed: int = 1
+    places_found: int = 0
+    others_coming: tuple[str, ...] = ()
 
 
 def _related_or_none(record, name: str):
@@ -126,6 +131,7 @@ def task_for_volunteer(assignment: Assignment) -> TaskForVolunteer:
         note=help_request.note_for_volunteer if exact else "",
         thanks=_thanks_for(assignment),
         expense=_related_or_none(assignment, "expense"),
+        **_team_for(assignment, exact),
     )
 
 
@@ -136,6 +142,24 @@ def _thanks_for(assignment: Assignment) -> TaskFeedback | None:
         return None
     feedback = _related_or_none(assignment.help_request, "feedback")
     return feedback if feedback is not None and feedback.kind == TaskFeedback.Kind.THANKS else None
+
+
+def _team_for(assignment: Assignment, exact: bool) -> dict:
+    help_request = assignment.help_request
+    if not help_request.needs_several:
+        return {}
+    found = help_request.coming()
+    others = tuple(
+        other.volunteer.first_name or other.volunteer.username
+        for other in found
+        if other.volunteer_id != assignment.volunteer_id
+    )
+    return {
+        "people_needed": help_request.people_needed,
+        "places_found": len(found),
+        # Names only for a team member who is coming (not for a proposal, nor after).
+        "others_coming": others if exact else (),
+    }
 
 
 def _volunteer_assignments(user: User) -> QuerySet[Assignment]:
@@ -300,7 +324,15 @@ def callbacks_for_community(community: Community) -> list[CallBack]:
     calls = []
     for help_request in pending:
         volunteer = help_request.live_assignments[0].volunteer if help_request.live_assignments else None
-        if help_request.status == RequestStatus.ACCEPTED and volunteer is not None:
+        if help_request.status == RequestStatus.ACCEPTED and help_request.needs_several:
+            what = _("Accepted: tell %(caller)s that %(volunteers)s are coming.") % {
+                "caller": help_request.contact_name,
+                "volunteers": ", ".join(
+                    f"{place.volunteer.display_name} ({place.volunteer.phone or _('no phone given')})"
+                    for place in sorted(help_request.live_assignments, key=lambda place: place.pk)
+                ),
+            }
+        elif help_request.status == RequestStatus.ACCEPTED and volunteer is not None:
             what = _("Accepted: tell %(caller)s that %(volunteer)s (%(phone)s) is coming.") % {
                 "caller": help_request.contact_name,
                 "volunteer": volunteer.display_name,

@@ -5,6 +5,12 @@ expired) sends it back to open; it can be cancelled until it is done. When every
 was wanted has passed before anyone accepted, it expires (its pending proposal with it);
 changing its times opens it again. Each proposal is an
 Assignment with its own small machine. Services consult these tables before any change.
+
+A request for several volunteers (`people_needed` > 1) has one place per volunteer, each
+filled by its own Assignment, and its status says how far its places are: open while none
+is live, proposed while some are live but not all accepted (partly staffed: the places
+left go on being matched), accepted once every place is accepted, done once every volunteer
+who accepted has done their part. A request for one volunteer moves exactly as before.
 """
 
 from django.db import models
@@ -46,6 +52,10 @@ REQUEST_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
         (RequestStatus.OPEN, RequestStatus.EXPIRED),
         (RequestStatus.PROPOSED, RequestStatus.EXPIRED),
         (RequestStatus.EXPIRED, RequestStatus.OPEN),  # the citizen chose new times
+        # Several volunteers only: one of a fully staffed team gives their place back, or
+        # the team who came finished with places never filled.
+        (RequestStatus.ACCEPTED, RequestStatus.PROPOSED),
+        (RequestStatus.PROPOSED, RequestStatus.DONE),
     }
 )
 

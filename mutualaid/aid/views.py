@@ -63,6 +63,7 @@ def request_details(data: dict) -> dict:
         "time_windows",
         "any_time",
         "language_needed",
+        "people_needed",
         "idempotency_key",
     )
     return {field: data[field] for field in fields}
@@ -137,6 +138,8 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
         {
             "help_request": help_request,
             "live_assignment": live,
+            # Who is coming: several volunteers' names for a task that needs them.
+            "coming": help_request.coming() if help_request.needs_several else [],
             "waiting_reason": reason_label(help_request.unassigned_reason)
             if help_request.unassigned_reason
             else "",

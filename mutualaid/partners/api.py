@@ -183,6 +183,9 @@ class RequestIn(Schema):
         [], description="up to 7 parts of days as YYYY-MM-DD/morning|afternoon|evening; empty: any time"
     )
     people: int | None = Field(None, description="for how many people (1 to 50)")
+    volunteers: int | None = Field(
+        None, description="how many volunteers the task needs (1 to 6; more than one to carry furniture)"
+    )
 
 
 class RequestOut(Schema):
@@ -273,6 +276,7 @@ def create_request(request, data: RequestIn):
             language=data.language,
             when=",".join(data.when),
             people=data.people,
+            volunteers=data.volunteers,
             consent="yes" if data.consent else "",
             latitude=data.latitude,
             longitude=data.longitude,

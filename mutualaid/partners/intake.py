@@ -12,7 +12,15 @@ from django.utils import timezone
 from geopy.distance import great_circle
 
 from mutualaid.aid.geocoding import GeocodingError, locate, neighbourhood_near
-from mutualaid.aid.models import Category, Community, HelpRequest, PartOfDay, SpokenLanguage, Urgency
+from mutualaid.aid.models import (
+    MAX_PEOPLE_NEEDED,
+    Category,
+    Community,
+    HelpRequest,
+    PartOfDay,
+    SpokenLanguage,
+    Urgency,
+)
 from mutualaid.aid.places import Location
 from mutualaid.aid.states import RequestStatus
 
@@ -53,6 +61,7 @@ class Details:
     contact_name: str
     contact_phone: str
     language_needed: str
+    people_needed: int = 1
 
     def as_kwargs(self) -> dict:
         return dict(self.__dict__)
@@ -135,9 +144,22 @@ def parse_details(
     address: str,
     name: str,
     phone: str,
+    volunteers=None,
 ) -> Details:
     """Check what a partner sent; `Category.DoesNotExist` for an unknown service code."""
-    texts = (service_code, description, language, when, address, name, phone, urgency, people, consent)
+    texts = (
+        service_code,
+        description,
+        language,
+        when,
+        address,
+        name,
+        phone,
+        urgency,
+        people,
+        consent,
+        volunteers,
+    )
     if any(isinstance(text, str) and "\x00" in text for text in texts):
         # PostgreSQL cannot store a NUL character; no person types one.
         raise BadInput("text must not contain NUL characters")
@@ -168,6 +190,14 @@ def parse_details(
         if not 1 <= people_count <= 50:
             raise BadInput("people must be a whole number from 1 to 50")
         description = f"{description}\n\n(People: {people_count})"
+    people_needed = 1
+    if volunteers not in (None, ""):
+        try:
+            people_needed = int(volunteers)
+        except (TypeError, ValueError):
+            people_needed = 0
+        if not 1 <= people_needed <= MAX_PEOPLE_NEEDED:
+            raise BadInput(f"volunteers must be a whole number from 1 to {MAX_PEOPLE_NEEDED}")
     name, phone = (name or "").strip(), (phone or "").strip()
     if len(name) > 120 or len(phone) > 32 or len(address or "") > 255:
         raise BadInput("too long: the name has at most 120 characters, phone 32, address 255")
@@ -190,4 +220,5 @@ def parse_details(
         contact_name=name,
         contact_phone=phone,
         language_needed=language,
+        people_needed=people_needed,
     )

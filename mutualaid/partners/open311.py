@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from mutualaid.aid.models import Category, Community, HelpRequest, SpokenLanguage, Urgency
+from mutualaid.aid.models import MAX_PEOPLE_NEEDED, Category, Community, HelpRequest, SpokenLanguage, Urgency
 from mutualaid.limits import request_is_limited
 from mutualaid.partners import intake, services
 from mutualaid.partners.models import ApiKey
@@ -230,6 +230,14 @@ def service_attributes() -> list[dict]:
         _attribute(4, "people", "number", False, _("For how many people?"), hint="1 to 50"),
         _attribute(
             5,
+            "volunteers",
+            "number",
+            False,
+            _("How many volunteers?"),
+            hint=f"1 to {MAX_PEOPLE_NEEDED}: more than one when it takes several people; default 1",
+        ),
+        _attribute(
+            6,
             "consent",
             "singlevaluelist",
             True,
@@ -290,6 +298,7 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
             language=data.get("attribute[language]", ""),
             when=data.get("attribute[when]", ""),
             people=data.get("attribute[people]"),
+            volunteers=data.get("attribute[volunteers]"),
             consent=data.get("attribute[consent]", ""),
             latitude=data.get("lat"),
             longitude=data.get("long"),

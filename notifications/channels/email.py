@@ -24,6 +24,7 @@ KINDS = (
     ChangeKind.THANKED,
     ChangeKind.NOT_HELPED,
     ChangeKind.EXPENSE_DISPUTED,
+    ChangeKind.SHORT_STAFFED,
 )
 
 
@@ -63,6 +64,11 @@ def compose(notice: Notice) -> OutgoingMessage | None:
                 subject = _("Request #%(id)s: an expense is disputed") % {"id": help_request.pk}
             template = f"notifications/email_{notice.kind}.txt"
             link = reverse("coordinator-request", args=[help_request.pk])
+        elif notice.kind == ChangeKind.SHORT_STAFFED:
+            subject = _("Still short of volunteers: %(category)s") % {"category": help_request.category.label}
+            template = "notifications/email_short_staffed.txt"
+            page = "coordinator-request" if notice.to_coordinator else "request-detail"
+            link = reverse(page, args=[help_request.pk])
         elif notice.to_referrer:
             if notice.kind not in (ChangeKind.ACCEPTED, ChangeKind.DONE):
                 return None
@@ -89,6 +95,8 @@ def compose(notice: Notice) -> OutgoingMessage | None:
                 "assignment": notice.assignment,
                 "volunteer": None if notice.to_referrer else notice.volunteer,
                 "kind": str(notice.kind),
+                "to_coordinator": notice.to_coordinator,
+                "accepted": help_request.places_accepted() if help_request.people_needed > 1 else 0,
                 "when": str(notice.window) if notice.window else "",
                 "link": link,
                 "signature": email_signature(help_request.community),

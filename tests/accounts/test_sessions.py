@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from mutualaid.accounts.sessions import ACTIVE_AT, SIGNED_IN_AT
 from notifications.consumers import TaskUpdatesConsumer
-from tests.conftest import PASSWORD
+from tests.conftest import sign_in_with_password
 from tests.notifications.test_consumers import connect
 
 MINUTE, HOUR = 60, 3600
@@ -25,7 +25,7 @@ MINUTE, HOUR = 60, 3600
 
 def signed_in(user) -> Client:
     client = Client()
-    assert client.post(reverse("login"), {"username": user.username, "password": PASSWORD}).status_code == 302
+    sign_in_with_password(client, user)
     return client
 
 

@@ -7,10 +7,12 @@ import re
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.urls import reverse
 
 from mutualaid.accounts.models import User
 from mutualaid.aid.demo import CATEGORIES
 from mutualaid.aid.models import Category, Community
+from tests.conftest import sign_in
 
 ARGUMENTS = ["--name", "Herent", "--slug", "herent", "--coordinator", "anna", "--email", "anna@example.org"]
 NEW_PASSWORD = "a-new-long-coordinator-password-7"
@@ -39,6 +41,11 @@ def test_bootstrap_creates_the_community_its_categories_and_a_coordinator_with_a
     )
     assert response.status_code == 302
     assert client.login(username="anna", password=NEW_PASSWORD)
+    # Her first sign-in goes on to setting up two-step sign-in, then to the dashboard.
+    response = client.get("/coordinator/")
+    assert response.status_code == 302 and response.url.startswith(reverse("two-factor-enrol"))
+    anna.refresh_from_db()  # her new password: the session carries its hash
+    sign_in(client, anna)
     assert client.get("/coordinator/").status_code == 200
 
 

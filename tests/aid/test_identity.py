@@ -16,7 +16,7 @@ from mutualaid.aid import services
 from mutualaid.aid.identity import contrast_ratio
 from mutualaid.aid.models import AuditEntry, Community, HelpLineDays
 from notifications.outbox import send_pending_messages
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_in
 
 IDENTITY_URL = reverse("coordinator-identity")
 LEUVEN_HELPT = {
@@ -48,11 +48,11 @@ def test_contrast_is_computed_as_wcag_defines_it():
 
 
 def test_a_coordinator_sets_the_look_and_every_page_shows_it(client, coordinator, citizen, community):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(IDENTITY_URL, LEUVEN_HELPT)
     assert response.status_code == 302
 
-    client.force_login(citizen)
+    sign_in(client, citizen)
     page = client.get(reverse("my-requests")).content.decode()
     assert "Leuven Helpt</a>" in page
     assert "· Leuven Helpt</title>" in page
@@ -68,7 +68,7 @@ def test_a_coordinator_sets_the_look_and_every_page_shows_it(client, coordinator
 
 
 def test_the_change_is_audited_with_what_was_there_before(client, coordinator, community):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     client.post(IDENTITY_URL, LEUVEN_HELPT)
 
     entry = AuditEntry.objects.get(action="community.identity_changed")
@@ -79,7 +79,7 @@ def test_the_change_is_audited_with_what_was_there_before(client, coordinator, c
 
 
 def test_the_default_colour_costs_no_extra_request(client, citizen):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     assert "colours.css" not in client.get(reverse("my-requests")).content.decode()
 
 
@@ -94,7 +94,7 @@ def test_the_default_colour_costs_no_extra_request(client, citizen):
 def test_an_unreadable_or_malformed_colour_is_refused_next_to_the_field_and_nothing_is_saved(
     client, coordinator, community, colour, message
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(IDENTITY_URL, {**LEUVEN_HELPT, "accent_colour": colour})
 
     assert response.status_code == 200
@@ -105,7 +105,7 @@ def test_an_unreadable_or_malformed_colour_is_refused_next_to_the_field_and_noth
 
 
 def test_help_line_hours_are_all_or_nothing_and_close_after_they_open(client, coordinator):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     partial = client.post(IDENTITY_URL, {**LEUVEN_HELPT, "help_line_closes": ""})
     assert "Give the days, the opening and the closing time" in str(partial.context["form"].errors)
 
@@ -114,18 +114,18 @@ def test_help_line_hours_are_all_or_nothing_and_close_after_they_open(client, co
 
 
 def test_a_logo_is_checked_stored_served_and_shown_in_the_header(client, coordinator, citizen, community):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     logo = SimpleUploadedFile("logo.png", png(), content_type="image/png")
     assert client.post(IDENTITY_URL, {**LEUVEN_HELPT, "logo_file": logo}).status_code == 302
 
     community.refresh_from_db()
     logo_url = f"/communities/leuven/logo?v={int(community.identity_changed_at.timestamp())}"
-    client.force_login(citizen)
+    sign_in(client, citizen)
     assert f'<img src="{logo_url}" alt="" height="32">Leuven Helpt</a>' in client.get("/").content.decode()
     served = client.get(logo_url)
     assert served["Content-Type"] == "image/png" and served.content == png()
 
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     assert client.post(IDENTITY_URL, {**LEUVEN_HELPT, "remove_logo": "on"}).status_code == 302
     assert client.get(reverse("community-logo", args=["leuven"])).status_code == 404
 
@@ -144,7 +144,7 @@ def test_a_logo_that_is_no_safe_small_image_is_refused_and_the_old_one_kept(
     client, coordinator, community, upload, message
 ):
     set_identity(community, logo=png(), logo_content_type="image/png")
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(
         IDENTITY_URL, {**LEUVEN_HELPT, "logo_file": SimpleUploadedFile("logo.png", upload)}
     )
@@ -158,7 +158,7 @@ def test_a_logo_that_is_no_safe_small_image_is_refused_and_the_old_one_kept(
 def test_coordinators_set_only_their_own_communitys_look(
     client, outsider_coordinator, community, other_community
 ):
-    client.force_login(outsider_coordinator)
+    sign_in(client, outsider_coordinator)
     client.post(f"{IDENTITY_URL}?community=leuven", LEUVEN_HELPT)
 
     community.refresh_from_db()
@@ -202,7 +202,7 @@ def test_a_coordinators_message_is_signed_too(client, coordinator, volunteer, co
     set_identity(community, service_name="Leuven Helpt", contact_phone="016 27 20 00")
     volunteer.email, volunteer.preferred_language = "jan@example.org", "en"
     volunteer.save()
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     client.post(
         reverse("coordinator-messages"),
         {"subject": "Thank you", "body": "Thanks for helping.", "volunteer": volunteer.pk},

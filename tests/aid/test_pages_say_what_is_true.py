@@ -19,12 +19,12 @@ from django.utils.formats import date_format
 from mutualaid.aid import services
 from mutualaid.aid.models import HelpRequest, PartOfDay, TimeWindow, Urgency
 from mutualaid.aid.states import AssignmentStatus, RequestStatus
-from tests.conftest import KESSEL_LO, LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request
+from tests.conftest import KESSEL_LO, LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request, sign_in
 
 
 def test_the_inbox_card_says_when_the_help_is_needed_before_accepting(client, proposal, volunteer):
     window = proposal.help_request.time_windows.get()
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
 
     page = client.get(reverse("inbox")).content.decode()
 
@@ -35,7 +35,7 @@ def test_the_inbox_card_says_when_the_help_is_needed_before_accepting(client, pr
 def test_a_finished_task_no_longer_promises_the_address_on_acceptance(client, proposal, volunteer):
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
     services.assignment_complete(assignment=proposal, volunteer=volunteer)
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
 
     page = client.get(reverse("task-detail", args=[proposal.pk])).content.decode()
 
@@ -44,7 +44,7 @@ def test_a_finished_task_no_longer_promises_the_address_on_acceptance(client, pr
 
 
 def test_a_proposal_still_says_the_address_comes_with_accepting(client, proposal, volunteer):
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
 
     page = client.get(reverse("task-detail", args=[proposal.pk])).content.decode()
 
@@ -53,7 +53,7 @@ def test_a_proposal_still_says_the_address_comes_with_accepting(client, proposal
 
 
 def test_the_coordinator_sees_a_proposal_in_neutral_words(client, proposal, coordinator):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
 
     page = client.get(reverse("coordinator-request", args=[proposal.help_request_id])).content.decode()
 
@@ -88,7 +88,7 @@ def test_the_urgent_answer_time_never_exceeds_the_normal_one(
 
 
 def test_cancelling_asks_first_and_changes_nothing_until_confirmed(client, proposal, citizen):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     detail = client.get(reverse("request-detail", args=[proposal.help_request_id])).content.decode()
     cancel_url = reverse("request-cancel", args=[proposal.help_request_id])
     assert f'<form method="get" action="{cancel_url}">' in detail  # to a question, not a one-click cancel
@@ -108,7 +108,7 @@ def test_cancelling_asks_first_and_changes_nothing_until_confirmed(client, propo
 
 def test_asking_to_cancel_a_finished_request_leads_back_to_it(client, help_request, citizen):
     services.help_request_cancel(help_request=help_request, actor=citizen, reason="")
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     response = client.get(reverse("request-cancel", args=[help_request.pk]))
 
@@ -121,7 +121,7 @@ def test_the_help_line_number_of_the_readers_community_is_on_every_page(client, 
     community.save()
 
     anonymous_page = client.get(reverse("home")).content.decode()
-    client.force_login(citizen)
+    sign_in(client, citizen)
     own_page = client.get(reverse("my-requests")).content.decode()
 
     for page in (anonymous_page, own_page):
@@ -189,7 +189,7 @@ def test_the_language_menu_is_one_compact_control_that_works_without_javascript(
 
 
 def test_a_map_click_is_said_in_words_from_the_street_table(client, citizen):
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     answer = client.get(reverse("place-description"), {"latitude": "50.8735", "longitude": "4.7003"})
 
@@ -201,7 +201,7 @@ def test_a_map_click_is_said_in_words_from_the_street_table(client, citizen):
     [{}, {"latitude": "50.8"}, {"latitude": "x", "longitude": "4.7"}, {"latitude": "nan", "longitude": "4"}],
 )
 def test_a_bad_map_point_gets_a_json_reason_not_an_error_page(client, citizen, query):
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     answer = client.get(reverse("place-description"), query)
 
@@ -210,7 +210,7 @@ def test_a_bad_map_point_gets_a_json_reason_not_an_error_page(client, citizen, q
 
 
 def test_the_request_form_offers_the_streets_a_misspelled_address_resembles(client, citizen, shopping):
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     page = client.post(
         reverse("request-create"), {"category": shopping.pk, "address": "Naamsesstraat 12, 3000 Leuven"}
@@ -224,7 +224,7 @@ def test_the_messages_page_lists_volunteers_by_name_each_told_apart(client, coor
         volunteer = make_volunteer(username, community, [shopping], location)
         volunteer.first_name, volunteer.last_name, volunteer.phone = "Luc", "Dubois", phone
         volunteer.save()
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
 
     page = client.get(reverse("coordinator-messages")).content.decode()
 

@@ -23,11 +23,19 @@ from mutualaid.aid.models import (
 )
 from mutualaid.aid.personal_data import FORGOTTEN, account_delete, personal_data_purge
 from notifications.models import OutgoingMessage
-from tests.conftest import LADEUZEPLEIN, NAAMSESTRAAT, PASSWORD, make_user, make_volunteer, post_request
+from tests.conftest import (
+    LADEUZEPLEIN,
+    NAAMSESTRAAT,
+    PASSWORD,
+    make_user,
+    make_volunteer,
+    post_request,
+    sign_in,
+)
 
 
 def test_a_person_downloads_all_their_data_and_nobody_elses(client, citizen, proposal, volunteer):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.get(reverse("account-data"))
     assert response["Content-Disposition"].startswith("attachment")
     data = json.loads(response.content)
@@ -41,7 +49,7 @@ def test_a_person_downloads_all_their_data_and_nobody_elses(client, citizen, pro
 def test_a_volunteers_download_lists_their_tasks_without_the_other_persons_details(
     client, proposal, volunteer
 ):
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     data = client.get(reverse("account-data")).json()
     assert data["volunteer_offer"]["skills"] == ["Pharmacy", "Shopping"]
     assert data["tasks_as_volunteer"][0]["category"] == "Shopping"
@@ -49,7 +57,7 @@ def test_a_volunteers_download_lists_their_tasks_without_the_other_persons_detai
 
 
 def test_deleting_an_account_needs_the_password(client, citizen):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.post(reverse("account"), {"password": "wrong"})
     assert response.status_code == 200 and "That is not your password." in response.text
     citizen.refresh_from_db()
@@ -65,7 +73,7 @@ def test_deleting_an_account_removes_personal_data_but_keeps_the_statistics(
     services.assignment_accept(assignment=assignment, volunteer=volunteer)
     services.assignment_complete(assignment=assignment, volunteer=volunteer)
     open_request = post_request(citizen, community, shopping)
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.post(reverse("account"), {"password": PASSWORD})
     assert response.status_code == 302
 
@@ -302,9 +310,9 @@ def test_deleting_an_account_ends_its_other_sessions(client, citizen):
     from django.test import Client
 
     elsewhere = Client()
-    elsewhere.force_login(citizen)
+    sign_in(elsewhere, citizen)
     assert elsewhere.get(reverse("my-requests")).status_code == 200
-    client.force_login(citizen)
+    sign_in(client, citizen)
     client.post(reverse("account"), {"password": PASSWORD})
 
     response = elsewhere.get(reverse("my-requests"))
@@ -372,7 +380,7 @@ def test_the_download_holds_their_own_words_mails_and_recorded_actions_only(
     services.assignment_decline(assignment=first, volunteer=volunteer, reason="my knee hurts again")
     services.help_request_cancel(help_request=help_request, actor=coordinator, reason="duplicate of #7")
 
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     data = client.get(reverse("account-data")).json()
     assert data["tasks_as_volunteer"][0]["decline_reason"] == "my knee hurts again"
     assert [email["subject"] for email in data["emails"]] == [
@@ -381,14 +389,14 @@ def test_the_download_holds_their_own_words_mails_and_recorded_actions_only(
     text = json.dumps(data)
     assert "Peeters" not in text and "Naamsestraat" not in text and "Groceries" not in text
 
-    client.force_login(citizen)
+    sign_in(client, citizen)
     data = client.get(reverse("account-data")).json()
     history = data["help_requests"][0]["history"]
     assert [step["reason"] for step in history if "reason" in step] == ["created"]  # their own step
     assert "duplicate of #7" not in json.dumps(data)  # the coordinator's words are not theirs
     assert "knee" not in json.dumps(data)
 
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     data = client.get(reverse("account-data")).json()
     assert [entry["action"] for entry in data["recorded_actions"]] == ["cancel"]
 
@@ -397,7 +405,7 @@ def test_the_download_holds_their_own_words_mails_and_recorded_actions_only(
 
 
 def test_asking_for_a_matching_run_is_recorded(client, coordinator, community):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     assert client.post(reverse("dashboard-match")).status_code == 302
     entry = AuditEntry.objects.get(action="match_now")
     assert (entry.actor, entry.community) == (coordinator, community)

@@ -1,4 +1,5 @@
-"""Races on one task: exactly one wins, nobody is double-booked, nothing is lost.
+"""Races on one task: exactly one wins (as many as its places, for a task for several
+volunteers), nobody is double-booked, nothing is lost.
 
 On PostgreSQL (row locks and the partial unique index); 200 attempts released at once by
 a barrier, each thread with its own connection, as Django's select_for_update tests do.
@@ -78,7 +79,9 @@ def race(attempts: list[Callable[[], object]]) -> Counter:
         except (services.TaskActionError, InvalidTransition) as error:
             outcome = "told:" + type(error).__name__
         except IntegrityError as error:
-            outcome = "refused by the database" if "volunteer_capacity" in str(error) else f"crashed:{error}"
+            guards = ("volunteer_capacity", "request_places")
+            refused = any(guard in str(error) for guard in guards)
+            outcome = "refused by the database" if refused else f"crashed:{error}"
         except Exception as error:  # anything else is a bug the test reports
             outcome = f"crashed:{type(error).__name__}:{error}"
         finally:
@@ -276,3 +279,61 @@ def test_several_workers_expiring_at_once_expire_each_request_once_and_an_accept
         kept_by_the_volunteer = help_request.pk == proposed.pk and proposed.status == "accepted"
         assert expiries.count() == (0 if kept_by_the_volunteer else 1)
         assert_history_is_a_valid_path(help_request)
+
+
+def test_200_volunteers_taking_the_places_of_a_task_for_three_at_once_fill_exactly_three(community, shopping):
+    coordinator = make_user("coordinator", community, is_coordinator=True, is_staff=True)
+    citizen = make_user("citizen", community)
+    help_request = post_request(citizen, community, shopping)
+    HelpRequest.objects.filter(pk=help_request.pk).update(people_needed=3)
+    attempts = attempts_the_server_allows()
+    volunteers = [
+        make_volunteer(f"v{index}", community, [shopping], LADEUZEPLEIN) for index in range(attempts)
+    ]
+
+    # Each volunteer said yes on the phone: the coordinator gives them a place, accepted.
+    outcomes = race(
+        [
+            lambda volunteer=volunteer: services.assignment_assign_by_coordinator(
+                help_request=help_request,
+                volunteer=volunteer,
+                coordinator=coordinator,
+                reason="race",
+                agreed_by_phone=True,
+            )
+            for volunteer in volunteers
+        ]
+    )
+
+    assert outcomes == Counter({"won": 3, "told:TaskActionError": attempts - 3})
+    assert Assignment.objects.filter(help_request=help_request, status="accepted").count() == 3
+    assert Assignment.objects.filter(help_request=help_request).count() == 3
+    help_request.refresh_from_db()
+    assert help_request.status == "accepted"
+    assert_history_is_a_valid_path(help_request)
+
+
+def test_200_writes_past_the_services_for_a_task_for_three_are_held_to_its_places_by_the_database(
+    community, shopping
+):
+    citizen = make_user("citizen", community)
+    help_request = post_request(citizen, community, shopping)
+    HelpRequest.objects.filter(pk=help_request.pk).update(people_needed=3)
+    attempts = attempts_the_server_allows()
+    volunteers = [
+        make_volunteer(f"v{index}", community, [shopping], LADEUZEPLEIN) for index in range(attempts)
+    ]
+
+    def write_live_place(volunteer) -> None:
+        with transaction.atomic():
+            Assignment.objects.create(
+                help_request=help_request,
+                volunteer=volunteer,
+                km=1.0,
+                expires_at=timezone.now() + dt.timedelta(hours=1),
+            )
+
+    outcomes = race([lambda volunteer=volunteer: write_live_place(volunteer) for volunteer in volunteers])
+
+    assert outcomes == Counter({"won": 3, "refused by the database": attempts - 3})
+    assert Assignment.objects.filter(help_request=help_request, status="proposed").count() == 3

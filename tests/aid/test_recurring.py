@@ -33,7 +33,7 @@ from mutualaid.aid.services.series import (
     help_series_pause,
 )
 from mutualaid.aid.states import AssignmentStatus, RequestStatus
-from tests.conftest import NAAMSESTRAAT, PASSWORD
+from tests.conftest import NAAMSESTRAAT, PASSWORD, sign_in
 
 TUESDAY = dt.date(2026, 12, 8)
 
@@ -512,7 +512,7 @@ def test_series_pages_of_a_one_off_request_are_not_found(client, help_request, c
 
 @pytest.mark.django_db
 def test_a_phone_intake_files_weekly_help(client, coordinator, community, shopping):
-    client.login(username=coordinator.username, password=PASSWORD)
+    sign_in(client, coordinator)
     response = client.post(
         reverse("coordinator-intake"),
         {

@@ -13,7 +13,7 @@ from mutualaid.aid import services
 from mutualaid.aid.models import AuditEntry, HelpRequest
 from mutualaid.aid.personal_data import personal_data_export
 from mutualaid.aid.states import AssignmentStatus, RequestStatus
-from tests.conftest import KESSEL_LO, NAAMSESTRAAT
+from tests.conftest import KESSEL_LO, NAAMSESTRAAT, sign_in
 
 
 def in_two_days() -> dt.date:
@@ -96,7 +96,7 @@ def test_another_citizen_cannot_change_the_request(help_request, other_citizen):
 
 
 def test_the_note_reaches_the_volunteer_who_accepted_and_nobody_before(client, proposal, citizen, volunteer):
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     task_url = reverse("task-detail", args=[proposal.pk])
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
     services.help_request_add_note(
@@ -107,7 +107,7 @@ def test_the_note_reaches_the_volunteer_who_accepted_and_nobody_before(client, p
 
 
 def test_the_change_page_is_prefilled_and_saves(client, help_request, citizen):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     url = reverse("request-edit", args=[help_request.pk])
 
     page = client.get(url).content.decode()
@@ -129,7 +129,7 @@ def test_the_change_page_is_prefilled_and_saves(client, help_request, citizen):
 
 
 def test_a_bad_change_keeps_what_was_saved_and_says_what_is_wrong(client, help_request, citizen):
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     page = client.post(
         reverse("request-edit", args=[help_request.pk]),

@@ -17,7 +17,7 @@ from mutualaid.aid.states import AssignmentStatus, RequestStatus
 from mutualaid.partners import intake
 from mutualaid.reports.exports import public_figures_rows
 from mutualaid.reports.statistics import dashboard_counters, public_figures
-from tests.conftest import NAAMSESTRAAT, post_request
+from tests.conftest import NAAMSESTRAAT, post_request, sign_in
 from worker import jobs
 from worker.models import PeriodicJob
 
@@ -159,7 +159,7 @@ def test_new_times_open_an_expired_request_again(help_request, citizen):
 
 def test_the_citizens_page_says_the_time_passed_and_offers_new_times(client, help_request, citizen):
     expire(help_request)
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     page = client.get(reverse("request-detail", args=[help_request.pk])).text
 
@@ -177,7 +177,7 @@ def test_the_citizens_page_says_the_time_passed_and_offers_new_times(client, hel
 
 def test_the_citizens_page_in_dutch_and_french(client, help_request, citizen):
     expire(help_request)
-    client.force_login(citizen)
+    sign_in(client, citizen)
     url = reverse("request-detail", args=[help_request.pk])
 
     dutch = client.get(url, HTTP_ACCEPT_LANGUAGE="nl").text
@@ -211,7 +211,7 @@ def test_coordinators_see_it_counted_on_the_board_and_must_call_a_phoned_in_call
     [call] = callbacks_for_community(community)
     assert call.help_request == caller and "no one was found: tell Mrs Maes" in call.what_to_say
 
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     assert "tell Mrs Maes" in client.get(reverse("coordinator-callbacks")).text
     overview = client.get(reverse("coordinator-request", args=[caller.pk])).text
     assert "Every time chosen passed before anyone accepted." in overview

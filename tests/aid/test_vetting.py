@@ -165,3 +165,37 @@ def test_a_volunteers_checks_are_in_their_export_and_forgotten_with_their_accoun
     account_delete(person=volunteer)
     assert not VolunteerCheck.objects.filter(volunteer=volunteer).exists()
     assert AuditEntry.objects.filter(action="record_check").count() == 2
+
+
+def test_a_volunteer_whose_checks_ran_out_since_the_proposal_cannot_accept_and_the_task_goes_on(
+    citizen, community, home_visit, coordinator
+):
+    volunteer = make_volunteer("vetted", community, [home_visit], LADEUZEPLEIN)
+    vet(volunteer, coordinator)
+    help_request = post_request(citizen, community, home_visit)
+    proposal = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.5)
+    # The extract's validity ends today (as if the proposal had waited over its expiry).
+    VolunteerCheck.objects.filter(volunteer=volunteer, kind=VolunteerCheck.Kind.CRIMINAL_RECORD).update(
+        expires_on=timezone.localdate()
+    )
+
+    with pytest.raises(services.TaskActionError, match="checks are no longer valid"):
+        services.assignment_accept(assignment=proposal, volunteer=volunteer)
+
+    proposal.refresh_from_db()
+    help_request.refresh_from_db()
+    assert proposal.status == "cancelled"
+    assert help_request.status == "open"
+    assert proposal.status_changes.filter(subject="assignment").latest("pk").reason == "vetting lapsed"
+
+
+def test_a_volunteer_still_vetted_accepts_a_task_that_needs_vetting(
+    citizen, community, home_visit, coordinator
+):
+    volunteer = make_volunteer("vetted", community, [home_visit], LADEUZEPLEIN)
+    vet(volunteer, coordinator)
+    help_request = post_request(citizen, community, home_visit)
+    proposal = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.5)
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    help_request.refresh_from_db()
+    assert help_request.status == "accepted"

@@ -11,7 +11,7 @@ from matching.services import propose_assignments
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, AuditEntry, Community
 from notifications.models import OutgoingMessage
-from tests.conftest import KESSEL_LO, LADEUZEPLEIN, make_volunteer, offer_of, post_request
+from tests.conftest import KESSEL_LO, LADEUZEPLEIN, make_volunteer, offer_of, post_request, sign_in
 
 
 def close_sign_ups(community, coordinator) -> Community:
@@ -113,7 +113,7 @@ def test_the_inbox_tells_a_waiting_volunteer_where_they_stand_instead_of_idle_ad
     close_sign_ups(community, coordinator)
     make_volunteer("first", community, [shopping], KESSEL_LO)
     newcomer = make_volunteer("newcomer", community, [shopping], LADEUZEPLEIN)
-    client.force_login(newcomer)
+    sign_in(client, newcomer)
 
     page = client.get(reverse("inbox")).content.decode()
 
@@ -135,7 +135,7 @@ def test_coordinators_see_why_a_waiting_volunteer_was_not_chosen(community, coor
 def test_the_coordinators_page_closes_sign_ups_and_lets_the_chosen_in(
     client, community, coordinator, shopping
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(reverse("coordinator-waiting-list-switch"), {"on": "1"}, follow=True)
     assert "New volunteers now join the waiting list." in response.content.decode()
     first = make_volunteer("first", community, [shopping], LADEUZEPLEIN)
@@ -157,7 +157,7 @@ def test_letting_in_a_number_that_is_no_number_is_refused_at_the_field(
 ):
     close_sign_ups(community, coordinator)
     first = make_volunteer("first", community, [shopping], LADEUZEPLEIN)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(reverse("coordinator-waiting-list-let-in"), {"how_many": "0"})
     assert response.status_code == 400
     assert "Ensure this value is greater than or equal to 1" in response.content.decode()

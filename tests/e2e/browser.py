@@ -134,9 +134,52 @@ def dump_live_servers_threads() -> None:
     time.sleep(1)
 
 
-def log_in(driver: webdriver.Chrome, base_url: str, username: str, password: str) -> None:
+def log_in(
+    driver: webdriver.Chrome, base_url: str, username: str, password: str, *, second_step: bool = True
+) -> None:
+    """The login form; for a coordinator, referrer or staff member then the second step, with
+    the code an authenticator app computes from the known secret they are enrolled with."""
+    from mutualaid.accounts.models import User
+    from mutualaid.accounts.two_factor import role_requires_two_factor
+    from tests.conftest import enrol
+
+    person = User.objects.get(username=username)
+    needs_a_code = role_requires_two_factor(person)
+    if needs_a_code:
+        enrol(person)  # their phone's app, set up with the known secret
     driver.get(f"{base_url}/accounts/login/")
     driver.find_element(By.NAME, "username").send_keys(username)
     driver.find_element(By.NAME, "password").send_keys(password)
     driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
     wait_for_text(driver, "Log out")
+    if needs_a_code and second_step:
+        type_one_time_code(driver, person)
+
+
+def set_up_authenticator(driver: webdriver.Chrome) -> list[str]:
+    """On the enrolment page, what someone without a camera does: type the key the page shows
+    into their app, then the app's code. The recovery codes shown next."""
+    import base64
+
+    from django_otp.oath import TOTP
+
+    WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.ID, "secret-key"))
+    typed = driver.find_element(By.ID, "secret-key").text.replace(" ", "")
+    key = base64.b32decode(typed + "=" * (-len(typed) % 8))
+    driver.find_element(By.NAME, "otp_token").send_keys(f"{TOTP(key).token():06d}")
+    driver.find_element(By.CSS_SELECTOR, "main form[method=post] button[type=submit]").click()
+    wait_for_text(driver, "Keep these codes somewhere safe")
+    return [item.text for item in driver.find_elements(By.CSS_SELECTOR, ".recovery-codes code")]
+
+
+def type_one_time_code(driver: webdriver.Chrome, person) -> None:
+    """On the code page: type what the person's authenticator shows now, and go on."""
+    from tests.conftest import one_time_code
+
+    WebDriverWait(driver, 15).until(lambda d: "/accounts/two-factor/verify/" in d.current_url)
+    field = driver.find_element(By.NAME, "otp_token")
+    field.send_keys(one_time_code(person))
+    field.find_element(By.XPATH, "./ancestor::form").find_element(
+        By.CSS_SELECTOR, "button[type=submit]"
+    ).click()
+    WebDriverWait(driver, 15).until(lambda d: "/accounts/two-factor/" not in d.current_url)

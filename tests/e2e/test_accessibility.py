@@ -65,6 +65,8 @@ ROLES = {
     "idle volunteer": "an",
     "coordinator": "coordinator",
     "referrer": "dr.janssens@example.org",
+    # Signed in with the password only: the second step's page.
+    "coordinator before the code": "coordinator",
 }
 
 # The live server is forked when the class starts: the settings it must run with (no map
@@ -231,6 +233,22 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
             help_request=self.weekly_request, volunteer=self.volunteer, km=0.7
         )
         assignment_accept_every_week(assignment=self.weekly_task, volunteer=self.volunteer)
+        # A task for two: Jan is coming, a second volunteer is still looked for.
+        self.team_request = services.help_request_create(
+            community=community,
+            requester=self.citizen,
+            created_by=self.citizen,
+            category=shopping,
+            description="Carry a wardrobe upstairs.",
+            urgency=1,
+            location=NAAMSESTRAAT,
+            any_time=True,
+            people_needed=2,
+        )
+        self.team_task = services.assignment_propose(
+            help_request=self.team_request, volunteer=self.volunteer, km=0.9
+        )
+        services.assignment_accept(assignment=self.team_task, volunteer=self.volunteer)
 
         # Someone who phoned in: their request is proposed to the volunteer.
         self.phone_request = services.help_request_create(
@@ -393,6 +411,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("request detail (done, an expense to confirm)", f"/requests/{self.done_request.pk}/", None),
                 ("request detail (weekly)", f"/requests/{self.weekly_request.pk}/", None),
                 ("cancelling weekly help", f"/requests/{self.weekly_request.pk}/series/cancel/", None),
+                ("request detail (1 of 2 volunteers found)", f"/requests/{self.team_request.pk}/", None),
                 ("new times for a request", f"/requests/{self.expired_request.pk}/edit/", None),
                 ("report a concern", f"/requests/{self.accepted_request.pk}/concern/", None),
                 (
@@ -418,11 +437,17 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 ("task detail (accepted)", f"/volunteer/tasks/{self.accepted_task.pk}/", None),
                 ("task detail (done, with an expense)", f"/volunteer/tasks/{self.done_task.pk}/", None),
                 ("task detail (every week)", f"/volunteer/tasks/{self.weekly_task.pk}/", None),
+                ("task detail (one of a team)", f"/volunteer/tasks/{self.team_task.pk}/", None),
                 ("report a concern", f"/volunteer/tasks/{self.accepted_task.pk}/concern/", None),
                 account,
             ]
         if role == "idle volunteer":
             return [("inbox (why no proposal)", "/volunteer/inbox/", None)]
+        if role == "coordinator before the code":
+            return [
+                ("one-time code", "/accounts/two-factor/verify/", None),
+                ("one-time code with errors", "/accounts/two-factor/verify/", submit_main_form),
+            ]
         if role == "referrer":
             return [
                 ("home", "/", None),
@@ -450,6 +475,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 None,
             ),
             ("coordinator request (weekly)", f"/coordinator/requests/{self.weekly_request.pk}/", None),
+            ("coordinator request (1 of 2 found)", f"/coordinator/requests/{self.team_request.pk}/", None),
             ("messages", "/coordinator/messages/", None),
             ("messages with errors", "/coordinator/messages/", submit_main_form),
             ("our look", "/coordinator/identity/", None),
@@ -486,6 +512,10 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
                 submit_main_form,
             ),
             ("a suspended volunteer", f"/coordinator/volunteers/{self.suspended.pk}/suspend/", None),
+            ("two-step sign-in of the team", "/coordinator/two-factor/", None),
+            ("setting up two-step sign-in", "/accounts/two-factor/enrol/", None),
+            ("setting up two-step sign-in with errors", "/accounts/two-factor/enrol/", submit_main_form),
+            ("recovery codes", "/accounts/two-factor/recovery-codes/", None),
             transparency,
         ]
 
@@ -494,7 +524,13 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
         driver = new_browser()
         try:
             if username:
-                log_in(driver, self.live_server_url, username, PASSWORD)
+                log_in(
+                    driver,
+                    self.live_server_url,
+                    username,
+                    PASSWORD,
+                    second_step=role != "coordinator before the code",
+                )
             else:
                 driver.get(self.live_server_url)
             for width in WIDTHS:
@@ -575,6 +611,9 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
 
     def test_every_main_page_passes_axe_for_referrers_in_every_language(self) -> None:
         self.sweep_role("referrer")
+
+    def test_the_second_step_of_signing_in_passes_axe_in_every_language(self) -> None:
+        self.sweep_role("coordinator before the code")
 
     def test_live_updates_are_announced_politely_and_never_move_the_focus(self) -> None:
         base = self.live_server_url

@@ -16,7 +16,7 @@ from mutualaid.aid import services
 from mutualaid.aid.models import Category, Community, HelpRequest
 from notifications.models import OutgoingMessage
 from tests.conftest import LADEUZEPLEIN, PASSWORD, make_user, make_volunteer
-from tests.e2e.browser import log_in, new_browser, wait_for_text
+from tests.e2e.browser import log_in, new_browser, set_up_authenticator, wait_for_text
 from tests.e2e.test_accessibility import LIVE_SERVER_SETTINGS
 
 REFERRER_PASSWORD = "the-gp-practice-password-3"
@@ -74,6 +74,10 @@ class ReferrerFlowTests(ChannelsLiveServerTestCase):
         referrer.find_element(By.NAME, "password2").send_keys(REFERRER_PASSWORD)
         submit(referrer)
         wait_for_text(referrer, "Welcome")
+        # Referrers see neighbours' details: they set up two-step sign-in before anything else.
+        assert len(set_up_authenticator(referrer)) == 10
+        referrer.find_element(By.LINK_TEXT, "I have kept them: continue").click()
+        wait_for_text(referrer, "Ask for help for a neighbour")
         assert referrer.current_url == f"{url}/referrals/"
 
         # ...files a request for a neighbour: refused without the consent box, then filed.

@@ -12,7 +12,7 @@ from matching import explain
 from matching.services import propose_assignments
 from mutualaid.aid import services
 from mutualaid.aid.models import Category
-from tests.conftest import KESSEL_LO, LADEUZEPLEIN, make_volunteer, offer_of, post_request
+from tests.conftest import KESSEL_LO, LADEUZEPLEIN, make_volunteer, offer_of, post_request, sign_in
 
 TOMORROW_MORNING_SLOT = (timezone.localdate() + dt.timedelta(days=1)).weekday() * 3
 
@@ -84,7 +84,7 @@ def test_a_paused_volunteer_is_told_to_resume(citizen, community, shopping, volu
 def test_an_idle_volunteers_inbox_says_why_and_what_would_help(client, citizen, community, shopping):
     volunteer = make_volunteer("near-only", community, [shopping], KESSEL_LO, max_km=1.0)
     post_request(citizen, community, shopping)
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     page = client.get(reverse("inbox")).content.decode()
     assert "Why no proposal yet" in page and "widen your radius" in page
 
@@ -92,13 +92,13 @@ def test_an_idle_volunteers_inbox_says_why_and_what_would_help(client, citizen, 
 def test_the_inbox_advice_is_in_the_volunteers_language(client, citizen, community, shopping):
     volunteer = make_volunteer("near-only", community, [shopping], KESSEL_LO, max_km=1.0)
     post_request(citizen, community, shopping)
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     page = client.get(reverse("inbox"), headers={"accept-language": "nl"}).content.decode()
     assert "Waarom nog geen voorstel" in page
 
 
 def test_a_volunteer_with_a_proposal_gets_no_idle_advice(client, proposal, volunteer):
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     assert "Why no proposal yet" not in client.get(reverse("inbox")).content.decode()
 
 
@@ -119,7 +119,7 @@ def test_the_coordinators_table_shows_each_volunteers_load_and_why_not_chosen(
         assert "nearer" in rows[second_volunteer].why
     else:
         assert rows[volunteer].reason == explain.NEXT_RUN
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = client.get(reverse("coordinator-request", args=[help_request.pk])).content.decode()
     assert "Why not chosen" in page and "Proposals waiting" in page
     assert "At capacity: 1 of 1 tasks" in page

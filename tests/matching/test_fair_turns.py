@@ -43,6 +43,9 @@ def fair_turn_settings(settings):
     settings.MATCHING_FAIR_TURN_KM_PER_TASK = 0.5
     settings.MATCHING_FAIR_TURN_DAYS = 14
     settings.MATCHING_FAIR_TURN_MAX_KM = 2.0
+    # Fair turns alone: here the busy volunteer's earlier task was for the same citizen, which
+    # would make them the citizen's preferred volunteer (tests/matching/test_continuity.py).
+    settings.MATCHING_CONTINUITY_BONUS_KM = 0.0
 
 
 def test_of_two_volunteers_at_nearly_equal_distance_the_one_with_recent_tasks_loses(

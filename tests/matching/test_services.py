@@ -28,6 +28,7 @@ from tests.conftest import (
     make_volunteer,
     offer_of,
     post_request,
+    sign_in,
 )
 
 
@@ -346,7 +347,7 @@ def test_a_missing_kind_of_help_stays_no_skill_even_when_a_language_is_asked(cit
 def test_run_matching_now_is_recorded_as_the_coordinators_run(client, coordinator, help_request, volunteer):
     run_due_matching()  # the request's own trigger: an automatic run
     services.assignment_decline(assignment=proposals_of(volunteer)[0], volunteer=volunteer)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
 
     client.post(reverse("dashboard-match"), {"community": "leuven"})
     run_due_matching()

@@ -18,7 +18,7 @@ from mutualaid.aid.personal_data import account_delete, personal_data_purge
 from mutualaid.aid.states import RequestStatus
 from notifications.models import OutgoingMessage
 from notifications.outbox import send_pending_messages
-from tests.conftest import make_user, post_request
+from tests.conftest import make_user, post_request, sign_in
 from tests.web.test_coordination import intake_data
 
 convert_phones = importlib.import_module("mutualaid.accounts.migrations.0004_convert_phone_numbers_to_e164")
@@ -37,7 +37,7 @@ def details(user: User, **changes) -> dict:
 
 
 def test_a_person_chooses_texts_on_my_account_with_a_mobile_number(client, citizen):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     page = client.get(reverse("account")).text
     assert 'name="sms_notifications"' in page
     response = client.post(
@@ -49,7 +49,7 @@ def test_a_person_chooses_texts_on_my_account_with_a_mobile_number(client, citiz
 
 
 def test_texts_need_a_mobile_number_and_a_bad_number_is_refused_next_to_its_field(client, citizen):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     landline = client.post(reverse("account"), details(citizen, phone="016 23 45 67", sms_notifications="on"))
     assert landline.status_code == 200 and "Give a mobile number first" in landline.text
     garbage = client.post(reverse("account"), details(citizen, phone="call me maybe"))
@@ -59,7 +59,7 @@ def test_texts_need_a_mobile_number_and_a_bad_number_is_refused_next_to_its_fiel
 
 
 def test_the_phone_intake_sets_texts_for_a_caller_with_a_mobile_only(client, coordinator, shopping):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     refused = client.post(
         reverse("coordinator-intake"),
         intake_data(shopping) | {"contact_phone": "016 23 45 67", "text_caller": "on"},
@@ -91,7 +91,7 @@ def test_old_phone_numbers_are_converted_and_unreadable_ones_kept_for_a_coordina
     unreadable.refresh_from_db()
     assert readable.phone.as_e164 == "+32470123456" and readable.phone_to_check == ""
     assert not unreadable.phone and unreadable.phone_to_check == "ask the neighbour"
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     dashboard = client.get(reverse("dashboard")).text
     assert "phone number could not be read" in dashboard and "?phone_to_check=yes" in dashboard
 
@@ -104,7 +104,7 @@ def test_coordinators_see_per_request_what_was_sent_on_which_channel_and_its_out
     volunteer.save()
     services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
     send_pending_messages()
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = client.get(reverse("coordinator-request", args=[help_request.pk])).text
     assert 'data-message-channel="email"' in page and 'data-message-channel="sms"' in page
     assert page.count(">sent") >= 1 or "waiting to be sent" in page
@@ -118,7 +118,7 @@ def test_texts_are_in_the_export_and_go_with_the_account_and_the_purge(
     help_request = post_request(citizen, community, shopping)
     proposal = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
-    client.force_login(citizen)
+    sign_in(client, citizen)
     exported = json.loads(client.get(reverse("account-data")).content)
     assert exported["account"]["sms_notifications"] is True
     assert "sms" in [message["channel"] for message in exported["emails"]]

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from mutualaid.aid import services
 from mutualaid.asgi import application
-from tests.conftest import make_user, post_request
+from tests.conftest import make_user, post_request, sign_in
 from tests.web.test_admin import admin_form_data
 
 # Transactional: the services' events leave on a real commit, as in production.
@@ -28,7 +28,7 @@ def cookie_of(client: Client) -> bytes:
 
 def session_cookie(user) -> bytes:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return cookie_of(client)
 
 
@@ -389,7 +389,7 @@ async def test_a_dashboard_change_reaches_the_communitys_coordinators_only(
 async def signed_in_socket(person) -> tuple[Client, WebsocketCommunicator]:
     """A browser's session (the client) and the socket its page opened with it."""
     client = Client()
-    await sync_to_async(client.force_login)(person)
+    await sync_to_async(sign_in)(client, person)
     socket, connected = await connect(cookie=cookie_of(client))
     assert connected
     return client, socket
@@ -444,7 +444,7 @@ async def test_a_coordinator_whose_role_is_taken_away_stops_hearing_the_communit
     assert connected
     superuser = await sync_to_async(make_user)("root", community, is_superuser=True, is_staff=True)
     admin = Client()
-    await sync_to_async(admin.force_login)(superuser)
+    await sync_to_async(sign_in)(admin, superuser)
     url = reverse("admin:accounts_user_change", args=[coordinator.pk])
     data = admin_form_data(await sync_to_async(admin.get)(url))
     data.pop("is_coordinator")

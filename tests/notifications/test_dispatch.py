@@ -14,6 +14,7 @@ from notifications.channels import CHANNELS
 from notifications.dispatch import TaskChange, notices
 from notifications.kinds import ChangeKind
 from notifications.models import OutgoingMessage
+from tests.conftest import sign_in
 
 
 def test_every_channel_module_has_what_the_outbox_and_the_dispatcher_call():
@@ -24,7 +25,7 @@ def test_every_channel_module_has_what_the_outbox_and_the_dispatcher_call():
 
 
 @pytest.mark.parametrize("kind", list(ChangeKind))
-def test_only_proposals_acceptances_completions_thanks_and_follow_ups_reach_people_off_the_site(
+def test_only_proposals_acceptances_completions_thanks_follow_ups_and_short_teams_reach_people_off_the_site(
     kind, help_request, volunteer, coordinator
 ):
     told = notices(TaskChange(help_request, kind, [volunteer.pk]), [volunteer])
@@ -37,6 +38,10 @@ def test_only_proposals_acceptances_completions_thanks_and_follow_ups_reach_peop
     elif kind in (ChangeKind.NOT_HELPED, ChangeKind.EXPENSE_DISPUTED):
         # Something to follow up: the community's coordinators, never the volunteer.
         assert [notice.recipient for notice in told] == [coordinator]
+    elif kind == ChangeKind.SHORT_STAFFED:
+        # A task still short of volunteers: its requester and the coordinators, no volunteer.
+        assert told[0].recipient == help_request.requester
+        assert all(notice.to_coordinator and notice.recipient.is_coordinator for notice in told[1:])
     else:
         assert told == []
 
@@ -56,7 +61,7 @@ def test_each_person_hears_on_the_channels_they_chose(help_request, volunteer):
 
 
 def test_the_page_script_reads_the_task_kinds_and_event_types_from_the_server(client, citizen):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     page = client.get(reverse("my-requests")).text
     data = json.loads(
         re.search(r'<script id="change-kinds" type="application/json">(.*?)</script>', page).group(1)

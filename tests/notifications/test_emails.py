@@ -13,7 +13,7 @@ from mutualaid.aid import services
 from notifications.models import OutgoingMessage
 from notifications.outbox import MAX_ATTEMPTS, failed_recently, retry_delay
 from notifications.outbox import send_pending_messages as send_pending_emails
-from tests.conftest import LADEUZEPLEIN, make_volunteer, post_request
+from tests.conftest import LADEUZEPLEIN, make_volunteer, post_request, sign_in
 
 
 @pytest.fixture(autouse=True)
@@ -230,7 +230,7 @@ def test_the_dashboard_tells_coordinators_when_messages_keep_failing(
     for _ in range(MAX_ATTEMPTS):
         send_pending_emails(now=moment)
         moment += dt.timedelta(hours=2)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
 
     page = client.get("/coordinator/").content.decode()
 

@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 
 from mutualaid.aid import services
 from mutualaid.aid.models import Category, Community
-from tests.conftest import LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request
+from tests.conftest import LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request, sign_in
 from tests.e2e.browser import (
     log_in,
     new_browser,
@@ -27,7 +27,7 @@ LIVE_REFRESH = {"HTTP_X_LIVE_REFRESH": "1"}  # the header live.js sends with its
 
 
 def test_a_live_refresh_leaves_the_persons_messages_for_the_page_they_open(client, citizen, help_request):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     client.post(f"/requests/{help_request.pk}/cancel/", {"reason": ""})  # "Your request is cancelled."
     # Another tab's page hears the change and fetches itself before this tab's redirect lands.
     in_the_background = client.get(f"/requests/{help_request.pk}/", **LIVE_REFRESH)
@@ -37,11 +37,11 @@ def test_a_live_refresh_leaves_the_persons_messages_for_the_page_they_open(clien
 
 def test_coordinator_pages_follow_the_community_they_show(client, coordinator, other_community, help_request):
     """A superuser's socket joins a community's group only when the page names it."""
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = client.get(f"/coordinator/requests/{help_request.pk}/").content.decode()
     assert '<div data-live-region data-live-community="leuven">' in page
     superuser = make_user("root", None, is_superuser=True, is_staff=True)
-    client.force_login(superuser)
+    sign_in(client, superuser)
     page = client.get("/coordinator/callbacks/?community=herent").content.decode()
     assert 'data-live-region data-live-community="herent"' in page
     page = client.get(f"/coordinator/requests/{help_request.pk}/").content.decode()
@@ -65,10 +65,10 @@ def live_region(page: str) -> str:
 def test_the_pages_history_updates_in_place_too(client, citizen, volunteer, proposal, help_request):
     """The request's history and the inbox's earlier tasks are in the part a refresh swaps."""
     services.assignment_decline(assignment=proposal, volunteer=volunteer, reason="away")
-    client.force_login(citizen)
+    sign_in(client, citizen)
     region = live_region(client.get(f"/requests/{help_request.pk}/", **LIVE_REFRESH).content.decode())
     assert "History" in region and "the volunteer could not help" in region
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     region = live_region(client.get("/volunteer/inbox/", **LIVE_REFRESH).content.decode())
     assert "Earlier" in region and "Shopping: Declined" in region
 

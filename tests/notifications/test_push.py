@@ -16,7 +16,7 @@ from mutualaid.aid.personal_data import account_delete, personal_data_export
 from notifications.management.commands.generate_vapid_keys import new_vapid_keys
 from notifications.models import OutgoingMessage, PushSubscription
 from notifications.outbox import send_pending_messages
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_in
 from tests.notifications.push_service import BrowserKeys, LocalPushService, decrypt, verify_vapid
 
 VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY = new_vapid_keys()
@@ -342,7 +342,7 @@ def test_a_person_keeps_at_most_ten_browsers(volunteer):
 @pytest.mark.parametrize("name", ["push-subscribe", "push-unsubscribe"])
 def test_a_form_post_instead_of_json_gets_a_reason_not_a_server_error(client, volunteer, name, settings):
     settings.VAPID_PUBLIC_KEY, settings.VAPID_PRIVATE_KEY = "public", "private"
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
 
     response = client.post(reverse(name), {"endpoint": "https://push.example.org/x"})
 

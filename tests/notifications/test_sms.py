@@ -14,7 +14,7 @@ from mutualaid.aid.models import Urgency
 from notifications.channels.sms import CAP_REASON, QUIET_REASON, quiet_hours_end
 from notifications.models import OutgoingMessage
 from notifications.outbox import send_pending_messages, waiting_for_daily_cap
-from tests.conftest import LADEUZEPLEIN, make_volunteer, post_request
+from tests.conftest import LADEUZEPLEIN, make_volunteer, post_request, sign_in
 from tests.notifications.twilio_stand_in import TwilioStandIn
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -130,7 +130,7 @@ def test_past_the_daily_cap_texts_wait_for_tomorrow_and_coordinators_see_it(
     assert len(waiting) == 1 and waiting[0].last_error.startswith(CAP_REASON)
     assert waiting[0].next_attempt_at == NEXT_MORNING
     assert waiting_for_daily_cap(community_id=community.pk) == 1
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = client.get(reverse("dashboard")).text
     assert "1 text message waits for tomorrow" in page
 

@@ -29,7 +29,7 @@ from django.test import Client
 from websockets.asyncio.client import connect
 
 from mutualaid.aid import services
-from tests.conftest import post_request
+from tests.conftest import post_request, sign_in
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -124,7 +124,7 @@ def wait_until_listening(workers: list[DaphneWorker]) -> None:
 
 def session_cookie(user) -> str:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 

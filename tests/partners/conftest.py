@@ -13,7 +13,7 @@ from mutualaid.accounts.models import User
 from mutualaid.aid.models import HelpRequest
 from mutualaid.partners import referrals
 from notifications.models import OutgoingMessage
-from tests.conftest import NAAMSESTRAAT, PASSWORD
+from tests.conftest import NAAMSESTRAAT, PASSWORD, sign_in
 
 
 def invite(organisation, coordinator, email="dr.janssens@example.org") -> str:
@@ -67,5 +67,5 @@ def refer(user: User, shopping, *, name="Mrs Refsen", consent=True) -> HelpReque
 
 def signed_in(user: User) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client

@@ -13,7 +13,7 @@ from django.utils import timezone
 from matching.services import propose_assignments
 from mutualaid.aid.models import AuditEntry, HelpRequest
 from mutualaid.partners import services
-from tests.conftest import post_request
+from tests.conftest import post_request, sign_in
 
 BASE = "/api/v1"
 
@@ -55,7 +55,7 @@ def test_create_list_read_cancel(api, community, volunteer, coordinator):
     assert help_request.contact_name == "Maria De Smet"
 
     coordinators_page = Client()
-    coordinators_page.force_login(coordinator)
+    sign_in(coordinators_page, coordinator)
     page = coordinators_page.get(f"/coordinator/requests/{body['id']}/").content.decode()
     assert "Maria De Smet" in page and "through Leuven 311" in page
 
@@ -105,6 +105,8 @@ def test_categories_and_figures(api, community):
         ({"when": ["tomorrow"]}, 400),
         ({"urgency": 7}, 400),
         ({"description": "x" * 5000}, 400),
+        ({"volunteers": 0}, 400),
+        ({"volunteers": 7}, 400),
     ],
 )
 def test_bad_input_is_400_with_an_error_code(api, changes, status):
@@ -116,7 +118,7 @@ def test_bad_input_is_400_with_an_error_code(api, changes, status):
 
 def test_no_key_a_bad_key_or_a_session_is_401(api, community, coordinator):
     session = Client()
-    session.force_login(coordinator)
+    sign_in(session, coordinator)
     for client in (Client(), Client(HTTP_AUTHORIZATION="Bearer mak_nope"), session):
         response = client.get(f"{BASE}/requests")
         assert response.status_code == 401
@@ -174,3 +176,9 @@ def test_an_idempotency_key_of_the_wrong_shape_is_a_400_with_a_reason(api):
     bad = api.post(f"{BASE}/requests", NEW, content_type="application/json", headers={"Idempotency-Key": "x"})
     assert bad.status_code == 400 and "Idempotency-Key" in bad.json()["detail"]
     assert not HelpRequest.objects.exists()
+
+
+def test_a_partner_asks_for_several_volunteers(api):
+    response = create(api, volunteers=3)
+    assert response.status_code == 201, response.content
+    assert HelpRequest.objects.get(pk=int(response.json()["id"])).people_needed == 3

@@ -15,7 +15,7 @@ from mutualaid.aid.states import RequestStatus
 from mutualaid.partners import referrals
 from mutualaid.partners import services as partner_services
 from mutualaid.partners.models import Referral
-from tests.conftest import NAAMSESTRAAT, make_volunteer
+from tests.conftest import NAAMSESTRAAT, make_volunteer, sign_in
 from tests.partners.conftest import join, refer
 
 BASE = "/api/v1"
@@ -33,7 +33,7 @@ NEW = {
 def browser(user) -> Client:
     """A browser signed in as the user, with Django's CSRF checks on (as in real life)."""
     client = Client(enforce_csrf_checks=True)
-    client.force_login(user)
+    sign_in(client, user)
     client.get(reverse("account"))  # a page with a form: sets the csrftoken cookie
     return client
 

@@ -13,6 +13,7 @@ from mutualaid.aid.models import AuditEntry
 from mutualaid.partners import services
 from mutualaid.partners.management.commands.api_key import Command
 from mutualaid.partners.models import ApiKey, PartnerOrganisation
+from tests.conftest import sign_in
 
 
 def run_command(*argv: str) -> tuple[int, str, str]:
@@ -93,7 +94,7 @@ def test_use_is_noted_in_last_used_at(community):
 
 def test_coordinator_page_shows_a_new_key_once_then_only_its_prefix(coordinator, community):
     client = Client()
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = client.post(reverse("coordinator-api-keys"), {"organisation": "Leuven 311"})
     assert page.status_code == 200
     key = ApiKey.objects.get()
@@ -114,7 +115,7 @@ def test_another_communitys_coordinator_cannot_revoke(community, outsider_coordi
     organisation = services.organisation_get_or_create(community=community, name="Leuven 311")
     key, _token = services.api_key_create(organisation=organisation, created_by=None)
     client = Client()
-    client.force_login(outsider_coordinator)
+    sign_in(client, outsider_coordinator)
     assert client.post(reverse("coordinator-api-key-revoke", args=[key.pk])).status_code == 404
     key.refresh_from_db()
     assert key.revoked_at is None
@@ -124,5 +125,5 @@ def test_another_communitys_coordinator_cannot_revoke(community, outsider_coordi
 @pytest.mark.parametrize("persona", ["citizen", "volunteer"])
 def test_only_coordinators_see_the_page(request, persona):
     client = Client()
-    client.force_login(request.getfixturevalue(persona))
+    sign_in(client, request.getfixturevalue(persona))
     assert client.get(reverse("coordinator-api-keys")).status_code == 404

@@ -121,7 +121,7 @@ def test_a_request_filed_like_fixmystreet_is_proposed_by_matching_and_read_back(
     assert all(service["type"] == "realtime" and service["group"] for service in services_offered)
     definition = fms.get_service_meta_info("shopping")
     codes = {attribute.findtext("code"): attribute for attribute in definition.iter("attribute")}
-    assert set(codes) == {"urgency", "language", "when", "people", "consent"}
+    assert set(codes) == {"urgency", "language", "when", "people", "volunteers", "consent"}
     assert codes["consent"].findtext("required") == "true"
     assert [value.findtext("key") for value in codes["consent"].iter("value")] == ["yes"]
 
@@ -133,6 +133,7 @@ def test_a_request_filed_like_fixmystreet_is_proposed_by_matching_and_read_back(
     assert help_request.requester is None and help_request.created_by == organisation.system_user
     assert (help_request.contact_name, help_request.contact_phone) == ("Maria De Smet", "+32470556677")
     assert help_request.any_time and help_request.urgency == 2 and "(People: 2)" in help_request.description
+    assert help_request.people_needed == 1  # no `volunteers` attribute: one
     assert AuditEntry.objects.filter(
         action="api_request_create", subject=f"help_request:{request_id}"
     ).exists()
@@ -283,6 +284,7 @@ def test_errors_are_the_specs_list_with_the_right_codes(api_key, client, other_c
         (post(client, api_key, fmt, **{"attribute[urgency]": "9"}), 400),
         (post(client, api_key, fmt, **{"attribute[when]": "someday"}), 400),
         (post(client, api_key, fmt, **{"attribute[people]": "-1"}), 400),
+        (post(client, api_key, fmt, **{"attribute[volunteers]": "7"}), 400),
         (client.put(f"{BASE}/requests.{fmt}"), 405),
         (
             client.get(

@@ -16,7 +16,7 @@ from mutualaid.aid.states import AssignmentStatus, RequestStatus
 from mutualaid.partners import referrals
 from mutualaid.partners import services as partner_services
 from mutualaid.partners.models import ApiKey, PartnerOrganisation, Referral
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_in
 from tests.partners.conftest import join, refer, signed_in
 
 
@@ -236,7 +236,7 @@ def test_the_admin_lists_a_coordinators_own_partners_read_only(
         organisation=practice, email="later@example.org", invited_by=coordinator, language="en"
     )
     grant_coordinator_admin(coordinator)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
 
     listed = client.get(reverse(f"admin:partners_{model}_changelist"))
 
@@ -258,7 +258,7 @@ def test_the_admin_lists_a_coordinators_own_partners_read_only(
 
 def test_another_communitys_referral_is_not_found_in_the_admin(client, coordinator, herent_referral):
     grant_coordinator_admin(coordinator)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     referral = Referral.objects.get(help_request=herent_referral)
 
     response = client.get(reverse("admin:partners_referral_change", args=[referral.pk]))

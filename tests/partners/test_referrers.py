@@ -19,7 +19,7 @@ from mutualaid.partners import referrals
 from mutualaid.partners import services as partner_services
 from mutualaid.partners.models import Referral, ReferrerInvitation
 from notifications.models import OutgoingMessage
-from tests.conftest import NAAMSESTRAAT, PASSWORD
+from tests.conftest import NAAMSESTRAAT, PASSWORD, sign_in
 from tests.partners.conftest import invite, join, refer, signed_in
 
 NEW_PASSWORD = "a-referrers-long-password-7"
@@ -116,8 +116,12 @@ def test_the_invitation_page_sets_name_and_password_and_signs_the_referrer_in(pr
         {"first_name": "Ann", "last_name": "Janssens", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
     )
     assert response.status_code == 302 and response.url == reverse("referrals")
-    assert client.get(reverse("referrals")).status_code == 200
+    # Referrers see their neighbours' details: setting up two-step sign-in comes first.
+    response = client.get(reverse("referrals"))
+    assert response.status_code == 302 and response.url.startswith(reverse("two-factor-enrol"))
     user = User.objects.get(email="dr.janssens@example.org")
+    sign_in(client, user)
+    assert client.get(reverse("referrals")).status_code == 200
     assert user.first_name == "Ann" and user.check_password(NEW_PASSWORD)
 
 

@@ -13,7 +13,7 @@ from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, Category, HelpRequest, StatusChange
 from mutualaid.aid.places import Location
 from mutualaid.aid.states import AssignmentStatus, RequestStatus
-from tests.conftest import NAAMSESTRAAT, PASSWORD, make_user, post_request
+from tests.conftest import NAAMSESTRAAT, PASSWORD, make_user, post_request, sign_in
 
 HERENT = Location(50.9070, 4.6720, "Kerkstraat 1, 3020 Herent", "Herent")
 # What only an accepted volunteer may learn about the citizen (see tests/conftest.py).
@@ -31,7 +31,7 @@ def herent_request(other_community) -> HelpRequest:
 
 
 def page(client, user, name, *args):
-    client.force_login(user)
+    sign_in(client, user)
     return client.get(reverse(name, args=args))
 
 
@@ -141,7 +141,7 @@ def test_a_citizen_sees_the_detail_of_their_own_request(client, citizen, help_re
 def test_another_citizens_request_is_as_missing_as_a_request_that_does_not_exist(
     client, other_citizen, help_request
 ):
-    client.force_login(other_citizen)
+    sign_in(client, other_citizen)
 
     someone_elses = client.get(reverse("request-detail", args=[help_request.pk]))
     missing = client.get(reverse("request-detail", args=[help_request.pk + 1000]))
@@ -152,7 +152,7 @@ def test_another_citizens_request_is_as_missing_as_a_request_that_does_not_exist
 
 def test_a_citizen_cannot_cancel_another_citizens_request(client, other_citizen, proposal):
     before = history(proposal.help_request)
-    client.force_login(other_citizen)
+    sign_in(client, other_citizen)
 
     response = client.post(reverse("request-cancel", args=[proposal.help_request_id]), {"reason": "prank"})
 
@@ -163,7 +163,7 @@ def test_a_citizen_cannot_cancel_another_citizens_request(client, other_citizen,
 
 
 def test_a_citizen_can_cancel_their_own_request(client, citizen, proposal):
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     response = client.post(
         reverse("request-cancel", args=[proposal.help_request_id]), {"reason": "sorted out"}
@@ -184,7 +184,7 @@ def expire_after_its_time(help_request: HelpRequest) -> None:
 
 def test_cancelling_an_expired_request_shows_a_message_instead_of_failing(client, citizen, help_request):
     expire_after_its_time(help_request)
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     asked = client.get(reverse("request-cancel", args=[help_request.pk]))
     response = client.post(reverse("request-cancel", args=[help_request.pk]), follow=True)
@@ -212,14 +212,14 @@ def test_only_its_citizen_or_a_coordinator_can_open_an_expired_request_again(
     assert client.post(reverse("request-edit", args=[help_request.pk]), new_times).status_code == 404
     assert HelpRequest.objects.get(pk=help_request.pk).status == RequestStatus.EXPIRED
 
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.post(reverse("request-edit", args=[help_request.pk]), new_times)
     assert response.status_code == 302
     assert HelpRequest.objects.get(pk=help_request.pk).status == RequestStatus.OPEN
 
 
 def test_cancelling_twice_shows_a_message_instead_of_failing(client, citizen, help_request):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     client.post(reverse("request-cancel", args=[help_request.pk]))
 
     response = client.post(reverse("request-cancel", args=[help_request.pk]), follow=True)
@@ -229,7 +229,7 @@ def test_cancelling_twice_shows_a_message_instead_of_failing(client, citizen, he
 
 
 def test_the_request_history_speaks_the_citizens_language_not_status_codes(client, citizen, proposal):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.get(
         reverse("request-detail", args=[proposal.help_request_id]), headers={"accept-language": "nl"}
     )
@@ -373,7 +373,7 @@ def test_once_a_task_ends_no_channel_shows_its_volunteer_the_exact_place(
                     agreed_by_phone=True,
                 )
                 assert second.status == "accepted"
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     for name, args in (("task-detail", [proposal.pk]), ("inbox", []), ("account-data", [])):
         response = client.get(reverse(name, args=args))
         assert response.status_code == 200
@@ -412,7 +412,7 @@ def test_a_volunteer_cannot_act_on_another_volunteers_task(
         accept(proposal, volunteer)
     status = Assignment.objects.get(pk=proposal.pk).status
     before = history(proposal.help_request)
-    client.force_login(second_volunteer)
+    sign_in(client, second_volunteer)
 
     response = client.post(reverse(action, args=[proposal.pk]), {"reason": "not mine"})
 
@@ -422,7 +422,7 @@ def test_a_volunteer_cannot_act_on_another_volunteers_task(
 
 
 def test_a_citizen_cannot_accept_a_task_proposed_to_a_volunteer(client, citizen, proposal):
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     assert client.post(reverse("task-accept", args=[proposal.pk])).status_code == 404
     assert Assignment.objects.get(pk=proposal.pk).status == AssignmentStatus.PROPOSED
@@ -430,7 +430,7 @@ def test_a_citizen_cannot_accept_a_task_proposed_to_a_volunteer(client, citizen,
 
 def test_accepting_an_expired_proposal_says_so_and_shows_no_address(client, volunteer, proposal):
     Assignment.objects.filter(pk=proposal.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
 
     response = client.post(reverse("task-accept", args=[proposal.pk]), follow=True)
 
@@ -475,7 +475,7 @@ def test_another_communitys_coordinator_does_not_see_the_request(
 def test_a_coordinator_cannot_pick_another_community_on_the_dashboard(
     client, outsider_coordinator, help_request
 ):
-    client.force_login(outsider_coordinator)
+    sign_in(client, outsider_coordinator)
 
     response = client.get(reverse("dashboard"), {"community": "leuven"})
 
@@ -490,7 +490,7 @@ def test_another_communitys_coordinator_gets_404_for_the_request_detail(
 
 
 def test_another_communitys_coordinator_cannot_cancel_the_request(client, outsider_coordinator, help_request):
-    client.force_login(outsider_coordinator)
+    sign_in(client, outsider_coordinator)
 
     response = client.post(reverse("request-cancel", args=[help_request.pk]))
 
@@ -502,7 +502,7 @@ def test_a_coordinator_cannot_run_matching_for_another_community(
     client, outsider_coordinator, community, help_request
 ):
     MatchingQueue.objects.filter(community=community).update(due_at=None)
-    client.force_login(outsider_coordinator)
+    sign_in(client, outsider_coordinator)
 
     client.post(reverse("dashboard-match"), {"community": "leuven"})
 
@@ -520,7 +520,7 @@ def test_a_volunteer_gets_404_on_the_dashboard(client, volunteer):
 
 def test_a_superuser_sees_any_community_by_its_slug(client, other_community, help_request, herent_request):
     root = make_user("root", None, is_superuser=True, is_staff=True)
-    client.force_login(root)
+    sign_in(client, root)
 
     leuven = text_of(client.get(reverse("dashboard"), {"community": "leuven"}))
     herent = text_of(client.get(reverse("dashboard"), {"community": "herent"}))
@@ -539,7 +539,7 @@ def test_the_coordinator_may_open_request_details_of_their_community(client, coo
 
 
 def test_the_coordinator_may_cancel_a_request_of_their_community(client, coordinator, proposal):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
 
     client.post(reverse("request-cancel", args=[proposal.help_request_id]), {"reason": "duplicate"})
 
@@ -551,7 +551,7 @@ def test_the_coordinator_may_cancel_a_request_of_their_community(client, coordin
 
 
 def post_via_the_form(client, citizen, shopping) -> HelpRequest:
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.post(
         reverse("request-create"),
         {
@@ -579,21 +579,21 @@ def test_the_whole_flow_from_posting_to_done(client, citizen, volunteer, shoppin
     assert [window.part_of_day for window in help_request.time_windows.all()] == [0]
 
     assignment = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     accepted = client.post(reverse("task-accept", args=[assignment.pk]))
     assert accepted.status_code == 302
 
-    client.force_login(citizen)
+    sign_in(client, citizen)
     detail = text_of(client.get(reverse("request-detail", args=[help_request.pk])))
     assert "Volunteer Volunteer is coming to help you" in detail
     assert "+32 470 99 88 77" in detail
     assert "Volunteer Volunteer is coming" in text_of(client.get(reverse("my-requests")))
 
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     assert "Citizen Peeters" in text_of(client.get(reverse("task-detail", args=[assignment.pk])))
     client.post(reverse("task-done", args=[assignment.pk]))
 
-    client.force_login(citizen)
+    sign_in(client, citizen)
     detail = client.get(reverse("request-detail", args=[help_request.pk]))
     assert detail.context["help_request"].status == RequestStatus.DONE
     assert "data-request-status>Done</span>" in text_of(detail)
@@ -602,7 +602,7 @@ def test_the_whole_flow_from_posting_to_done(client, citizen, volunteer, shoppin
 def test_the_whole_flow_when_the_volunteer_declines(client, citizen, volunteer, shopping):
     help_request = post_via_the_form(client, citizen, shopping)
     assignment = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
 
     response = client.post(reverse("task-decline", args=[assignment.pk]), {"reason": "Away this week"})
 
@@ -610,7 +610,7 @@ def test_the_whole_flow_when_the_volunteer_declines(client, citizen, volunteer, 
     assert response.url == reverse("inbox")
     assignment.refresh_from_db()
     assert (assignment.status, assignment.decline_reason) == (AssignmentStatus.DECLINED, "Away this week")
-    client.force_login(citizen)
+    sign_in(client, citizen)
     detail = client.get(reverse("request-detail", args=[help_request.pk]))
     assert detail.context["help_request"].status == RequestStatus.OPEN
     assert "We are looking for a volunteer." in text_of(detail)

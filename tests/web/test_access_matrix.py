@@ -40,6 +40,8 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from matching.models import MatchingQueue
 from mutualaid.accounts.models import User
@@ -69,7 +71,16 @@ from mutualaid.partners import referrals
 from mutualaid.partners import services as partner_services
 from mutualaid.partners.models import ApiKey, PartnerOrganisation, Referral, Referrer, ReferrerInvitation
 from notifications.models import OutgoingMessage
-from tests.conftest import KESSEL_LO, LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request
+from tests.conftest import (
+    KESSEL_LO,
+    LADEUZEPLEIN,
+    PASSWORD,
+    enrol,
+    make_user,
+    make_volunteer,
+    post_request,
+    sign_in,
+)
 
 PERSONAS = (
     "anonymous",
@@ -468,6 +479,23 @@ MATRIX: list[tuple[str, str, str, str, str]] = [
     # expired or made-up token joins no one.
     ("referrer-invitation", "I", ALL_200, "302! 302! 302! 302! 302! 302! 302! 302! 302! 302!", "join"),
     ("referrer-invitation", "bad-invitation", ALL_404, ALL_404, "join"),
+    # Two-step sign-in: its pages are for coordinators, referrers and staff (signed in here
+    # with the step done: the code page sends them on, enrolment offers another phone, new
+    # recovery codes replace the old); citizens and volunteers have none. A coordinator resets
+    # a coordinator's or referrer's of their community (audited), never their own.
+    ("two-factor-enrol", "", "L 404 404 404 404 404 200 200 200 200",
+     "L 404 404 404 404 404 302 302 302 302", "empty"),
+    ("two-factor-verify", "", "L 404 404 404 404 404 302 302 302 302",
+     "L 404 404 404 404 404 302 302 302 302", "empty"),
+    ("two-factor-recovery-codes", "", "L 404 404 404 404 404 200 200 200 200",
+     "L 404 404 404 404 404 302! 302! 302! 302!", "empty"),
+    ("coordinator-two-factor", "", "L 404 404 404 404 404 200 200 200 404", LOGIN_THEN_405, "empty"),
+    ("coordinator-two-factor", "?community=leuven", "L 404 404 404 404 404 200 200 200 404",
+     LOGIN_THEN_405, "empty"),
+    ("coordinator-two-factor-reset", "person:referrer", LOGIN_THEN_405,
+     "L 404 404 404 404 404 302! 404 302! 404", "empty"),
+    ("coordinator-two-factor-reset", "person:coordinator_other", LOGIN_THEN_405,
+     "L 404 404 404 404 404 404 404 302! 404", "empty"),
 ]
 # The admin (scoped per community) and the language switch, probed the same way.
 SEPARATE_MATRIX: list[tuple[str, str, str, str, str]] = [
@@ -832,6 +860,10 @@ def database_state() -> tuple:
                 "pk", "active", "paused_until", "standing_volunteer_id"
             )
         ),
+        # Two-step sign-in: confirmed authenticators and recovery codes (a pending enrolment
+        # is no action: showing the enrolment page makes one).
+        list(TOTPDevice.objects.filter(confirmed=True).order_by("pk").values_list("pk", "user_id")),
+        StaticToken.objects.count(),
     )
 
 
@@ -861,7 +893,7 @@ def check_cell(world: World, name: str, target: str, method: str, persona: str, 
         client = Client()
         user = world.people[persona]
         if user is not None:
-            client.force_login(user)
+            sign_in(client, user)
         path = world.path(name, target)
         before = database_state()
         response = client.get(path) if method == "GET" else client.post(path, world.post_data(data_key))
@@ -975,6 +1007,57 @@ def test_every_admin_and_language_cell_and_every_post_without_a_csrf_token(world
     assert not problems, f"{len(problems)} of the cells differ:\n" + "\n".join(problems)
 
 
+# What a session that gave only the password still reaches: the second step itself,
+# signing out, the probes and what browsers fetch on their own.
+OPEN_BEFORE_THE_SECOND_STEP = {
+    "healthz",
+    "readyz",
+    "metrics",
+    "service-worker",
+    "web-manifest",
+    "logout",
+    "two-factor-enrol",
+    "two-factor-verify",
+    "two-factor-recovery-codes",
+}
+
+
+@pytest.mark.slow
+def test_before_the_second_step_coordinators_referrers_and_superusers_are_sent_to_the_code_page(world):
+    """Every URL of the matrix, as each persona who sees others' data, signed in with the
+    password only (their authenticator set up): a 302 to the code page, or for what answers
+    JSON a 403 that says so; never the page."""
+    targets: dict[str, str] = {}
+    for name, target, *_codes in MATRIX + SEPARATE_MATRIX:
+        targets.setdefault(name, target)
+    problems = []
+    for persona in ("coordinator", "coordinator_other", "superuser", "referrer"):
+        user = world.people[persona]
+        enrol(user)
+        client = Client()
+        client.force_login(user)
+        for name, target in targets.items():
+            if name in OPEN_BEFORE_THE_SECOND_STEP:
+                continue
+            path = world.path(name, target)
+            for response in (client.get(path), client.post(path, {})):
+                to_the_code_page = response.status_code == 302 and response.url.startswith(
+                    reverse("two-factor-verify")
+                )
+                told_in_json = (
+                    response.status_code == 403 and response.json().get("error") == "two_factor_required"
+                    if response.get("Content-Type", "").startswith("application/json")
+                    else False
+                )
+                if name == "set_language":  # the language menu works half-way too
+                    to_the_code_page = response.status_code == 302
+                if not (to_the_code_page or told_in_json):
+                    problems.append(
+                        f"{response.request['REQUEST_METHOD']} {path} as {persona}: {response.status_code}"
+                    )
+    assert not problems, "\n".join(problems)
+
+
 def probe_csrf(world) -> tuple[int, list[str]]:
     """Every POST that changes something, sent without the CSRF token: 403, nothing changes."""
     problems, cells = [], 0
@@ -986,7 +1069,7 @@ def probe_csrf(world) -> tuple[int, list[str]]:
             savepoint = transaction.savepoint()
             client = Client(enforce_csrf_checks=True)
             if world.people[persona] is not None:
-                client.force_login(world.people[persona])
+                sign_in(client, world.people[persona])
             before = database_state()
             response = client.post(world.path(name, target), world.post_data(data_key))
             after = database_state()
@@ -1007,7 +1090,7 @@ SOCKET_ORIGIN = (b"origin", b"http://localhost")
 
 def session_cookie(user) -> bytes:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 

@@ -12,7 +12,7 @@ from mutualaid.aid import services
 from mutualaid.aid.demo import _grant_coordinator_admin
 from mutualaid.aid.models import AuditEntry, Category, HelpRequest, StatusChange
 from mutualaid.aid.places import Location
-from tests.conftest import make_user, make_volunteer, offer_of, post_request
+from tests.conftest import make_user, make_volunteer, offer_of, post_request, sign_in
 
 HERENT = Location(50.9070, 4.6720, "Kerkstraat 1, 3020 Herent", "Herent")
 
@@ -37,13 +37,13 @@ def herent_volunteer(other_community, gardening):
 def admin_client(client, coordinator):
     """The Leuven coordinator, logged in to the admin with the demo's permissions."""
     _grant_coordinator_admin(coordinator)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     return client
 
 
 @pytest.fixture
 def superuser_client(client, community):
-    client.force_login(make_user("root", None, is_superuser=True, is_staff=True))
+    sign_in(client, make_user("root", None, is_superuser=True, is_staff=True))
     return client
 
 
@@ -167,7 +167,7 @@ def test_a_coordinators_list_filters_name_only_their_communitys_categories(
 
 
 def test_a_citizen_without_staff_status_cannot_use_the_admin(client, citizen, help_request):
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     response = client.get(reverse("admin:aid_helprequest_changelist"))
 
@@ -388,7 +388,7 @@ def test_only_a_superuser_sets_someone_elses_password_in_the_admin_and_it_is_rec
     citizen.refresh_from_db()
     assert not citizen.check_password(new["password1"])
 
-    client.force_login(make_user("root", None, is_superuser=True, is_staff=True))
+    sign_in(client, make_user("root", None, is_superuser=True, is_staff=True))
     assert client.post(url, new).status_code == 302
     entry = AuditEntry.objects.get(action="admin_set_password")
     assert entry.subject == f"user:{citizen.pk}" and "Another" not in str(entry.after)

@@ -12,7 +12,7 @@ from django.utils import translation
 
 from mutualaid.aid import services
 from mutualaid.aid.models import AuditEntry, TaskExpense, TaskFeedback, Urgency
-from tests.conftest import KESSEL_LO, post_request
+from tests.conftest import KESSEL_LO, post_request, sign_in
 from tests.web.test_dashboard_requests import dashboard, map_data
 
 
@@ -48,7 +48,7 @@ def phoned_in_done(coordinator, community, shopping, volunteer):
 
 
 def test_the_citizen_thanks_the_volunteer_from_their_request_page(client, citizen, help_request, done_task):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     page = client.get(reverse("request-detail", args=[help_request.pk])).text
     assert 'action="' + reverse("request-thank", args=[help_request.pk]) in page
     assert 'formaction="' + reverse("request-not-helped", args=[help_request.pk]) in page
@@ -63,14 +63,14 @@ def test_the_volunteer_sees_the_thanks_on_the_task_and_in_the_inbox(
     client, citizen, volunteer, help_request, done_task
 ):
     services.task_thank(help_request=help_request, actor=citizen, message="You are a star")
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     assert "You are a star" in client.get(reverse("task-detail", args=[done_task.pk])).text
     assert "You are a star" in client.get(reverse("inbox")).text
 
 
 def test_a_second_answer_is_refused_with_a_message(client, citizen, help_request, done_task):
     services.task_thank(help_request=help_request, actor=citizen)
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.post(reverse("request-not-helped", args=[help_request.pk]), {}, follow=True)
     assert "already given" in response.text
     assert TaskFeedback.objects.get().kind == "thanks"
@@ -79,7 +79,7 @@ def test_a_second_answer_is_refused_with_a_message(client, citizen, help_request
 def test_a_coordinator_answers_for_someone_who_phoned_and_sees_it_to_follow_up(
     client, coordinator, phoned_in_done
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = client.get(reverse("coordinator-request", args=[phoned_in_done.pk])).text
     assert reverse("request-not-helped", args=[phoned_in_done.pk]) in page
     response = client.post(
@@ -95,7 +95,7 @@ def test_a_coordinator_answers_for_someone_who_phoned_and_sees_it_to_follow_up(
 def test_a_coordinator_does_not_answer_for_a_citizen_with_an_account(
     client, coordinator, help_request, done_task
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = client.get(reverse("coordinator-request", args=[help_request.pk])).text
     assert 'data-feedback="none"' in page
     assert reverse("request-thank", args=[help_request.pk]) not in page
@@ -108,7 +108,7 @@ def test_the_volunteer_records_an_expense_when_marking_done_and_the_citizen_sees
     shopping.save()
     task = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
     services.assignment_accept(assignment=task, volunteer=volunteer)
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     page = client.get(reverse("task-detail", args=[task.pk])).text
     assert 'name="amount"' in page
     response = client.post(
@@ -118,7 +118,7 @@ def test_the_volunteer_records_an_expense_when_marking_done_and_the_citizen_sees
     assert TaskExpense.objects.get().amount == Decimal("12.50")
     citizen.preferred_language = "nl"
     citizen.save()
-    client.force_login(citizen)
+    sign_in(client, citizen)
     with translation.override("nl"):
         page = client.get(reverse("request-detail", args=[help_request.pk]), HTTP_ACCEPT_LANGUAGE="nl").text
     assert "€\xa012,50" in page or "€&nbsp;12,50" in page
@@ -131,7 +131,7 @@ def test_an_amount_over_the_cap_when_marking_done_is_refused_at_the_field_and_no
     shopping.save()
     task = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
     services.assignment_accept(assignment=task, volunteer=volunteer)
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     response = client.post(reverse("task-done", args=[task.pk]), {"amount": "75"})
     assert response.status_code == 400
     assert "At most" in response.text and 'aria-invalid="true"' in response.text
@@ -141,7 +141,7 @@ def test_an_amount_over_the_cap_when_marking_done_is_refused_at_the_field_and_no
 
 
 def test_the_cap_is_set_on_the_communitys_identity_page_and_audited(client, coordinator, community):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(
         reverse("coordinator-identity"), {"accent_colour": "#0b5394", "expense_cap": "80.00"}
     )
@@ -155,14 +155,14 @@ def test_the_cap_is_set_on_the_communitys_identity_page_and_audited(client, coor
 def test_a_kind_of_help_without_expenses_asks_no_amount(client, volunteer, help_request):
     task = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.7)
     services.assignment_accept(assignment=task, volunteer=volunteer)
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     assert 'name="amount"' not in client.get(reverse("task-detail", args=[task.pk])).text
 
 
 def test_the_volunteer_records_after_marking_done_and_a_bad_amount_stays_in_its_field(
     client, volunteer, done_task
 ):
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     response = client.post(reverse("task-expense", args=[done_task.pk]), {"amount": "twelve"})
     assert response.status_code == 400 and "Give the amount in euros" in response.text
     response = client.post(reverse("task-expense", args=[done_task.pk]), {"amount": "7.10"})
@@ -173,9 +173,9 @@ def test_the_citizen_disputes_and_a_coordinator_settles_from_the_dashboard(
     client, citizen, coordinator, volunteer, help_request, done_task
 ):
     services.expense_record(assignment=done_task, volunteer=volunteer, amount=Decimal("20"))
-    client.force_login(citizen)
+    sign_in(client, citizen)
     client.post(reverse("expense-dispute", args=[help_request.pk]), {"reason": "It was 15."})
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     assert f'data-follow-up="disputed-{help_request.pk}"' in dashboard(client).text
     response = client.post(
         reverse("coordinator-expense-settle", args=[help_request.pk]), {"note": "Agreed on 15."}
@@ -187,7 +187,7 @@ def test_the_citizen_disputes_and_a_coordinator_settles_from_the_dashboard(
 
 def test_the_citizen_confirms_paying_back(client, citizen, volunteer, help_request, done_task):
     services.expense_record(assignment=done_task, volunteer=volunteer, amount=Decimal("20"))
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.post(reverse("expense-repaid", args=[help_request.pk]), follow=True)
     assert "you paid the volunteer back" in response.text
     assert TaskExpense.objects.get().status == "repaid"
@@ -197,7 +197,7 @@ def test_a_settle_note_left_empty_is_refused_with_a_message(
     client, coordinator, volunteer, help_request, done_task
 ):
     services.expense_record(assignment=done_task, volunteer=volunteer, amount=Decimal("20"))
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(reverse("coordinator-expense-settle", args=[help_request.pk]), {}, follow=True)
     assert response.status_code == 200 and TaskExpense.objects.get().status == "recorded"
 
@@ -210,7 +210,7 @@ def test_the_map_shows_the_same_filtered_requests_as_the_list(
 ):
     calm = post_request(citizen, community, shopping)
     urgent = post_request(citizen, community, shopping, urgency=Urgency.TODAY, location=KESSEL_LO)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
 
     def marked(**filters):
         return sorted(point[2] for point in map_data(dashboard(client, **filters))["requests"])
@@ -232,7 +232,7 @@ def test_the_map_shows_every_page_of_the_list_not_only_the_first(
     from mutualaid.aid.request_list import PER_PAGE
 
     numbers = [post_request(citizen, community, shopping).pk for _ in range(PER_PAGE + 2)]
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     assert sorted(point[2] for point in map_data(dashboard(client, page=2))["requests"]) == numbers
 
 

@@ -13,7 +13,7 @@ from matching.services import propose_assignments, run_due_matching
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, CoordinatorMessage, HelpRequest, StatusChange
 from notifications.models import OutgoingMessage
-from tests.conftest import NAAMSESTRAAT, make_user
+from tests.conftest import NAAMSESTRAAT, make_user, sign_in
 
 TOMORROW = timezone.localdate() + dt.timedelta(days=1)
 
@@ -32,7 +32,7 @@ def intake_data(shopping, **overrides) -> dict:
 
 
 def test_a_coordinator_files_a_phoned_in_request_in_one_form(client, coordinator, shopping):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(reverse("coordinator-intake"), intake_data(shopping))
     assert response.status_code == 302 and response.url == reverse("coordinator-intake")
     help_request = HelpRequest.objects.get()
@@ -42,7 +42,7 @@ def test_a_coordinator_files_a_phoned_in_request_in_one_form(client, coordinator
 
 
 def test_phone_intake_says_what_is_missing_and_saves_nothing(client, coordinator, shopping):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(
         reverse("coordinator-intake"), intake_data(shopping, contact_phone="12", address="Nowhere 1")
     )
@@ -54,7 +54,7 @@ def test_phone_intake_says_what_is_missing_and_saves_nothing(client, coordinator
 
 @pytest.mark.parametrize("page", ["coordinator-intake", "coordinator-callbacks", "coordinator-messages"])
 def test_coordinator_pages_are_not_for_citizens(client, citizen, page):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     assert client.get(reverse(page)).status_code == 404
 
 
@@ -77,7 +77,7 @@ def test_the_call_back_list_says_whom_to_call_and_what_to_say(
     client, coordinator, community, shopping, volunteer
 ):
     help_request = phoned_in(coordinator, community, shopping)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     assert "Nobody to call back" in client.get(reverse("coordinator-callbacks")).text
     assignment = services.assignment_propose(help_request=help_request, volunteer=volunteer, km=0.5)
     services.assignment_accept(assignment=assignment, volunteer=volunteer)
@@ -93,7 +93,7 @@ def test_the_call_back_list_says_whom_to_call_and_what_to_say(
 def test_a_coordinator_assigns_a_chosen_volunteer_and_the_record_says_who_and_why(
     client, coordinator, help_request, volunteer
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(
         reverse("coordinator-assign", args=[help_request.pk]),
         {"volunteer": volunteer.pk, "reason": "She knows Mrs Peeters"},
@@ -131,7 +131,7 @@ def test_unassigning_reopens_the_request_and_matching_skips_that_volunteer(
     propose_assignments(community=help_request.community)
     first = Assignment.objects.get(help_request=help_request)
     services.assignment_accept(assignment=first, volunteer=first.volunteer)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     client.post(reverse("coordinator-unassign", args=[help_request.pk]), {"reason": "fell ill"})
     first.refresh_from_db()
     help_request.refresh_from_db()
@@ -150,7 +150,7 @@ def test_unassigning_reopens_the_request_and_matching_skips_that_volunteer(
 def test_another_communitys_coordinator_cannot_override(
     client, outsider_coordinator, help_request, volunteer
 ):
-    client.force_login(outsider_coordinator)
+    sign_in(client, outsider_coordinator)
     assert client.get(reverse("coordinator-request", args=[help_request.pk])).status_code == 404
     response = client.post(
         reverse("coordinator-assign", args=[help_request.pk]), {"volunteer": volunteer.pk, "reason": "x"}
@@ -165,7 +165,7 @@ def test_a_phoned_in_request_is_attached_to_the_account_the_caller_makes_later(
     help_request = phoned_in(coordinator, community, shopping)
     newcomer = make_user("mrs-maes", community, phone="+32 16 23 45 67")
     make_user("someone-else", community, phone="+32 470 00 00 00")
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = client.get(reverse("coordinator-request", args=[help_request.pk])).text
     assert "mrs-maes" in page.lower() and "someone-else" not in page.lower()
     client.post(reverse("coordinator-attach", args=[help_request.pk]), {"person": newcomer.pk})
@@ -179,7 +179,7 @@ def test_a_message_reaches_volunteers_with_a_skill_in_an_area_and_is_logged(
     for person in (volunteer, second_volunteer):
         person.email = f"{person.username}@example.org"
         person.save()
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(
         reverse("coordinator-messages"),
         {
@@ -197,7 +197,7 @@ def test_a_message_reaches_volunteers_with_a_skill_in_an_area_and_is_logged(
 
 
 def test_a_message_to_nobody_says_so(client, coordinator, pharmacy):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(
         reverse("coordinator-messages"), {"subject": "Hi", "body": "x", "skill": pharmacy.pk}
     )
@@ -207,7 +207,7 @@ def test_a_message_to_nobody_says_so(client, coordinator, pharmacy):
 
 def test_a_volunteer_records_the_hours_a_task_took(client, proposal, volunteer):
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     client.post(reverse("task-done", args=[proposal.pk]), {"hours_spent": "1.5"})
     proposal.refresh_from_db()
     assert (proposal.status, proposal.hours_spent) == ("done", 1.5)
@@ -215,7 +215,7 @@ def test_a_volunteer_records_the_hours_a_task_took(client, proposal, volunteer):
 
 def test_impossible_hours_get_a_message_and_nothing_changes(client, proposal, volunteer):
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     response = client.post(reverse("task-done", args=[proposal.pk]), {"hours_spent": "99"}, follow=True)
     assert "less than or equal to 24" in response.text
     proposal.refresh_from_db()
@@ -227,7 +227,7 @@ def test_the_dashboard_map_lists_open_requests_and_only_approximate_volunteer_ho
 ):
     import json
 
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = client.get(reverse("dashboard")).text
     data = json.loads(page.split('id="map-data" type="application/json">')[1].split("</script>")[0])
     # [latitude, longitude, number, urgency, category index]; the categories by index.
@@ -269,7 +269,7 @@ def test_the_dashboard_shows_counters_that_match_the_data(
     assignment = services.assignment_propose(help_request=done, volunteer=second_volunteer, km=2.0)
     services.assignment_accept(assignment=assignment, volunteer=second_volunteer)
     services.assignment_complete(assignment=assignment, volunteer=second_volunteer, hours_spent=2)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = client.get(reverse("dashboard")).text
 
     def counter(name: str) -> str:
@@ -293,7 +293,7 @@ def test_anyone_finds_the_open_figures_from_the_home_page(client, community):
 
 
 def test_the_request_page_shows_who_holds_it_until_when_and_releases_it(client, coordinator, help_request):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = client.get(reverse("coordinator-request", args=[help_request.pk])).text
     assert "Hold for 15 minutes" in page and "Release hold" not in page
     response = client.post(reverse("coordinator-hold", args=[help_request.pk]))
@@ -310,7 +310,7 @@ def test_the_request_page_shows_who_holds_it_until_when_and_releases_it(client, 
 
 
 def test_the_dashboard_marks_a_held_request(client, coordinator, help_request):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     assert "data-held" not in client.get(reverse("dashboard")).text
     services.help_request_hold(help_request=help_request, coordinator=coordinator)
     assert "data-held" in client.get(reverse("dashboard")).text
@@ -324,7 +324,7 @@ def test_the_citizens_request_page_does_not_show_who_held_it(
         help_request=help_request, volunteer=volunteer, coordinator=coordinator, reason="nearby"
     )
     services.assignment_unassign(assignment=live, coordinator=coordinator, reason="she is ill")
-    client.force_login(citizen)
+    sign_in(client, citizen)
     page = client.get(reverse("request-detail", args=[help_request.pk])).text
     assert coordinator.display_name not in page
     assert "held" not in page.lower()
@@ -333,7 +333,7 @@ def test_the_citizens_request_page_does_not_show_who_held_it(
 def test_a_coordinator_gives_a_live_task_to_another_volunteer_from_the_request_page(
     client, coordinator, proposal, volunteer, second_volunteer
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = client.get(reverse("coordinator-request", args=[proposal.help_request_id])).text
     assert "Give to another volunteer instead" in page and "Assign a volunteer" not in page
     response = client.post(
@@ -352,7 +352,7 @@ def test_a_coordinator_gives_a_live_task_to_another_volunteer_from_the_request_p
 def test_giving_a_task_to_the_volunteer_who_has_it_says_so_next_to_the_field(
     client, coordinator, proposal, volunteer
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(
         reverse("coordinator-reassign", args=[proposal.help_request_id]),
         {"volunteer": volunteer.pk, "reason": "x"},
@@ -366,7 +366,7 @@ def test_giving_a_task_to_the_volunteer_who_has_it_says_so_next_to_the_field(
 def test_unassigning_on_the_page_holds_the_request_and_assigning_then_succeeds(
     client, coordinator, proposal, second_volunteer
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     request_id = proposal.help_request_id
     client.post(reverse("coordinator-unassign", args=[request_id]), {"reason": "fell ill"})
     run_due_matching()  # what the worker would do at once
@@ -382,7 +382,7 @@ def test_unassigning_on_the_page_holds_the_request_and_assigning_then_succeeds(
 def test_a_caller_who_already_has_a_request_under_way_is_shown_it_and_nothing_is_filed(
     client, coordinator, shopping
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     client.post(reverse("coordinator-intake"), intake_data(shopping))
     existing = HelpRequest.objects.get()
 
@@ -402,7 +402,7 @@ def test_a_caller_who_already_has_a_request_under_way_is_shown_it_and_nothing_is
 def test_the_coordinator_files_a_second_request_for_the_same_caller_when_they_confirm(
     client, coordinator, shopping
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     client.post(reverse("coordinator-intake"), intake_data(shopping))
 
     response = client.post(
@@ -417,7 +417,7 @@ def test_the_coordinator_files_a_second_request_for_the_same_caller_when_they_co
 def test_a_citizen_account_with_the_callers_phone_counts_as_a_duplicate(
     client, coordinator, shopping, help_request, citizen
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(
         reverse("coordinator-intake"), intake_data(shopping, contact_phone=str(citizen.phone))
     )
@@ -427,7 +427,7 @@ def test_a_citizen_account_with_the_callers_phone_counts_as_a_duplicate(
 
 
 def test_a_cancelled_request_is_no_duplicate(client, coordinator, shopping):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     client.post(reverse("coordinator-intake"), intake_data(shopping))
     services.help_request_cancel(help_request=HelpRequest.objects.get(), actor=coordinator)
 
@@ -438,7 +438,7 @@ def test_a_cancelled_request_is_no_duplicate(client, coordinator, shopping):
 
 
 def test_the_duplicate_warning_in_dutch_and_french(client, coordinator, shopping):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     client.post(reverse("coordinator-intake"), intake_data(shopping))
 
     for language in ("nl", "fr"):

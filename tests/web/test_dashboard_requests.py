@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from mutualaid.aid.models import HelpRequest, Urgency
 from mutualaid.aid.request_list import PER_PAGE
-from tests.conftest import KESSEL_LO, make_user, post_request
+from tests.conftest import KESSEL_LO, make_user, post_request, sign_in
 
 MAX_QUERIES = 30
 
@@ -52,7 +52,7 @@ def phoned_in(community, shopping, coordinator):
 
 
 def test_a_phone_number_is_found_however_it_is_written(client, coordinator, help_request, phoned_in):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     # The citizen's account phone is +32470112233; the caller's +3216123456.
     for written in ["0470 11 22 33", "+32 470 11 22 33", "0032470112233", "0470/11.22.33", "11 22 33"]:
         assert listed_numbers(dashboard(client, q=written)) == [help_request.pk], written
@@ -61,7 +61,7 @@ def test_a_phone_number_is_found_however_it_is_written(client, coordinator, help
 
 
 def test_a_name_or_a_request_number_is_found(client, coordinator, help_request, phoned_in):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     assert listed_numbers(dashboard(client, q="peeters")) == [help_request.pk]  # the account's surname
     assert listed_numbers(dashboard(client, q="josée verm")) == [phoned_in.pk]  # a caller, by parts
     assert listed_numbers(dashboard(client, q=f"#{phoned_in.pk}")) == [phoned_in.pk]
@@ -72,7 +72,7 @@ def test_filters_narrow_the_list(client, coordinator, citizen, community, shoppi
     pharmacy_run = post_request(citizen, community, pharmacy)
     old = post_request(citizen, community, shopping)
     HelpRequest.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(hours=30))
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     assert listed_numbers(dashboard(client, category=pharmacy.pk)) == [pharmacy_run.pk]
     assert listed_numbers(dashboard(client, urgency=Urgency.TODAY)) == [phoned_in.pk]
     assert listed_numbers(dashboard(client, neighbourhood="Kessel-Lo")) == [phoned_in.pk]
@@ -91,7 +91,7 @@ def test_the_list_waits_longest_first_and_sorts_by_urgency_or_newest(
         HelpRequest.objects.filter(pk=help_request.pk).update(
             created_at=timezone.now() - dt.timedelta(hours=hours)
         )
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     assert listed_numbers(dashboard(client)) == [first.pk, urgent.pk, last.pk]
     assert listed_numbers(dashboard(client, sort="urgency")) == [urgent.pk, first.pk, last.pk]
     assert listed_numbers(dashboard(client, sort="newest")) == [last.pk, urgent.pk, first.pk]
@@ -100,7 +100,7 @@ def test_the_list_waits_longest_first_and_sorts_by_urgency_or_newest(
 def test_the_list_is_paged_and_the_links_keep_the_filters(client, coordinator, settings):
     settings.DEBUG = True
     call_command("load_crisis_demo", community="leuven", requests=PER_PAGE + 5, volunteers=3, stdout=None)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     first_page = dashboard(client, sort="newest")
     second_page = dashboard(client, sort="newest", page=2)
     assert len(listed_numbers(first_page)) == PER_PAGE and len(listed_numbers(second_page)) == 5
@@ -124,7 +124,7 @@ def test_the_list_is_paged_and_the_links_keep_the_filters(client, coordinator, s
     ],
 )
 def test_a_filter_that_cannot_be_read_gets_a_message_never_an_error(client, coordinator, help_request, bad):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = dashboard(client, **bad)
     assert response.status_code == 200
     if bad != {"page": "999"}:  # past the last page is the last page
@@ -136,7 +136,7 @@ def test_a_filter_that_cannot_be_read_gets_a_message_never_an_error(client, coor
 def test_the_filter_form_works_without_javascript_and_every_field_has_a_label(
     client, coordinator, help_request
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = dashboard(client).text
     form = page.split('class="request-filters"')[1].split("</form>")[0]
     assert 'method="get"' in page.split('class="request-filters"')[0][-200:]
@@ -149,7 +149,7 @@ def test_the_filter_form_works_without_javascript_and_every_field_has_a_label(
 def test_another_communitys_requests_are_neither_listed_nor_found(
     client, outsider_coordinator, help_request, citizen
 ):
-    client.force_login(outsider_coordinator)
+    sign_in(client, outsider_coordinator)
     assert listed_numbers(dashboard(client, q="0470 11 22 33", status="all")) == []
     assert listed_numbers(dashboard(client, q=f"#{help_request.pk}", status="all")) == []
 
@@ -166,7 +166,7 @@ def test_the_map_holds_the_communitys_open_requests_and_volunteers_per_area_only
     herent_category = Category.objects.create(community=other_community, slug="shopping", name="Shopping")
     herent_citizen = make_user("herent-citizen", other_community)
     herent_request = post_request(herent_citizen, other_community, herent_category)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     data = map_data(dashboard(client))
     assert [point[2] for point in data["requests"]] == [help_request.pk]
     assert herent_request.pk not in [point[2] for point in data["requests"]]
@@ -195,7 +195,7 @@ def test_the_dashboard_takes_the_same_few_queries_whatever_the_size(client, db, 
         call_command(
             "load_crisis_demo", community=slug, requests=requests, volunteers=volunteers, stdout=None
         )
-        client.force_login(User.objects.get(username=f"coordinator-{slug}"))
+        sign_in(client, User.objects.get(username=f"coordinator-{slug}"))
         counts[slug] = {
             "default": count_dashboard_queries(client),
             "searched": count_dashboard_queries(client, q="0470 11", sort="urgency", urgency=3),

@@ -12,7 +12,7 @@ from django.utils.html import escape
 
 from mutualaid.accounts.models import User
 from mutualaid.aid.models import Category, HelpRequest, VolunteerOffer
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_in
 
 TODAY = timezone.localdate()
 TOMORROW = TODAY + dt.timedelta(days=1)
@@ -63,7 +63,7 @@ def assert_shown_next_to(response, field: str, message: str) -> None:
 
 
 def post_request_form(client, user, data):
-    client.force_login(user)
+    sign_in(client, user)
     return client.post(reverse("request-create"), data)
 
 
@@ -281,7 +281,7 @@ def test_the_request_form_offers_only_the_categories_of_the_users_community(
     retired = Category.objects.create(community=citizen.community, slug="retired", name="Retired service")
     retired.is_active = False
     retired.save()
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     response = client.get(reverse("request-create"))
 
@@ -294,7 +294,7 @@ def test_the_request_form_offers_only_the_categories_of_the_users_community(
 
 
 def test_someone_without_a_community_cannot_open_the_request_form(client, db):
-    client.force_login(User.objects.create_user("drifter", password=PASSWORD))
+    sign_in(client, User.objects.create_user("drifter", password=PASSWORD))
 
     assert client.get(reverse("request-create")).status_code == 404
 
@@ -331,7 +331,7 @@ def test_someone_without_a_community_cannot_open_the_request_form(client, db):
 def test_bad_offer_input_is_explained_next_to_its_field_and_nothing_is_saved(
     client, citizen, shopping, changes, field, message
 ):
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     response = client.post(reverse("offer-edit"), offer_data(shopping, **changes))
 
@@ -343,7 +343,7 @@ def test_bad_offer_input_is_explained_next_to_its_field_and_nothing_is_saved(
 
 
 def test_an_offer_cannot_name_skills_of_another_community(client, citizen, shopping, gardening):
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     response = client.post(reverse("offer-edit"), offer_data(shopping, gardening))
 
@@ -352,7 +352,7 @@ def test_an_offer_cannot_name_skills_of_another_community(client, citizen, shopp
 
 
 def test_a_valid_offer_is_saved_and_leads_to_the_inbox(client, citizen, shopping, pharmacy):
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     response = client.post(reverse("offer-edit"), offer_data(shopping, pharmacy))
 
@@ -364,7 +364,7 @@ def test_a_valid_offer_is_saved_and_leads_to_the_inbox(client, citizen, shopping
 
 
 def test_a_bad_change_to_an_existing_offer_keeps_the_old_offer(client, volunteer, shopping):
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     before = VolunteerOffer.objects.get(volunteer=volunteer)
 
     response = client.post(reverse("offer-edit"), offer_data(shopping, max_km="100", capacity="3"))
@@ -379,7 +379,7 @@ def test_a_bad_change_to_an_existing_offer_keeps_the_old_offer(client, volunteer
 
 
 def test_the_offer_form_shows_the_saved_offer(client, volunteer):
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
 
     response = client.get(reverse("offer-edit"))
 
@@ -428,12 +428,12 @@ def test_signup_creates_a_member_of_the_chosen_community_and_logs_them_in(client
 
 @pytest.mark.parametrize("huge", ["99999999999999999999", "-1", "1e5", "9223372036854775808"])
 def test_ids_no_row_could_have_are_a_clear_error_not_a_crash(client, volunteer, citizen, community, huge):
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     response = client.post(
         reverse("offer-edit"), {"skills": huge, "max_km": "4", "address": "Naamsestraat 1"}
     )
     assert response.status_code == 200 and "is not a valid value" in response.text
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.post(reverse("request-create"), {"category": huge, "description": "x", "urgency": 1})
     assert response.status_code == 200 and "not one of the available choices" in response.text
     client.logout()
@@ -447,7 +447,7 @@ def test_ids_no_row_could_have_are_a_clear_error_not_a_crash(client, volunteer, 
 def test_a_too_long_cancel_reason_is_refused_with_a_message_and_nothing_changes(
     client, citizen, help_request
 ):
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     response = client.post(
         reverse("request-cancel", args=[help_request.pk]), {"reason": "x" * 300}, follow=True
@@ -461,7 +461,7 @@ def test_a_too_long_cancel_reason_is_refused_with_a_message_and_nothing_changes(
 def test_a_too_long_decline_reason_is_refused_with_a_message_and_the_proposal_stays(
     client, volunteer, proposal
 ):
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
 
     response = client.post(reverse("task-decline", args=[proposal.pk]), {"reason": "x" * 300}, follow=True)
 
@@ -503,7 +503,7 @@ def details_data(**changes) -> dict:
 
 
 def test_a_person_changes_their_details_and_stops_e_mails_on_my_account(client, citizen):
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     response = client.post(reverse("account"), details_data(email_notifications="", phone="0470 11 22 33"))
 
@@ -515,7 +515,7 @@ def test_a_person_changes_their_details_and_stops_e_mails_on_my_account(client, 
 
 def test_a_bad_e_mail_address_is_explained_next_to_the_field_and_nothing_changes(client, citizen):
     before = (citizen.email, citizen.phone)
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     response = client.post(reverse("account"), details_data(email="not an address", phone="1"))
 
@@ -527,7 +527,7 @@ def test_a_bad_e_mail_address_is_explained_next_to_the_field_and_nothing_changes
 
 
 def test_my_account_shows_the_persons_current_details(client, citizen):
-    client.force_login(citizen)
+    sign_in(client, citizen)
 
     form = client.get(reverse("account")).context["details_form"]
 

@@ -49,7 +49,7 @@ from mutualaid.aid.models import (
 )
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES
 from notifications.models import OutgoingMessage
-from tests.conftest import PASSWORD, examples, post_request
+from tests.conftest import PASSWORD, examples, post_request, sign_in
 from tests.web import test_access_matrix as matrix
 
 # The world of the access matrix: a citizen's requests A (proposed), B (accepted), O (open),
@@ -141,7 +141,7 @@ class Visitor:
         self.client = Client()
         self.session = None
         if user is not None:
-            self.client.force_login(user)
+            sign_in(self.client, user)
             self.session = self.client.cookies[django_settings.SESSION_COOKIE_NAME].value
 
     def send(self, method: str, path: str, data: dict):

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from mutualaid.aid import services
 from mutualaid.aid.models import HelpRequest
-from tests.conftest import NAAMSESTRAAT
+from tests.conftest import NAAMSESTRAAT, sign_in
 from tests.web.test_coordination import intake_data
 from tests.web.test_forms import request_data
 
@@ -28,7 +28,7 @@ def key_on_the_form(client: Client, url: str) -> str:
 def test_posting_the_request_form_twice_with_its_key_files_one_request_and_leads_to_it_both_times(
     client, citizen, shopping
 ):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     key = key_on_the_form(client, reverse("request-create"))
     first = client.post(reverse("request-create"), request_data(shopping, idempotency_key=key))
     again = client.post(reverse("request-create"), request_data(shopping, idempotency_key=key))
@@ -39,7 +39,7 @@ def test_posting_the_request_form_twice_with_its_key_files_one_request_and_leads
 
 
 def test_each_blank_form_has_a_new_key_so_a_second_request_is_filed_on_purpose(client, citizen, shopping):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     for _ in range(2):
         key = key_on_the_form(client, reverse("request-create"))
         client.post(reverse("request-create"), request_data(shopping, idempotency_key=key))
@@ -47,10 +47,10 @@ def test_each_blank_form_has_a_new_key_so_a_second_request_is_filed_on_purpose(c
 
 
 def test_a_key_belongs_to_the_person_who_posted_it(client, citizen, other_citizen, shopping):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     key = key_on_the_form(client, reverse("request-create"))
     client.post(reverse("request-create"), request_data(shopping, idempotency_key=key))
-    client.force_login(other_citizen)
+    sign_in(client, other_citizen)
     response = client.post(reverse("request-create"), request_data(shopping, idempotency_key=key))
     theirs = HelpRequest.objects.get(requester=other_citizen)
     assert response.url == reverse("request-detail", kwargs={"request_id": theirs.pk})
@@ -58,7 +58,7 @@ def test_a_key_belongs_to_the_person_who_posted_it(client, citizen, other_citize
 
 
 def test_a_key_that_is_not_ours_files_as_before_without_deduplication(client, citizen, shopping):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     for _ in range(2):
         client.post(reverse("request-create"), request_data(shopping, idempotency_key="<script>"))
     assert HelpRequest.objects.count() == 2
@@ -66,7 +66,7 @@ def test_a_key_that_is_not_ours_files_as_before_without_deduplication(client, ci
 
 
 def test_a_retried_phone_intake_files_one_request(client, coordinator, shopping):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     key = key_on_the_form(client, reverse("coordinator-intake"))
     data = intake_data(shopping, idempotency_key=key)
     answers = [client.post(reverse("coordinator-intake"), data) for _ in range(2)]

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from mutualaid.aid.models import HelpRequest
 from mutualaid.limits import person_is_limited
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,7 +76,7 @@ def test_posting_requests_is_limited_per_person_and_nothing_is_saved_past_the_li
     client, citizen, shopping, settings
 ):
     settings.RATE_LIMITS = settings.RATE_LIMITS | {"post_request": "2/h"}
-    client.force_login(citizen)
+    sign_in(client, citizen)
     data = {
         "category": shopping.pk,
         "description": "Bread",
@@ -118,7 +118,7 @@ def test_socket_messages_go_through_when_the_cache_is_down_and_the_fault_is_logg
 
 
 def test_pages_carry_a_content_security_policy_without_inline_script(client, coordinator):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     for name in ["home", "dashboard", "request-create", "coordinator-intake"]:
         response = client.get(reverse(name))
         policy = response.headers["Content-Security-Policy"]

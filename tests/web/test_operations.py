@@ -21,6 +21,7 @@ from matching.models import MatchingRun
 from matching.services import propose_assignments
 from mutualaid.operations.logs import JsonFormatter, OneLineFormatter
 from notifications.models import OutgoingMessage
+from tests.conftest import sign_in
 from tests.web.test_limits_and_headers import PRODUCTION, run_manage
 from worker.models import WorkerHeartbeat
 
@@ -254,7 +255,7 @@ def test_personal_pages_are_never_stored_by_a_cache(client, proposal, citizen, v
                       reverse("coordinator-request", args=[proposal.help_request.pk])],
     }  # fmt: skip
     for person, paths in pages.items():
-        client.force_login(person)
+        sign_in(client, person)
         for path in paths:
             response = client.get(path)
             assert response.status_code == 200, path

@@ -10,7 +10,7 @@ from matching.services import propose_assignments
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, AuditEntry, ConcernReport, StatusChange
 from mutualaid.aid.services.assignments import SUSPENDED_MESSAGE
-from tests.conftest import offer_of, post_request
+from tests.conftest import offer_of, post_request, sign_in
 
 CONCERN = "He asked for my bank card PIN."
 
@@ -33,7 +33,7 @@ def report(accepted, citizen):
 
 
 def test_a_citizen_reports_a_concern_about_the_volunteer_from_their_request_page(client, citizen, accepted):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     detail = client.get(reverse("request-detail", args=[accepted.help_request_id])).text
     url = reverse("concern-about-volunteer", args=[accepted.help_request_id])
     assert url in detail
@@ -50,7 +50,7 @@ def test_a_citizen_reports_a_concern_about_the_volunteer_from_their_request_page
 def test_a_volunteer_reports_a_concern_about_the_person_they_help_from_the_task_page(
     client, volunteer, citizen, proposal
 ):
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     url = reverse("concern-about-requester", args=[proposal.pk])
     assert url in client.get(reverse("task-detail", args=[proposal.pk])).text
     client.post(url, {"text": "The dog bit me."})
@@ -59,14 +59,14 @@ def test_a_volunteer_reports_a_concern_about_the_person_they_help_from_the_task_
 
 
 def test_an_empty_concern_is_refused_at_the_field(client, citizen, accepted):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.post(reverse("concern-about-volunteer", args=[accepted.help_request_id]), {"text": " "})
     assert response.status_code == 200 and "This field is required." in response.text
     assert not ConcernReport.objects.exists()
 
 
 def test_no_concern_about_a_volunteer_before_one_accepted(client, citizen, proposal):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     assert client.get(reverse("concern-about-volunteer", args=[proposal.help_request_id])).status_code == 404
 
 
@@ -74,7 +74,7 @@ def test_nobody_else_can_report_through_someone_elses_request_or_task(
     client, other_citizen, second_volunteer, coordinator, accepted
 ):
     for person in (other_citizen, second_volunteer, coordinator):
-        client.force_login(person)
+        sign_in(client, person)
         assert (
             client.get(reverse("concern-about-volunteer", args=[accepted.help_request_id])).status_code == 404
         )
@@ -93,7 +93,7 @@ def test_nobody_else_can_report_through_someone_elses_request_or_task(
 
 
 def test_coordinators_of_the_community_see_the_report_with_its_status(client, coordinator, report):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = client.get(reverse("coordinator-concerns")).text
     assert CONCERN in page and "Citizen Peeters" in page and "Open" in page
     client.post(reverse("coordinator-concern-dealt-with", args=[report.pk]))
@@ -105,7 +105,7 @@ def test_coordinators_of_the_community_see_the_report_with_its_status(client, co
 
 def test_a_volunteer_and_a_citizen_cannot_see_the_reports(client, volunteer, citizen, report):
     for person in (volunteer, citizen):
-        client.force_login(person)
+        sign_in(client, person)
         assert client.get(reverse("coordinator-concerns")).status_code == 404
         assert client.post(reverse("coordinator-concern-dealt-with", args=[report.pk])).status_code == 404
     report.refresh_from_db()
@@ -115,7 +115,7 @@ def test_a_volunteer_and_a_citizen_cannot_see_the_reports(client, volunteer, cit
 def test_a_coordinator_of_another_community_can_neither_see_nor_handle_the_report(
     client, outsider_coordinator, report
 ):
-    client.force_login(outsider_coordinator)
+    sign_in(client, outsider_coordinator)
     assert CONCERN not in client.get(reverse("coordinator-concerns")).text
     assert client.post(reverse("coordinator-concern-dealt-with", args=[report.pk])).status_code == 404
     with pytest.raises(PermissionDenied):
@@ -123,7 +123,7 @@ def test_a_coordinator_of_another_community_can_neither_see_nor_handle_the_repor
 
 
 def test_the_reported_person_never_sees_the_report_nor_who_wrote_it(client, volunteer, accepted, report):
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     pages = [
         client.get(reverse("inbox")).text,
         client.get(reverse("task-detail", args=[accepted.pk])).text,
@@ -139,7 +139,7 @@ def test_the_reported_person_never_sees_the_report_nor_who_wrote_it(client, volu
 def test_a_suspended_volunteer_loses_their_tasks_gets_no_proposals_and_sees_why_not_who(
     client, coordinator, volunteer, citizen, community, shopping, accepted, report
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     suspend = reverse("coordinator-volunteer-suspend", args=[volunteer.pk])
     assert client.get(suspend).status_code == 200
     client.post(suspend, {"reason": "Concern about money, being looked into."})
@@ -156,7 +156,7 @@ def test_a_suspended_volunteer_loses_their_tasks_gets_no_proposals_and_sees_why_
     propose_assignments(community=community)
     assert not Assignment.objects.filter(volunteer=volunteer, status="proposed").exists()
     # They see a clear message, never the reason nor the reporter.
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     inbox = client.get(reverse("inbox")).text
     assert "suspended your volunteering" in inbox
     assert "Concern about money" not in inbox and "Peeters" not in inbox and CONCERN not in inbox
@@ -201,7 +201,7 @@ def test_a_suspended_volunteer_cannot_accept_decline_or_complete(
 def test_the_accept_button_of_a_suspended_volunteer_says_so(client, volunteer, coordinator, proposal):
     offer = offer_of(volunteer)
     offer.__class__.objects.filter(pk=offer.pk).update(suspended_at=proposal.proposed_at)
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     response = client.post(reverse("task-accept", args=[proposal.pk]), follow=True)
     assert "suspended your volunteering" in response.text
     proposal.refresh_from_db()
@@ -232,7 +232,7 @@ def test_lifting_the_suspension_lets_matching_propose_again(
 
 
 def test_a_suspension_needs_a_reason_said_at_the_field(client, coordinator, volunteer):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(reverse("coordinator-volunteer-suspend", args=[volunteer.pk]), {"reason": ""})
     assert response.status_code == 200 and "This field is required." in response.text
     assert not offer_of(volunteer).is_suspended
@@ -241,7 +241,7 @@ def test_a_suspension_needs_a_reason_said_at_the_field(client, coordinator, volu
 def test_a_coordinator_of_another_community_cannot_suspend_or_lift(
     client, outsider_coordinator, coordinator, volunteer
 ):
-    client.force_login(outsider_coordinator)
+    sign_in(client, outsider_coordinator)
     assert client.get(reverse("coordinator-volunteer-suspend", args=[volunteer.pk])).status_code == 404
     assert (
         client.post(
@@ -261,7 +261,7 @@ def test_a_coordinator_of_another_community_cannot_suspend_or_lift(
 
 def test_volunteers_and_citizens_cannot_suspend(client, citizen, second_volunteer, volunteer):
     for person in (citizen, second_volunteer):
-        client.force_login(person)
+        sign_in(client, person)
         assert (
             client.post(
                 reverse("coordinator-volunteer-suspend", args=[volunteer.pk]), {"reason": "x"}
@@ -275,7 +275,7 @@ def test_the_concerns_page_lists_suspended_volunteers_and_lifts_a_suspension(cli
     services.volunteer_suspend(
         offer=offer_of(volunteer), coordinator=coordinator, reason="Checking references"
     )
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = client.get(reverse("coordinator-concerns")).text
     assert "Checking references" in page and "Lift the suspension of Volunteer Volunteer" in page
     client.post(reverse("coordinator-volunteer-lift-suspension", args=[volunteer.pk]))

@@ -13,7 +13,7 @@ from django.utils import timezone
 from mutualaid.aid import services
 from mutualaid.aid.models import AuditEntry, HelpRequest, TeamNote
 from notifications.kinds import ChangeKind
-from tests.conftest import NAAMSESTRAAT, make_user
+from tests.conftest import NAAMSESTRAAT, make_user, sign_in
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def phoned_in(coordinator, community, shopping) -> HelpRequest:
 
 
 def page(client, user, help_request) -> str:
-    client.force_login(user)
+    sign_in(client, user)
     response = client.get(reverse("coordinator-request", args=[help_request.pk]))
     assert response.status_code == 200
     return response.text
@@ -53,7 +53,7 @@ def page(client, user, help_request) -> str:
 def test_a_coordinators_team_note_shows_on_the_request_page_with_who_and_when(
     client, coordinator, colleague, help_request
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(
         reverse("coordinator-team-note", args=[help_request.pk]), {"text": "Daughter visits on Fridays."}
     )
@@ -78,16 +78,16 @@ def test_team_notes_are_never_shown_to_the_citizen_or_the_volunteer(
     help_request = proposal.help_request
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
     services.team_note_add(help_request=help_request, coordinator=coordinator, text="SECRET-TEAM-NOTE")
-    client.force_login(citizen)
+    sign_in(client, citizen)
     assert "SECRET-TEAM-NOTE" not in client.get(reverse("request-detail", args=[help_request.pk])).text
-    client.force_login(volunteer)
+    sign_in(client, volunteer)
     assert "SECRET-TEAM-NOTE" not in client.get(reverse("task-detail", args=[proposal.pk])).text
     assert "SECRET-TEAM-NOTE" not in client.get(reverse("inbox")).text
 
 
 @pytest.mark.parametrize("who", ["citizen", "volunteer", "outsider_coordinator"])
 def test_only_coordinators_of_the_community_can_add_a_team_note(client, request, help_request, who):
-    client.force_login(request.getfixturevalue(who))
+    sign_in(client, request.getfixturevalue(who))
     response = client.post(reverse("coordinator-team-note", args=[help_request.pk]), {"text": "Hello"})
     assert response.status_code == 404
     assert not TeamNote.objects.exists()
@@ -99,7 +99,7 @@ def test_the_service_refuses_a_coordinator_of_another_community(outsider_coordin
 
 
 def test_an_empty_team_note_is_refused_at_the_field(client, coordinator, help_request):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(reverse("coordinator-team-note", args=[help_request.pk]), {"text": "  "})
     assert response.status_code == 200
     assert "This field is required." in response.text
@@ -133,14 +133,14 @@ def test_the_api_gives_a_partner_no_team_notes_nor_who_has_the_call(community, s
 
 
 def test_taking_a_call_shows_who_has_it_to_the_other_coordinators(client, coordinator, colleague, phoned_in):
-    client.force_login(colleague)
+    sign_in(client, colleague)
     response = client.post(reverse("coordinator-call-take", args=[phoned_in.pk]), {"kind": "call_back"})
     assert response.status_code == 302
     phoned_in.refresh_from_db()
     since = timezone.localtime(phoned_in.call_taken_at).strftime("%H:%M")
     assert phoned_in.call_taken_by == colleague and phoned_in.call_is_taken
     assert f"Taken by An Janssens (since {since})" in page(client, coordinator, phoned_in)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     dashboard = client.get(reverse("dashboard")).text
     assert f"Taken by An Janssens (since {since})" in dashboard
 
@@ -149,7 +149,7 @@ def test_taking_a_call_someone_has_says_who_has_it_and_changes_nothing(
     client, coordinator, colleague, phoned_in
 ):
     services.call_take(help_request=phoned_in, coordinator=colleague, kind="follow_up")
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     response = client.post(
         reverse("coordinator-call-take", args=[phoned_in.pk]), {"kind": "call_back"}, follow=True
     )
@@ -188,7 +188,7 @@ def test_the_taker_releases_the_call_and_only_the_taker_can(client, coordinator,
     services.call_take(help_request=phoned_in, coordinator=colleague)
     with pytest.raises(services.TaskActionError, match="An Janssens has taken this call"):
         services.call_release(help_request=phoned_in, coordinator=coordinator)
-    client.force_login(colleague)
+    sign_in(client, colleague)
     client.post(reverse("coordinator-call-release", args=[phoned_in.pk]))
     phoned_in.refresh_from_db()
     assert not phoned_in.call_is_taken and phoned_in.call_taken_by is None
@@ -200,7 +200,7 @@ def test_a_call_done_becomes_a_team_note_and_leaves_the_call_back_list(
 ):
     proposal = services.assignment_propose(help_request=phoned_in, volunteer=volunteer, km=1)
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
-    client.force_login(colleague)
+    sign_in(client, colleague)
     assert "Mrs Maes" in client.get(reverse("coordinator-callbacks")).text
     next_url = reverse("coordinator-callbacks")
     client.post(
@@ -223,7 +223,7 @@ def test_a_call_done_becomes_a_team_note_and_leaves_the_call_back_list(
 
 def test_saying_a_call_is_done_without_what_was_said_is_refused_at_the_field(client, colleague, phoned_in):
     services.call_take(help_request=phoned_in, coordinator=colleague)
-    client.force_login(colleague)
+    sign_in(client, colleague)
     response = client.post(reverse("coordinator-call-done", args=[phoned_in.pk]), {"outcome": ""})
     assert response.status_code == 200 and "This field is required." in response.text
     phoned_in.refresh_from_db()
@@ -231,7 +231,7 @@ def test_saying_a_call_is_done_without_what_was_said_is_refused_at_the_field(cli
 
 
 def test_a_next_address_elsewhere_is_not_followed(client, colleague, phoned_in):
-    client.force_login(colleague)
+    sign_in(client, colleague)
     response = client.post(
         reverse("coordinator-call-take", args=[phoned_in.pk]), {"next": "https://evil.example/"}
     )
@@ -240,7 +240,7 @@ def test_a_next_address_elsewhere_is_not_followed(client, colleague, phoned_in):
 
 @pytest.mark.parametrize("who", ["citizen", "volunteer", "outsider_coordinator"])
 def test_only_coordinators_of_the_community_can_take_a_call(client, request, phoned_in, who):
-    client.force_login(request.getfixturevalue(who))
+    sign_in(client, request.getfixturevalue(who))
     assert client.post(reverse("coordinator-call-take", args=[phoned_in.pk])).status_code == 404
     phoned_in.refresh_from_db()
     assert phoned_in.call_taken_by is None
@@ -280,7 +280,7 @@ def test_the_call_back_lists_i_called_button_also_ends_a_taken_call(client, coll
     proposal = services.assignment_propose(help_request=phoned_in, volunteer=volunteer, km=1)
     services.assignment_accept(assignment=proposal, volunteer=volunteer)
     services.call_take(help_request=phoned_in, coordinator=colleague)
-    client.force_login(colleague)
+    sign_in(client, colleague)
     client.post(reverse("coordinator-callback-done", args=[phoned_in.pk]))
     phoned_in.refresh_from_db()
     assert not phoned_in.call_is_taken and phoned_in.called_back_status == "accepted"

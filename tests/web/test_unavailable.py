@@ -13,13 +13,13 @@ from django.urls import reverse
 from mutualaid.aid.models import HelpRequest
 from mutualaid.partners import services as partner_services
 from mutualaid.partners.services import TOKEN_MARK
-from tests.conftest import make_user
+from tests.conftest import make_user, sign_in
 
 
 @pytest.fixture
 def superuser_client(community) -> Client:
     client = Client()
-    client.force_login(make_user("root", None, is_superuser=True, is_staff=True))
+    sign_in(client, make_user("root", None, is_superuser=True, is_staff=True))
     return client
 
 
@@ -30,7 +30,7 @@ def test_a_nul_byte_in_an_admin_filter_is_a_400_not_a_500(superuser_client):
 
 
 def test_a_nul_byte_in_a_form_field_is_a_400_and_nothing_is_saved(client, citizen, community, shopping):
-    client.force_login(citizen)
+    sign_in(client, citizen)
     response = client.post(
         reverse("request-create"),
         {"category": shopping.pk, "description": "milk\x00", "urgency": 2, "address": "Naamsestraat 12"},

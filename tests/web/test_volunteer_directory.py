@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from mutualaid.aid import selectors, services
 from mutualaid.aid.models import AuditEntry, VolunteerCheck
-from tests.conftest import KESSEL_LO, LADEUZEPLEIN, make_volunteer, offer_of, post_request
+from tests.conftest import KESSEL_LO, LADEUZEPLEIN, make_volunteer, offer_of, post_request, sign_in
 
 
 def directory(client, **params) -> str:
@@ -26,7 +26,7 @@ def test_the_directory_lists_each_volunteer_with_contact_skills_load_vetting_and
         help_request=post_request(citizen, community, shopping), volunteer=volunteer, km=1
     )
     services.volunteer_offer_set_paused(offer=offer_of(second_volunteer), paused=True)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = directory(client)
     assert "2 volunteers in Leuven" in page
     assert volunteer.name_told_apart in page and 'href="tel:+32470998877"' in page
@@ -44,7 +44,7 @@ def test_two_namesakes_are_told_apart_by_neighbourhood_and_phone_end(
     for person, phone in ((first, "+32470111222"), (second, "+32470333444")):
         person.first_name, person.last_name, person.phone = "Luc", "Dubois", phone
         person.save()
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     page = directory(client)
     assert "Luc Dubois · Leuven centrum · phone …222" in page
     assert "Luc Dubois · Kessel-Lo · phone …444" in page
@@ -55,7 +55,7 @@ def test_the_directory_finds_a_volunteer_by_name_or_by_phone_as_people_write_it(
 ):
     second_volunteer.phone = "+32471234567"
     second_volunteer.save()
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     by_name = directory(client, q="second")
     assert "1 volunteer matches" in by_name and second_volunteer.display_name in by_name
     assert f'data-volunteer="{volunteer.pk}"' not in by_name
@@ -71,7 +71,7 @@ def test_the_directory_is_paginated_and_keeps_the_search(
     monkeypatch.setattr(selectors, "DIRECTORY_PAGE_SIZE", 2)
     for number in range(5):
         make_volunteer(f"helper{number}", community, [shopping], LADEUZEPLEIN)
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     first = directory(client, q="helper")
     assert "page 1 of 3" in first and "q=helper&amp;page=2" in first
     last = directory(client, q="helper", page=3)
@@ -91,14 +91,14 @@ def test_the_directory_takes_a_bounded_number_of_queries(
             checked_on=timezone.localdate(),
             checked_by=coordinator,
         )
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     with django_assert_max_num_queries(12):
         directory(client)
 
 
 @pytest.mark.parametrize("who", ["citizen", "volunteer", "outsider_coordinator"])
 def test_only_the_communitys_coordinators_see_its_volunteers(client, request, who, volunteer, coordinator):
-    client.force_login(request.getfixturevalue(who))
+    sign_in(client, request.getfixturevalue(who))
     response = client.get(reverse("coordinator-volunteers"))
     assert response.status_code == 404 or volunteer.display_name not in response.content.decode()
     checks = reverse("coordinator-volunteer-checks", args=[volunteer.pk])
@@ -115,7 +115,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
 def test_a_coordinator_records_checks_and_the_directory_shows_the_volunteer_vetted(
     client, coordinator, volunteer
 ):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     checks = reverse("coordinator-volunteer-checks", args=[volunteer.pk])
     today = timezone.localdate()
     until = today + dt.timedelta(days=365)
@@ -133,7 +133,7 @@ def test_a_coordinator_records_checks_and_the_directory_shows_the_volunteer_vett
 
 
 def test_an_extract_without_an_expiry_date_is_refused_next_to_the_field(client, coordinator, volunteer):
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     checks = reverse("coordinator-volunteer-checks", args=[volunteer.pk])
     response = client.post(
         checks, {"kind": "criminal_record_2", "checked_on": timezone.localdate().isoformat()}

@@ -125,6 +125,7 @@ async def test_the_worker_beats_with_its_jobs_counts(community):
             "reminders",
             "time_passed",
             "recurring",
+            "short_staffed",
         }
         assert beat.jobs["matching"]["runs"] >= 1
         assert await sync_to_async(latest_heartbeat_age_seconds)() < 5

@@ -63,6 +63,7 @@ from mutualaid.aid.services.safeguarding import (
     volunteer_suspend,
     volunteer_suspension_lift,
 )
+from mutualaid.aid.services.staffing import help_request_tell_short_staffed, tell_short_staffed_requests
 from mutualaid.aid.services.teamwork import (
     call_claim_minutes,
     call_done,
@@ -118,6 +119,7 @@ __all__ = [
     "help_request_hold",
     "help_request_mark_called_back",
     "help_request_release_hold",
+    "help_request_tell_short_staffed",
     "help_requests_set_waiting_reasons",
     "hold_minutes",
     "matching_run_now",
@@ -127,6 +129,7 @@ __all__ = [
     "task_report_not_helped",
     "task_thank",
     "team_note_add",
+    "tell_short_staffed_requests",
     "volunteer_check_record",
     "volunteer_offer_save",
     "volunteer_offer_set_available_now",

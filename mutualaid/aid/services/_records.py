@@ -10,6 +10,7 @@ from django.utils import timezone
 from mutualaid.accounts.models import User
 from mutualaid.aid.models import Assignment, HelpRequest, StatusChange
 from mutualaid.aid.states import (
+    LIVE_ASSIGNMENT_STATUSES,
     AssignmentStatus,
     RequestStatus,
     check_assignment_transition,
@@ -67,6 +68,44 @@ def set_assignment_status(
     assignment.save(update_fields=["status", "responded_at", "decline_reason"])
 
 
+# A place whose volunteer already did their part (the others not yet) stays filled.
+PLACE_HOLDING_STATUSES = (*LIVE_ASSIGNMENT_STATUSES, AssignmentStatus.DONE)
+
+
+def places_taken(help_request: HelpRequest) -> tuple[int, int]:
+    """(filled, taken) places of the request: accepted (or done) by a volunteer, and those
+    plus the ones asked of a volunteer who has not answered yet."""
+    statuses = list(
+        Assignment.objects.filter(help_request=help_request, status__in=PLACE_HOLDING_STATUSES).values_list(
+            "status", flat=True
+        )
+    )
+    return len(statuses) - statuses.count(AssignmentStatus.PROPOSED), len(statuses)
+
+
+def status_of_places(help_request: HelpRequest) -> str:
+    """What the request's status is, given its places: open while none is live, accepted
+    once every place is accepted, proposed in between (for one volunteer: exactly as before)."""
+    accepted, live = places_taken(help_request)
+    if live == 0:
+        return RequestStatus.OPEN
+    if accepted >= help_request.people_needed:
+        return RequestStatus.ACCEPTED
+    return RequestStatus.PROPOSED
+
+
+def settle_request_status(
+    help_request: HelpRequest, *, actor: User | None, reason: str = "", assignment: Assignment | None = None
+) -> bool:
+    """Move the locked request to the status its places give it (recorded); False when
+    it stays (one place of several changed, the request's status did not)."""
+    to_status = status_of_places(help_request)
+    if to_status == help_request.status:
+        return False
+    set_request_status(help_request, to_status, actor=actor, reason=reason, assignment=assignment)
+    return True
+
+
 def change_of(help_request: HelpRequest, change: str, volunteer_ids: list[int]) -> tuple[list[str], dict]:
     return task_change(
         request_id=help_request.pk,
@@ -92,6 +131,20 @@ def publish(
 ) -> None:
     """Say what happened to a task (with the proposal, for a proposal's notices)."""
     task_changed(help_request, change, volunteer_ids, assignment=assignment)
+
+
+def tell_the_team(help_request: HelpRequest, *, besides: int) -> None:
+    """A task for several volunteers: the others holding a place see the change live (who
+    else is coming, how many are found)."""
+    if help_request.people_needed < 2:
+        return
+    others = (
+        Assignment.objects.filter(help_request=help_request, status__in=LIVE_ASSIGNMENT_STATUSES)
+        .exclude(volunteer_id=besides)
+        .values_list("volunteer_id", flat=True)
+    )
+    if others:
+        publish(help_request, ChangeKind.TEAM, list(others))
 
 
 def locked_request(help_request_id: int) -> HelpRequest:

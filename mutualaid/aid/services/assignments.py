@@ -14,14 +14,24 @@ from django.utils.translation import gettext_lazy
 
 from matching.scheduling import schedule_matching
 from mutualaid.accounts.models import User
-from mutualaid.aid.models import Assignment, HelpRequest, StatusChange, Urgency, VolunteerOffer
+from mutualaid.aid.models import (
+    Assignment,
+    HelpRequest,
+    StatusChange,
+    Urgency,
+    VolunteerOffer,
+    vetted_volunteer_ids,
+)
 from mutualaid.aid.services._records import (
     TaskActionError,
     locked_assignment,
     locked_request,
+    places_taken,
     publish,
     set_assignment_status,
     set_request_status,
+    settle_request_status,
+    tell_the_team,
 )
 from mutualaid.aid.states import (
     LIVE_ASSIGNMENT_STATUSES,
@@ -35,6 +45,8 @@ from notifications.kinds import ChangeKind
 
 # On the assignment's record (coordinators read it); the citizen's record says nothing.
 GIVE_BACK_REASON = "can't any more"
+# On the assignment's record (StatusChange.SYSTEM_REASONS): a vetted task, checks run out.
+VETTING_LAPSED = "vetting lapsed"
 
 
 def answer_time(help_request: HelpRequest) -> dt.timedelta:
@@ -48,10 +60,15 @@ def answer_time(help_request: HelpRequest) -> dt.timedelta:
 def assignment_propose(
     *, help_request: HelpRequest, volunteer: User, km: float, actor: User | None = None, reason: str = ""
 ) -> Assignment:
-    """Propose an open request to a volunteer (a coordinator's choice, or a test's)."""
+    """Propose an open request, or an open place of a partly staffed one, to a volunteer
+    (a coordinator's choice, or a test's)."""
     help_request = locked_request(help_request.pk)
-    if help_request.status != RequestStatus.OPEN:
+    if not has_open_place(help_request):
         raise InvalidTransition("help request", help_request.status, RequestStatus.PROPOSED)
+    if help_request.assignments.filter(volunteer=volunteer, status__in=LIVE_ASSIGNMENT_STATUSES).exists():
+        raise TaskActionError(
+            _("%(name)s already has a place on this task.") % {"name": volunteer.display_name}
+        )
     expires_at = timezone.now() + answer_time(help_request)
     assignment = Assignment.objects.create(
         help_request=help_request, volunteer=volunteer, km=km, expires_at=expires_at
@@ -67,9 +84,20 @@ def assignment_propose(
     # The request's own record (which its citizen reads) carries no free text: a coordinator's
     # "why this volunteer" may name the volunteer or the citizen's circumstances, and stays
     # on the assignment's record, which coordinators read.
-    set_request_status(help_request, RequestStatus.PROPOSED, actor=actor, assignment=assignment)
+    settle_request_status(help_request, actor=actor, assignment=assignment)
     publish(help_request, ChangeKind.PROPOSED, [volunteer.pk], assignment=assignment)
     return assignment
+
+
+def has_open_place(help_request: HelpRequest) -> bool:
+    """Whether the locked request can take one more proposal: open, or partly staffed with
+    a place no one holds or is asked for."""
+    if help_request.status == RequestStatus.OPEN:
+        return True
+    if help_request.status != RequestStatus.PROPOSED or help_request.people_needed < 2:
+        return False
+    _accepted, live = places_taken(help_request)
+    return live < help_request.people_needed
 
 
 SUSPENDED_MESSAGE = gettext_lazy(
@@ -111,31 +139,49 @@ def assignment_accept(*, assignment: Assignment, volunteer: User) -> Assignment:
     with transaction.atomic():
         assignment, help_request = _own_assignment(assignment.pk, volunteer)
         overdue = assignment.status == AssignmentStatus.PROPOSED and assignment.expires_at <= timezone.now()
+        # Proposed while vetted, but the extract ran out since: the task goes to someone vetted.
+        unvetted = (
+            not overdue
+            and assignment.status == AssignmentStatus.PROPOSED
+            and help_request.category.requires_vetting
+            and not vetted_volunteer_ids([volunteer.pk], timezone.localdate())
+        )
         if overdue:
             # The expiry is true whatever the volunteer wanted: commit it, then say so.
             _expire(assignment, help_request)
+        elif unvetted:
+            release(
+                assignment, help_request, actor=volunteer, reason=VETTING_LAPSED, change=ChangeKind.WITHDRAWN
+            )
         elif assignment.status != AssignmentStatus.PROPOSED:
             raise _explain_not_proposed(assignment)
         else:
             set_assignment_status(assignment, AssignmentStatus.ACCEPTED, actor=volunteer)
-            set_request_status(help_request, RequestStatus.ACCEPTED, actor=volunteer, assignment=assignment)
+            # Fully staffed only when this was the last place; else it stays proposed.
+            settle_request_status(help_request, actor=volunteer, assignment=assignment)
             publish(help_request, ChangeKind.ACCEPTED, [volunteer.pk])
+            tell_the_team(help_request, besides=volunteer.pk)
     if overdue:
         raise _explain_not_proposed(assignment)
+    if unvetted:
+        raise TaskActionError(
+            _(
+                "This help needs a vetted volunteer, and your checks are no longer valid: we offer "
+                "it to someone else. Ask your coordinators to renew them."
+            )
+        )
     return assignment
 
 
 @transaction.atomic
 def assignment_decline(*, assignment: Assignment, volunteer: User, reason: str = "") -> Assignment:
-    """The volunteer says no: the request is open again and matched without them."""
+    """The volunteer says no: their place is open again and matched without them."""
     assignment, help_request = _own_assignment(assignment.pk, volunteer)
     if assignment.status != AssignmentStatus.PROPOSED:
         raise _explain_not_proposed(assignment)
     assignment.decline_reason = reason[:255]
     set_assignment_status(assignment, AssignmentStatus.DECLINED, actor=volunteer, reason=reason)
-    set_request_status(
-        help_request, RequestStatus.OPEN, actor=volunteer, reason="declined", assignment=assignment
-    )
+    settle_request_status(help_request, actor=volunteer, reason="declined", assignment=assignment)
     publish(help_request, ChangeKind.DECLINED, [volunteer.pk])
     schedule_matching(help_request.community_id)
     return assignment
@@ -185,17 +231,16 @@ def release(
     request_reason: str = "",
     change: ChangeKind,
 ) -> None:
-    """Take a live task back from its volunteer: the request is open and matched again.
+    """Take a live task back from its volunteer: their place is open and matched again.
 
     `reason` goes on the assignment's record (coordinators read it); the request's record,
     which its citizen reads, gets only `request_reason`: why a coordinator took a task back
     ("fell ill") is the volunteer's business, not the citizen's.
     """
     set_assignment_status(assignment, AssignmentStatus.CANCELLED, actor=actor, reason=reason)
-    set_request_status(
-        help_request, RequestStatus.OPEN, actor=actor, reason=request_reason, assignment=assignment
-    )
+    settle_request_status(help_request, actor=actor, reason=request_reason, assignment=assignment)
     publish(help_request, change, [assignment.volunteer_id])
+    tell_the_team(help_request, besides=assignment.volunteer_id)
     schedule_matching(help_request.community_id)
 
 
@@ -203,7 +248,8 @@ def release(
 def assignment_complete(
     *, assignment: Assignment, volunteer: User, hours_spent: float | None = None
 ) -> Assignment:
-    """The volunteer marks the task done, optionally with the hours it took."""
+    """The volunteer marks their part done, optionally with the hours it took; the request is
+    done when everyone who accepted has (a place never filled is asked of no one more)."""
     if hours_spent is not None and not 0 < hours_spent <= 24:
         raise ValidationError({"hours_spent": _("Give the hours as a number between 0 and 24.")})
     assignment, help_request = _own_assignment(assignment.pk, volunteer)
@@ -214,14 +260,25 @@ def assignment_complete(
     assignment.hours_spent = hours_spent
     assignment.save(update_fields=["hours_spent"])
     set_assignment_status(assignment, AssignmentStatus.DONE, actor=volunteer)
-    set_request_status(help_request, RequestStatus.DONE, actor=volunteer, assignment=assignment)
-    publish(help_request, ChangeKind.DONE, [volunteer.pk])
+    still_helping = help_request.assignments.filter(status=AssignmentStatus.ACCEPTED).exists()
+    if not still_helping:
+        told = [volunteer.pk]
+        for pending in help_request.assignments.select_for_update().filter(status=AssignmentStatus.PROPOSED):
+            set_assignment_status(pending, AssignmentStatus.CANCELLED, actor=None, reason="done")
+            told.append(pending.volunteer_id)
+        set_request_status(help_request, RequestStatus.DONE, actor=volunteer, assignment=assignment)
+        publish(help_request, ChangeKind.DONE, told)
+    else:
+        # Their part is done, the others' not yet: live pages hear it, the citizen is told
+        # "done" once the whole team is.
+        publish(help_request, ChangeKind.PLACE_DONE, [volunteer.pk])
+        tell_the_team(help_request, besides=volunteer.pk)
     return assignment
 
 
 def _expire(assignment: Assignment, help_request: HelpRequest) -> None:
     set_assignment_status(assignment, AssignmentStatus.EXPIRED, actor=None, reason="no answer in time")
-    set_request_status(help_request, RequestStatus.OPEN, actor=None, reason="expired", assignment=assignment)
+    settle_request_status(help_request, actor=None, reason="expired", assignment=assignment)
     publish(help_request, ChangeKind.EXPIRED, [assignment.volunteer_id])
     schedule_matching(help_request.community_id)
 
@@ -246,13 +303,16 @@ def expire_overdue_proposals(*, now: dt.datetime | None = None) -> int:
 def assignments_propose_batch(
     *, proposals: list[tuple[HelpRequest, int, float]], actor: User | None = None, reason: str = "matching"
 ) -> list[Assignment]:
-    """Propose many open requests at once: (locked request, volunteer id, km) each.
+    """Propose many open requests (or open places) at once: (locked request, volunteer id,
+    km) each; a request for several volunteers may come once per place.
 
     For matching runs, inside the caller's transaction, with the requests already locked
     by `select_for_update`: a constant number of queries whatever the batch size.
     """
     for help_request, _volunteer_id, _km in proposals:
-        check_request_transition(help_request.status, RequestStatus.PROPOSED)
+        # A partly staffed request (proposed, several places) takes more proposals as it is.
+        if help_request.status != RequestStatus.OPEN and help_request.people_needed < 2:
+            check_request_transition(help_request.status, RequestStatus.PROPOSED)
     now = timezone.now()
     assignments = Assignment.objects.bulk_create(
         Assignment(
@@ -275,23 +335,25 @@ def assignments_propose_batch(
                 reason=reason,
             )
         )
-        changes.append(
-            StatusChange(
-                help_request=help_request,
-                assignment=assignment,
-                subject=StatusChange.Subject.REQUEST,
-                actor=actor,
-                from_status=help_request.status,
-                to_status=RequestStatus.PROPOSED,
-                reason=reason,
+        if help_request.status == RequestStatus.OPEN:  # a request's first place: recorded once
+            changes.append(
+                StatusChange(
+                    help_request=help_request,
+                    assignment=assignment,
+                    subject=StatusChange.Subject.REQUEST,
+                    actor=actor,
+                    from_status=help_request.status,
+                    to_status=RequestStatus.PROPOSED,
+                    reason=reason,
+                )
             )
-        )
-        help_request.status = RequestStatus.PROPOSED
+            help_request.status = RequestStatus.PROPOSED
         help_request.unassigned_reason = ""
         help_request.updated_at = now
     StatusChange.objects.bulk_create(changes)
     HelpRequest.objects.bulk_update(
-        [request for request, _v, _k in proposals], ["status", "unassigned_reason", "updated_at"]
+        list({request.pk: request for request, _v, _k in proposals}.values()),
+        ["status", "unassigned_reason", "updated_at"],
     )
     # One dispatch for the batch: one query, one insert, one live send after the commit.
     tasks_changed(

@@ -36,9 +36,9 @@ from mutualaid.aid.services._records import (
     publish,
     require_coordinator,
     set_assignment_status,
-    set_request_status,
+    settle_request_status,
 )
-from mutualaid.aid.services.assignments import assignment_propose, release
+from mutualaid.aid.services.assignments import assignment_propose, has_open_place, release
 from mutualaid.aid.services.audit import audit
 from mutualaid.aid.states import (
     FINISHED_REQUEST_STATUSES,
@@ -83,7 +83,9 @@ def _give(
                 % {"name": volunteer.display_name}
             }
         )
-    if help_request.status != RequestStatus.OPEN:
+    if not has_open_place(help_request):
+        if help_request.people_needed > 1:
+            raise TaskActionError(_("Every place of this task is taken: unassign a volunteer first."))
         raise TaskActionError(_("Unassign the current volunteer first; only an open request can be given."))
     category = help_request.category
     if category.requires_vetting and not vetted_volunteer_ids([volunteer.pk], timezone.localdate()):
@@ -116,7 +118,7 @@ def _give(
         _set_hold(help_request, until=None, by=None)
     if agreed_by_phone:
         set_assignment_status(assignment, AssignmentStatus.ACCEPTED, actor=coordinator, reason=why)
-        set_request_status(help_request, RequestStatus.ACCEPTED, actor=coordinator, assignment=assignment)
+        settle_request_status(help_request, actor=coordinator, assignment=assignment)
         publish(help_request, ChangeKind.ACCEPTED, [volunteer.pk])
     return assignment
 

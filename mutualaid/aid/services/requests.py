@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from matching.scheduling import schedule_matching
 from mutualaid.accounts.models import User
 from mutualaid.aid.models import (
+    MAX_PEOPLE_NEEDED,
     Category,
     Community,
     HelpRequest,
@@ -73,6 +74,7 @@ def help_request_create(
     language_needed: str = "",
     partner=None,
     idempotency_key: str = "",
+    people_needed: int = 1,
 ) -> HelpRequest:
     """File a request and ask matching to look for a volunteer.
 
@@ -101,6 +103,7 @@ def help_request_create(
     if requester is None and not (contact_name.strip() and contact_phone.strip()):
         raise ValidationError({"contact_name": _("Give the name and phone of the person who called.")})
     _check_category(category, community.pk)
+    _check_people_needed(people_needed)
     windows = _check_when(time_windows, any_time)
     try:
         with transaction.atomic():  # a savepoint: a concurrent retry may win the key
@@ -122,6 +125,7 @@ def help_request_create(
                 text_caller=text_caller and requester is None,
                 language_needed=language_needed,
                 partner=partner if filed_by_partner else None,
+                people_needed=people_needed,
             )
     except IntegrityError:
         already_filed = _filed_with_key(created_by, idempotency_key) if idempotency_key else None
@@ -177,6 +181,13 @@ def _referred_by(user: User, help_request: HelpRequest) -> bool:
     return referred_by(user, help_request)
 
 
+def _check_people_needed(people_needed: int) -> None:
+    if not 1 <= people_needed <= MAX_PEOPLE_NEEDED:
+        raise ValidationError(
+            {"people_needed": _("Ask for between 1 and %(most)s volunteers.") % {"most": MAX_PEOPLE_NEEDED}}
+        )
+
+
 def _check_category(category: Category, community_id: int) -> None:
     if category.community_id != community_id or not category.is_active:
         raise ValidationError({"category": _("Choose one of the categories offered in your community.")})
@@ -207,8 +218,9 @@ def help_request_edit(
     time_windows: Iterable[tuple[dt.date, int]] = (),
     any_time: bool = False,
     language_needed: str = "",
+    people_needed: int | None = None,
 ) -> HelpRequest:
-    """Change what, when and where, while no volunteer has accepted.
+    """Change what, when and where (and how many volunteers), while no volunteer has accepted.
 
     A volunteer who was asked but has not answered is asked no more (they were asked about
     the old request) and matching looks again. Once someone accepted, the citizen adds a
@@ -222,7 +234,14 @@ def help_request_edit(
             _("This request can no longer be changed (%(status)s).")
             % {"status": help_request.get_status_display()}
         )
+    if help_request.assignments.filter(status=AssignmentStatus.ACCEPTED).exists():
+        # Part of the team is coming: they agreed to this request, not to another one.
+        raise TaskActionError(
+            _("Volunteers have already accepted this request: leave a note for them instead.")
+        )
     _check_category(category, help_request.community_id)
+    if people_needed is not None:
+        _check_people_needed(people_needed)
     windows = _check_when(time_windows, any_time)
     before = _editable_fields(help_request)
     volunteer_ids = []
@@ -236,6 +255,8 @@ def help_request_edit(
     help_request.urgency = urgency
     help_request.any_time = any_time
     help_request.language_needed = language_needed
+    if people_needed is not None:
+        help_request.people_needed = people_needed
     help_request.address = location.address
     help_request.latitude, help_request.longitude = location.latitude, location.longitude
     help_request.neighbourhood = location.neighbourhood
@@ -263,6 +284,7 @@ def _editable_fields(help_request: HelpRequest) -> dict:
         "category": help_request.category_id,
         "description": help_request.description,
         "urgency": help_request.urgency,
+        "people_needed": help_request.people_needed,
         "when": (help_request.any_time, sorted(help_request.time_windows.values_list("date", "part_of_day"))),
         "language_needed": help_request.language_needed,
         "place": (help_request.address, help_request.latitude, help_request.longitude),
@@ -275,7 +297,11 @@ def help_request_add_note(*, help_request: HelpRequest, actor: User, note: str) 
     help_request = locked_request(help_request.pk)
     if help_request.requester_id != actor.pk and not coordinates(actor, help_request.community_id):
         raise PermissionDenied
-    if help_request.status != RequestStatus.ACCEPTED:
+    partly_staffed = (
+        help_request.status == RequestStatus.PROPOSED
+        and help_request.assignments.filter(status=AssignmentStatus.ACCEPTED).exists()
+    )
+    if help_request.status != RequestStatus.ACCEPTED and not partly_staffed:
         raise TaskActionError(_("A note is for the volunteer who accepted; change the request instead."))
     note = note.strip()
     if not note:
@@ -385,6 +411,8 @@ def help_request_expire_if_time_passed(*, help_request: HelpRequest, now: dt.dat
     help_request = locked_request(help_request.pk)
     if help_request.status not in EXPIRABLE_REQUEST_STATUSES:
         return False
+    if help_request.assignments.filter(status=AssignmentStatus.ACCEPTED).exists():
+        return False  # partly staffed: the volunteers found still come, and can mark it done
     if not every_window_has_passed(help_request, now):
         return False
     volunteer_ids = []
@@ -407,6 +435,7 @@ def expire_requests_whose_time_passed(*, now: dt.datetime | None = None) -> int:
             status__in=EXPIRABLE_REQUEST_STATUSES, any_time=False, time_windows__isnull=False
         )
         .exclude(time_windows__date__gt=today)
+        .exclude(assignments__status=AssignmentStatus.ACCEPTED)
         .distinct()
         .only("pk")
     )

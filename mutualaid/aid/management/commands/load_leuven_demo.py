@@ -5,7 +5,15 @@ from django.core.management.base import BaseCommand, CommandError
 
 from matching.models import MatchingRun
 from matching.services import propose_assignments
-from mutualaid.aid.demo import COMMUNITY_SLUG, DEMO_PASSWORD, load_leuven_demo, random_demo_passwords
+from mutualaid.accounts.models import User
+from mutualaid.accounts.two_factor import authenticator, secret_as_text
+from mutualaid.aid.demo import (
+    COMMUNITY_SLUG,
+    DEMO_PASSWORD,
+    DEMO_TOTP_KEY,
+    load_leuven_demo,
+    random_demo_passwords,
+)
 from mutualaid.aid.models import Community
 
 
@@ -48,6 +56,15 @@ class Command(BaseCommand):
         else:
             self.stdout.write(self.style.SUCCESS(f"Logins to try (password for all: {DEMO_PASSWORD}):"))
         self.stdout.write("  coordinator              the coordinator's dashboard and the admin")
+        coordinator = User.objects.filter(username="coordinator", community=community).first()
+        device = authenticator(coordinator) if coordinator is not None else None
+        if device is not None and device.key == DEMO_TOTP_KEY:
+            self.stdout.write(
+                "    then a one-time code: add this key to an authenticator app (time-based, 6 digits)\n"
+                f"    {secret_as_text(device)}   or run: manage.py one_time_code coordinator"
+            )
+        elif production:
+            self.stdout.write("    then sets up two-step sign-in with an authenticator app on their phone")
         self.stdout.write("  citizen1 .. citizen30    people who asked for help ('My requests')")
         self.stdout.write("  volunteer1 .. volunteer60  volunteers ('Volunteer': inbox of proposals)")
         self.stdout.write("  The dashboard shows which volunteer each request was proposed to.")
