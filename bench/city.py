@@ -2,15 +2,21 @@
 
     .venv/bin/python bench/city.py [--seed 1] [--quick] [--json figures.json]
 
-Every request is filed with `help_request_create` (recurring help: see RECURRING below),
-every proposal is made by the strategy under test and written by the real services
+One-off requests are filed with `help_request_create`; recurring help with
+`help_series_create`, its occurrences filed by the worker's job (`file_recurring_help`)
+a week ahead, and a volunteer accepting an occurrence takes "every week"
+(`assignment_accept_every_week`) with probability P_EVERY_WEEK (--every-week) under this
+service (the other schemes have no such commitment: their volunteers accept one occurrence
+at a time). Every proposal is made by the strategy under test and written by the real services
 (`matching.services.run_due_matching` for this service; `assignments_propose_batch` or
 `assignment_propose` for the others), and every answer goes through `assignment_accept`,
 `assignment_decline` and `assignment_complete`; unanswered proposals and requests whose
 time passed expire by the worker's own jobs (`worker.jobs.expire_proposals`,
 `expire_passed_requests`), and a decline or an expiry sends the request back to matching
-as it does in production (the community's matching queue). The figures are read back from
-the database's records (assignments and status changes). Nothing of the service is copied.
+as it does in production (the community's matching queue), where the volunteer who last
+helped the citizen is `preferred`. The figures are read back from the database's records
+(assignments and status changes). Nothing of the service is copied; the baselines' own
+choosing (greedy, broadcast) reads the engine's instance as `load_snapshot` builds it.
 
 The clock: `django.utils.timezone.now` is patched (unittest.mock) for the whole run to
 return the simulation's time; no module of the project imports `now` by name (grep
@@ -37,8 +43,8 @@ The strategies, each over the same arrivals and the same volunteers (and, where 
 volunteer meets the same request, the same answer):
 
 - "this service": the worker's matching job (the engine, fair turns as configured).
-- "km only": the same with MATCHING_FAIR_TURN_KM_PER_TASK=0 (the total-km optimum the
-  target is measured against).
+- "km only": the same with MATCHING_FAIR_TURN_KM_PER_TASK=0 and
+  MATCHING_CONTINUITY_BONUS_KM=0 (the total-km optimum the target is measured against).
 - "greedy nearest": each open request in turn (urgent first, then oldest) goes to the
   nearest volunteer who can take it, from the same snapshot the engine gets.
 - "broadcast": everyone who can take it is alerted at once, the first to accept wins
@@ -51,13 +57,9 @@ volunteer meets the same request, the same answer):
 Sizes: the Leuven scenario keeps the first fortnight's ratio (about 1,490 volunteers for
 120 requests in ten days: 124 volunteers per daily request) at a third of the size, so
 that a run of the real matching stays in seconds on a shared machine; "scarce" has far
-fewer volunteers than work. --quick shrinks both to a week.
-
-RECURRING: when the service has recurring help (mutualaid/aid/services/series.py), a
-recurring arrival is a real series (`help_series_create`), its occurrences are filed by
-the worker's job, and a volunteer who accepts an occurrence accepts "every week" with
-probability P_EVERY_WEEK. Without it, a series is approximated by one-off requests from
-the same citizen, filed a week ahead of each day.
+fewer volunteers than work. Arrivals stop after 30 days; the clock runs a week more, so
+that every request's time passes. --quick shrinks both to a week (about 20-30 s). Every
+request needs one volunteer (tasks for several are not simulated).
 """
 
 from __future__ import annotations
@@ -156,7 +158,7 @@ class Scenario:
 def scenarios(quick: bool) -> list[Scenario]:
     if quick:
         return [
-            Scenario("Leuven Helpt's first fortnight", 120, 1.0, 7),
+            Scenario("Leuven Helpt's first fortnight", 200, 2.0, 7),
             Scenario("scarce", 12, 4.0, 7),
         ]
     return [
@@ -351,14 +353,6 @@ def use_database(path: Path) -> None:
     connection.settings_dict["NAME"] = str(path)
 
 
-def has_real_series() -> bool:
-    try:
-        import mutualaid.aid.services.series  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 class World:
     """One scenario's community in a template database, copied for each strategy."""
 
@@ -450,17 +444,14 @@ class Event:
 class Run:
     """A month of one scenario under one strategy, on the simulated clock."""
 
-    def __init__(
-        self, world: World, strategy: str, real_series: bool, every_week_share: float = P_EVERY_WEEK
-    ) -> None:
+    def __init__(self, world: World, strategy: str, every_week_share: float = P_EVERY_WEEK) -> None:
         from mutualaid.accounts.models import User
         from mutualaid.aid.models import Category, Community
 
         self.world = world
         self.strategy = strategy
-        self.real_series = real_series
         # "Accept every week" is this service's: the other schemes have no standing commitment.
-        self.every_week_offered = real_series and strategy in ("this service", "km only", "best 3 for urgent")
+        self.every_week_offered = strategy in ("this service", "km only", "best 3 for urgent")
         self.every_week_share = every_week_share
         self.completion_scheduled: set[int] = set()
         self.now = START.astimezone(dt.UTC)
@@ -479,8 +470,6 @@ class Run:
         self.citizens = list(User.objects.filter(username__startswith="citizen-").order_by("pk"))
         self.users = {user.pk: user for user in User.objects.filter(pk__in=self.volunteer_ids)}
         self.last_assignment_pk = 0
-        self.series_of_request: dict[int, int] = {}  # approximation: request -> arrival index
-        self.pending_occurrences: list[tuple[dt.date, int]] = []  # approximation: (day, arrival)
         self.alerted_until: dict[int, dt.datetime] = {}  # broadcast: request -> end of its alert
         self.alerts: dict[int, int] = Counter()
         self.runs = 0
@@ -523,6 +512,7 @@ class Run:
 
     def on_arrival(self, index: int) -> None:
         from mutualaid.aid.places import Location
+        from mutualaid.aid.services.series import help_series_create
 
         arrival = self.world.arrivals[index]
         citizen = self.citizens[index]
@@ -530,34 +520,25 @@ class Run:
         if not arrival.recurring:
             self.file(citizen, arrival, arrival.urgency, arrival.windows, location)
             return
-        # Until the month's last day (one occurrence when it starts after that).
-        until = max(arrival.first_day, (START + dt.timedelta(days=self.world.scenario.days - 1)).date())
-        if self.real_series:
-            from mutualaid.aid.services.series import help_series_create
+        # Weekly until the month's last day (one occurrence when it starts after that); the
+        # worker's job files each occurrence RECURRING_HELP_DAYS_AHEAD days ahead.
+        help_series_create(
+            community=self.community,
+            requester=citizen,
+            created_by=citizen,
+            category=self.categories[arrival.category],
+            description="Weekly help",
+            location=location,
+            every_weeks=1,
+            starts=arrival.first_day,
+            part_of_day=arrival.part_of_day,
+            until=max(arrival.first_day, (START + dt.timedelta(days=self.world.scenario.days - 1)).date()),
+        )
 
-            help_series_create(
-                community=self.community,
-                requester=citizen,
-                created_by=citizen,
-                category=self.categories[arrival.category],
-                description="Weekly help",
-                location=location,
-                every_weeks=1,
-                starts=arrival.first_day,
-                part_of_day=arrival.part_of_day,
-                until=until,
-            )
-            return
-        day = arrival.first_day
-        while day <= until:
-            self.pending_occurrences.append((day, index))
-            day += dt.timedelta(days=7)
-        self.file_due_occurrences()
-
-    def file(self, citizen, arrival: Arrival, urgency: int, windows, location, index: int | None = None):
+    def file(self, citizen, arrival: Arrival, urgency: int, windows, location) -> None:
         from mutualaid.aid.services import help_request_create
 
-        help_request = help_request_create(
+        help_request_create(
             community=self.community,
             requester=citizen,
             created_by=citizen,
@@ -567,37 +548,13 @@ class Run:
             location=location,
             time_windows=windows,
         )
-        if index is not None:
-            self.series_of_request[help_request.pk] = index
-        return help_request
-
-    def file_due_occurrences(self) -> None:
-        """The approximation of recurring help: each day's request filed a week ahead."""
-        from mutualaid.aid.models import part_of_day_has_passed
-        from mutualaid.aid.places import Location
-
-        today = self.now.astimezone(LOCAL).date()
-        still = []
-        for day, index in self.pending_occurrences:
-            arrival = self.world.arrivals[index]
-            if day > today + dt.timedelta(days=6):
-                still.append((day, index))
-            elif not part_of_day_has_passed(day, arrival.part_of_day):
-                location = Location(
-                    arrival.latitude, arrival.longitude, f"Street {index}, 3000 Leuven", "Leuven"
-                )
-                self.file(self.citizens[index], arrival, 1, [(day, arrival.part_of_day)], location, index)
-        self.pending_occurrences = still
 
     def on_tick(self) -> None:
         from worker import jobs
 
         jobs.expire_proposals()
         jobs.expire_passed_requests()
-        if self.real_series:
-            jobs.file_recurring_help()
-        elif self.pending_occurrences:
-            self.file_due_occurrences()
+        jobs.file_recurring_help()
 
     def on_deadline(self) -> None:
         from worker import jobs
@@ -941,7 +898,9 @@ class Run:
             for pk in requests
             if pk in first_accepted and requests[pk].urgency == Urgency.TODAY
         ]
-        series = self.series_by_request(requests)
+        series = {
+            pk: help_request.series_id for pk, help_request in requests.items() if help_request.series_id
+        }
         same, following = 0, 0
         by_series = defaultdict(list)
         for request_id, series_key in series.items():
@@ -980,18 +939,9 @@ class Run:
 
     def weekly_commitments(self) -> int:
         """Series whose volunteer accepted "every week" (and still comes) at the end."""
-        if not self.real_series:
-            return 0
         from mutualaid.aid.models import HelpSeries
 
         return HelpSeries.objects.filter(standing_volunteer__isnull=False).count()
-
-    def series_by_request(self, requests: dict) -> dict[int, object]:
-        if self.real_series:
-            return {
-                pk: help_request.series_id for pk, help_request in requests.items() if help_request.series_id
-            }
-        return dict(self.series_of_request)
 
     @staticmethod
     def day_of(help_request) -> dt.date:
@@ -1112,12 +1062,6 @@ def targets(rows: dict[str, dict]) -> list[tuple[str, bool | None, str]]:
     return checks
 
 
-RECURRING_LABELS = {
-    True: "real series (the worker files the occurrences; accept every week)",
-    False: "approximated by weekly one-off requests",
-}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
@@ -1143,7 +1087,6 @@ def main() -> None:
         directory = Path(directory)
         configure(directory)
         shutil.copyfile(directory / "city.sqlite3", directory / "migrated.sqlite3")
-        real_series = has_real_series()
         results, output = {}, []
         for scenario in scenarios(arguments.quick):
             if arguments.scenario and arguments.scenario not in scenario.name:
@@ -1159,7 +1102,7 @@ def main() -> None:
             for index, strategy in enumerate(strategies):
                 world.fresh_database(directory / f"run-{index}.sqlite3")
                 started = time.monotonic()
-                rows[strategy] = Run(world, strategy, real_series, arguments.every_week).simulate()
+                rows[strategy] = Run(world, strategy, arguments.every_week).simulate()
                 rows[strategy]["seconds"] = round(time.monotonic() - started, 1)
                 log(f"{scenario.name} / {strategy}: done in {rows[strategy]['seconds']} s")
             results[scenario.name] = rows
@@ -1176,7 +1119,7 @@ def main() -> None:
         print(
             f"A month in one community (bench/city.py, seed {arguments.seed}"
             f"{', quick' if arguments.quick else ''}); recurring help: "
-            f"{RECURRING_LABELS[real_series]}; "
+            f"{arguments.every_week:.0%} of volunteers accepting a weekly help's occurrence take every week; "
             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"load average {load:.2f} at the end, {time.monotonic() - STARTED:.0f} s in all"
         )
