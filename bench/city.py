@@ -692,6 +692,8 @@ class Run:
                 continue
             window = answer_time(help_request)
             self.alerted_until[help_request.pk] = self.now + window
+            # Nobody accepting by then, it is alerted again at once.
+            self.schedule(self.now + window + dt.timedelta(seconds=1), "deadline")
             attempt = self.alerts[help_request.pk]
             self.alerts[help_request.pk] += 1
             accepting = []
