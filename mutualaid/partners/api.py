@@ -274,7 +274,8 @@ def list_requests(request):
 @api.post("/requests", response={201: RequestOut, **ERRORS}, summary="File a request for someone")
 def create_request(request, data: RequestIn):
     """With a referrer's session, the request is their referral (the neighbour's consent
-    recorded by them), as on the referral page."""
+    recorded by them), as on the referral page. With `recurrence` weekly or fortnightly, a
+    series is filed and the answer is its first occurrence (with a session, the referral)."""
     organisation = _organisation(request)
     try:
         details = intake.parse_details(
