@@ -51,47 +51,33 @@ def _community(request: HttpRequest):
 def phone_intake(request: HttpRequest) -> HttpResponse:
     community = _community(request)
     form = RepeatingPhoneIntakeForm(request.POST or None, community=community)
-    if request.method == "POST" and form.is_valid() and form.cleaned_data["repeat"]:
+    if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        caller = {
+            "community": community,
+            "requester": None,
+            "created_by": request.user,
+            "contact_name": data["contact_name"],
+            "contact_phone": data["contact_phone"],
+            "text_caller": data["text_caller"],
+        }
         try:
-            series = help_series_create(
-                community=community,
-                requester=None,
-                created_by=request.user,
-                contact_name=data["contact_name"],
-                contact_phone=data["contact_phone"],
-                text_caller=data["text_caller"],
-                **repeat_details(data),
-            )
+            if data["repeat"]:
+                series = help_series_create(**caller, **repeat_details(data))
+                filed = _("Repeated help filed for %(name)s: %(rule)s.") % {
+                    "name": series.contact_name,
+                    "rule": series.label,
+                }
+            else:
+                help_request = services.help_request_create(**caller, **request_details(data))
+                filed = _(
+                    "Request #%(id)s filed for %(name)s. "
+                    "You will find it on the call-back list once it moves."
+                ) % {"id": help_request.pk, "name": help_request.contact_name}
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(
-                request,
-                _("Repeated help filed for %(name)s: %(rule)s.")
-                % {"name": series.contact_name, "rule": series.label},
-            )
-            return redirect("coordinator-intake")
-    elif request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            help_request = services.help_request_create(
-                community=community,
-                requester=None,
-                created_by=request.user,
-                contact_name=data["contact_name"],
-                contact_phone=data["contact_phone"],
-                text_caller=data["text_caller"],
-                **request_details(data),
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(
-                request,
-                _("Request #%(id)s filed for %(name)s. You will find it on the call-back list once it moves.")
-                % {"id": help_request.pk, "name": help_request.contact_name},
-            )
+            messages.success(request, filed)
             return redirect("coordinator-intake")
     return render(request, "aid/coordinator/intake.html", {"form": form, "community": community})
 

@@ -859,6 +859,15 @@ class HelpSeries(Place):
     # Holidays: no occurrence on these days up to and with this one.
     paused_until = models.DateField(_("paused until"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
+    # Filed by a partner organisation (Open311, /api/v1/): each occurrence is its request too.
+    partner = models.ForeignKey(
+        "partners.PartnerOrganisation",
+        verbose_name=_("filed by partner"),
+        on_delete=models.PROTECT,
+        related_name="help_series",
+        null=True,
+        blank=True,
+    )
     # A volunteer who accepted "every week": the coming occurrences are theirs at once.
     standing_volunteer = models.ForeignKey(
         settings.AUTH_USER_MODEL,

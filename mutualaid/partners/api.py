@@ -186,6 +186,15 @@ class RequestIn(Schema):
     volunteers: int | None = Field(
         None, description="how many volunteers the task needs (1 to 6; more than one to carry furniture)"
     )
+    recurrence: Literal["none", "weekly", "fortnightly"] = Field(
+        "none",
+        description="weekly or fortnightly: recurring help; `when` is then one part of a day within "
+        "the days filed ahead (7 by default), the first occurrence, repeated on that day of the week; "
+        "the answer is the first occurrence, and the next ones are filed a week ahead",
+    )
+    recurrence_until: dt.date | None = Field(
+        None, description="the last day of the recurring help; none: until cancelled"
+    )
 
 
 class RequestOut(Schema):
@@ -265,7 +274,8 @@ def list_requests(request):
 @api.post("/requests", response={201: RequestOut, **ERRORS}, summary="File a request for someone")
 def create_request(request, data: RequestIn):
     """With a referrer's session, the request is their referral (the neighbour's consent
-    recorded by them), as on the referral page."""
+    recorded by them), as on the referral page. With `recurrence` weekly or fortnightly, a
+    series is filed and the answer is its first occurrence (with a session, the referral)."""
     organisation = _organisation(request)
     try:
         details = intake.parse_details(
@@ -284,6 +294,7 @@ def create_request(request, data: RequestIn):
             name=data.name,
             phone=data.phone,
         )
+        series_details = intake.parse_recurrence(data.recurrence, data.recurrence_until, details)
     except Category.DoesNotExist:
         raise HttpError(400, f"category {data.category[:50]!r} is not offered (GET /categories)") from None
     except intake.BadInput as bad:
@@ -294,7 +305,18 @@ def create_request(request, data: RequestIn):
     if idempotency_key and not IDEMPOTENCY_KEY_PATTERN.fullmatch(idempotency_key):
         raise HttpError(400, "Idempotency-Key: 8 to 64 letters, digits, '-' or '_'")
     try:
-        if isinstance(request.auth, Referrer):
+        if series_details is not None and isinstance(request.auth, Referrer):
+            help_request = referrals.referral_series_create(
+                referrer=request.auth,
+                consent=data.consent,
+                idempotency_key=idempotency_key,
+                **series_details,
+            )
+        elif series_details is not None:
+            help_request = services.partner_series_create(
+                key=request.auth, idempotency_key=idempotency_key, **series_details
+            )
+        elif isinstance(request.auth, Referrer):
             help_request = referrals.referral_create(
                 referrer=request.auth,
                 consent=data.consent,

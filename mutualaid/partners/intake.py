@@ -7,6 +7,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.validators import slug_re
 from django.utils import timezone
 from geopy.distance import great_circle
@@ -109,6 +110,58 @@ def parse_windows(text: str) -> list[tuple[dt.date, int]]:
     if len(set(windows)) > MAX_WINDOWS:
         raise BadInput(f"'when': at most {MAX_WINDOWS} parts of days")
     return sorted(set(windows))
+
+
+# `attribute[recurrence]` (Open311) and `recurrence` (/api/v1/): weeks between occurrences.
+RECURRENCE_WEEKS = {"none": 0, "weekly": 1, "fortnightly": 2}
+
+
+def parse_recurrence(recurrence, until, details: Details) -> dict | None:
+    """None for a one-off request; else `help_series_create`'s keyword arguments: the first
+    day and part of the day are `when`'s one window, and the series runs until `until` (a
+    date) or until cancelled. Each occurrence is for that week (no urgency) and one volunteer."""
+    recurrence = recurrence or "none"
+    key = recurrence.strip().lower() if isinstance(recurrence, str) else "?"
+    if key not in RECURRENCE_WEEKS:
+        raise BadInput(f"recurrence must be one of {', '.join(RECURRENCE_WEEKS)}")
+    until_text = (until or "").strip() if isinstance(until, str) else until
+    if not RECURRENCE_WEEKS[key]:
+        if until_text:
+            raise BadInput("recurrence_until is only for a weekly or fortnightly recurrence")
+        return None
+    if len(details.time_windows) != 1:
+        raise BadInput(
+            f"recurrence {key}: 'when' must be exactly one part of a day, YYYY-MM-DD/morning|afternoon|"
+            "evening: the first occurrence (the series repeats on that day of the week)"
+        )
+    if details.people_needed != 1:
+        raise BadInput(f"recurrence {key}: a recurring request is for one volunteer (no 'volunteers')")
+    starts, part_of_day = details.time_windows[0]
+    days_ahead = settings.RECURRING_HELP_DAYS_AHEAD
+    if starts >= timezone.localdate() + dt.timedelta(days=days_ahead):
+        raise BadInput(f"recurrence {key}: the first day ('when') must be within {days_ahead} days")
+    until_date = None
+    if isinstance(until_text, dt.date):
+        until_date = until_text
+    elif until_text:
+        try:
+            until_date = dt.date.fromisoformat(until_text)
+        except ValueError:
+            raise BadInput(f"recurrence_until: {until_text[:20]!r} is not a date YYYY-MM-DD") from None
+    if until_date is not None and until_date < starts:
+        raise BadInput("recurrence_until: the last day cannot be before the first ('when')")
+    return {
+        "category": details.category,
+        "description": details.description,
+        "location": details.location,
+        "language_needed": details.language_needed,
+        "contact_name": details.contact_name,
+        "contact_phone": details.contact_phone,
+        "every_weeks": RECURRENCE_WEEKS[key],
+        "starts": starts,
+        "part_of_day": part_of_day,
+        "until": until_date,
+    }
 
 
 def parse_location(latitude, longitude, address: str) -> Location:

@@ -14,6 +14,7 @@ import functools
 import json
 from xml.etree import ElementTree
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import slug_re
 from django.http import HttpRequest, HttpResponse
@@ -23,7 +24,15 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from mutualaid.aid.models import MAX_PEOPLE_NEEDED, Category, Community, HelpRequest, SpokenLanguage, Urgency
+from mutualaid.aid.models import (
+    MAX_PEOPLE_NEEDED,
+    Category,
+    Community,
+    HelpRequest,
+    RepeatEvery,
+    SpokenLanguage,
+    Urgency,
+)
 from mutualaid.limits import request_is_limited
 from mutualaid.partners import intake, services
 from mutualaid.partners.models import ApiKey
@@ -238,6 +247,29 @@ def service_attributes() -> list[dict]:
         ),
         _attribute(
             6,
+            "recurrence",
+            "singlevaluelist",
+            False,
+            _("Repeat"),
+            [
+                ("none", _("No, once")),
+                ("weekly", RepeatEvery.WEEK.label),
+                ("fortnightly", RepeatEvery.TWO_WEEKS.label),
+            ],
+            hint="none when not given; weekly or fortnightly needs 'when' to be one part of a day "
+            f"within {settings.RECURRING_HELP_DAYS_AHEAD} days: the first occurrence, repeated on that "
+            "day of the week and part of the day",
+        ),
+        _attribute(
+            7,
+            "recurrence_until",
+            "string",
+            False,
+            _("Last day (optional)"),
+            hint="YYYY-MM-DD, only with recurrence weekly or fortnightly; empty: until cancelled",
+        ),
+        _attribute(
+            8,
             "consent",
             "singlevaluelist",
             True,
@@ -306,12 +338,19 @@ def _create(request: HttpRequest, fmt: str) -> HttpResponse:
             name=name,
             phone=data.get("phone", ""),
         )
+        series_details = intake.parse_recurrence(
+            data.get("attribute[recurrence]"), data.get("attribute[recurrence_until]"), details
+        )
     except Category.DoesNotExist:
         raise Open311Error(400, f"service_code {data.get('service_code', '')[:50]!r} not found") from None
     except intake.BadInput as bad:
         raise Open311Error(400, str(bad)) from None
     try:
-        help_request = services.partner_request_create(key=key, **details.as_kwargs())
+        if series_details is not None:
+            # Recurring help: a series; its first occurrence is the request the client follows.
+            help_request = services.partner_series_create(key=key, **series_details)
+        else:
+            help_request = services.partner_request_create(key=key, **details.as_kwargs())
     except ValidationError as invalid:  # the service's own checks, after ours
         raise Open311Error(400, "; ".join(invalid.messages)) from None
     return render(fmt, "service_requests", [{"service_request_id": str(help_request.pk)}])

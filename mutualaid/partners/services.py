@@ -6,16 +6,17 @@ import hashlib
 import secrets
 
 from django.contrib.auth.hashers import make_password
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from mutualaid.accounts.models import User
 from mutualaid.aid import services
-from mutualaid.aid.models import Community, HelpRequest
+from mutualaid.aid.models import Community, HelpRequest, HelpSeries
 from mutualaid.aid.services import audit
 from mutualaid.aid.services._records import require_coordinator
+from mutualaid.aid.services.series import help_series_create
 from mutualaid.partners.models import ApiKey, PartnerOrganisation
 
 TOKEN_MARK = "mak_"  # "mutual aid key": recognisable in logs and by secret scanners
@@ -121,6 +122,40 @@ def partner_request_create(*, key: ApiKey, **details) -> HelpRequest:
         partner=organisation,
         **details,
     )
+
+
+def first_occurrence(series: HelpSeries) -> HelpRequest:
+    """The series' first occurrence, filed at once (its id is what partners follow)."""
+    first = series.occurrences.order_by("series_date").first()
+    if first is None:  # the first day is within the days filed ahead, checked before
+        raise ValidationError("the first occurrence could not be filed; pick a nearer first day")
+    return first
+
+
+@transaction.atomic
+def partner_series_create(*, key: ApiKey, idempotency_key: str = "", **series_details) -> HelpRequest:
+    """Recurring help for the key's organisation: a series filed as its system user, each
+    occurrence the organisation's request; returns the first occurrence. A retried call with
+    the same `idempotency_key` returns the first occurrence the first call filed."""
+    organisation = key.organisation
+    if idempotency_key:
+        already_filed = HelpRequest.objects.filter(
+            created_by=organisation.system_user, idempotency_key=idempotency_key
+        ).first()
+        if already_filed is not None:
+            return already_filed
+    series = help_series_create(
+        community=organisation.community,
+        requester=None,
+        created_by=organisation.system_user,
+        partner=organisation,
+        **series_details,
+    )
+    first = first_occurrence(series)
+    if idempotency_key:
+        first.idempotency_key = idempotency_key
+        first.save(update_fields=["idempotency_key"])
+    return first
 
 
 def partner_request_cancel(*, key: ApiKey, help_request: HelpRequest, reason: str = "") -> HelpRequest:

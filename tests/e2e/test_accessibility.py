@@ -181,7 +181,7 @@ class AccessibilitySweepTests(ChannelsLiveServerTestCase):
         self.citizen = make_user(
             "maria", community, first_name="Maria", last_name="Peeters", phone="+32 470 11 22 33"
         )
-        self.volunteer = make_volunteer("jan", community, [shopping, pharmacy], LADEUZEPLEIN, capacity=3)
+        self.volunteer = make_volunteer("jan", community, [shopping, pharmacy], LADEUZEPLEIN, capacity=6)
         self.volunteer.first_name, self.volunteer.email = "Jan", "jan@example.org"
         self.volunteer.save()
         make_volunteer("an", community, [shopping], KESSEL_LO)

@@ -121,7 +121,16 @@ def test_a_request_filed_like_fixmystreet_is_proposed_by_matching_and_read_back(
     assert all(service["type"] == "realtime" and service["group"] for service in services_offered)
     definition = fms.get_service_meta_info("shopping")
     codes = {attribute.findtext("code"): attribute for attribute in definition.iter("attribute")}
-    assert set(codes) == {"urgency", "language", "when", "people", "volunteers", "consent"}
+    assert set(codes) == {
+        "urgency",
+        "language",
+        "when",
+        "people",
+        "volunteers",
+        "recurrence",
+        "recurrence_until",
+        "consent",
+    }
     assert codes["consent"].findtext("required") == "true"
     assert [value.findtext("key") for value in codes["consent"].iter("value")] == ["yes"]
 

@@ -50,7 +50,12 @@ from mutualaid.aid.services.assignments import (
     release,
 )
 from mutualaid.aid.services.audit import audit
-from mutualaid.aid.services.requests import e164_if_valid, help_request_cancel, help_request_create
+from mutualaid.aid.services.requests import (
+    _refers_for,
+    e164_if_valid,
+    help_request_cancel,
+    help_request_create,
+)
 from mutualaid.aid.states import (
     CANCELLABLE_REQUEST_STATUSES,
     LIVE_ASSIGNMENT_STATUSES,
@@ -89,10 +94,19 @@ def help_series_create(
     contact_name: str = "",
     contact_phone: str = "",
     text_caller: bool = False,
+    partner=None,
 ) -> HelpSeries:
     """Ask for help every week (or two) on `starts`'s day and part of the day, until `until`
-    or until cancelled; files the occurrences already due at once."""
-    if requester is None and not coordinates(created_by, community.pk):
+    or until cancelled; files the occurrences already due at once.
+
+    A partner organisation files as for a single request (its system user, or one of its
+    active referrers, as `created_by`): every occurrence is then the partner's request."""
+    if partner is not None and not (
+        partner.community_id == community.pk
+        and (partner.system_user_id == created_by.pk or _refers_for(created_by, partner))
+    ):
+        raise PermissionDenied
+    if requester is None and partner is None and not coordinates(created_by, community.pk):
         raise PermissionDenied
     if requester is None and not (contact_name.strip() and contact_phone.strip()):
         raise ValidationError({"contact_name": _("Give the name and phone of the person who called.")})
@@ -119,6 +133,7 @@ def help_series_create(
         starts=starts,
         until=until,
         part_of_day=part_of_day,
+        partner=partner,
     )
     audit(
         actor=created_by,
@@ -163,6 +178,7 @@ def _file_due_occurrences(series: HelpSeries, today: dt.date) -> list[HelpReques
             contact_phone=series.contact_phone,
             text_caller=series.text_caller,
             language_needed=series.language_needed,
+            partner=series.partner,
         )
         # The unique (series, day) constraint is the last guard against a second filing.
         occurrence.series, occurrence.series_date = series, day
