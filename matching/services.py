@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from matching.availability import request_slots, volunteer_slots
 from matching.engine import parse_instance, solve
+from matching.engine.runners_up import runners_up
 from matching.fairness import VETTED_SKILL, fair_turn_km, language_skill, recent_turns_filter
 from matching.models import MatchingRun
 from matching.reasons import NO_LANGUAGE, NOT_VETTED, TIME_PASSED
@@ -42,6 +43,7 @@ from mutualaid.aid.models import (
     Community,
     HelpRequest,
     TimeWindow,
+    Urgency,
     VolunteerOffer,
     vetted_volunteer_ids,
 )
@@ -288,7 +290,9 @@ def propose_assignments(
         snapshot = load_snapshot(community)
         phase("load")
         report("solving", 0.2)
-        result = solve(parse_instance(snapshot.instance), progress=_scaled(report, 0.2, 0.9))
+        instance = parse_instance(snapshot.instance)
+        result = solve(instance, progress=_scaled(report, 0.2, 0.9))
+        asked_beside = _asked_beside(snapshot, instance, result)
         phase("solve")
         report("saving", 0.9)
         waiting = _waiting_reasons(snapshot, result)
@@ -296,7 +300,7 @@ def propose_assignments(
         reasons.update({TIME_PASSED: len(snapshot.time_passed)} if snapshot.time_passed else {})
         outcome = MatchingOutcome(
             run=None,
-            proposed=len(result.assignments),
+            proposed=len(result.assignments) + sum(map(len, asked_beside.values())),
             total_km=float(result.total_km),
             unassigned_by_reason=dict(sorted(reasons.items())),
             certificate=result.to_json().get("certificate", {}),
@@ -307,7 +311,7 @@ def propose_assignments(
             phases=phases,
         )
         if not dry_run:
-            _save(snapshot, result, waiting)
+            _save(snapshot, result, asked_beside, waiting)
             outcome.seconds = time.perf_counter() - started
             outcome.run = MatchingRun.objects.create(
                 community=community,
@@ -363,14 +367,26 @@ def _missing_skill(snapshot: MatchingSnapshot, help_request: HelpRequest) -> str
     return "no_skill"
 
 
-def _save(snapshot: MatchingSnapshot, result, waiting: dict[str, str]) -> None:
+def _asked_beside(snapshot: MatchingSnapshot, instance, result) -> dict[str, list]:
+    """An urgent request for one volunteer is asked of its next best volunteers too
+    (MATCHING_URGENT_ASK_AT_ONCE in all): the first to accept takes it."""
+    urgent = [
+        key
+        for key, help_request in snapshot.requests_by_key.items()
+        if help_request.urgency == Urgency.TODAY and help_request.people_needed == 1
+    ]
+    return runners_up(instance, result, urgent, settings.MATCHING_URGENT_ASK_AT_ONCE - 1)
+
+
+def _save(snapshot: MatchingSnapshot, result, asked_beside: dict[str, list], waiting: dict[str, str]) -> None:
+    chosen = list(result.assignments) + [item for items in asked_beside.values() for item in items]
     proposals = [
         (
             snapshot.requests_by_key[item.request],
             snapshot.volunteer_ids_by_key[item.volunteer],
             float(item.km),
         )
-        for item in result.assignments
+        for item in chosen
     ]
     assignments_propose_batch(proposals=proposals)
     reasons = {snapshot.requests_by_key[key]: reason for key, reason in waiting.items()}

@@ -451,6 +451,12 @@ AVAILABLE_NOW_HOURS = float(os.environ.get("AVAILABLE_NOW_HOURS", "3"))
 # their distance to it counts this many km less (so they win among near-equal choices).
 MATCHING_CONTINUITY_BONUS_KM = float(os.environ.get("MATCHING_CONTINUITY_BONUS_KM", "2"))
 MATCHING_CONTINUITY_DAYS = int(os.environ.get("MATCHING_CONTINUITY_DAYS", "90"))
+# An urgent request ("today") for one volunteer is proposed to this many of its best
+# volunteers at once (1-3): the first to accept takes it and the others' proposals are
+# withdrawn at once. 1: one at a time, as every other request.
+MATCHING_URGENT_ASK_AT_ONCE = int(os.environ.get("MATCHING_URGENT_ASK_AT_ONCE", "3"))
+if not 1 <= MATCHING_URGENT_ASK_AT_ONCE <= 3:
+    raise ImproperlyConfigured("MATCHING_URGENT_ASK_AT_ONCE must be 1, 2 or 3.")
 # A worker's claim on a community's run is a lease: if the worker dies mid-run (its
 # transaction rolled back), the community is due again after this and another worker runs it.
 MATCHING_CLAIM_SECONDS = float(os.environ.get("MATCHING_CLAIM_SECONDS", "60"))

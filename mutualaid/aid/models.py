@@ -263,6 +263,15 @@ class HelpRequest(Place):
         default=1,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_PEOPLE_NEEDED)],
     )
+    # How many volunteers matching asks at once for each place: more than 1 for an urgent
+    # request (MATCHING_URGENT_ASK_AT_ONCE), whose first volunteer to accept takes it. The
+    # database holds the proposals to people_needed x this (migration 0025).
+    asked_at_once = models.PositiveSmallIntegerField(
+        _("volunteers asked at once"),
+        default=1,
+        editable=False,
+        validators=[MinValueValidator(1), MaxValueValidator(3)],
+    )
     # When the citizen and the coordinators were told the task is still short of people.
     short_notice_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     language_needed = models.CharField(
@@ -652,6 +661,7 @@ class StatusChange(models.Model):
         "series cancelled": _("the repeated help was cancelled"),
         "series paused": _("the repeated help is paused"),
         "vetting lapsed": _("the volunteer's checks are no longer valid"),
+        "taken by another": _("another volunteer accepted first"),
     }
     COORDINATOR_PREFIX = "coordinator: "
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.validators import slug_re
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Window
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
@@ -40,7 +40,7 @@ from mutualaid.aid.models import (
 from mutualaid.aid.money import format_money
 from mutualaid.aid.places import coarse_point
 from mutualaid.aid.recurrence import occurrence_dates
-from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
+from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, TAKEN_BY_ANOTHER, AssignmentStatus, RequestStatus
 
 
 def is_coordinator_of(user: User, community_id: int) -> bool:
@@ -97,6 +97,8 @@ class TaskForVolunteer:
     people_needed: int = 1
     places_found: int = 0
     others_coming: tuple[str, ...] = ()
+    # An urgent request asked of several volunteers at once: how many others were asked.
+    others_asked: int = 0
 
 
 def _related_or_none(record, name: str):
@@ -132,6 +134,7 @@ def task_for_volunteer(assignment: Assignment) -> TaskForVolunteer:
         thanks=_thanks_for(assignment),
         expense=_related_or_none(assignment, "expense"),
         **_team_for(assignment, exact),
+        others_asked=help_request.asked_at_once - 1 if assignment.status == AssignmentStatus.PROPOSED else 0,
     )
 
 
@@ -163,8 +166,11 @@ def _team_for(assignment: Assignment, exact: bool) -> dict:
 
 
 def _volunteer_assignments(user: User) -> QuerySet[Assignment]:
+    # Asked beside others for an urgent request, and one of them accepted first.
+    taken = StatusChange.objects.filter(assignment=OuterRef("pk"), reason=TAKEN_BY_ANOTHER)
     return (
         Assignment.objects.filter(volunteer=user)
+        .annotate(taken_by_another=Exists(taken))
         .select_related(
             "help_request__category",
             "help_request__community",

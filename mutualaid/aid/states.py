@@ -92,3 +92,8 @@ def check_request_transition(from_status: str, to_status: str) -> None:
 def check_assignment_transition(from_status: str, to_status: str) -> None:
     if (from_status, to_status) not in ASSIGNMENT_TRANSITIONS:
         raise InvalidTransition("assignment", from_status, to_status)
+
+
+# On an assignment's record (StatusChange.SYSTEM_REASONS): an urgent request was asked of
+# several volunteers at once, and another one accepted first.
+TAKEN_BY_ANOTHER = "taken by another"

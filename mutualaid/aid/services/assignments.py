@@ -4,6 +4,7 @@ back, complete), expiry, and the batch of proposals a matching run makes."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,6 +36,7 @@ from mutualaid.aid.services._records import (
 )
 from mutualaid.aid.states import (
     LIVE_ASSIGNMENT_STATUSES,
+    TAKEN_BY_ANOTHER,
     AssignmentStatus,
     InvalidTransition,
     RequestStatus,
@@ -128,6 +130,10 @@ def _explain_not_proposed(assignment: Assignment) -> TaskActionError:
             return TaskActionError(_("The time asked for has passed; this request is closed."))
         return TaskActionError(_("This proposal expired; we offered the task to someone else."))
     if assignment.status == AssignmentStatus.CANCELLED:
+        if assignment.status_changes.filter(reason=TAKEN_BY_ANOTHER).exists():
+            return TaskActionError(
+                _("Another volunteer accepted this task first. Thank you for being ready to help!")
+            )
         return TaskActionError(_("This request was cancelled; there is nothing to do any more."))
     return TaskActionError(
         _("You already answered this proposal (%(status)s).") % {"status": assignment.get_status_display()}
@@ -160,6 +166,7 @@ def assignment_accept(*, assignment: Assignment, volunteer: User) -> Assignment:
             # Fully staffed only when this was the last place; else it stays proposed.
             settle_request_status(help_request, actor=volunteer, assignment=assignment)
             publish(help_request, ChangeKind.ACCEPTED, [volunteer.pk])
+            withdraw_other_asks(help_request)
             tell_the_team(help_request, besides=volunteer.pk)
     if overdue:
         raise _explain_not_proposed(assignment)
@@ -171,6 +178,21 @@ def assignment_accept(*, assignment: Assignment, volunteer: User) -> Assignment:
             )
         )
     return assignment
+
+
+def withdraw_other_asks(help_request: HelpRequest) -> list[int]:
+    """Once every place of the locked request is filled, the proposals still waiting (an
+    urgent request asked of several volunteers at once) are withdrawn, and their volunteers
+    told at once; returns who was told."""
+    if help_request.status != RequestStatus.ACCEPTED:
+        return []
+    waiting = list(help_request.assignments.select_for_update().filter(status=AssignmentStatus.PROPOSED))
+    for pending in waiting:
+        set_assignment_status(pending, AssignmentStatus.CANCELLED, actor=None, reason=TAKEN_BY_ANOTHER)
+    told = [pending.volunteer_id for pending in waiting]
+    if told:
+        publish(help_request, ChangeKind.WITHDRAWN, told)
+    return told
 
 
 @transaction.atomic
@@ -313,6 +335,7 @@ def assignments_propose_batch(
         # A partly staffed request (proposed, several places) takes more proposals as it is.
         if help_request.status != RequestStatus.OPEN and help_request.people_needed < 2:
             check_request_transition(help_request.status, RequestStatus.PROPOSED)
+    _record_asked_at_once(proposals)
     now = timezone.now()
     assignments = Assignment.objects.bulk_create(
         Assignment(
@@ -363,3 +386,17 @@ def assignments_propose_batch(
         ]
     )
     return assignments
+
+
+def _record_asked_at_once(proposals: list[tuple[HelpRequest, int, float]]) -> None:
+    """A request for one volunteer proposed to several at once (urgent): say how many
+    before the proposals are written, as the database holds them to it."""
+    asked = Counter(help_request.pk for help_request, _volunteer_id, _km in proposals)
+    changed = []
+    for help_request in {request.pk: request for request, _v, _k in proposals}.values():
+        at_once = asked[help_request.pk] if help_request.people_needed == 1 else 1
+        if help_request.asked_at_once != at_once:
+            help_request.asked_at_once = at_once
+            changed.append(help_request)
+    if changed:
+        HelpRequest.objects.bulk_update(changed, ["asked_at_once"])

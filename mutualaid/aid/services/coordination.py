@@ -181,6 +181,10 @@ def assignment_reassign_by_coordinator(
         )
     before = {"status": help_request.status, "volunteer": assignment.volunteer_id}
     release(assignment, help_request, actor=coordinator, reason=why, change=ChangeKind.UNASSIGNED)
+    if help_request.people_needed == 1:
+        # Asked of several at once (urgent): given to one person, the others' asks end too.
+        for other in help_request.assignments.select_for_update().filter(status=AssignmentStatus.PROPOSED):
+            release(other, help_request, actor=coordinator, reason=why, change=ChangeKind.UNASSIGNED)
     given = _give(help_request, volunteer, coordinator=coordinator, why=why, agreed_by_phone=agreed_by_phone)
     audit(
         actor=coordinator,
