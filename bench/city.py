@@ -49,10 +49,8 @@ volunteer meets the same request, the same answer):
   nearest volunteer who can take it, from the same snapshot the engine gets.
 - "broadcast": everyone who can take it is alerted at once, the first to accept wins
   (GoodSAM's way); nobody accepting within the answer time, it is alerted again.
-- "best 3 for urgent": this service, with an urgent request offered to its engine-chosen
-  volunteer and the next two nearest at once; the first to accept takes it, the others
-  are told (modelled on the services: the engine's proposal is declined for the others
-  and the winner's is made and accepted at that moment).
+- "one at a time": this service with MATCHING_URGENT_ASK_AT_ONCE=1, so an urgent request
+  too is proposed to one volunteer at a time (the service asks its best three at once).
 
 Sizes: the Leuven scenario keeps the first fortnight's ratio (about 1,490 volunteers for
 120 requests in ten days: 124 volunteers per daily request) at a third of the size, so
@@ -110,7 +108,6 @@ DECLINE_SHARE = 0.25
 SILENT_SHARE = 0.15
 RECURRING_SHARE = 0.40
 P_EVERY_WEEK = 0.7  # a volunteer accepting an occurrence takes every week (real series only)
-BEST_FEW = 3
 
 # Arrivals by hour of the day (local time), relative weights.
 HOURLY_PROFILE = (
@@ -168,7 +165,7 @@ def scenarios(quick: bool) -> list[Scenario]:
     ]
 
 
-STRATEGIES = ("this service", "km only", "greedy nearest", "broadcast", "best 3 for urgent")
+STRATEGIES = ("this service", "one at a time", "km only", "greedy nearest", "broadcast")
 
 
 # --- the world: volunteers and arrivals, drawn once per scenario --------------------
@@ -451,7 +448,7 @@ class Run:
         self.world = world
         self.strategy = strategy
         # "Accept every week" is this service's: the other schemes have no standing commitment.
-        self.every_week_offered = strategy in ("this service", "km only", "best 3 for urgent")
+        self.every_week_offered = strategy in ("this service", "km only", "one at a time")
         self.every_week_share = every_week_share
         self.completion_scheduled: set[int] = set()
         self.now = START.astimezone(dt.UTC)
@@ -485,6 +482,8 @@ class Run:
         from django.test.utils import override_settings
 
         overrides = {}
+        if self.strategy in ("km only", "one at a time") and hasattr(settings, "MATCHING_URGENT_ASK_AT_ONCE"):
+            overrides["MATCHING_URGENT_ASK_AT_ONCE"] = 1
         if self.strategy == "km only":
             overrides["MATCHING_FAIR_TURN_KM_PER_TASK"] = 0
             if hasattr(settings, "MATCHING_CONTINUITY_BONUS_KM"):
@@ -601,7 +600,7 @@ class Run:
     def match(self) -> None:
         from matching.services import run_due_matching
 
-        if self.strategy in ("this service", "km only", "best 3 for urgent"):
+        if self.strategy in ("this service", "km only", "one at a time"):
             run_due_matching()
         elif self.strategy == "greedy nearest":
             self.run_due(self.greedy)
@@ -781,87 +780,8 @@ class Run:
         volunteer_index = self.volunteer_index[assignment.volunteer_id]
         answer = answer_of(self.world.seed, f"r{help_request.pk}", volunteer_index)
         self.schedule(assignment.expires_at + dt.timedelta(seconds=1), "deadline")
-        if self.strategy == "best 3 for urgent" and help_request.urgency == 3:
-            self.offer_to_best_few(assignment, answer)
-            return
         if answer.outcome != "silent":
             self.schedule(self.now + answer.delay, "answer", assignment.pk, answer.outcome)
-
-    def offer_to_best_few(self, assignment, first_answer: Answer) -> None:
-        """The engine's choice and the next nearest who can take it are asked at once."""
-        from django.db import transaction
-
-        from matching.services import load_snapshot, request_key, volunteer_key
-
-        help_request = assignment.help_request
-        with transaction.atomic():
-            snapshot = load_snapshot(self.community)
-        # The request is proposed now, so it is not in the snapshot: rebuild its line.
-        request_data = {
-            "id": request_key(help_request.pk),
-            "lat": help_request.latitude,
-            "lon": help_request.longitude,
-            "skills": [help_request.category.slug],
-            "slots": sorted({window.weekly_slot for window in help_request.time_windows.all()}),
-        }
-        capacity = {volunteer["id"]: volunteer["capacity"] for volunteer in snapshot.instance["volunteers"]}
-        excluded = {tuple(pair) for pair in snapshot.instance["exclude"]}
-        excluded.add((request_data["id"], volunteer_key(assignment.volunteer_id)))
-        others = self.feasible(snapshot, request_data, capacity, excluded)[: BEST_FEW - 1]
-        answers = [(first_answer, assignment.volunteer_id, assignment.km)]
-        for km, key in others:
-            volunteer_id = snapshot.volunteer_ids_by_key[key]
-            answers.append(
-                (
-                    answer_of(self.world.seed, f"r{help_request.pk}", self.volunteer_index[volunteer_id]),
-                    volunteer_id,
-                    km,
-                )
-            )
-        accepting = sorted(
-            (answer.delay, volunteer_id, km)
-            for answer, volunteer_id, km in answers
-            if answer.outcome == "accept"
-        )
-        if not accepting:
-            if first_answer.outcome == "decline":
-                self.schedule(self.now + first_answer.delay, "answer", assignment.pk, "decline")
-            return
-        delay, winner, km = accepting[0]
-        self.schedule(self.now + delay, "best_few_accept", assignment.pk, winner, km)
-
-    def on_best_few_accept(self, assignment_id: int, winner: int, km: float) -> None:
-        from mutualaid.aid.models import Assignment, HelpRequest
-        from mutualaid.aid.services import (
-            TaskActionError,
-            assignment_accept,
-            assignment_decline,
-            assignment_propose,
-        )
-        from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, InvalidTransition
-
-        assignment = Assignment.objects.get(pk=assignment_id)
-        profile = self.world.volunteers[self.volunteer_index[winner]]
-        carrying = Assignment.objects.filter(volunteer_id=winner, status__in=LIVE_ASSIGNMENT_STATUSES).count()
-        if assignment.volunteer_id != winner and carrying >= profile.capacity:
-            return  # took other work meanwhile: the engine's proposal runs its course
-        try:
-            if assignment.volunteer_id == winner:
-                assignment_accept(assignment=assignment, volunteer=self.users[winner])
-                return
-            if assignment.status != AssignmentStatus.PROPOSED:
-                return
-            # The engine's choice is told another took it; the winner's acceptance is recorded.
-            assignment_decline(
-                assignment=assignment, volunteer=self.users[assignment.volunteer_id], reason="best few"
-            )
-            help_request = HelpRequest.objects.get(pk=assignment.help_request_id)
-            taken = assignment_propose(
-                help_request=help_request, volunteer=self.users[winner], km=round(km, 3), reason="best few"
-            )
-            assignment_accept(assignment=taken, volunteer=self.users[winner])
-        except (TaskActionError, InvalidTransition):
-            pass
 
     # The figures, from the database's records.
 

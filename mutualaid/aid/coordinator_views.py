@@ -113,6 +113,8 @@ def _override_page(request: HttpRequest, help_request, **forms) -> HttpResponse:
         "live_assignment": live,
         # A task for several volunteers: a place no one holds or is asked for can be given.
         "several": several,
+        # An urgent request asked of several volunteers at once: each ask can be taken back.
+        "asked_several": not several and len(help_request.live_assignments) > 1,
         "open_place": several
         and help_request.status in ("open", "proposed")
         and len(help_request.live_assignments) + help_request.places_done() < help_request.people_needed,

@@ -226,3 +226,24 @@ def test_the_history_of_an_urgent_request_records_every_ask_and_withdrawal(urgen
     assert changes.filter(to_status="accepted", assignment=first).count() == 1
     withdrawn = changes.filter(to_status="cancelled").values_list("assignment", flat=True)
     assert set(withdrawn) == {second.pk, third.pk}
+
+
+def test_the_coordinator_sees_everyone_asked_and_can_take_one_ask_back(
+    client, urgent, neighbours, coordinator
+):
+    propose_assignments(community=urgent.community)
+    first, second, third = asked(urgent)
+    sign_in(client, coordinator)
+
+    page = client.get(reverse("coordinator-request", args=[urgent.pk])).content.decode()
+    assert "Urgent: asked of 3 volunteers at once" in page
+    for proposal in (first, second, third):
+        assert f'name="assignment" value="{proposal.pk}"' in page
+
+    client.post(
+        reverse("coordinator-unassign", args=[urgent.pk]), {"assignment": second.pk, "reason": "she is ill"}
+    )
+
+    second.refresh_from_db()
+    assert second.status == "cancelled"
+    assert asked(urgent) == [first, third]
