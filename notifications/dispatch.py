@@ -89,7 +89,7 @@ def notices(change: TaskChange, volunteers: list) -> list[Notice]:
     if kind == ChangeKind.THANKED:
         return [Notice(kind, help_request, person) for person in volunteers]
     if kind in COORDINATOR_KINDS:
-        return [Notice(kind, help_request, person) for person in coordinators_of(help_request.community_id)]
+        return coordinator_notices(kind, help_request)
     if kind in (ChangeKind.ACCEPTED, ChangeKind.DONE):
         volunteer = volunteers[0] if volunteers else None
         # requester None: a caller, whom only a channel that needs no account can reach.
@@ -102,12 +102,17 @@ def notices(change: TaskChange, volunteers: list) -> list[Notice]:
             told.append(Notice(kind, help_request, referrer, to_referrer=True))
         return told
     if kind in TEAM_KINDS:
-        told = [Notice(kind, help_request, help_request.requester)]
-        return told + [
-            Notice(kind, help_request, coordinator, to_coordinator=True)
-            for coordinator in coordinators_of(help_request.community_id)
-        ]
+        return [Notice(kind, help_request, help_request.requester), *coordinator_notices(kind, help_request)]
     return []
+
+
+def coordinator_notices(kind: ChangeKind, help_request) -> list[Notice]:
+    """A change's notices to the community's coordinators, each marked `to_coordinator`: every
+    channel can tell a coordinator's notice from the requester's of the same kind."""
+    return [
+        Notice(kind, help_request, coordinator, to_coordinator=True)
+        for coordinator in coordinators_of(help_request.community_id)
+    ]
 
 
 def coordinators_of(community_id: int) -> list:

@@ -78,16 +78,40 @@ def claim_periodic(name: str, every: dt.timedelta, now: dt.datetime | None = Non
     return bool(PeriodicJob.objects.filter(name=name, next_run_at__lte=now).update(next_run_at=now + every))
 
 
+def run_periodic(
+    name: str,
+    every: dt.timedelta,
+    now: dt.datetime | None,
+    work: Callable[[], int],
+    *,
+    outcome: str,
+    logged: str,
+    log_nothing_done: bool = False,
+) -> int | None:
+    """The shared job `name`, once per period across all workers: when this worker claims
+    the period (`claim_periodic`), run `work`, record its outcome and log it; None when not
+    this one's turn. `outcome` and `logged` hold one `%d`, for the count `work` returns;
+    nothing is logged when that count is 0, unless `log_nothing_done`."""
+    if not claim_periodic(name, every, now):
+        return None
+    done = work()
+    PeriodicJob.objects.filter(name=name).update(last_run_at=timezone.now(), last_outcome=outcome % done)
+    if done or log_nothing_done:
+        logger.info(logged, done)
+    return done
+
+
 def purge_personal_data_daily() -> int | None:
     """The retention purge, once a day across all workers; None when not this one's turn."""
-    if not claim_periodic("purge_personal_data", dt.timedelta(days=1)):
-        return None
-    forgotten = personal_data_purge(older_than_days=settings.PERSONAL_DATA_RETENTION_DAYS)
-    PeriodicJob.objects.filter(name="purge_personal_data").update(
-        last_run_at=timezone.now(), last_outcome=f"{forgotten} requests forgotten"
+    return run_periodic(
+        "purge_personal_data",
+        dt.timedelta(days=1),
+        None,
+        lambda: personal_data_purge(older_than_days=settings.PERSONAL_DATA_RETENTION_DAYS),
+        outcome="%d requests forgotten",
+        logged="Personal data purge: %d requests forgotten",
+        log_nothing_done=True,
     )
-    logger.info("Personal data purge: %d requests forgotten", forgotten)
-    return forgotten
 
 
 REMINDERS_EVERY = dt.timedelta(minutes=10)
@@ -96,15 +120,14 @@ REMINDERS_EVERY = dt.timedelta(minutes=10)
 def send_reminders(now: dt.datetime | None = None) -> int | None:
     """Tomorrow's tasks' reminders, looked for once per period across all workers; None
     when not this one's turn. Each reminder goes once even if two workers ran at once."""
-    if not claim_periodic("task_reminders", REMINDERS_EVERY, now):
-        return None
-    sent = send_task_reminders(now=now)
-    PeriodicJob.objects.filter(name="task_reminders").update(
-        last_run_at=timezone.now(), last_outcome=f"{sent} reminders queued"
+    return run_periodic(
+        "task_reminders",
+        REMINDERS_EVERY,
+        now,
+        lambda: send_task_reminders(now=now),
+        outcome="%d reminders queued",
+        logged="Queued reminders of %d tasks for tomorrow",
     )
-    if sent:
-        logger.info("Queued reminders of %d tasks for tomorrow", sent)
-    return sent
 
 
 TIME_PASSED_EVERY = dt.timedelta(minutes=10)
@@ -113,15 +136,14 @@ TIME_PASSED_EVERY = dt.timedelta(minutes=10)
 def expire_passed_requests(now: dt.datetime | None = None) -> int | None:
     """Requests whose every chosen time passed, looked for once per period across all
     workers (parts of the day end on the hour); None when not this one's turn."""
-    if not claim_periodic("expire_passed_requests", TIME_PASSED_EVERY, now):
-        return None
-    expired = expire_requests_whose_time_passed(now=now)
-    PeriodicJob.objects.filter(name="expire_passed_requests").update(
-        last_run_at=timezone.now(), last_outcome=f"{expired} requests expired"
+    return run_periodic(
+        "expire_passed_requests",
+        TIME_PASSED_EVERY,
+        now,
+        lambda: expire_requests_whose_time_passed(now=now),
+        outcome="%d requests expired",
+        logged="Expired %d requests whose every time passed",
     )
-    if expired:
-        logger.info("Expired %d requests whose every time passed", expired)
-    return expired
 
 
 RECURRING_EVERY = dt.timedelta(minutes=10)
@@ -131,15 +153,14 @@ def file_recurring_help(now: dt.datetime | None = None) -> int | None:
     """Recurring help's occurrences due in the coming `RECURRING_HELP_DAYS_AHEAD` days, looked
     for once per period across all workers; None when not this one's turn. Two workers at
     once still file one occurrence per day (the series' lock, then a unique constraint)."""
-    if not claim_periodic("recurring_help", RECURRING_EVERY, now):
-        return None
-    filed = file_due_occurrences(timezone.localdate(now))
-    PeriodicJob.objects.filter(name="recurring_help").update(
-        last_run_at=timezone.now(), last_outcome=f"{filed} occurrences filed"
+    return run_periodic(
+        "recurring_help",
+        RECURRING_EVERY,
+        now,
+        lambda: file_due_occurrences(timezone.localdate(now)),
+        outcome="%d occurrences filed",
+        logged="Filed %d occurrences of recurring help",
     )
-    if filed:
-        logger.info("Filed %d occurrences of recurring help", filed)
-    return filed
 
 
 SHORT_STAFFED_EVERY = dt.timedelta(minutes=10)
@@ -148,15 +169,14 @@ SHORT_STAFFED_EVERY = dt.timedelta(minutes=10)
 def tell_short_staffed(now: dt.datetime | None = None) -> int | None:
     """Tasks for several volunteers still short of people a day before they start, looked
     for once per period across all workers; None when not this one's turn."""
-    if not claim_periodic("short_staffed", SHORT_STAFFED_EVERY, now):
-        return None
-    told = tell_short_staffed_requests(now=now)
-    PeriodicJob.objects.filter(name="short_staffed").update(
-        last_run_at=timezone.now(), last_outcome=f"{told} short-staffed tasks told"
+    return run_periodic(
+        "short_staffed",
+        SHORT_STAFFED_EVERY,
+        now,
+        lambda: tell_short_staffed_requests(now=now),
+        outcome="%d short-staffed tasks told",
+        logged="Told of %d tasks still short of volunteers",
     )
-    if told:
-        logger.info("Told of %d tasks still short of volunteers", told)
-    return told
 
 
 def expire_proposals() -> int:

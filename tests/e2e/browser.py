@@ -183,3 +183,20 @@ def type_one_time_code(driver: webdriver.Chrome, person) -> None:
         By.CSS_SELECTOR, "button[type=submit]"
     ).click()
     WebDriverWait(driver, 15).until(lambda d: "/accounts/two-factor/" not in d.current_url)
+
+
+class SignedInBrowsers:
+    """For a live-server test case: `browser_for(username)` opens a headless Chromium signed
+    in as that person (with or without JavaScript, as the class says); each one opened is
+    closed when the test ends, whatever happened."""
+
+    live_server_url: str
+    javascript: bool = True
+
+    def browser_for(self, username: str) -> webdriver.Chrome:
+        from tests.conftest import PASSWORD
+
+        browser = new_browser(javascript=self.javascript)
+        self.addCleanup(browser.quit)  # also when signing in fails
+        log_in(browser, self.live_server_url, username, PASSWORD)
+        return browser

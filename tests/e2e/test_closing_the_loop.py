@@ -12,14 +12,16 @@ from selenium.webdriver.common.by import By
 
 from mutualaid.aid import services
 from mutualaid.aid.models import Category, Community, TaskExpense, TaskFeedback
-from tests.conftest import LADEUZEPLEIN, PASSWORD, make_user, make_volunteer, post_request
-from tests.e2e.browser import log_in, new_browser, wait_for_text
+from tests.conftest import LADEUZEPLEIN, make_user, make_volunteer, post_request
+from tests.e2e.browser import SignedInBrowsers, wait_for_text
 from tests.e2e.test_accessibility import LIVE_SERVER_SETTINGS
 
 
 @pytest.mark.browser
 @override_settings(**LIVE_SERVER_SETTINGS)
-class ClosingTheLoopTests(ChannelsLiveServerTestCase):
+class ClosingTheLoopTests(SignedInBrowsers, ChannelsLiveServerTestCase):
+    javascript = False
+
     def setUp(self) -> None:
         community = Community.objects.create(name="Leuven", slug="leuven", latitude=50.8798, longitude=4.7005)
         shopping = Category.objects.create(
@@ -32,17 +34,6 @@ class ClosingTheLoopTests(ChannelsLiveServerTestCase):
             help_request=self.help_request, volunteer=self.volunteer, km=1
         )
         services.assignment_accept(assignment=self.task, volunteer=self.volunteer)
-        self.browsers = []
-
-    def tearDown(self) -> None:
-        for browser in self.browsers:
-            browser.quit()
-
-    def browser_for(self, username: str):
-        browser = new_browser(javascript=False)
-        self.browsers.append(browser)
-        log_in(browser, self.live_server_url, username, PASSWORD)
-        return browser
 
     def test_the_volunteer_records_the_cost_and_the_citizen_confirms_and_thanks(self) -> None:
         url = self.live_server_url

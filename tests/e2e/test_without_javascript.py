@@ -10,8 +10,8 @@ from selenium.webdriver.support.ui import Select
 
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, Category, Community, HelpRequest
-from tests.conftest import KESSEL_LO, PASSWORD, make_user, make_volunteer, post_request
-from tests.e2e.browser import log_in, new_browser, wait_for_text
+from tests.conftest import KESSEL_LO, make_user, make_volunteer, post_request
+from tests.e2e.browser import SignedInBrowsers, wait_for_text
 from tests.e2e.test_accessibility import LIVE_SERVER_SETTINGS
 
 
@@ -22,7 +22,9 @@ def submit(driver) -> None:
 
 @pytest.mark.browser
 @override_settings(**LIVE_SERVER_SETTINGS)
-class WithoutJavaScriptTests(ChannelsLiveServerTestCase):
+class WithoutJavaScriptTests(SignedInBrowsers, ChannelsLiveServerTestCase):
+    javascript = False
+
     def setUp(self) -> None:
         self.community = Community.objects.create(
             name="Leuven", slug="leuven", latitude=50.8798, longitude=4.7005
@@ -33,17 +35,6 @@ class WithoutJavaScriptTests(ChannelsLiveServerTestCase):
         self.citizen = make_user("maria", self.community, first_name="Maria", last_name="Peeters")
         self.volunteer = make_user("jan", self.community, first_name="Jan", last_name="Janssens")
         make_volunteer("an", self.community, [self.shopping], KESSEL_LO)  # another choice for the override
-        self.browsers = []
-
-    def tearDown(self) -> None:
-        for browser in self.browsers:
-            browser.quit()
-
-    def browser_for(self, username: str):
-        browser = new_browser(javascript=False)
-        self.browsers.append(browser)
-        log_in(browser, self.live_server_url, username, PASSWORD)
-        return browser
 
     def test_post_offer_intake_override_decline_accept_done_and_cancel_by_plain_forms(self) -> None:
         url = self.live_server_url

@@ -36,12 +36,14 @@ def test_only_proposals_acceptances_completions_thanks_follow_ups_and_short_team
             (help_request.requester, volunteer)
         ]
     elif kind in (ChangeKind.NOT_HELPED, ChangeKind.EXPENSE_DISPUTED):
-        # Something to follow up: the community's coordinators, never the volunteer.
-        assert [notice.recipient for notice in told] == [coordinator]
+        # Something to follow up: the community's coordinators, as coordinators, never the volunteer.
+        assert [(notice.recipient, notice.to_coordinator) for notice in told] == [(coordinator, True)]
     elif kind == ChangeKind.SHORT_STAFFED:
         # A task still short of volunteers: its requester and the coordinators, no volunteer.
-        assert told[0].recipient == help_request.requester
-        assert all(notice.to_coordinator and notice.recipient.is_coordinator for notice in told[1:])
+        assert [(notice.recipient, notice.to_coordinator) for notice in told] == [
+            (help_request.requester, False),
+            (coordinator, True),
+        ]
     else:
         assert told == []
 

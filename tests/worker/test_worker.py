@@ -158,6 +158,25 @@ def test_the_daily_purge_runs_from_the_worker_and_records_its_outcome(db, monkey
     assert PeriodicJob.objects.get(name="purge_personal_data").last_outcome == "3 requests forgotten"
 
 
+@pytest.mark.parametrize(
+    ("job", "name", "outcome"),
+    [
+        (jobs.send_reminders, "task_reminders", "0 reminders queued"),
+        (jobs.expire_passed_requests, "expire_passed_requests", "0 requests expired"),
+        (jobs.file_recurring_help, "recurring_help", "0 occurrences filed"),
+        (jobs.tell_short_staffed, "short_staffed", "0 short-staffed tasks told"),
+    ],
+)
+def test_each_ten_minute_job_runs_once_per_period_and_records_its_outcome(db, caplog, job, name, outcome):
+    now = timezone.now()
+    with caplog.at_level("INFO", logger="worker.jobs"):
+        assert job(now=now) == 0
+        assert job(now=now + dt.timedelta(minutes=9)) is None  # another worker, same period
+        assert PeriodicJob.objects.get(name=name).last_outcome == outcome
+        assert job(now=now + dt.timedelta(minutes=10)) == 0  # the next period
+    assert not [record for record in caplog.records if record.name == "worker.jobs"]  # nothing done: no line
+
+
 def test_a_failing_job_is_counted_and_never_raises(caplog):
     def broken():
         raise RuntimeError("database away")
