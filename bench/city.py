@@ -555,6 +555,11 @@ class Run:
         jobs.expire_passed_requests()
         jobs.file_recurring_help()
 
+    def on_silence(self) -> None:
+        from matching.services import ask_beside_silent_proposals
+
+        ask_beside_silent_proposals()
+
     def on_deadline(self) -> None:
         from worker import jobs
 
@@ -776,10 +781,15 @@ class Run:
         return self.now + dt.timedelta(hours=2)
 
     def on_proposed(self, assignment) -> None:
+        from django.conf import settings
+
         help_request = assignment.help_request
         volunteer_index = self.volunteer_index[assignment.volunteer_id]
         answer = answer_of(self.world.seed, f"r{help_request.pk}", volunteer_index)
         self.schedule(assignment.expires_at + dt.timedelta(seconds=1), "deadline")
+        ask_after = getattr(settings, "MATCHING_ASK_ANOTHER_AFTER_HOURS", 0)
+        if ask_after > 0:  # the worker looks every 30 s: as good as on the minute
+            self.schedule(self.now + dt.timedelta(hours=ask_after, seconds=1), "silence")
         if answer.outcome != "silent":
             self.schedule(self.now + answer.delay, "answer", assignment.pk, answer.outcome)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from matching.availability import request_slots, volunteer_slots
@@ -52,7 +52,12 @@ from mutualaid.aid.services import (
     help_requests_set_waiting_reasons,
 )
 from mutualaid.aid.services._records import PLACE_HOLDING_STATUSES
-from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
+from mutualaid.aid.states import (
+    LIVE_ASSIGNMENT_STATUSES,
+    MOST_ASKED_AT_ONCE,
+    AssignmentStatus,
+    RequestStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,9 +104,14 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
     today = timezone.localdate(now)
     open_requests = list(
         HelpRequest.objects.select_for_update(of=("self",))
-        # Open, or partly staffed (its places are counted below): several volunteers only.
+        # Open, or partly staffed (its places are counted below): several volunteers only;
+        # or asked of one volunteer who has not answered for a while: one more is asked.
         .filter(community=community)
-        .filter(Q(status=RequestStatus.OPEN) | Q(status=RequestStatus.PROPOSED, people_needed__gt=1))
+        .filter(
+            Q(status=RequestStatus.OPEN)
+            | Q(status=RequestStatus.PROPOSED, people_needed__gt=1)
+            | Q(pk__in=silent_requests(community, now).values("pk"))
+        )
         # A coordinator's hold keeps the request out until it lapses or is released.
         .filter(Q(held_until__isnull=True) | Q(held_until__lte=timezone.now()))
         .select_related("category")
@@ -196,6 +206,58 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
         "continuity_bonus_km": settings.MATCHING_CONTINUITY_BONUS_KM,
     }
     return MatchingSnapshot(instance, requests_by_key, volunteer_ids_by_key, time_passed)
+
+
+def silent_requests(community: Community, now: dt.datetime):
+    """Requests for one volunteer proposed to fewer than the most asked at once, none of
+    whose proposals was made in the last MATCHING_ASK_ANOTHER_AFTER_HOURS: the next best
+    volunteer is asked beside (the first to accept takes it)."""
+    hours = settings.MATCHING_ASK_ANOTHER_AFTER_HOURS
+    if hours <= 0:
+        return HelpRequest.objects.none()
+    recent = Assignment.objects.filter(
+        help_request=OuterRef("pk"),
+        status=AssignmentStatus.PROPOSED,
+        proposed_at__gt=now - dt.timedelta(hours=hours),
+    )
+    return HelpRequest.objects.filter(
+        community=community,
+        status=RequestStatus.PROPOSED,
+        people_needed=1,
+        asked_at_once__lt=MOST_ASKED_AT_ONCE,
+    ).exclude(Exists(recent))
+
+
+def communities_with_silent_requests(now: dt.datetime | None = None) -> list[int]:
+    """Communities with a request that fell silent since their last matching run (a run
+    started after its newest proposal was MATCHING_ASK_ANOTHER_AFTER_HOURS old has seen it)."""
+    now = now or timezone.now()
+    hours = settings.MATCHING_ASK_ANOTHER_AFTER_HOURS
+    if hours <= 0:
+        return []
+    silent_since = (
+        HelpRequest.objects.filter(
+            status=RequestStatus.PROPOSED, people_needed=1, asked_at_once__lt=MOST_ASKED_AT_ONCE
+        )
+        .annotate(
+            newest=Max("assignments__proposed_at", filter=Q(assignments__status=AssignmentStatus.PROPOSED))
+        )
+        .filter(newest__lte=now - dt.timedelta(hours=hours))
+        .values_list("community_id", "newest", "community__matching_queue__last_started_at")
+    )
+    due = set()
+    for community_id, newest, last_started in silent_since:
+        if last_started is None or last_started < newest + dt.timedelta(hours=hours):
+            due.add(community_id)
+    return sorted(due)
+
+
+def ask_beside_silent_proposals(now: dt.datetime | None = None) -> int:
+    """The worker's job: matching for every community with a request that fell silent."""
+    communities = communities_with_silent_requests(now)
+    for community_id in communities:
+        schedule_matching(community_id)
+    return len(communities)
 
 
 def _places_held(help_requests: list[HelpRequest]) -> dict[int, int]:
@@ -373,7 +435,9 @@ def _asked_beside(snapshot: MatchingSnapshot, instance, result) -> dict[str, lis
     urgent = [
         key
         for key, help_request in snapshot.requests_by_key.items()
-        if help_request.urgency == Urgency.TODAY and help_request.people_needed == 1
+        if help_request.urgency == Urgency.TODAY
+        and help_request.people_needed == 1
+        and help_request.status == RequestStatus.OPEN  # not one asked beside a silent volunteer
     ]
     return runners_up(instance, result, urgent, settings.MATCHING_URGENT_ASK_AT_ONCE - 1)
 

@@ -457,6 +457,10 @@ MATCHING_CONTINUITY_DAYS = int(os.environ.get("MATCHING_CONTINUITY_DAYS", "90"))
 MATCHING_URGENT_ASK_AT_ONCE = int(os.environ.get("MATCHING_URGENT_ASK_AT_ONCE", "3"))
 if not 1 <= MATCHING_URGENT_ASK_AT_ONCE <= 3:
     raise ImproperlyConfigured("MATCHING_URGENT_ASK_AT_ONCE must be 1, 2 or 3.")
+# A request for one volunteer whose proposals have gone unanswered this long is proposed to
+# the next best volunteer too (the first to accept takes it), up to three asked at once, so a
+# volunteer who never answers holds it this long rather than PROPOSAL_EXPIRY_HOURS. 0: never.
+MATCHING_ASK_ANOTHER_AFTER_HOURS = float(os.environ.get("MATCHING_ASK_ANOTHER_AFTER_HOURS", "4"))
 # A worker's claim on a community's run is a lease: if the worker dies mid-run (its
 # transaction rolled back), the community is due again after this and another worker runs it.
 MATCHING_CLAIM_SECONDS = float(os.environ.get("MATCHING_CLAIM_SECONDS", "60"))

@@ -1,7 +1,8 @@
 """The worker's jobs: what runs, how often, and the counts kept of each.
 
 Every periodic job of the service lives here (no cron, no timers): matching when a
-community is due, proposal expiry, requests whose every time passed, the outbox, tomorrow's
+community is due, proposal expiry, requests whose volunteer has not answered for a while
+(matching asks another beside), requests whose every time passed, the outbox, tomorrow's
 tasks' reminders, recurring help's occurrences, tasks for several volunteers still short a
 day before, the daily purge of personal data, and the heartbeat. Each is a plain function
 run in a thread of its own, timed and counted.
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from matching.services import run_due_matching
+from matching.services import ask_beside_silent_proposals, run_due_matching
 from mutualaid.aid.personal_data import personal_data_purge
 from mutualaid.aid.services import (
     expire_overdue_proposals,
@@ -209,6 +210,7 @@ def make_jobs() -> dict[str, Job]:
         "matching": Job("matching", run_due_matching),
         "outbox": Job("outbox", send_pending_messages),
         "expiry": Job("expiry", expire_proposals),
+        "ask_beside": Job("ask_beside", ask_beside_silent_proposals),
         "purge": Job("purge", purge_personal_data_daily),
         "reminders": Job("reminders", send_reminders),
         "time_passed": Job("time_passed", expire_passed_requests),

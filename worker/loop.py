@@ -100,6 +100,7 @@ async def _outbox(job: Job, wake: asyncio.Event) -> None:
 async def _periodic(jobs: dict[str, Job], name: str, started_at) -> None:
     every = {
         "expiry": settings.MATCHING_TICK_SECONDS,
+        "ask_beside": settings.MATCHING_TICK_SECONDS,  # one query; schedules matching if needed
         "purge": PURGE_CHECK_SECONDS,  # the job itself runs once a day across all workers
         "reminders": REMINDERS_CHECK_SECONDS,  # and this once per 10 minutes across all workers
         "time_passed": REMINDERS_CHECK_SECONDS,  # the same: claimed once per 10 minutes

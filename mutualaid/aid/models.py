@@ -20,7 +20,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from mutualaid.aid.identity import DEFAULT_ACCENT_COLOUR, validate_accent_colour
-from mutualaid.aid.states import AssignmentStatus, RequestStatus
+from mutualaid.aid.states import MOST_ASKED_AT_ONCE, AssignmentStatus, RequestStatus
 
 
 def default_time_zone() -> str:
@@ -270,7 +270,7 @@ class HelpRequest(Place):
         _("volunteers asked at once"),
         default=1,
         editable=False,
-        validators=[MinValueValidator(1), MaxValueValidator(3)],
+        validators=[MinValueValidator(1), MaxValueValidator(MOST_ASKED_AT_ONCE)],
     )
     # When the citizen and the coordinators were told the task is still short of people.
     short_notice_sent_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -97,3 +97,7 @@ def check_assignment_transition(from_status: str, to_status: str) -> None:
 # On an assignment's record (StatusChange.SYSTEM_REASONS): an urgent request was asked of
 # several volunteers at once, and another one accepted first.
 TAKEN_BY_ANOTHER = "taken by another"
+
+# The most volunteers one place is proposed to at once (urgent requests, and a request whose
+# volunteers have not answered): the database's places guard holds proposals to it.
+MOST_ASKED_AT_ONCE = 3

@@ -11,7 +11,12 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from matching.services import propose_assignments
+from matching.services import (
+    ask_beside_silent_proposals,
+    communities_with_silent_requests,
+    propose_assignments,
+    run_due_matching,
+)
 from mutualaid.aid import services
 from mutualaid.aid.models import Assignment, HelpRequest, StatusChange, Urgency
 from mutualaid.aid.states import TAKEN_BY_ANOTHER
@@ -247,3 +252,85 @@ def test_the_coordinator_sees_everyone_asked_and_can_take_one_ask_back(
     second.refresh_from_db()
     assert second.status == "cancelled"
     assert asked(urgent) == [first, third]
+
+
+# Asked beside a volunteer who has not answered (MATCHING_ASK_ANOTHER_AFTER_HOURS)
+
+
+@pytest.fixture
+def weekly_shopping(citizen, community, shopping):
+    return post_request(citizen, community, shopping, urgency=Urgency.THIS_WEEK)
+
+
+def unanswered_for(help_request, hours: float) -> None:
+    help_request.assignments.filter(status="proposed").update(
+        proposed_at=timezone.now() - dt.timedelta(hours=hours)
+    )
+
+
+def test_a_request_whose_volunteer_has_not_answered_for_hours_is_proposed_to_the_next_too(
+    weekly_shopping, neighbours
+):
+    propose_assignments(community=weekly_shopping.community)
+    unanswered_for(weekly_shopping, 4.1)
+
+    propose_assignments(community=weekly_shopping.community)
+
+    assert [proposal.volunteer for proposal in asked(weekly_shopping)] == neighbours[:2]
+    weekly_shopping.refresh_from_db()
+    assert (weekly_shopping.status, weekly_shopping.asked_at_once) == ("proposed", 2)
+
+
+def test_a_volunteer_who_may_still_answer_is_not_asked_beside(weekly_shopping, neighbours):
+    propose_assignments(community=weekly_shopping.community)
+    unanswered_for(weekly_shopping, 3.9)
+
+    propose_assignments(community=weekly_shopping.community)
+
+    assert [proposal.volunteer for proposal in asked(weekly_shopping)] == neighbours[:1]
+
+
+def test_asking_beside_a_silent_volunteer_can_be_turned_off(weekly_shopping, neighbours, settings):
+    settings.MATCHING_ASK_ANOTHER_AFTER_HOURS = 0
+    propose_assignments(community=weekly_shopping.community)
+    unanswered_for(weekly_shopping, 20)
+
+    propose_assignments(community=weekly_shopping.community)
+
+    assert len(asked(weekly_shopping)) == 1
+
+
+def test_no_more_than_three_are_ever_asked_at_once(weekly_shopping, neighbours):
+    for _ in range(4):
+        propose_assignments(community=weekly_shopping.community)
+        unanswered_for(weekly_shopping, 5)
+
+    assert [proposal.volunteer for proposal in asked(weekly_shopping)] == neighbours[:3]
+
+
+def test_the_silent_volunteer_may_still_accept_and_the_one_asked_beside_is_told(weekly_shopping, neighbours):
+    propose_assignments(community=weekly_shopping.community)
+    unanswered_for(weekly_shopping, 5)
+    propose_assignments(community=weekly_shopping.community)
+    first, beside = asked(weekly_shopping)
+
+    services.assignment_accept(assignment=first, volunteer=first.volunteer)
+
+    beside.refresh_from_db()
+    assert beside.status == "cancelled"
+    assert beside.status_changes.filter(reason=TAKEN_BY_ANOTHER).exists()
+
+
+def test_the_worker_wakes_matching_once_for_a_request_that_fell_silent(weekly_shopping, neighbours):
+    community = weekly_shopping.community
+    propose_assignments(community=community)
+    assert communities_with_silent_requests() == []
+
+    unanswered_for(weekly_shopping, 5)
+    assert communities_with_silent_requests() == [community.pk]
+    assert ask_beside_silent_proposals() == 1
+    run_due_matching()
+
+    # The run saw it (and asked the next one): nothing more to wake for until that one is silent.
+    assert len(asked(weekly_shopping)) == 2
+    assert communities_with_silent_requests() == []

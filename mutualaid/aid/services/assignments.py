@@ -332,8 +332,10 @@ def assignments_propose_batch(
     by `select_for_update`: a constant number of queries whatever the batch size.
     """
     for help_request, _volunteer_id, _km in proposals:
-        # A partly staffed request (proposed, several places) takes more proposals as it is.
-        if help_request.status != RequestStatus.OPEN and help_request.people_needed < 2:
+        # A partly staffed request (proposed, several places), or one whose volunteer has not
+        # answered (asked beside them), takes more proposals as it is; the database holds
+        # them to its places x `asked_at_once`.
+        if help_request.status != RequestStatus.PROPOSED:
             check_request_transition(help_request.status, RequestStatus.PROPOSED)
     _record_asked_at_once(proposals)
     now = timezone.now()
@@ -392,9 +394,21 @@ def _record_asked_at_once(proposals: list[tuple[HelpRequest, int, float]]) -> No
     """A request for one volunteer proposed to several at once (urgent): say how many
     before the proposals are written, as the database holds them to it."""
     asked = Counter(help_request.pk for help_request, _volunteer_id, _km in proposals)
+    asked_before = Counter(
+        Assignment.objects.filter(
+            help_request_id__in=[
+                request.pk
+                for request, _v, _k in proposals
+                if request.people_needed == 1 and request.status == RequestStatus.PROPOSED
+            ],
+            status=AssignmentStatus.PROPOSED,
+        ).values_list("help_request_id", flat=True)
+    )
     changed = []
     for help_request in {request.pk: request for request, _v, _k in proposals}.values():
-        at_once = asked[help_request.pk] if help_request.people_needed == 1 else 1
+        at_once = (
+            asked[help_request.pk] + asked_before[help_request.pk] if help_request.people_needed == 1 else 1
+        )
         if help_request.asked_at_once != at_once:
             help_request.asked_at_once = at_once
             changed.append(help_request)
