@@ -334,3 +334,16 @@ def test_the_worker_wakes_matching_once_for_a_request_that_fell_silent(weekly_sh
     # The run saw it (and asked the next one): nothing more to wake for until that one is silent.
     assert len(asked(weekly_shopping)) == 2
     assert communities_with_silent_requests() == []
+
+
+def test_the_proposal_email_says_others_are_asked_too(urgent, neighbours):
+    from notifications.models import OutgoingMessage
+
+    for volunteer in neighbours:
+        volunteer.email = f"{volunteer.username}@example.org"
+        volunteer.save(update_fields=["email"])
+    propose_assignments(community=urgent.community)
+
+    bodies = list(OutgoingMessage.objects.filter(channel="email").values_list("body", flat=True))
+    assert len(bodies) == 3
+    assert all("2 other volunteers are asked too: the first to accept takes it." in body for body in bodies)
