@@ -7,6 +7,12 @@ accepted are never touched: their requests are not open and their volunteers' ca
 reduced by what they already carry. A request for several volunteers is sent with `needs` =
 its places still open (partly staffed, it is matched again for the rest), and the volunteer
 who last helped its citizen in its kind of help as `preferred` (the same face again).
+
+Some places are asked of more than one volunteer at once, the first to accept taking it:
+an urgent request's (its best MATCHING_URGENT_ASK_AT_ONCE, the engine's choice and its
+runners-up), and a request whose volunteer has not answered for
+MATCHING_ASK_ANOTHER_AFTER_HOURS (loaded again with one place open, the volunteers already
+asked excluded). See docs/architecture.md.
 """
 
 from __future__ import annotations
