@@ -340,7 +340,8 @@ def test_the_task_page_offers_every_week_while_a_place_is_free(
     client.login(username=second_volunteer.username, password=PASSWORD)
     page = client.get(reverse("task-detail", args=[theirs.pk])).content.decode()
     assert "Accept every week" in page and "2 volunteers" in page
-    client.post(reverse("task-accept-every-week", args=[theirs.pk]))
+    response = client.post(reverse("task-accept-every-week", args=[theirs.pk]), follow=True)
+    assert "You hold a place on the coming days too" in response.content.decode()
     page = client.get(reverse("task-detail", args=[theirs.pk])).content.decode()
     assert "Give back all" in page and "Accept every week" not in page
     # Both places have a standing volunteer: a third, proposed a day once, is not offered it.
