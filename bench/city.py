@@ -873,7 +873,7 @@ class Run:
         """Series whose volunteer accepted "every week" (and still comes) at the end."""
         from mutualaid.aid.models import HelpSeries
 
-        return HelpSeries.objects.filter(standing_volunteer__isnull=False).count()
+        return HelpSeries.objects.filter(standing_volunteers__isnull=False).distinct().count()
 
     @staticmethod
     def day_of(help_request) -> dt.date:

@@ -33,10 +33,12 @@ from mutualaid.aid.models import (
     part_of_day_has_passed,
     vetted_volunteer_ids,
 )
+from mutualaid.aid.services._records import PLACE_HOLDING_STATUSES
 from mutualaid.aid.states import LIVE_ASSIGNMENT_STATUSES, AssignmentStatus, RequestStatus
 
 # The reasons, in the order they are checked.
 CHOSEN = "chosen"
+HAS_PLACE = "has_place"  # holds one of the places of a task for several volunteers
 SUSPENDED = "suspended"
 PAUSED = "paused"
 WAITING_LIST = "waiting_list"
@@ -51,6 +53,7 @@ DECLINED = "declined"
 AT_CAPACITY = "at_capacity"
 HELD = "held"
 GIVEN_TO_ANOTHER = "given_to_another"
+PLACES_TAKEN = "places_taken"  # a task for several volunteers: every place taken or asked
 NEXT_RUN = "next_run"
 
 # Requests a volunteer could still be proposed, or lost to someone else.
@@ -86,10 +89,18 @@ class RequestFacts:
     requester_id: int | None
     is_held: bool
     is_urgent: bool = False
+    people_needed: int = 1
     slots: set[int] = field(default_factory=set)
     live_volunteer_id: int | None = None
     live_km: float | None = None
     failed_volunteer_ids: set[int] = field(default_factory=set)
+    # Several volunteers: who holds a place (asked, accepted, or done while the others are
+    # not yet), as matching counts places (`PLACE_HOLDING_STATUSES`).
+    place_holder_ids: set[int] = field(default_factory=set)
+
+    @property
+    def places_left(self) -> int:
+        return self.people_needed - len(self.place_holder_ids)
 
 
 @dataclass
@@ -115,7 +126,10 @@ class OfferFacts:
 def _request_facts(help_requests: QuerySet[HelpRequest], now: dt.datetime) -> dict[int, RequestFacts]:
     facts = {
         row[0]: RequestFacts(
-            *row[:8], is_held=row[8] is not None and row[8] > now, is_urgent=row[9] >= Urgency.TODAY
+            *row[:8],
+            is_held=row[8] is not None and row[8] > now,
+            is_urgent=row[9] >= Urgency.TODAY,
+            people_needed=row[10],
         )
         for row in help_requests.values_list(
             "pk",
@@ -128,6 +142,7 @@ def _request_facts(help_requests: QuerySet[HelpRequest], now: dt.datetime) -> di
             "requester_id",
             "held_until",
             "urgency",
+            "people_needed",
         )
     }
     # A subquery, not a list of thousands of ids (slow to build, and beyond SQLite's limits).
@@ -142,14 +157,16 @@ def _request_facts(help_requests: QuerySet[HelpRequest], now: dt.datetime) -> di
         if request_id in facts and not (date == local.date() and part in over_today):
             facts[request_id].slots.add(date.weekday() * 3 + part)
     assignments = Assignment.objects.filter(
-        help_request_id__in=ids, status__in=(*LIVE_ASSIGNMENT_STATUSES, *FAILED_ASSIGNMENT_STATUSES)
+        help_request_id__in=ids, status__in=(*PLACE_HOLDING_STATUSES, *FAILED_ASSIGNMENT_STATUSES)
     ).values_list("help_request_id", "volunteer_id", "status", "km")
     for request_id, volunteer_id, status, km in assignments:
         if request_id not in facts:
             continue  # filed since the first query
+        if status in PLACE_HOLDING_STATUSES:
+            facts[request_id].place_holder_ids.add(volunteer_id)
         if status in LIVE_ASSIGNMENT_STATUSES:
             facts[request_id].live_volunteer_id, facts[request_id].live_km = volunteer_id, km
-        else:
+        elif status in FAILED_ASSIGNMENT_STATUSES:
             facts[request_id].failed_volunteer_ids.add(volunteer_id)
     return facts
 
@@ -193,7 +210,10 @@ def _offer_facts(offers: QuerySet[VolunteerOffer], now: dt.datetime) -> dict[int
 def reason_for(request: RequestFacts, offer: OfferFacts, *, vetted: bool) -> tuple[str, float]:
     """The first reason this volunteer was not proposed this request, and their distance to it."""
     km = km_between(request.latitude, request.longitude, offer.latitude, offer.longitude)
-    if request.live_volunteer_id == offer.volunteer_id:
+    several = request.people_needed > 1
+    if several and offer.volunteer_id in request.place_holder_ids:
+        return HAS_PLACE, km
+    if not several and request.live_volunteer_id == offer.volunteer_id:
         return CHOSEN, km
     if offer.is_suspended:
         return SUSPENDED, km
@@ -220,7 +240,9 @@ def reason_for(request: RequestFacts, offer: OfferFacts, *, vetted: bool) -> tup
         return DECLINED, km
     if offer.load.active_tasks + offer.load.pending_proposals >= offer.capacity:
         return AT_CAPACITY, km
-    if request.live_volunteer_id is not None:
+    if several and request.places_left <= 0:
+        return PLACES_TAKEN, km
+    if not several and request.live_volunteer_id is not None:
         return GIVEN_TO_ANOTHER, km
     if request.is_held:
         return HELD, km
@@ -255,7 +277,16 @@ def volunteers_for_request(help_request: HelpRequest, *, limit: int = 40) -> lis
     offers = _offer_facts(community_offers, now)
     vetted = vetted_volunteer_ids(community_offers.values("volunteer_id"), timezone.localdate(now))
     # Those who could do it first (the chosen one at the top), then the skilled, nearest first.
-    order = {CHOSEN: 0, NEXT_RUN: 1, HELD: 1, GIVEN_TO_ANOTHER: 2, AT_CAPACITY: 3, DECLINED: 4}
+    order = {
+        CHOSEN: 0,
+        HAS_PLACE: 0,
+        NEXT_RUN: 1,
+        HELD: 1,
+        GIVEN_TO_ANOTHER: 2,
+        PLACES_TAKEN: 2,
+        AT_CAPACITY: 3,
+        DECLINED: 4,
+    }
     ranked = []
     for offer in offers.values():
         reason, km = reason_for(request, offer, vetted=offer.volunteer_id in vetted)
@@ -276,14 +307,28 @@ def volunteers_for_request(help_request: HelpRequest, *, limit: int = 40) -> lis
             pending_proposals=offer.load.pending_proposals,
             recent_turns=offer.load.recent_turns,
             reason=reason,
-            why=describe_for_coordinator(reason, offer, km=km, chosen_km=request.live_km),
+            why=describe_for_coordinator(
+                reason, offer, km=km, chosen_km=request.live_km, people_needed=request.people_needed
+            ),
         )
         for _key, offer, reason, km in shown
     ]
 
 
-def describe_for_coordinator(reason: str, offer: OfferFacts, *, km: float, chosen_km: float | None) -> str:
+def describe_for_coordinator(
+    reason: str, offer: OfferFacts, *, km: float, chosen_km: float | None, people_needed: int = 1
+) -> str:
     """The reason in a coordinator's words (about the volunteer)."""
+    if reason == HAS_PLACE:
+        return ngettext(
+            "Holds one of its %(count)s place", "Holds one of its %(count)s places", people_needed
+        ) % {"count": people_needed}
+    if reason == PLACES_TAKEN:
+        return ngettext(
+            "Its %(count)s place is taken or asked of another volunteer",
+            "All %(count)s places are taken or asked of other volunteers",
+            people_needed,
+        ) % {"count": people_needed}
     if reason == OUT_OF_RANGE:
         return _("Beyond their range of %(max_km)s km") % {"max_km": f"{offer.max_km:g}"}
     if reason == AT_CAPACITY:
@@ -346,7 +391,9 @@ def why_no_proposal(volunteer: User, *, now: dt.datetime | None = None, shown: i
     for facts in requests.values():
         reason, km = reason_for(facts, offer, vetted=vetted)
         by_reason.setdefault(reason, []).append((facts, km))
-    considered = sum(len(found) for reason, found in by_reason.items() if reason not in (OWN_REQUEST, CHOSEN))
+    considered = sum(
+        len(found) for reason, found in by_reason.items() if reason not in (OWN_REQUEST, CHOSEN, HAS_PLACE)
+    )
     if considered == 0:
         return IdleAdvice(
             0,
@@ -436,6 +483,18 @@ def why_no_proposal(volunteer: User, *, now: dt.datetime | None = None, shown: i
                 "nearer to it or who has helped less lately.",
                 "%(count)s requests that fit your offer went to volunteers "
                 "nearer to them or who have helped less lately.",
+                count,
+            )
+            % {"count": count}
+        )
+    if PLACES_TAKEN in by_reason:
+        count = len(by_reason[PLACES_TAKEN])
+        lines.append(
+            ngettext(
+                "%(count)s request for several volunteers that fits your offer has every "
+                "place taken or asked of others.",
+                "%(count)s requests for several volunteers that fit your offer have every "
+                "place taken or asked of others.",
                 count,
             )
             % {"count": count}

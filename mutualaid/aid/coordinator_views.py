@@ -66,7 +66,7 @@ def phone_intake(request: HttpRequest) -> HttpResponse:
                 series = help_series_create(**caller, **repeat_details(data))
                 filed = _("Repeated help filed for %(name)s: %(rule)s.") % {
                     "name": series.contact_name,
-                    "rule": series.label,
+                    "rule": series.label_with_people,
                 }
             else:
                 help_request = services.help_request_create(**caller, **request_details(data))

@@ -293,6 +293,7 @@ def repeat_details(data: dict) -> dict:
         "starts": data["repeat_starts"],
         "part_of_day": data["repeat_part"],
         "until": data["repeat_until"],
+        "people_needed": data.get("people_needed") or 1,
     }
 
 

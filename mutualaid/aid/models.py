@@ -16,7 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from mutualaid.aid.identity import DEFAULT_ACCENT_COLOUR, validate_accent_colour
@@ -866,6 +866,12 @@ class HelpSeries(Place):
     starts = models.DateField(_("first day"))
     until = models.DateField(_("last day"), null=True, blank=True)
     part_of_day = models.PositiveSmallIntegerField(_("part of day"), choices=PartOfDay.choices)
+    # Each occurrence asks for as many volunteers (a weekly task for two).
+    people_needed = models.PositiveSmallIntegerField(
+        _("volunteers needed"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_PEOPLE_NEEDED)],
+    )
     # Holidays: no occurrence on these days up to and with this one.
     paused_until = models.DateField(_("paused until"), null=True, blank=True)
     active = models.BooleanField(_("active"), default=True)
@@ -878,13 +884,12 @@ class HelpSeries(Place):
         null=True,
         blank=True,
     )
-    # A volunteer who accepted "every week": the coming occurrences are theirs at once.
-    standing_volunteer = models.ForeignKey(
+    # Volunteers who accepted "every week": each holds one place of every coming occurrence,
+    # at once (at most `people_needed` of them: `services/series.py` checks, series locked).
+    standing_volunteers = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
-        verbose_name=_("volunteer every time"),
-        on_delete=models.SET_NULL,
+        verbose_name=_("volunteers every time"),
         related_name="standing_series",
-        null=True,
         blank=True,
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -915,6 +920,16 @@ class HelpSeries(Place):
         from mutualaid.aid.recurrence import describe
 
         return describe(self.every_weeks, self.starts, self.part_of_day, self.until)
+
+    @property
+    def label_with_people(self) -> str:
+        """The rule in words, and how many volunteers each time when more than one
+        ("Every Tuesday morning, 2 volunteers")."""
+        if self.people_needed < 2:
+            return self.label
+        return ngettext(
+            "%(repeat)s, %(count)s volunteer", "%(repeat)s, %(count)s volunteers", self.people_needed
+        ) % {"repeat": self.label, "count": self.people_needed}
 
     def is_paused_on(self, day: dt.date) -> bool:
         return self.paused_until is not None and day <= self.paused_until

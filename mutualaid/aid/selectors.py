@@ -754,7 +754,7 @@ class SeriesForViewer:
     label: str
     coming: list[HelpRequest]
     later_days: list[dt.date]
-    standing_volunteer_name: str
+    standing_volunteer_names: list[str]
 
 
 def series_for_viewer(series: HelpSeries, *, later: int = 3) -> SeriesForViewer:
@@ -773,13 +773,39 @@ def series_for_viewer(series: HelpSeries, *, later: int = 3) -> SeriesForViewer:
                 later_days.append(day)
             if len(later_days) == later:
                 break
-    standing = series.standing_volunteer
     return SeriesForViewer(
         series=series,
-        label=series.label,
+        label=series.label_with_people,
         coming=coming,
         later_days=later_days,
-        standing_volunteer_name=standing.display_name if standing else "",
+        standing_volunteer_names=[
+            person.display_name for person in series.standing_volunteers.order_by("pk")
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class SeriesForVolunteer:
+    """Recurring help as a volunteer with a task of it sees it: the rule (and how many
+    volunteers each time), whether they come every time, and whether they still can."""
+
+    label: str
+    every_weeks: int
+    active: bool
+    comes_every_time: bool
+    can_come_every_time: bool
+
+
+def series_for_volunteer(series: HelpSeries, volunteer: User) -> SeriesForVolunteer:
+    standing = set(series.standing_volunteers.values_list("pk", flat=True))
+    mine = volunteer.pk in standing
+    return SeriesForVolunteer(
+        label=series.label_with_people,
+        every_weeks=series.every_weeks,
+        active=series.active,
+        comes_every_time=mine,
+        # A place no standing volunteer holds yet (`series._check_can_commit` says so too).
+        can_come_every_time=series.active and not mine and len(standing) < series.people_needed,
     )
 
 
@@ -787,7 +813,5 @@ def series_of_citizen(user: User) -> list[SeriesForViewer]:
     """A citizen's recurring help still going, newest first."""
     return [
         series_for_viewer(series)
-        for series in HelpSeries.objects.filter(requester=user, active=True).select_related(
-            "category", "standing_volunteer"
-        )
+        for series in HelpSeries.objects.filter(requester=user, active=True).select_related("category")
     ]

@@ -100,8 +100,13 @@ def task_accept_every_week(request: HttpRequest, assignment_id: int) -> HttpResp
     except (TaskActionError, InvalidTransition) as error:
         messages.error(request, str(error))
     else:
+        # A task for several: one of its places is theirs each time, not the task.
+        several = assignment.help_request.people_needed > 1
         messages.success(
-            request, _("Thank you! You are the volunteer of the coming days too; each shows in your inbox.")
+            request,
+            _("Thank you! You hold a place on the coming days too; each shows in your inbox.")
+            if several
+            else _("Thank you! You are the volunteer of the coming days too; each shows in your inbox."),
         )
     return redirect("task-detail", assignment_id=assignment.pk)
 

@@ -121,7 +121,9 @@ def request_create(request: HttpRequest) -> HttpResponse:
 
 
 def _series_posted(request: HttpRequest, series) -> HttpResponse:
-    messages.success(request, _("Your repeated request is posted: %(rule)s.") % {"rule": series.label})
+    messages.success(
+        request, _("Your repeated request is posted: %(rule)s.") % {"rule": series.label_with_people}
+    )
     first = series.occurrences.order_by("series_date").first()
     if first is None:  # its first day is further ahead than the worker files them
         return redirect("my-requests")
@@ -366,7 +368,11 @@ def task_page(request: HttpRequest, assignment, *, done_form=None, expense_form=
             "expense_form": expense_form or ExpenseForm(community=community),
             "with_expense": with_expense,
             "expense_cap": community.expense_cap,
-            "series": assignment.help_request.series,
+            "series": (
+                selectors.series_for_volunteer(help_request.series, request.user)
+                if help_request.series_id
+                else None
+            ),
         },
         status=status,
     )

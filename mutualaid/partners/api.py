@@ -184,7 +184,9 @@ class RequestIn(Schema):
     )
     people: int | None = Field(None, description="for how many people (1 to 50)")
     volunteers: int | None = Field(
-        None, description="how many volunteers the task needs (1 to 6; more than one to carry furniture)"
+        None,
+        description="how many volunteers the task needs (1 to 6; more than one to carry furniture); "
+        "with a recurrence, each occurrence needs as many",
     )
     recurrence: Literal["none", "weekly", "fortnightly"] = Field(
         "none",

@@ -119,7 +119,8 @@ RECURRENCE_WEEKS = {"none": 0, "weekly": 1, "fortnightly": 2}
 def parse_recurrence(recurrence, until, details: Details) -> dict | None:
     """None for a one-off request; else `help_series_create`'s keyword arguments: the first
     day and part of the day are `when`'s one window, and the series runs until `until` (a
-    date) or until cancelled. Each occurrence is for that week (no urgency) and one volunteer."""
+    date) or until cancelled. Each occurrence is for that week (no urgency) and asks for as
+    many volunteers as `volunteers` (1 by default)."""
     recurrence = recurrence or "none"
     key = recurrence.strip().lower() if isinstance(recurrence, str) else "?"
     if key not in RECURRENCE_WEEKS:
@@ -134,8 +135,6 @@ def parse_recurrence(recurrence, until, details: Details) -> dict | None:
             f"recurrence {key}: 'when' must be exactly one part of a day, YYYY-MM-DD/morning|afternoon|"
             "evening: the first occurrence (the series repeats on that day of the week)"
         )
-    if details.people_needed != 1:
-        raise BadInput(f"recurrence {key}: a recurring request is for one volunteer (no 'volunteers')")
     starts, part_of_day = details.time_windows[0]
     days_ahead = settings.RECURRING_HELP_DAYS_AHEAD
     if starts >= timezone.localdate() + dt.timedelta(days=days_ahead):
@@ -161,6 +160,7 @@ def parse_recurrence(recurrence, until, details: Details) -> dict | None:
         "starts": starts,
         "part_of_day": part_of_day,
         "until": until_date,
+        "people_needed": details.people_needed,
     }
 
 

@@ -243,7 +243,8 @@ def service_attributes() -> list[dict]:
             "number",
             False,
             _("How many volunteers?"),
-            hint=f"1 to {MAX_PEOPLE_NEEDED}: more than one when it takes several people; default 1",
+            hint=f"1 to {MAX_PEOPLE_NEEDED}: more than one when it takes several people; default 1; "
+            "with a recurrence, each occurrence needs as many",
         ),
         _attribute(
             6,

@@ -238,7 +238,7 @@ def test_accept_every_week_accepts_this_one_and_files_the_next_ones_already_acce
     first_proposal.refresh_from_db()
     series.refresh_from_db()
     assert first_proposal.status == AssignmentStatus.ACCEPTED
-    assert series.standing_volunteer == volunteer
+    assert list(series.standing_volunteers.all()) == [volunteer]
     assert file_due_occurrences(today() + dt.timedelta(days=7)) == 1
     following = series.occurrences.get(series_date=today() + dt.timedelta(days=8))
     assert following.status == RequestStatus.ACCEPTED
@@ -281,14 +281,14 @@ def test_giving_back_one_day_sends_it_to_matching_and_keeps_the_commitment(serie
     series.refresh_from_db()
     assert standing.status == AssignmentStatus.CANCELLED
     assert standing.help_request.status == RequestStatus.OPEN
-    assert series.standing_volunteer == volunteer
+    assert list(series.standing_volunteers.all()) == [volunteer]
 
 
 @pytest.mark.django_db
 def test_giving_back_all_sends_every_coming_day_to_matching(series, standing, first_proposal, volunteer):
     help_series_give_back_all(series=series, volunteer=volunteer)
     series.refresh_from_db()
-    assert series.standing_volunteer is None
+    assert not series.standing_volunteers.exists()
     for occurrence in series.occurrences.all():
         assert occurrence.status == RequestStatus.OPEN
     assert AuditEntry.objects.filter(action="series_standing_give_back").exists()
@@ -486,7 +486,7 @@ def test_the_volunteer_accepts_every_week_from_the_task_page(client, series, fir
     assert "Give back this one" in page and "Give back all" in page
     response = client.post(reverse("task-give-back-all", args=[first_proposal.pk]))
     assert response.status_code == 302
-    assert HelpSeries.objects.get(pk=series.pk).standing_volunteer is None
+    assert not HelpSeries.objects.get(pk=series.pk).standing_volunteers.exists()
 
 
 @pytest.mark.django_db
@@ -542,7 +542,7 @@ def test_deleting_an_account_stops_their_series_and_ends_their_weekly_commitment
 
     account_delete(person=volunteer)
     series.refresh_from_db()
-    assert series.standing_volunteer is None and series.active
+    assert not series.standing_volunteers.exists() and series.active
     account_delete(person=citizen)
     series.refresh_from_db()
     assert not series.active and series.address == "" and series.description == "(removed)"

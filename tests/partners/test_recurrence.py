@@ -155,9 +155,9 @@ def test_a_weekly_request_in_json_with_a_last_day(api_key, client):
             {
                 "attribute[recurrence]": "weekly",
                 "attribute[when]": f"{tomorrow()}/morning",
-                "attribute[volunteers]": "2",
+                "attribute[volunteers]": "7",
             },
-            "one volunteer",
+            "volunteers must be a whole number from 1 to 6",
         ),
     ],
 )
@@ -169,6 +169,24 @@ def test_bad_recurrences_are_the_specs_400_with_a_reason(api_key, client, change
     [(code, description)] = errors_of(response)
     assert code == 400 and reason in description, description
     assert not HelpSeries.objects.exists() and not HelpRequest.objects.exists()
+
+
+def test_a_weekly_request_for_two_volunteers_like_fixmystreet_asks_two_each_time(fms):
+    request_id = fms.send_service_request(
+        PROBLEM, CONSENT | {"when": f"{tomorrow()}/morning", "recurrence": "weekly", "volunteers": "2"}
+    )
+
+    assert request_id is not None, fms.last_response.content
+    first = HelpRequest.objects.get(pk=int(request_id))
+    assert first.series.people_needed == 2 and first.people_needed == 2
+    assert file_due_occurrences(today() + dt.timedelta(days=7)) == 1
+    assert first.series.occurrences.get(series_date=tomorrow() + dt.timedelta(days=7)).people_needed == 2
+
+
+def test_the_service_definition_says_volunteers_count_for_each_occurrence(fms):
+    definition = fms.get_service_meta_info("shopping")
+    codes = {attribute.findtext("code"): attribute for attribute in definition.iter("attribute")}
+    assert "each occurrence needs as many" in ElementTree.tostring(codes["volunteers"], encoding="unicode")
 
 
 def test_recurrence_none_files_a_one_off_request(api_key, client):
@@ -193,6 +211,24 @@ def test_a_fortnightly_request_through_the_json_api(api):
     assert file_due_occurrences(today() + dt.timedelta(days=14)) == 1  # the week after
     second = series.occurrences.get(series_date=tomorrow() + dt.timedelta(days=14))
     assert api.get(f"{API}/requests/{second.pk}").json()["status"] == "open"
+
+
+def test_a_weekly_request_for_three_volunteers_through_the_json_api(api):
+    created = create(api, when=[f"{tomorrow()}/morning"], recurrence="weekly", volunteers=3)
+
+    assert created.status_code == 201, created.content
+    series = HelpRequest.objects.get(pk=int(created.json()["id"])).series
+    assert series.people_needed == 3
+    file_due_occurrences(today() + dt.timedelta(days=7))
+    assert sorted(series.occurrences.values_list("people_needed", flat=True)) == [3, 3]
+
+
+def test_the_json_api_refuses_seven_volunteers_for_recurring_help(api):
+    response = create(api, when=[f"{tomorrow()}/morning"], recurrence="weekly", volunteers=7)
+
+    assert response.status_code == 400
+    assert "1 to 6" in response.json()["detail"]
+    assert not HelpSeries.objects.exists()
 
 
 def test_the_json_apis_bad_recurrences_are_400(api):

@@ -855,9 +855,10 @@ def database_state() -> tuple:
         Referral.objects.count(),
         list(TaskFeedback.objects.order_by("pk").values_list("pk", "kind", "message", "followed_up_at")),
         list(TaskExpense.objects.order_by("pk").values_list("pk", "status", "amount", "settlement_note")),
+        list(HelpSeries.objects.order_by("pk").values_list("pk", "active", "paused_until")),
         list(
-            HelpSeries.objects.order_by("pk").values_list(
-                "pk", "active", "paused_until", "standing_volunteer_id"
+            HelpSeries.standing_volunteers.through.objects.order_by("pk").values_list(
+                "helpseries_id", "user_id"
             )
         ),
         # Two-step sign-in: confirmed authenticators and recovery codes (a pending enrolment

@@ -1,11 +1,14 @@
-"""Recurring help: a series (the rule and what each time asks), its occurrences (ordinary
-help requests filed ahead of time by the worker) and the volunteer who comes every time.
+"""Recurring help: a series (the rule and what each time asks, for one volunteer or
+several), its occurrences (ordinary help requests filed ahead of time by the worker) and
+the volunteers who come every time.
 
-An occurrence is matched like any request, unless the series has a standing volunteer
-(one who accepted "every week"): then it is filed already accepted by them, recorded as
-such. They can give back one occurrence (it goes to matching as usual) or the whole
-commitment (the coming occurrences go to matching). The citizen or a coordinator cancels
-one occurrence (as any request), the whole series, or pauses it over the holidays.
+An occurrence is matched like any request, unless the series has standing volunteers
+(who accepted "every week"): then each of them holds one of its places at once, recorded
+as such, and matching looks for the places left. A series has at most as many standing
+volunteers as places. Each can give back one occurrence (their place goes to matching as
+usual) or their whole commitment (their place of the coming occurrences goes to matching).
+The citizen or a coordinator cancels one occurrence (as any request), the whole series, or
+pauses it over the holidays.
 """
 
 from __future__ import annotations
@@ -39,18 +42,22 @@ from mutualaid.aid.services._records import (
     TaskActionError,
     coordinates,
     locked_assignment,
+    locked_request,
     publish,
     set_assignment_status,
-    set_request_status,
+    settle_request_status,
+    tell_the_team,
 )
 from mutualaid.aid.services.assignments import (
     GIVE_BACK_REASON,
     assignment_accept,
     assignment_propose,
+    has_open_place,
     release,
 )
 from mutualaid.aid.services.audit import audit
 from mutualaid.aid.services.requests import (
+    _check_people_needed,
     _refers_for,
     e164_if_valid,
     help_request_cancel,
@@ -95,9 +102,11 @@ def help_series_create(
     contact_phone: str = "",
     text_caller: bool = False,
     partner=None,
+    people_needed: int = 1,
 ) -> HelpSeries:
     """Ask for help every week (or two) on `starts`'s day and part of the day, until `until`
-    or until cancelled; files the occurrences already due at once.
+    or until cancelled, by `people_needed` volunteers each time; files the occurrences
+    already due at once.
 
     A partner organisation files as for a single request (its system user, or one of its
     active referrers, as `created_by`): every occurrence is then the partner's request."""
@@ -114,6 +123,7 @@ def help_series_create(
         raise ValidationError({"category": _("Choose one of the categories offered in your community.")})
     if every_weeks not in RepeatEvery.values:
         raise ValidationError({"repeat": _("Choose every week or every two weeks.")})
+    _check_people_needed(people_needed)
     check_series_dates(starts, part_of_day, until)
     series = HelpSeries.objects.create(
         community=community,
@@ -133,13 +143,19 @@ def help_series_create(
         starts=starts,
         until=until,
         part_of_day=part_of_day,
+        people_needed=people_needed,
         partner=partner,
     )
     audit(
         actor=created_by,
         action="series_create",
         subject=series,
-        after={"rule": series.rule, "starts": starts.isoformat(), "category": category.slug},
+        after={
+            "rule": series.rule,
+            "starts": starts.isoformat(),
+            "category": category.slug,
+            "people_needed": people_needed,
+        },
     )
     _file_due_occurrences(series, timezone.localdate())
     return series
@@ -161,6 +177,7 @@ def _file_due_occurrences(series: HelpSeries, today: dt.date) -> list[HelpReques
     if not series.active:
         return []
     filed_days = set(series.occurrences.values_list("series_date", flat=True))
+    standing = _standing_volunteers(series)
     filed = []
     for day in due_dates(series, today):
         if day in filed_days:
@@ -179,19 +196,30 @@ def _file_due_occurrences(series: HelpSeries, today: dt.date) -> list[HelpReques
             text_caller=series.text_caller,
             language_needed=series.language_needed,
             partner=series.partner,
+            people_needed=series.people_needed,
         )
         # The unique (series, day) constraint is the last guard against a second filing.
         occurrence.series, occurrence.series_date = series, day
         occurrence.save(update_fields=["series", "series_date"])
-        if series.standing_volunteer_id is not None:
-            _give_to_standing_volunteer(series, occurrence)
+        for volunteer in standing:  # one place each (never more of them than places)
+            _give_to_standing_volunteer(series, volunteer, occurrence)
         filed.append(occurrence)
     return filed
 
 
-def _standing_volunteer_cannot(series: HelpSeries, occurrence: HelpRequest) -> str:
-    """Why the standing volunteer cannot take this occurrence now ("" when they can)."""
-    volunteer = series.standing_volunteer
+def _standing_volunteers(series: HelpSeries) -> list[User]:
+    """The series' standing volunteers, in the order they committed."""
+    through = HelpSeries.standing_volunteers.through
+    ids = through.objects.filter(helpseries_id=series.pk).order_by("pk").values_list("user_id", flat=True)
+    people = User.objects.in_bulk(list(ids))
+    return [people[pk] for pk in ids if pk in people]
+
+
+def _standing_volunteer_cannot(series: HelpSeries, volunteer: User, occurrence: HelpRequest) -> str:
+    """Why this standing volunteer cannot take a place of this occurrence now ("" when
+    they can)."""
+    if not has_open_place(occurrence):
+        return "no place left"
     offer = VolunteerOffer.objects.select_for_update().filter(volunteer=volunteer).first()
     if offer is None or offer.community_id != series.community_id:
         return "no offer"
@@ -207,32 +235,38 @@ def _standing_volunteer_cannot(series: HelpSeries, occurrence: HelpRequest) -> s
     return ""
 
 
-def _give_to_standing_volunteer(series: HelpSeries, occurrence: HelpRequest) -> Assignment | None:
-    """The occurrence, open, becomes the standing volunteer's accepted task, recorded as coming
-    from their commitment; when they cannot take it now, it stays with matching (audited)."""
-    why_not = _standing_volunteer_cannot(series, occurrence)
+def _give_to_standing_volunteer(
+    series: HelpSeries, volunteer: User, occurrence: HelpRequest
+) -> Assignment | None:
+    """One place of the occurrence (open, or with a place left) becomes the standing
+    volunteer's accepted task, recorded as coming from their commitment (a proposal they
+    had on it is accepted so); when they cannot take it now, it stays with matching (audited)."""
+    occurrence = locked_request(occurrence.pk)
+    mine = occurrence.assignments.filter(volunteer=volunteer, status__in=LIVE_ASSIGNMENT_STATUSES).first()
+    if mine is not None and mine.status == AssignmentStatus.ACCEPTED:
+        return mine
+    why_not = "" if mine is not None else _standing_volunteer_cannot(series, volunteer, occurrence)
     if why_not:
         audit(
             actor=None,
             action="series_standing_skipped",
             subject=occurrence,
-            after={"series": series.pk, "volunteer": series.standing_volunteer_id, "why": why_not},
+            after={"series": series.pk, "volunteer": volunteer.pk, "why": why_not},
         )
         return None
-    offer = series.standing_volunteer.volunteer_offer
-    km = great_circle((occurrence.latitude, occurrence.longitude), (offer.latitude, offer.longitude)).km
-    assignment = assignment_propose(
-        help_request=occurrence,
-        volunteer=series.standing_volunteer,
-        km=round(km, 3),
-        reason=STANDING_REASON,
-    )
-    occurrence.refresh_from_db()
+    assignment = mine
+    if assignment is None:
+        offer = volunteer.volunteer_offer
+        km = great_circle((occurrence.latitude, occurrence.longitude), (offer.latitude, offer.longitude)).km
+        assignment = assignment_propose(
+            help_request=occurrence, volunteer=volunteer, km=round(km, 3), reason=STANDING_REASON
+        )
+        occurrence.refresh_from_db()
     set_assignment_status(assignment, AssignmentStatus.ACCEPTED, actor=None, reason=STANDING_REASON)
-    set_request_status(
-        occurrence, RequestStatus.ACCEPTED, actor=None, reason=STANDING_REASON, assignment=assignment
-    )
-    publish(occurrence, ChangeKind.ACCEPTED, [series.standing_volunteer_id])
+    # Fully staffed once every place is accepted; else matching goes on for the places left.
+    settle_request_status(occurrence, actor=None, reason=STANDING_REASON, assignment=assignment)
+    publish(occurrence, ChangeKind.ACCEPTED, [volunteer.pk])
+    tell_the_team(occurrence, besides=volunteer.pk)
     return assignment
 
 
@@ -331,15 +365,27 @@ def help_series_pause(*, series: HelpSeries, actor: User, until: dt.date | None)
 
 
 def _check_can_commit(series: HelpSeries, volunteer: User) -> None:
+    """An active series with a place no standing volunteer holds (or theirs already)."""
     if not series.active:
         raise TaskActionError(_("This repeated help is cancelled."))
-    if series.standing_volunteer_id not in (None, volunteer.pk):
+    standing = set(series.standing_volunteers.values_list("pk", flat=True))
+    if volunteer.pk in standing or len(standing) < series.people_needed:
+        return
+    if series.people_needed == 1:
         raise TaskActionError(_("Another volunteer already comes every week."))
+    raise TaskActionError(
+        _(
+            "Each of the %(count)s places already has a volunteer who comes every time: "
+            "you can still accept this day once."
+        )
+        % {"count": series.people_needed}
+    )
 
 
 def assignment_accept_every_week(*, assignment: Assignment, volunteer: User) -> Assignment:
-    """ "Accept every week": this occurrence (if not accepted yet), and the coming ones as the
-    series' standing volunteer."""
+    """ "Accept every week": this occurrence (if not accepted yet), and a place of each coming
+    one as one of the series' standing volunteers (while the series has a place no standing
+    volunteer holds)."""
     series_id = assignment.help_request.series_id
     if series_id is None:
         raise TaskActionError(_("This request does not repeat."))
@@ -354,32 +400,35 @@ def assignment_accept_every_week(*, assignment: Assignment, volunteer: User) -> 
             raise TaskActionError(_("Only a task you accepted can be taken every week."))
         series = HelpSeries.objects.select_for_update().select_related("category").get(pk=series_id)
         _check_can_commit(series, volunteer)
-        series.standing_volunteer = volunteer
-        series.save(update_fields=["standing_volunteer"])
+        series.standing_volunteers.add(volunteer)
         audit(
             actor=volunteer,
             action="series_standing_commit",
             subject=series,
             after={"volunteer": volunteer.pk, "from_occurrence": occurrence.pk},
         )
-        # The coming occurrences already filed and still looking for someone are theirs too.
-        for coming in _coming_occurrences(series, status=RequestStatus.OPEN, held_until__isnull=True):
+        # A place of each coming occurrence already filed and still looking for people.
+        waiting = _coming_occurrences(
+            series, status__in=(RequestStatus.OPEN, RequestStatus.PROPOSED), held_until__isnull=True
+        )
+        for coming in waiting:
             if coming.pk != occurrence.pk:
-                _give_to_standing_volunteer(series, HelpRequest.objects.select_for_update().get(pk=coming.pk))
+                _give_to_standing_volunteer(series, volunteer, coming)
         publish(occurrence, ChangeKind.CHANGED, [volunteer.pk])
     return assignment
 
 
 @transaction.atomic
 def help_series_give_back_all(*, series: HelpSeries, volunteer: User) -> HelpSeries:
-    """The standing volunteer ends their commitment: their coming occurrences go to matching."""
+    """A standing volunteer ends their commitment: their place of the coming occurrences goes
+    to matching (the other standing volunteers keep theirs)."""
     series = HelpSeries.objects.select_for_update().get(pk=series.pk)
-    if series.standing_volunteer_id != volunteer.pk:
+    if not series.standing_volunteers.filter(pk=volunteer.pk).exists():
         raise TaskActionError(_("You do not come every week for this request."))
-    series.standing_volunteer = None
-    series.save(update_fields=["standing_volunteer"])
+    series.standing_volunteers.remove(volunteer)
     given_back = []
-    for occurrence in _coming_occurrences(series, status=RequestStatus.ACCEPTED):
+    staffed = (RequestStatus.PROPOSED, RequestStatus.ACCEPTED)  # a team may be partly staffed
+    for occurrence in _coming_occurrences(series, status__in=staffed):
         for assignment in occurrence.assignments.filter(
             volunteer=volunteer, status=AssignmentStatus.ACCEPTED
         ):
@@ -413,9 +462,8 @@ def series_forget_person(person: User) -> None:
             series.contact_name = series.contact_phone = ""
             series.save()
             audit(actor=None, action="series_account_deleted", subject=series, before=before)
-        for series in HelpSeries.objects.select_for_update().filter(standing_volunteer=person):
-            series.standing_volunteer = None
-            series.save(update_fields=["standing_volunteer"])
+        for series in HelpSeries.objects.select_for_update().filter(standing_volunteers=person):
+            series.standing_volunteers.remove(person)
             audit(
                 actor=None,
                 action="series_standing_give_back",
