@@ -341,7 +341,8 @@ def test_the_proposal_email_says_others_are_asked_too(urgent, neighbours):
 
     for volunteer in neighbours:
         volunteer.email = f"{volunteer.username}@example.org"
-        volunteer.save(update_fields=["email"])
+        volunteer.preferred_language = "en"
+        volunteer.save(update_fields=["email", "preferred_language"])
     propose_assignments(community=urgent.community)
 
     bodies = list(OutgoingMessage.objects.filter(channel="email").values_list("body", flat=True))
