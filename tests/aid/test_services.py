@@ -652,15 +652,17 @@ def test_a_batch_costs_the_same_few_queries_for_2_and_10_proposals(
     assert Assignment.objects.count() == 12
 
 
-def test_a_batch_with_a_request_that_is_not_open_proposes_nothing(
-    proposal, citizen, community, shopping, volunteer
+def test_a_batch_with_a_request_no_longer_looking_for_anyone_proposes_nothing(
+    proposal, citizen, community, shopping, volunteer, second_volunteer
 ):
     fresh = locked_open_requests(citizen, community, shopping, 1)[0]
-    already_proposed = HelpRequest.objects.get(pk=proposal.help_request_id)
+    services.assignment_accept(assignment=proposal, volunteer=volunteer)
+    services.assignment_complete(assignment=proposal, volunteer=volunteer)
+    already_done = HelpRequest.objects.get(pk=proposal.help_request_id)
 
     with pytest.raises(InvalidTransition):
         services.assignments_propose_batch(
-            proposals=[(fresh, volunteer.pk, 1.0), (already_proposed, volunteer.pk, 1.0)]
+            proposals=[(fresh, volunteer.pk, 1.0), (already_done, second_volunteer.pk, 1.0)]
         )
 
     assert Assignment.objects.count() == 1

@@ -121,6 +121,7 @@ async def test_the_worker_beats_with_its_jobs_counts(community):
             "matching",
             "outbox",
             "expiry",
+            "ask_beside",
             "purge",
             "reminders",
             "time_passed",
