@@ -71,8 +71,9 @@ LAP_LIMIT = 1.5e8
 # The same limit when extra_km differs between volunteers (version 2's fairness surcharge):
 # cheap volunteers are then scarce, volunteer prices rise to about the surcharges, and the
 # auction needs tens of thousands of rounds. CPU s of whole solves, LAPJV vs auction, the
-# generator's v2 mix: 5k x 5k (1.6e8) 5.4 vs 18 (load average ~4), 10k x 10k (6.9e8)
-# 24 vs 28; crisis shapes (LAPJV's worst case) stay with the auction above this.
+# generator's v2 mix (load average ~5): 5k x 5k (1.6e8) 5.4 vs 18, 10k x 10k (6.9e8) 24
+# vs 28. Not with more places than volunteer slots (LAPJV's worst case): crisis 10k x 2.5k
+# (4.6e8) 8.1 vs 6.3, crisis 20k x 5k 34 vs 13.
 LAP_LIMIT_VARYING_EXTRA = 4e8
 # After widening, a LAPJV re-solve on the profits under the old prices (exact.reduced_resolve)
 # is tried first when at most this many persons gained edges (it is a guess: few movers
@@ -376,9 +377,13 @@ def _use_lap(method: str, places: PlaceGraph, objects: np.ndarray) -> bool:
     capacity = places.capacity()
     degree = np.bincount(objects, minlength=len(capacity))
     columns = int(np.minimum(capacity, degree).sum()) + places.n_persons
-    extra = places.instance.volunteer_extra_km[places.instance.volunteer_capacity > 0]
+    instance = places.instance
+    extra = instance.volunteer_extra_km[instance.volunteer_capacity > 0]
     varying_extra = len(extra) > 0 and float(extra.max()) > float(extra.min())
-    return places.n_persons * columns <= (LAP_LIMIT_VARYING_EXTRA if varying_extra else LAP_LIMIT)
+    # Over-demand (more places than slots) is LAPJVsp's worst case: the lower limit then.
+    enough_slots = places.n_places <= int(instance.volunteer_capacity.sum())
+    limit = LAP_LIMIT_VARYING_EXTRA if varying_extra and enough_slots else LAP_LIMIT
+    return places.n_persons * columns <= limit
 
 
 def _solve_by_lap(

@@ -235,7 +235,9 @@ def test_a_profits_resolve_without_new_edges_keeps_the_optimum_and_its_duals_pro
     assert total(guess) == total(optimum)
 
 
-def test_auto_solves_by_lap_up_to_the_higher_limit_only_when_extra_km_differs(monkeypatch):
+def test_auto_solves_by_lap_up_to_the_higher_limit_only_when_extra_km_differs_without_over_demand(
+    monkeypatch,
+):
     import matching.engine.solver as solver
 
     monkeypatch.setattr(solver, "LAP_LIMIT", 0)
@@ -245,5 +247,7 @@ def test_auto_solves_by_lap_up_to_the_higher_limit_only_when_extra_km_differs(mo
     for person in data["volunteers"]:
         person["extra_km"] = 1.5
     same = solve(parse_instance(data))
+    over_demand = solve(parse_instance(_generated_v2(150, 30, 2)))  # more places than slots
     assert varying.certificate["cold_solve"] == "lap"
     assert same.certificate["cold_solve"] == "auction"
+    assert over_demand.certificate["cold_solve"] == "auction"
