@@ -68,7 +68,7 @@ EPS_FACTOR = 8
 # but crisis 10k x 2.5k 1.6 vs 1.3, crisis 20k x 5k 6.8 vs 2.3, 20k x 20k 1.5 vs 0.8; the
 # LAPJV call alone at 100k x 100k takes ~25 s.
 LAP_LIMIT = 1.5e8
-# The same limit when extra_km differs between volunteers (version 2's fairness surcharge):
+# The limit when extra_km differs between volunteers (version 2's fairness surcharge):
 # cheap volunteers are then scarce, volunteer prices rise to about the surcharges, and the
 # auction needs tens of thousands of rounds. CPU s of whole solves, LAPJV vs auction, the
 # generator's v2 mix (load average ~5): 5k x 5k (1.6e8) 5.4 vs 18, 10k x 10k (6.9e8) 24
@@ -405,9 +405,9 @@ def _solve_by_lap(
     kept on the same condition.
 
     LAPJVsp works on the benefits without the factor M (they fit float64 exactly), the
-    duals are exact integers times M. False (nothing installed) when the costs do not fit
-    float64 or the duals show the float solve was not exactly optimal.
-    Returns how it was solved ("region", "reduced" or "full"), None if nothing was installed.
+    duals are exact integers times M. Returns how it was solved ("region", "reduced" or
+    "full"), or None (nothing installed) when the costs do not fit float64 or the duals
+    show the float solve was not exactly optimal.
     """
     units = benefit // multiplier  # benefits are multiples of M
     n_persons = auction.n_persons
