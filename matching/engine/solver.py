@@ -76,8 +76,9 @@ LAP_LIMIT = 1.5e8
 # (4.6e8) 8.1 vs 6.3, crisis 20k x 5k 34 vs 13.
 LAP_LIMIT_VARYING_EXTRA = 4e8
 # After widening, a LAPJV re-solve on the profits under the old prices (exact.reduced_resolve)
-# is tried first when at most this many persons gained edges (it is a guess: few movers
-# rarely change which volunteers are full; many do, and then it only costs time).
+# is tried first when at most this many persons gained edges and extra_km differs (it is a
+# guess: few movers rarely change which volunteers are full; many do, and then it only
+# costs time).
 REDUCED_RESOLVE_MOVERS = 32
 # Benefits (and a gadget's M more) stay below 2**60: a bid is at most benefit + eps and a
 # price at most a bid, far from the INF sentinel 2**62.
@@ -378,12 +379,16 @@ def _use_lap(method: str, places: PlaceGraph, objects: np.ndarray) -> bool:
     degree = np.bincount(objects, minlength=len(capacity))
     columns = int(np.minimum(capacity, degree).sum()) + places.n_persons
     instance = places.instance
-    extra = instance.volunteer_extra_km[instance.volunteer_capacity > 0]
-    varying_extra = len(extra) > 0 and float(extra.max()) > float(extra.min())
     # Over-demand (more places than slots) is LAPJVsp's worst case: the lower limit then.
     enough_slots = places.n_places <= int(instance.volunteer_capacity.sum())
-    limit = LAP_LIMIT_VARYING_EXTRA if varying_extra and enough_slots else LAP_LIMIT
+    limit = LAP_LIMIT_VARYING_EXTRA if _varying_extra(instance) and enough_slots else LAP_LIMIT
     return places.n_persons * columns <= limit
+
+
+def _varying_extra(instance: Instance) -> bool:
+    """Whether extra_km differs between the volunteers able to take work."""
+    extra = instance.volunteer_extra_km[instance.volunteer_capacity > 0]
+    return len(extra) > 0 and float(extra.max()) > float(extra.min())
 
 
 def _solve_by_lap(
@@ -395,14 +400,15 @@ def _solve_by_lap(
     multiplier: int,
     movers: np.ndarray | None = None,
     old_duals: np.ndarray | None = None,
+    try_profits: bool = False,
 ) -> str | None:
     """Solve the graph exactly with LAPJVsp and install it with its least duals.
 
     After widening (`movers` gained edges; `auction` holds the previous exact LAPJV state
     in this graph's numbering, `old_duals` its duals) only the region around the movers
     is re-solved first (`exact.region_resolve`), kept if its least duals prove it optimal;
-    with few movers, then LAPJVsp on the profits under the old prices (`exact.reduced_resolve`),
-    kept on the same condition.
+    with few movers and `try_profits`, then LAPJVsp on the profits under the old prices
+    (`exact.reduced_resolve`), kept on the same condition.
 
     LAPJVsp works on the benefits without the factor M (they fit float64 exactly), the
     duals are exact integers times M. Returns how it was solved ("region", "reduced" or
@@ -416,7 +422,7 @@ def _solve_by_lap(
         how = "region"
         guess = region_resolve(capacity, person, obj, units, auction.person_edge, old_price, movers)
         price = None if guess is None else least_duals(n_persons, capacity, person, obj, units, guess)
-        if price is None and len(movers) <= REDUCED_RESOLVE_MOVERS:
+        if price is None and try_profits and len(movers) <= REDUCED_RESOLVE_MOVERS:
             how = "reduced"
             guess = reduced_resolve(n_persons, capacity, person, obj, units, old_price)
             price = None if guess is None else least_duals(n_persons, capacity, person, obj, units, guess)
@@ -479,6 +485,9 @@ def solve_graph(
             multiplier,
             movers=movers if warm else None,
             old_duals=state.duals if warm else None,
+            # Measured to help with differing extra_km; on version 1 crisis shapes it
+            # failed (0.04-0.06 s lost per round).
+            try_profits=_varying_extra(places.instance),
         )
         if installed is not None:
             state.solved_by, eps = "lap", 0

@@ -251,3 +251,21 @@ def test_auto_solves_by_lap_up_to_the_higher_limit_only_when_extra_km_differs_wi
     assert varying.certificate["cold_solve"] == "lap"
     assert same.certificate["cold_solve"] == "auction"
     assert over_demand.certificate["cold_solve"] == "auction"
+
+
+def test_the_profits_resolve_is_tried_only_when_extra_km_differs(monkeypatch):
+    import matching.engine.solver as solver
+
+    calls = []
+    resolve = solver.reduced_resolve
+    monkeypatch.setattr(solver, "reduced_resolve", lambda *args: calls.append(1) or resolve(*args))
+    make_instance = load_make_instance()
+    # Version 1 crisis shape (1,000 x 250, seed 1): its widening round has few movers and the
+    # region re-solve fails, where the profits re-solve failed too on such shapes.
+    data = make_instance.make(1000, 250, 1, 2.5)
+    solve(parse_instance(data), method="lap")
+    assert calls == []
+    for person in data["volunteers"][::2]:
+        person["extra_km"] = 1.0
+    solve(parse_instance(data), method="lap")
+    assert calls
