@@ -209,3 +209,24 @@ def region_resolve(
     result = person_edge.copy()
     result[persons] = np.where(local >= 0, edges[np.maximum(local, 0)], -1)
     return result
+
+
+def reduced_resolve(
+    n_persons: int,
+    capacity: np.ndarray,
+    edge_person: np.ndarray,
+    edge_volunteer: np.ndarray,
+    benefit: np.ndarray,
+    price: np.ndarray,
+) -> np.ndarray | None:
+    """A new optimum guessed by LAPJVsp on the profits b(r, v) - P_v under the old prices.
+
+    Under the previous optimum's exact duals every old edge has profit <= pi_r and the
+    assigned ones equal it, so that optimum is still optimal for the profits and LAPJVsp
+    finds its tight edges at once (~4x faster than on the benefits at 5k x 5k with the
+    version 2 mix). The profits' optimum is the benefits' optimum when the same volunteers
+    with a positive price stay full (the objectives then differ by a constant); otherwise
+    it is not, so this is only a guess: the caller proves it with `least_duals` or drops it.
+    None when the costs do not fit float64.
+    """
+    return lap_matching(n_persons, capacity, edge_person, edge_volunteer, benefit - price[edge_volunteer])

@@ -38,7 +38,7 @@ from matching.engine.candidates import (
     skills_ok,
     slots_ok,
 )
-from matching.engine.exact import lap_matching, least_duals, region_resolve
+from matching.engine.exact import lap_matching, least_duals, reduced_resolve, region_resolve
 from matching.engine.geometry import EARTH_RADIUS_KM, indexed_pair_km, km_to_chord, pair_km
 from matching.engine.instance import Instance
 from matching.engine.one_point import applies as one_point_applies
@@ -68,6 +68,18 @@ EPS_FACTOR = 8
 # but crisis 10k x 2.5k 1.6 vs 1.3, crisis 20k x 5k 6.8 vs 2.3, 20k x 20k 1.5 vs 0.8; the
 # LAPJV call alone at 100k x 100k takes ~25 s.
 LAP_LIMIT = 1.5e8
+# The limit when extra_km differs between volunteers (version 2's fairness surcharge):
+# cheap volunteers are then scarce, volunteer prices rise to about the surcharges, and the
+# auction needs tens of thousands of rounds. CPU s of whole solves, LAPJV vs auction, the
+# generator's v2 mix (load average ~5): 5k x 5k (1.6e8) 5.4 vs 18, 10k x 10k (6.9e8) 24
+# vs 28. Not with more places than volunteer slots (LAPJV's worst case): crisis 10k x 2.5k
+# (4.6e8) 8.1 vs 6.3, crisis 20k x 5k 34 vs 13.
+LAP_LIMIT_VARYING_EXTRA = 4e8
+# After widening, a LAPJV re-solve on the profits under the old prices (exact.reduced_resolve)
+# is tried first when at most this many persons gained edges and extra_km differs (it is a
+# guess: few movers rarely change which volunteers are full; many do, and then it only
+# costs time).
+REDUCED_RESOLVE_MOVERS = 32
 # Benefits (and a gadget's M more) stay below 2**60: a bid is at most benefit + eps and a
 # price at most a bid, far from the INF sentinel 2**62.
 _BENEFIT_LIMIT = 2**60
@@ -366,7 +378,17 @@ def _use_lap(method: str, places: PlaceGraph, objects: np.ndarray) -> bool:
     capacity = places.capacity()
     degree = np.bincount(objects, minlength=len(capacity))
     columns = int(np.minimum(capacity, degree).sum()) + places.n_persons
-    return places.n_persons * columns <= LAP_LIMIT
+    instance = places.instance
+    # Over-demand (more places than slots) is LAPJVsp's worst case: the lower limit then.
+    enough_slots = places.n_places <= int(instance.volunteer_capacity.sum())
+    limit = LAP_LIMIT_VARYING_EXTRA if _varying_extra(instance) and enough_slots else LAP_LIMIT
+    return places.n_persons * columns <= limit
+
+
+def _varying_extra(instance: Instance) -> bool:
+    """Whether extra_km differs between the volunteers able to take work."""
+    extra = instance.volunteer_extra_km[instance.volunteer_capacity > 0]
+    return len(extra) > 0 and float(extra.max()) > float(extra.min())
 
 
 def _solve_by_lap(
@@ -378,34 +400,43 @@ def _solve_by_lap(
     multiplier: int,
     movers: np.ndarray | None = None,
     old_duals: np.ndarray | None = None,
-) -> bool:
+    try_profits: bool = False,
+) -> str | None:
     """Solve the graph exactly with LAPJVsp and install it with its least duals.
 
     After widening (`movers` gained edges; `auction` holds the previous exact LAPJV state
     in this graph's numbering, `old_duals` its duals) only the region around the movers
-    is re-solved first (`exact.region_resolve`), kept if its least duals prove it optimal.
+    is re-solved first (`exact.region_resolve`), kept if its least duals prove it optimal;
+    with few movers and `try_profits`, then LAPJVsp on the profits under the old prices
+    (`exact.reduced_resolve`), kept on the same condition.
 
     LAPJVsp works on the benefits without the factor M (they fit float64 exactly), the
-    duals are exact integers times M. False (nothing installed) when the costs do not fit
-    float64 or the duals show the float solve was not exactly optimal.
+    duals are exact integers times M. Returns how it was solved ("region", "reduced" or
+    "full"), or None (nothing installed) when the costs do not fit float64 or the duals
+    show the float solve was not exactly optimal.
     """
     units = benefit // multiplier  # benefits are multiples of M
     n_persons = auction.n_persons
     if movers is not None and old_duals is not None:
         old_price = old_duals // multiplier
+        how = "region"
         guess = region_resolve(capacity, person, obj, units, auction.person_edge, old_price, movers)
         price = None if guess is None else least_duals(n_persons, capacity, person, obj, units, guess)
+        if price is None and try_profits and len(movers) <= REDUCED_RESOLVE_MOVERS:
+            how = "reduced"
+            guess = reduced_resolve(n_persons, capacity, person, obj, units, old_price)
+            price = None if guess is None else least_duals(n_persons, capacity, person, obj, units, guess)
         if price is not None:
             auction.install(guess, price * multiplier)
-            return True
+            return how
     person_edge = lap_matching(n_persons, capacity, person, obj, units)
     if person_edge is None:
-        return False
+        return None
     price = least_duals(n_persons, capacity, person, obj, units, person_edge)
     if price is None:
-        return False
+        return None
     auction.install(person_edge, price * multiplier)
-    return True
+    return "full"
 
 
 @dataclass
@@ -416,6 +447,8 @@ class GraphSolve:
     method: str
     solved_by: str = "auction"
     start_eps: int | None = None  # warm rounds: prices move about as far as the worst violation
+    # LAPJV solves by kind: "full", "region" and "reduced" (warm re-solves after widening).
+    lap_solves: dict[str, int] = field(default_factory=dict)
     duals: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
@@ -452,9 +485,13 @@ def solve_graph(
             multiplier,
             movers=movers if warm else None,
             old_duals=state.duals if warm else None,
+            # Measured to help with differing extra_km; on version 1 crisis shapes it
+            # failed (0.04-0.06 s lost per round).
+            try_profits=_varying_extra(places.instance),
         )
-        if installed:
+        if installed is not None:
             state.solved_by, eps = "lap", 0
+            state.lap_solves[installed] = state.lap_solves.get(installed, 0) + 1
         elif state.start_eps is None:
             state.solved_by = "auction (lap fell back)"
     if eps and state.start_eps is not None:
@@ -753,6 +790,7 @@ def solve(
         "duality_gap_units": gap / scale.multiplier,
         "km_resolution": resolution,
         "cold_solve": state.solved_by,
+        "lap_solves": dict(state.lap_solves),
         "auction_phases": state.auction.stats.phases,
         "auction_rounds": state.auction.stats.forward_rounds + state.auction.stats.reverse_rounds,
     }

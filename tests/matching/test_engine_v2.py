@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from matching.engine import InvalidInstance, certify, parse_instance, solve
-from tests.matching.data.engine_oracle import check_v2_against_oracle, request, volunteer
+from tests.matching.data.engine_oracle import check_v2_against_oracle, load_make_instance, request, volunteer
 
 CONTRACT = Path(__file__).resolve().parents[2] / "docs" / "matching-contract.md"
 
@@ -188,3 +188,84 @@ def test_invalid_version_2_fields_name_the_record_and_the_field(path, value, mes
     target[path[-1]] = value
     with pytest.raises(InvalidInstance, match=re.escape(message)):
         parse_instance(data)
+
+
+def _generated_v2(n_requests: int, n_volunteers: int, seed: int) -> dict:
+    make_instance = load_make_instance()
+    return make_instance.add_version_2(make_instance.make(n_requests, n_volunteers, seed, 2.5), seed)
+
+
+def test_a_warm_lap_resolve_on_the_old_prices_gives_the_optimum_of_a_full_resolve(monkeypatch):
+    import matching.engine.solver as solver
+
+    # Generator's v2 mix, 200 x 200, seed 1: the widening round has few movers and is
+    # re-solved on the profits under the old prices (exact.reduced_resolve).
+    instance = parse_instance(_generated_v2(200, 200, 1))
+    warm = solve(instance, method="lap")
+    assert warm.certificate["lap_solves"].get("reduced", 0) >= 1
+    monkeypatch.setattr(solver, "REDUCED_RESOLVE_MOVERS", -1)
+    full = solve(instance, method="lap")
+    assert "reduced" not in full.certificate["lap_solves"]
+    for result in (warm, full):
+        assert result.certificate["optimal"] is True and certify(instance, result).ok
+    assert warm.total_priority == full.total_priority
+    assert warm.total_cost == pytest.approx(full.total_cost, abs=1e-6 * full.matched)
+
+
+def test_a_profits_resolve_without_new_edges_keeps_the_optimum_and_its_duals_prove_it():
+    import numpy as np
+
+    from matching.engine.exact import lap_matching, least_duals, reduced_resolve
+
+    rng = np.random.default_rng(7)
+    n_persons, n_volunteers = 60, 25
+    keys = np.unique(rng.integers(0, n_persons * n_volunteers, size=300))
+    person, volunteer_of_edge = keys // n_volunteers, keys % n_volunteers
+    benefit = rng.integers(1, 1000, size=len(keys)).astype(np.int64)
+    capacity = rng.integers(1, 3, size=n_volunteers)
+    optimum = lap_matching(n_persons, capacity, person, volunteer_of_edge, benefit)
+    price = least_duals(n_persons, capacity, person, volunteer_of_edge, benefit, optimum)
+    assert price is not None and price.any()
+    guess = reduced_resolve(n_persons, capacity, person, volunteer_of_edge, benefit, price)
+    assert least_duals(n_persons, capacity, person, volunteer_of_edge, benefit, guess) is not None
+
+    def total(person_edge: np.ndarray) -> int:
+        return int(benefit[person_edge[person_edge >= 0]].sum())
+
+    assert total(guess) == total(optimum)
+
+
+def test_auto_solves_by_lap_up_to_the_higher_limit_only_when_extra_km_differs_without_over_demand(
+    monkeypatch,
+):
+    import matching.engine.solver as solver
+
+    monkeypatch.setattr(solver, "LAP_LIMIT", 0)
+    monkeypatch.setattr(solver, "LAP_LIMIT_VARYING_EXTRA", 1e12)
+    data = _generated_v2(150, 150, 2)
+    varying = solve(parse_instance(data))
+    for person in data["volunteers"]:
+        person["extra_km"] = 1.5
+    same = solve(parse_instance(data))
+    over_demand = solve(parse_instance(_generated_v2(150, 30, 2)))  # more places than slots
+    assert varying.certificate["cold_solve"] == "lap"
+    assert same.certificate["cold_solve"] == "auction"
+    assert over_demand.certificate["cold_solve"] == "auction"
+
+
+def test_the_profits_resolve_is_tried_only_when_extra_km_differs(monkeypatch):
+    import matching.engine.solver as solver
+
+    calls = []
+    resolve = solver.reduced_resolve
+    monkeypatch.setattr(solver, "reduced_resolve", lambda *args: calls.append(1) or resolve(*args))
+    make_instance = load_make_instance()
+    # Version 1 crisis shape (1,000 x 250, seed 1): its widening round has few movers and the
+    # region re-solve fails, where the profits re-solve failed too on such shapes.
+    data = make_instance.make(1000, 250, 1, 2.5)
+    solve(parse_instance(data), method="lap")
+    assert calls == []
+    for person in data["volunteers"][::2]:
+        person["extra_km"] = 1.0
+    solve(parse_instance(data), method="lap")
+    assert calls
