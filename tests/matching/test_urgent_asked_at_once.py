@@ -18,8 +18,9 @@ from matching.services import (
     run_due_matching,
 )
 from mutualaid.aid import services
-from mutualaid.aid.models import Assignment, HelpRequest, StatusChange, Urgency
+from mutualaid.aid.models import Assignment, StatusChange, Urgency
 from mutualaid.aid.states import TAKEN_BY_ANOTHER
+from tests.aid.test_several_volunteers import live_assignment_for
 from tests.conftest import (
     KESSEL_LO,
     LADEUZEPLEIN,
@@ -170,20 +171,11 @@ def test_a_coordinator_giving_the_task_to_someone_else_ends_every_ask(urgent, ne
         assert other.status == "cancelled"
 
 
-def write_proposal(help_request: HelpRequest, volunteer) -> Assignment:
-    return Assignment.objects.create(
-        help_request=help_request,
-        volunteer=volunteer,
-        km=1.0,
-        expires_at=timezone.now() + dt.timedelta(hours=1),
-    )
-
-
 def test_the_database_holds_an_urgent_request_to_the_volunteers_it_asks_at_once(urgent, neighbours):
     propose_assignments(community=urgent.community)
 
     with pytest.raises(IntegrityError, match="assignment_within_request_places"), transaction.atomic():
-        write_proposal(urgent, neighbours[3])
+        live_assignment_for(urgent, neighbours[3])
 
 
 def test_the_database_refuses_a_second_acceptance_of_one_place(urgent, neighbours):
@@ -200,10 +192,10 @@ def test_a_request_asked_of_one_volunteer_takes_no_second_proposal_in_the_databa
 ):
     help_request = post_request(citizen, community, shopping)
     volunteers = [make_volunteer(f"v{index}", community, [shopping], LADEUZEPLEIN) for index in range(2)]
-    write_proposal(help_request, volunteers[0])
+    live_assignment_for(help_request, volunteers[0])
 
     with pytest.raises(IntegrityError, match="assignment_within_request_places"), transaction.atomic():
-        write_proposal(help_request, volunteers[1])
+        live_assignment_for(help_request, volunteers[1])
 
 
 def test_the_volunteer_sees_that_others_are_asked_and_later_that_another_took_it(client, urgent, neighbours):
