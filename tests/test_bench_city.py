@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-STRATEGIES = ["this service", "km only", "greedy nearest", "broadcast", "best 3 for urgent"]
+STRATEGIES = ["this service", "one at a time", "km only", "greedy nearest", "broadcast"]
 
 
 @pytest.mark.slow
