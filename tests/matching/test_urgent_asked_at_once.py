@@ -233,7 +233,7 @@ def test_the_coordinator_sees_everyone_asked_and_can_take_one_ask_back(
     sign_in(client, coordinator)
 
     page = client.get(reverse("coordinator-request", args=[urgent.pk])).content.decode()
-    assert "Urgent: asked of 3 volunteers at once" in page
+    assert "Asked of 3 volunteers at once" in page
     for proposal in (first, second, third):
         assert f'name="assignment" value="{proposal.pk}"' in page
 
