@@ -166,7 +166,7 @@ def test_every_pooled_connection_busy_answers_503_with_retry_after_never_500_and
             await asyncio.to_thread(
                 wait_for,
                 lambda: waiting_on_the_lock() >= 2,
-                10,
+                30,  # a loaded machine may be slow to start daphne's threads; no longer than needed
                 "two requests holding the pool's connections",
             )
             started = time.monotonic()
