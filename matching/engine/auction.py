@@ -25,6 +25,11 @@ import numpy as np
 INF = np.int64(2**62)
 NEG = np.int64(-(2**62))
 _MAX_ROUNDS = 5_000_000
+# At most this many bidders (or volunteers to check in reverse), the rest of the forward
+# (or reverse) part of a phase runs one step at a time in Python (Gauss-Seidel), see
+# `Auction._forward_sequential`.
+SEQUENTIAL_LIMIT = 8
+_MAX_STEPS = 50_000_000
 
 
 def segment_indices(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -352,6 +357,136 @@ class Auction:
         self._refresh_prices(changed)
         return True
 
+    def _forward_sequential(self, bidders: np.ndarray, eps: int) -> None:
+        """Forward bids one person at a time until nobody bids (Gauss-Seidel).
+
+        The same step as a Jacobi round with a single bidder, so eps-complementary slackness
+        holds as there; a displaced holder joins the queue, which therefore never grows.
+        """
+        indptr, benefit, edge_volunteer = self.indptr, self.benefit, self.edge_volunteer
+        p1, p2, slots, slot_start = self.p1, self.p2, self.slots, self.slot_start
+        slot_price, slot_holder = self.slot_price, self.slot_holder
+        person_slot, person_edge, profit = self.person_slot, self.person_edge, self.profit
+        queue = [int(b) for b in bidders]
+        steps = 0
+        while queue:
+            person = queue.pop()
+            steps += 1
+            if steps > _MAX_STEPS:
+                raise RuntimeError("auction did not converge")
+            start, end = int(indptr[person]), int(indptr[person + 1])
+            volunteers = edge_volunteer[start:end]
+            values = benefit[start:end] - p1[volunteers]
+            position = int(values.argmax())
+            best = int(values[position])
+            if best <= 0:
+                person_slot[person] = -2  # nothing beats every volunteer (eps-CS holds at 0)
+                profit[person] = 0
+                continue
+            edge = start + position
+            target = int(volunteers[position])
+            second = int(benefit[edge]) - int(p2[target])
+            if end - start > 1:
+                values[position] = NEG
+                second = max(second, int(values.max()))
+            second = max(second, 0)
+            bid = int(p1[target]) + best - second + eps
+            self.stats.bids += 1
+            slot = int(slot_start[target])
+            displaced = int(slot_holder[slot])
+            if displaced >= 0:
+                person_slot[displaced] = -1
+                person_edge[displaced] = -1
+                queue.append(displaced)
+            slot_holder[slot] = person
+            slot_price[slot] = bid
+            person_slot[person] = slot
+            person_edge[person] = edge
+            profit[person] = int(benefit[edge]) - bid
+            # The cheapest slot got dearer: move it behind the cheaper ones (stable, as `_resort`).
+            last = slot + int(slots[target]) - 1
+            while slot < last and int(slot_price[slot + 1]) < bid:
+                self._swap_slots(slot, slot + 1)
+                slot += 1
+            first = int(slot_start[target])
+            p1[target] = slot_price[first]
+            p2[target] = slot_price[first + 1] if last > first else INF
+        self.stats.forward_rounds += steps
+
+    def _swap_slots(self, slot: int, other: int) -> None:
+        """Swap price and holder of two slots of one volunteer, and the holders' slots."""
+        price, holder = self.slot_price, self.slot_holder
+        price[slot], price[other] = price[other], price[slot]
+        holder[slot], holder[other] = holder[other], holder[slot]
+        for index in (slot, other):
+            if holder[index] >= 0:
+                self.person_slot[holder[index]] = index
+
+    def _reverse_sequential(self, eps: int) -> None:
+        """Reverse steps one volunteer at a time until no free slot has a positive price.
+
+        The same step as `_reverse_round` for a single volunteer: its cheapest free slot at
+        a positive price courts the person that gains most (at the second best - eps) or
+        drops to 0 when nobody gains eps.
+        """
+        benefit, profit, edge_person = self.benefit, self.profit, self.edge_person
+        slot_price, slot_holder, slot_owner = self.slot_price, self.slot_holder, self.slot_owner
+        person_slot, person_edge, pending = self.person_slot, self.person_edge, self.pending
+        slot_start, slots = self.slot_start, self.slots
+        queue = [int(v) for v in np.flatnonzero(pending)]
+        steps = 0
+        while queue:
+            owner = queue.pop()
+            if not pending[owner]:
+                continue
+            pending[owner] = False
+            first, end = int(slot_start[owner]), int(slot_start[owner] + slots[owner])
+            free = [s for s in range(first, end) if slot_holder[s] < 0 and slot_price[s] > 0]
+            if not free:
+                continue
+            steps += 1
+            if steps > _MAX_STEPS:
+                raise RuntimeError("auction did not converge")
+            if len(free) > 1:
+                pending[owner] = True  # more free slots: next step
+                queue.append(owner)
+            slot = free[0]
+            edges = self.volunteer_edges[self.volunteer_ptr[owner] : self.volunteer_ptr[owner + 1]]
+            persons = edge_person[edges]
+            values = benefit[edges] - profit[persons]
+            held = person_slot[persons]
+            own = held >= 0
+            own[own] = slot_owner[held[own]] == owner  # its holders are not courted
+            values[own] = NEG
+            if len(values) == 0 or int(values.max()) <= eps:
+                slot_price[slot] = 0  # nobody gains eps even at price 0
+                price = 0
+            else:
+                position = int(values.argmax())
+                best_edge = int(edges[position])
+                chosen = int(persons[position])
+                values[position] = NEG
+                second = int(values.max()) if len(values) > 1 else NEG
+                price = max(second - eps, 0)
+                old_slot = int(person_slot[chosen])
+                if old_slot >= 0:
+                    slot_holder[old_slot] = -1  # keeps its price: its owner is checked later
+                    old_owner = int(slot_owner[old_slot])
+                    pending[old_owner] = True
+                    queue.append(old_owner)
+                slot_holder[slot] = chosen
+                slot_price[slot] = price
+                person_slot[chosen] = slot
+                person_edge[chosen] = best_edge
+                profit[chosen] = int(benefit[best_edge]) - price
+            # The slot got cheaper: move it before the dearer ones (stable, as `_resort`).
+            while slot > first and int(slot_price[slot - 1]) > price:
+                self._swap_slots(slot - 1, slot)
+                slot -= 1
+            self.p1[owner] = slot_price[first]
+            self.p2[owner] = slot_price[first + 1] if end - first > 1 else INF
+        self.stats.reverse_rounds += steps
+
     def flatten_prices(self) -> None:
         """Let every holder pay its volunteer's cheapest slot price.
 
@@ -432,12 +567,24 @@ class Auction:
         rounds = 0
         while True:
             while len(bidders):
+                if len(bidders) <= SEQUENTIAL_LIMIT:
+                    # Few bidders: one bid at a time in Python is cheaper than a round of
+                    # a few dozen NumPy calls (late in a phase most rounds have 1-4 bidders).
+                    self._forward_sequential(bidders, eps)
+                    bidders = bidders[:0]
+                    break
                 bidders = self._forward_round(bidders, eps)
                 self.stats.forward_rounds += 1
                 rounds += 1
                 if rounds > _MAX_ROUNDS:
                     raise RuntimeError("auction did not converge")
-            if not final or not self._reverse_round(eps):
+            if not final:
+                break
+            pending = np.count_nonzero(self.pending)
+            if 0 < pending <= SEQUENTIAL_LIMIT:
+                self._reverse_sequential(eps)
+                break
+            if not self._reverse_round(eps):
                 break
             self.stats.reverse_rounds += 1
             rounds += 1

@@ -269,3 +269,51 @@ def test_the_profits_resolve_is_tried_only_when_extra_km_differs(monkeypatch):
         person["extra_km"] = 1.0
     solve(parse_instance(data), method="lap")
     assert calls
+
+
+def _solve_auction_with_sequential_limit(monkeypatch, data: dict, limit: int):
+    import matching.engine.auction as auction
+
+    monkeypatch.setattr(auction, "SEQUENTIAL_LIMIT", limit)
+    instance = parse_instance(data)
+    result = solve(instance, method="auction")
+    assert result.certificate["optimal"] is True and certify(instance, result).ok
+    return result
+
+
+@pytest.mark.parametrize(
+    ("n_requests", "n_volunteers", "seed"), [(150, 150, 1), (150, 150, 2), (150, 40, 3), (60, 200, 4)]
+)
+def test_one_bid_at_a_time_gives_the_optimum_of_the_vectorised_rounds(
+    monkeypatch, n_requests, n_volunteers, seed
+):
+    import matching.engine.auction as auction
+
+    data = _generated_v2(n_requests, n_volunteers, seed)
+    steps = {"forward": 0, "reverse": 0}
+    forward, reverse = auction.Auction._forward_sequential, auction.Auction._reverse_sequential
+
+    def counted_forward(self, bidders, eps):
+        steps["forward"] += 1
+        return forward(self, bidders, eps)
+
+    def counted_reverse(self, eps):
+        steps["reverse"] += 1
+        return reverse(self, eps)
+
+    monkeypatch.setattr(auction.Auction, "_forward_sequential", counted_forward)
+    monkeypatch.setattr(auction.Auction, "_reverse_sequential", counted_reverse)
+    vectorised = _solve_auction_with_sequential_limit(monkeypatch, data, 0)
+    assert steps == {"forward": 0, "reverse": 0}
+    # Every bid and every reverse step one at a time, and the default mix of both.
+    sequential = _solve_auction_with_sequential_limit(monkeypatch, data, 10**9)
+    assert steps["forward"] > 0 and steps["reverse"] > 0
+    mixed = _solve_auction_with_sequential_limit(monkeypatch, data, 8)
+    lap = solve(parse_instance(data), method="lap")
+    for result in (sequential, mixed, lap):
+        assert result.matched == vectorised.matched
+        assert result.total_priority == vectorised.total_priority
+        assert result.total_cost == pytest.approx(
+            vectorised.total_cost, abs=1e-6 * max(1, vectorised.matched)
+        )
+    check_v2_against_oracle(data, sequential)
