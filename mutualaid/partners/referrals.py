@@ -22,9 +22,12 @@ from mutualaid.aid.identity import email_signature
 from mutualaid.aid.models import Community, HelpRequest
 from mutualaid.aid.services import audit
 from mutualaid.aid.services._records import require_coordinator
-from mutualaid.aid.services.series import help_series_create
 from mutualaid.partners.models import PartnerOrganisation, Referral, Referrer, ReferrerInvitation
-from mutualaid.partners.services import api_key_revoke, organisation_get_or_create
+from mutualaid.partners.services import (
+    api_key_revoke,
+    organisation_get_or_create,
+    organisation_series_create,
+)
 from notifications.models import OutgoingMessage
 from notifications.outbox import queue_messages
 
@@ -332,38 +335,26 @@ def referral_series_create(
     """Recurring help for a neighbour: a series filed by the referrer for their organisation
     (every occurrence is the organisation's request); its first occurrence is the referral,
     with the neighbour's consent recorded, and is returned."""
-    from mutualaid.partners.services import first_occurrence
-
     referrer = Referrer.objects.select_related("organisation__community", "user").get(pk=referrer.pk)
     if not referrer.is_active:
         raise PermissionDenied
     if not consent:
         raise ValidationError({"consent": _("Only with the neighbour's consent.")})
-    if idempotency_key:
-        already_filed = HelpRequest.objects.filter(
-            created_by=referrer.user, idempotency_key=idempotency_key
-        ).first()
-        if already_filed is not None:
-            return already_filed
     organisation = referrer.organisation
-    series = help_series_create(
-        community=organisation.community,
-        requester=None,
+    first, filed = organisation_series_create(
+        organisation=organisation,
         created_by=referrer.user,
-        partner=organisation,
+        idempotency_key=idempotency_key,
         **series_details,
     )
-    first = first_occurrence(series)
-    if idempotency_key:
-        first.idempotency_key = idempotency_key
-        first.save(update_fields=["idempotency_key"])
-    Referral.objects.create(
-        help_request=first,
-        organisation=organisation,
-        referrer=referrer,
-        consent_recorded_by=referrer.user,
-        consent_recorded_at=timezone.now(),
-    )
+    if filed:
+        Referral.objects.create(
+            help_request=first,
+            organisation=organisation,
+            referrer=referrer,
+            consent_recorded_by=referrer.user,
+            consent_recorded_at=timezone.now(),
+        )
     return first
 
 

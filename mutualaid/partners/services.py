@@ -132,22 +132,23 @@ def first_occurrence(series: HelpSeries) -> HelpRequest:
     return first
 
 
-@transaction.atomic
-def partner_series_create(*, key: ApiKey, idempotency_key: str = "", **series_details) -> HelpRequest:
-    """Recurring help for the key's organisation: a series filed as its system user, each
-    occurrence the organisation's request; returns the first occurrence. A retried call with
-    the same `idempotency_key` returns the first occurrence the first call filed."""
-    organisation = key.organisation
+def organisation_series_create(
+    *, organisation, created_by: User, idempotency_key: str = "", **series_details
+) -> tuple[HelpRequest, bool]:
+    """Recurring help filed for a partner organisation by `created_by` (its system user, or
+    one of its referrers): every occurrence is the organisation's request. Returns the first
+    occurrence and whether this call filed it (False: a retry with the same
+    `idempotency_key`, answered with what the first call filed)."""
     if idempotency_key:
         already_filed = HelpRequest.objects.filter(
-            created_by=organisation.system_user, idempotency_key=idempotency_key
+            created_by=created_by, idempotency_key=idempotency_key
         ).first()
         if already_filed is not None:
-            return already_filed
+            return already_filed, False
     series = help_series_create(
         community=organisation.community,
         requester=None,
-        created_by=organisation.system_user,
+        created_by=created_by,
         partner=organisation,
         **series_details,
     )
@@ -155,6 +156,20 @@ def partner_series_create(*, key: ApiKey, idempotency_key: str = "", **series_de
     if idempotency_key:
         first.idempotency_key = idempotency_key
         first.save(update_fields=["idempotency_key"])
+    return first, True
+
+
+@transaction.atomic
+def partner_series_create(*, key: ApiKey, idempotency_key: str = "", **series_details) -> HelpRequest:
+    """Recurring help for the key's organisation, filed as its system user; returns the first
+    occurrence (a retried call with the same `idempotency_key` gets the one first filed)."""
+    organisation = key.organisation
+    first, _filed = organisation_series_create(
+        organisation=organisation,
+        created_by=organisation.system_user,
+        idempotency_key=idempotency_key,
+        **series_details,
+    )
     return first
 
 
