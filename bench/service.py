@@ -116,8 +116,17 @@ def cpu_seconds(pid: int) -> float:
 class Service:
     """One process of the deployment (a daphne, the worker, redis-server), output to a file."""
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], log_path: Path, port: int | None):
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        port: int | None,
+        root: Path = PROJECT_ROOT,
+    ):
         self.name, self.command, self.env, self.log_path, self.port = name, command, env, log_path, port
+        self.root = root
         self.process: subprocess.Popen | None = None
         self.cpu_before_restarts = 0.0
         self.start()
@@ -126,7 +135,7 @@ class Service:
         with self.log_path.open("ab") as output:
             self.process = subprocess.Popen(
                 self.command,
-                cwd=PROJECT_ROOT,
+                cwd=self.root,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=output,
@@ -508,9 +517,18 @@ class Bench:
         }
         answer = await self.request("post", "POST", "/requests/new/", cookies, form)
         if self.expect("post", answer, (302,), r"/requests/\d+/"):
-            request_id = int(re.search(r"/requests/(\d+)/", answer[1]["Location"]).group(1))
+            location = answer[1]["Location"]
+            request_id = int(re.search(r"/requests/(\d+)/", location).group(1))
             # From the moment the post that worked was sent: the person's click.
             self.stage.posted[request_id] = self.last_sent_at.pop(id(cookies))
+            # The browser follows the redirect to the request's page, which shows (and so
+            # consumes) "Your request is posted": without it the messages cookie would grow
+            # with every post, as no browser's does.
+            self.expect(
+                "request page",
+                await self.request("request page", "GET", urlsplit(location).path, cookies),
+                (200,),
+            )
 
     async def log_in(self) -> None:
         cookies: dict[str, str] = {}
@@ -773,10 +791,20 @@ async def open_loop(
 class Deployment:
     """Database copy, redis-server, N daphnes and the worker for one configuration."""
 
-    def __init__(self, args, databases: Databases, template: str, work: Path, daphnes: int, people: People):
+    def __init__(
+        self,
+        args,
+        databases: Databases,
+        template: str,
+        work: Path,
+        daphnes: int,
+        people: People,
+        code: str = "this",
+        root: Path = PROJECT_ROOT,
+    ):
         self.args, self.databases, self.daphne_count, self.people = args, databases, daphnes, people
-        self.database = f"{databases.prefix}_{daphnes}d"
-        self.work = work / f"{daphnes}-daphnes"
+        self.database = f"{databases.prefix}_{code}_{daphnes}d"
+        self.work = work / f"{code}-{daphnes}-daphnes"
         self.work.mkdir()
         self.services: list[Service] = []
         url = databases.create(self.database, template)
@@ -799,12 +827,13 @@ class Deployment:
                 self.env,
                 self.work / f"daphne-{number}.log",
                 base + number,
+                root,
             )
             for number in range(1, daphnes + 1)
         ]
         self.services += self.daphnes
         self.worker = Service(
-            "worker", ["bash", "deploy/run.sh", "worker"], self.env, self.work / "worker.log", None
+            "worker", ["bash", "deploy/run.sh", "worker"], self.env, self.work / "worker.log", None, root
         )
         self.services.append(self.worker)
         for daphne in self.daphnes:
@@ -1362,13 +1391,7 @@ def scaling_table(results: dict[int, list[dict]]) -> str:
         signups = rate(stages, "sign-ups", "sign-up")
 
         def cpu_per(prefix: str, action: str, stages=stages) -> str:
-            for stage in stages:
-                if stage["stage"].startswith(prefix):
-                    cpu = stage["cpu"]
-                    total = cpu["daphnes"] + cpu["worker"] + cpu["postgres"] + cpu["redis"]
-                    answered = stage["actions"].get(action, {}).get("answered", 0)
-                    return fmt(1000 * total / answered, 1) if answered else "-"
-            return "-"
+            return fmt(service_cpu_ms(stages, prefix, action), 1)
 
         rows.append(
             "| "
@@ -1388,6 +1411,53 @@ def scaling_table(results: dict[int, list[dict]]) -> str:
             )
             + " |"
         )
+    return "\n".join(rows)
+
+
+def service_cpu_ms(stages: list[dict], stage_prefix: str, action: str) -> float | None:
+    """Service CPU (daphnes, worker, PostgreSQL, Redis) per answered `action` in the stage."""
+    for stage in stages:
+        if stage["stage"].startswith(stage_prefix):
+            cpu = stage["cpu"]
+            answered = stage["actions"].get(action, {}).get("answered", 0)
+            total = cpu["daphnes"] + cpu["worker"] + cpu["postgres"] + cpu["redis"]
+            return 1000 * total / answered if answered else None
+    return None
+
+
+def comparison_table(earlier: dict[int, list[dict]], this: dict[int, list[dict]]) -> str:
+    header = [
+        "daphnes",
+        "code",
+        "posts/s (max)",
+        "CPU ms per post",
+        "logins/s (max)",
+        "CPU ms per login",
+        "half-max mix: posts/s",
+        "post -> proposal p50 / p95 s",
+        "socket event p50 / p99 ms",
+    ]
+    rows = [row(header), "|" + "---|" * len(header)]
+    for daphnes in sorted(set(earlier) & set(this)):
+        for code, stages in (("earlier", earlier[daphnes]), ("this", this[daphnes])):
+            mix = next((stage for stage in stages if stage["stage"].endswith("(half the max)")), None)
+            lag = mix.get("lag_seconds", {}) if mix else {}
+            live = mix.get("socket_event_ms", {}) if mix else {}
+            rows.append(
+                row(
+                    [
+                        str(daphnes),
+                        code,
+                        fmt(rate(stages, "posts", "post"), 1),
+                        fmt(service_cpu_ms(stages, "posts", "post"), 1),
+                        fmt(rate(stages, "logins", "login"), 1),
+                        fmt(service_cpu_ms(stages, "logins", "login"), 1),
+                        fmt(mix["actions"]["post"]["per_second"], 1) if mix else "-",
+                        f"{fmt(lag.get('p50'), 2)} / {fmt(lag.get('p95'), 2)}",
+                        f"{fmt(live.get('p50'))} / {fmt(live.get('p99'))}",
+                    ]
+                )
+            )
     return "\n".join(rows)
 
 
@@ -1521,8 +1591,18 @@ def main() -> None:
         action="store_true",
         help="about a minute: 1 daphne, 3 s stages, 20 volunteers, 10 posts/s, faults",
     )
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        default=None,
+        metavar="CHECKOUT",
+        help="also run each configuration on the code of another checkout (e.g. a git worktree of an "
+        "earlier commit), alternating with this one, and print both side by side",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args()
+    if args.compare_with is not None and not (args.compare_with / "deploy" / "run.sh").is_file():
+        parser.error(f"--compare-with: {args.compare_with} is not a checkout of this project")
     if args.quick:
         args.daphnes, args.duration, args.rate, args.volunteers, args.concurrency = "1", 3.0, 10.0, 20, 8
         args.coordinators, args.faults = 1, True
@@ -1543,25 +1623,35 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix=f"mutualaid-service-bench-{os.getpid()}-"))
     databases = Databases(args.database_url)
     results: dict[int, list[dict]] = {}
+    earlier_results: dict[int, list[dict]] = {}
     findings: dict[int, dict[str, int]] = {}
     load_before = os.getloadavg()
+    # The other checkout first, then this one, per configuration: both see the same machine.
+    codes = [("earlier", args.compare_with, earlier_results)] if args.compare_with else []
+    codes.append(("this", PROJECT_ROOT, results))
     try:
         template, people = prepare(args, databases, work)
         for daphnes in args.daphnes:
-            log(f"--- {daphnes} daphne(s): a copy of the database, redis-server, daphnes, the worker")
-            deployment = Deployment(args, databases, template, work, daphnes, people)
-            try:
-                results[daphnes] = asyncio.run(drive(deployment, args))
-                findings[daphnes] = {
-                    what: sum(service.log_count(pattern) for service in deployment.services)
-                    for what, pattern in LOG_FINDINGS.items()
-                }
-                if any(findings[daphnes].values()):
-                    log(f"  in the services' logs: {findings[daphnes]}; last lines of each:")
-                    for service in deployment.services:
-                        log(f"--- {service.name}\n{service.tail(5)}")
-            finally:
-                deployment.stop()
+            for code, root, into in codes:
+                log(
+                    f"--- {daphnes} daphne(s), {code} code ({root}): a copy of the database, redis-server, "
+                    "daphnes, the worker"
+                )
+                deployment = Deployment(args, databases, template, work, daphnes, people, code, root)
+                try:
+                    into[daphnes] = asyncio.run(drive(deployment, args))
+                    if code != "this":
+                        continue
+                    findings[daphnes] = {
+                        what: sum(service.log_count(pattern) for service in deployment.services)
+                        for what, pattern in LOG_FINDINGS.items()
+                    }
+                    if any(findings[daphnes].values()):
+                        log(f"  in the services' logs: {findings[daphnes]}; last lines of each:")
+                        for service in deployment.services:
+                            log(f"--- {service.name}\n{service.tail(5)}")
+                finally:
+                    deployment.stop()
     finally:
         from django.db import connections
 
@@ -1578,6 +1668,15 @@ def main() -> None:
                 "In the services' logs: " + ", ".join(f"{what}: {n}" for what, n in findings[daphnes].items())
             )
             print()
+    if earlier_results:
+        for daphnes, stages in earlier_results.items():
+            print(f"The code of {args.compare_with}, {daphnes} daphne(s):\n")
+            print(configuration_table(daphnes, stages))
+            print()
+        print(f"This code against the code of {args.compare_with}, same run (each configuration ran")
+        print("on the earlier code first, then on this one):\n")
+        print(comparison_table(earlier_results, results))
+        print()
     print("Scaling (ratios against 1 daphne and against the empty view, same run):\n")
     print(scaling_table(results))
     print()
@@ -1598,9 +1697,11 @@ def main() -> None:
     )
     print(f"Command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
     if args.json:
-        args.json.write_text(
-            json.dumps({"results": {str(k): v for k, v in results.items()}}, default=str, indent=1)
-        )
+        figures = {"results": {str(k): v for k, v in results.items()}}
+        if earlier_results:
+            figures["earlier"] = {str(k): v for k, v in earlier_results.items()}
+            figures["earlier_checkout"] = str(args.compare_with)
+        args.json.write_text(json.dumps(figures, default=str, indent=1))
 
 
 if __name__ == "__main__":

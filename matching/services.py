@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -124,6 +124,9 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
         .prefetch_related(Prefetch("time_windows", queryset=TimeWindow.objects.filter(date__gte=today)))
         .order_by("pk")
     )
+    # Plain rows, not model instances: a run reads these few fields of every offer in the
+    # community, and building instances (and a skills manager each) was a quarter of the
+    # worker's CPU under a steady stream of requests (bench/service.py).
     offers = list(
         # Paused by themselves, suspended by a coordinator or still on the waiting list: no
         # proposals.
@@ -143,9 +146,26 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
                 "volunteer__assignments", filter=recent_turns_filter(now, "volunteer__assignments__")
             ),
         )
-        .prefetch_related("skills")
         .order_by("pk")
+        .values(
+            "pk",
+            "volunteer_id",
+            "latitude",
+            "longitude",
+            "languages",
+            "availability",
+            "available_now_until",
+            "max_km",
+            "capacity",
+            "carrying",
+            "recent_turns",
+        )
     )
+    skills_by_offer: dict[int, list[str]] = defaultdict(list)
+    for offer_id, slug in VolunteerOffer.skills.through.objects.filter(
+        volunteeroffer_id__in=[offer["pk"] for offer in offers], category__is_active=True
+    ).values_list("volunteeroffer_id", "category__slug"):
+        skills_by_offer[offer_id].append(slug)
     places_held = _places_held(open_requests)
     open_requests = [
         help_request
@@ -180,23 +200,23 @@ def load_snapshot(community: Community, *, now: dt.datetime | None = None) -> Ma
         )
     volunteers_data, volunteer_ids_by_key = [], {}
     # Compared with today's date: an extract past its expiry no longer counts, no job needed.
-    vetted = vetted_volunteer_ids([offer.volunteer_id for offer in offers], today)
+    vetted = vetted_volunteer_ids([offer["volunteer_id"] for offer in offers], today)
     for offer in offers:
-        key = volunteer_key(offer.volunteer_id)
-        volunteer_ids_by_key[key] = offer.volunteer_id
+        key = volunteer_key(offer["volunteer_id"])
+        volunteer_ids_by_key[key] = offer["volunteer_id"]
         volunteers_data.append(
             {
                 "id": key,
-                "lat": offer.latitude,
-                "lon": offer.longitude,
-                "skills": sorted(skill.slug for skill in offer.skills.all() if skill.is_active)
-                + [language_skill(code) for code in offer.languages]
-                + ([VETTED_SKILL] if offer.volunteer_id in vetted else []),
-                "slots": volunteer_slots(offer.availability, offer.available_now_until, now),
-                "max_km": offer.max_km,
-                "capacity": max(0, offer.capacity - offer.carrying),
+                "lat": offer["latitude"],
+                "lon": offer["longitude"],
+                "skills": sorted(skills_by_offer[offer["pk"]])
+                + [language_skill(code) for code in offer["languages"]]
+                + ([VETTED_SKILL] if offer["volunteer_id"] in vetted else []),
+                "slots": volunteer_slots(offer["availability"], offer["available_now_until"], now),
+                "max_km": offer["max_km"],
+                "capacity": max(0, offer["capacity"] - offer["carrying"]),
                 # Fair turns: who helped lately costs a little more, so others get a turn.
-                "extra_km": fair_turn_km(offer.recent_turns),
+                "extra_km": fair_turn_km(offer["recent_turns"]),
             }
         )
     exclude = _exclusions(requests_by_key, volunteer_ids_by_key)
