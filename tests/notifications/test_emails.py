@@ -183,6 +183,9 @@ def test_a_mail_server_that_never_answers_holds_the_worker_for_one_timeout_per_r
         ("pending", 1),
         ("pending", 0),
     ]
+    # The one not tried was leased with the others but is due again at once, not after the lease.
+    untried = OutgoingMessage.objects.get(status="pending", attempts=0)
+    assert untried.next_attempt_at <= timezone.now()
 
 
 @pytest.mark.django_db(transaction=True)
