@@ -1687,7 +1687,7 @@ def main() -> None:
         f"Rate limits raised for the bench (every client is 127.0.0.1): RATE_LIMIT_SIGNUP, _LOGIN, "
         f"_POST_REQUEST, _SOCKET_MESSAGE = {HIGH_LIMIT}. Production settings otherwise (DEBUG=0, pool of "
         f"10 per process (the default), debounce "
-        f"{args.debounce if args.debounce is not None else 'default (2 s)'}); no nginx (the clients spread "
+        f"{args.debounce if args.debounce is not None else 'the default of each code'}); no nginx (the clients spread "
         "requests over the daphnes). CPU: the daphnes, the worker, this database's PostgreSQL backends, "
         "the bench's redis-server, and this client (which shares the machine)."
     )

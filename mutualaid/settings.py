@@ -427,7 +427,7 @@ METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1
 # thread: inside daphne for the embedded default, in `manage.py worker` processes
 # in production (MATCHING_WORKER=external, the default when REDIS_URL is set).
 MATCHING_WORKER = os.environ.get("MATCHING_WORKER", "external" if REDIS_URL else "in-process")
-MATCHING_DEBOUNCE_SECONDS = float(os.environ.get("MATCHING_DEBOUNCE_SECONDS", "2"))
+MATCHING_DEBOUNCE_SECONDS = float(os.environ.get("MATCHING_DEBOUNCE_SECONDS", "0.5"))
 # A coordinator's hold keeps matching away from a request this long (or until released).
 COORDINATOR_HOLD_MINUTES = int(os.environ.get("COORDINATOR_HOLD_MINUTES", "15"))
 # A coordinator's "I'll call them" lapses after this, so a forgotten one blocks no one.
