@@ -405,8 +405,11 @@ class Bench:
     """The clients: one aiohttp session for every HTTP request, cookies kept by hand (the
     session cookie is Secure with DEBUG off and this is plain HTTP on loopback)."""
 
-    def __init__(self, ports: list[int], people: People, args) -> None:
+    def __init__(self, ports: list[int], people: People, args, socket_ports: list[int] | None = None) -> None:
         self.ports = ports
+        # Daphnes of their own for the sockets (nginx's /ws/ upstream), or the same ones.
+        self.socket_ports = socket_ports or ports
+        self.socket_round_robin = itertools.count()
         self.people = people
         self.args = args
         self.round_robin = itertools.count()
@@ -431,6 +434,9 @@ class Bench:
 
     async def __aexit__(self, *exc) -> None:
         await self.http.close()
+
+    def next_socket_port(self) -> int:
+        return self.socket_ports[next(self.socket_round_robin) % len(self.socket_ports)]
 
     def next_port(self) -> int:
         return self.ports[next(self.round_robin) % len(self.ports)]
@@ -596,7 +602,7 @@ class Volunteer:
 
         first = True
         while not self.stopping:
-            port = self.bench.next_port()
+            port = self.bench.next_socket_port()
             try:
                 self.socket = await connect(
                     f"ws://{HOST}:{port}/ws/updates/",
@@ -716,7 +722,7 @@ class Coordinator:
         from websockets.exceptions import ConnectionClosed
 
         while not self.stopping:
-            port = self.bench.next_port()
+            port = self.bench.next_socket_port()
             try:
                 self.socket = await connect(
                     f"ws://{HOST}:{port}/ws/updates/",
@@ -818,7 +824,7 @@ class Deployment:
         )
         self.services.append(self.redis)
         self.redis.wait_until_listening()
-        base = daphne_base_port(daphnes)
+        base = daphne_base_port(daphnes + args.socket_daphnes)
         self.env = production_environment(args, url, f"redis://{HOST}:{redis_port}/0", base, work)
         self.daphnes = [
             Service(
@@ -829,7 +835,7 @@ class Deployment:
                 base + number,
                 root,
             )
-            for number in range(1, daphnes + 1)
+            for number in range(1, daphnes + args.socket_daphnes + 1)
         ]
         self.services += self.daphnes
         self.worker = Service(
@@ -1107,9 +1113,10 @@ def deliveries_after_restart(stage: Stage, deployment: Deployment, bench: Bench,
 
 async def drive(deployment: Deployment, args) -> list[dict]:
     people = deployment.people
-    ports = [daphne.port for daphne in deployment.daphnes]
+    pages = deployment.daphnes[: deployment.daphne_count]
+    sockets = deployment.daphnes[deployment.daphne_count :]
     results = []
-    async with Bench(ports, people, args) as bench:
+    async with Bench([d.port for d in pages], people, args, [d.port for d in sockets]) as bench:
         volunteers = [Volunteer(bench, user_id, key) for user_id, key in people.volunteers]
         bench.volunteers = {volunteer.user_id: volunteer for volunteer in volunteers}
         coordinators = [Coordinator(bench, key) for key in people.coordinators]
@@ -1592,6 +1599,13 @@ def main() -> None:
         help="about a minute: 1 daphne, 3 s stages, 20 volunteers, 10 posts/s, faults",
     )
     parser.add_argument(
+        "--socket-daphnes",
+        type=int,
+        default=0,
+        help="daphnes of their own for the live sockets, besides --daphnes for pages (as nginx's "
+        "SOCKET_DAPHNES upstream does; default 0: sockets share the page daphnes)",
+    )
+    parser.add_argument(
         "--compare-with",
         type=Path,
         default=None,
@@ -1687,8 +1701,10 @@ def main() -> None:
         f"Rate limits raised for the bench (every client is 127.0.0.1): RATE_LIMIT_SIGNUP, _LOGIN, "
         f"_POST_REQUEST, _SOCKET_MESSAGE = {HIGH_LIMIT}. Production settings otherwise (DEBUG=0, pool of "
         f"10 per process (the default), debounce "
-        f"{args.debounce if args.debounce is not None else 'the default of each code'}); no nginx (the clients spread "
-        "requests over the daphnes). CPU: the daphnes, the worker, this database's PostgreSQL backends, "
+        f"{args.debounce if args.debounce is not None else 'the default of each code'}); no nginx (the "
+        "clients spread requests over the daphnes"
+        + (f"; {args.socket_daphnes} more daphne(s) for the sockets only" if args.socket_daphnes else "")
+        + "). CPU: the daphnes, the worker, this database's PostgreSQL backends, "
         "the bench's redis-server, and this client (which shares the machine)."
     )
     print(

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The production path, end to end, the way the README's Production section sets it up:
-# deploy/run.sh migrate, collectstatic (DEBUG=0), bootstrap, two daphnes and the worker on
-# PostgreSQL and a Redis of its own, nginx in front with TLS; then /healthz and /readyz through
+# deploy/run.sh migrate, collectstatic (DEBUG=0), bootstrap, two daphnes for pages, one for the
+# live sockets and the worker on PostgreSQL and a Redis of its own, nginx in front with TLS
+# (SOCKET_DAPHNE_COUNT=1); then /healthz and /readyz through
 # nginx and a walk over HTTPS and wss (deploy/smoke_walk.py; with Chromium installed, the
 # citizen's page in a headless browser too); then a backup restored and checked.
 # Everything it starts is stopped on exit and its databases dropped.
@@ -68,13 +69,14 @@ print(" ".join(str(probe.getsockname()[1]) for probe in probes))
 PY
 }
 read -r HTTPS_PORT HTTP_PORT REDIS_PORT <<<"$(free_ports 3)"
-# Two daphnes on DAPHNE_BASE_PORT+1 and +2: find a base with both free.
+# Two daphnes for pages on DAPHNE_BASE_PORT+1 and +2, one for the live sockets on +3 (nginx's
+# SOCKET_DAPHNE_COUNT): find a base with all three free.
 DAPHNE_BASE_PORT=$("$PYTHON" - <<'PY'
 import random, socket
 for _ in range(200):
     base = random.randrange(20000, 60000)
     try:
-        probes = [socket.create_server(("127.0.0.1", base + n)) for n in (1, 2)]
+        probes = [socket.create_server(("127.0.0.1", base + n)) for n in (1, 2, 3)]
     except OSError:
         continue
     for probe in probes:
@@ -148,8 +150,8 @@ print(community.pk, shopping.pk)
 )"
 say "volunteer $SMOKE_VOLUNTEER created (community $SMOKE_COMMUNITY_ID)"
 
-say "deploy/run.sh daphne 1, daphne 2 (ports $((DAPHNE_BASE_PORT + 1)), $((DAPHNE_BASE_PORT + 2))), deploy/run.sh worker"
-for number in 1 2; do
+say "deploy/run.sh daphne 1, 2 (pages, ports $((DAPHNE_BASE_PORT + 1)), $((DAPHNE_BASE_PORT + 2))), daphne 3 (sockets, port $((DAPHNE_BASE_PORT + 3))), deploy/run.sh worker"
+for number in 1 2 3; do
   bash deploy/run.sh daphne "$number" >"$work/daphne-$number.log" 2>&1 &
   pids+=($!)
 done
@@ -157,7 +159,7 @@ bash deploy/run.sh worker >"$work/worker.log" 2>&1 &
 pids+=($!)
 
 NGINX_SERVER_NAME=localhost NGINX_HTTPS_LISTEN="127.0.0.1:$HTTPS_PORT" NGINX_HTTP_LISTEN="127.0.0.1:$HTTP_PORT" \
-TLS_CERTIFICATE="$work/cert.pem" TLS_CERTIFICATE_KEY="$work/key.pem" DAPHNE_COUNT=2 \
+TLS_CERTIFICATE="$work/cert.pem" TLS_CERTIFICATE_KEY="$work/key.pem" DAPHNE_COUNT=2 SOCKET_DAPHNE_COUNT=1 \
   bash deploy/run.sh nginx-site >"$work/site.conf"
 mkdir -p "$work/nginx"
 cat >"$work/nginx.conf" <<NGINX
@@ -210,17 +212,24 @@ SMOKE_CATEGORY_ID=$SMOKE_CATEGORY_ID SMOKE_VOLUNTEER=$SMOKE_VOLUNTEER SMOKE_PASS
 SMOKE_BROWSER=$SMOKE_BROWSER \
   timeout 240 "$PYTHON" deploy/smoke_walk.py
 
-say "each daphne's own /metrics (loopback, no token): nginx spread the walk over both"
-for number in 1 2; do
-  port=$((DAPHNE_BASE_PORT + number))
-  served=$(curl -s --max-time 5 "http://127.0.0.1:$port/metrics" |
-    awk '/^mutualaid_http_requests_total/ { total += $NF } END { print total + 0 }')
-  echo "    daphne $number (port $port): $served HTTP requests answered"
-  [ "${served%.*}" -gt 0 ]
+say "each daphne's own /metrics (loopback, no token): nginx spread the pages over daphnes 1 and 2, the sockets went to 3"
+metric() {  # $1 daphne, $2 metric: its total on that daphne
+  curl -s --max-time 5 "http://127.0.0.1:$((DAPHNE_BASE_PORT + $1))/metrics" |
+    awk -v name="^$2" '$0 ~ name { total += $NF } END { print total + 0 }'
+}
+for number in 1 2 3; do
+  served=$(metric "$number" mutualaid_http_requests_total)
+  sockets=$(metric "$number" mutualaid_websockets_accepted_total)
+  echo "    daphne $number: $served HTTP requests answered, $sockets sockets accepted"
+  if [ "$number" = 3 ]; then
+    [ "${served%.*}" -eq 0 ] && [ "${sockets%.*}" -gt 0 ]
+  else
+    [ "${served%.*}" -gt 0 ] && [ "${sockets%.*}" -eq 0 ]
+  fi
 done
 
 say "logs: one JSON object per line (daphnes and worker)"
-"$PYTHON" - "$work/worker.log" "$work/daphne-1.log" "$work/daphne-2.log" <<'PY'
+"$PYTHON" - "$work/worker.log" "$work/daphne-1.log" "$work/daphne-2.log" "$work/daphne-3.log" <<'PY'
 import json, sys
 for path in sys.argv[1:]:
     # The worker command's own two lines to its terminal ("Worker started/stopped") aside.

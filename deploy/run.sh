@@ -71,10 +71,16 @@ case "$command" in
     ;;
   nginx-site)
     # NGINX_SERVER_NAME, NGINX_HTTPS_LISTEN (443), NGINX_HTTP_LISTEN (80), TLS_CERTIFICATE,
-    # TLS_CERTIFICATE_KEY, STATIC_ROOT, DAPHNE_COUNT (2), DAPHNE_BASE_PORT (8000)
+    # TLS_CERTIFICATE_KEY, STATIC_ROOT, DAPHNE_COUNT (2), DAPHNE_BASE_PORT (8000),
+    # SOCKET_DAPHNE_COUNT (0): daphnes DAPHNE_COUNT+1 .. +SOCKET_DAPHNE_COUNT take the
+    # live-update sockets only (0: the page daphnes take them too)
     upstreams=""
     for number in $(seq 1 "${DAPHNE_COUNT:-2}"); do
       upstreams+="server 127.0.0.1:$((DAPHNE_BASE_PORT + number)) max_fails=1 fail_timeout=5s; "
+    done
+    socket_upstreams=""
+    for number in $(seq $(("${DAPHNE_COUNT:-2}" + 1)) $(("${DAPHNE_COUNT:-2}" + "${SOCKET_DAPHNE_COUNT:-0}"))); do
+      socket_upstreams+="server 127.0.0.1:$((DAPHNE_BASE_PORT + number)) max_fails=1 fail_timeout=5s; "
     done
     sed -e "s|@SERVER_NAME@|${NGINX_SERVER_NAME:?set NGINX_SERVER_NAME}|g" \
         -e "s|@HTTPS_LISTEN@|${NGINX_HTTPS_LISTEN:-443}|g" \
@@ -83,6 +89,7 @@ case "$command" in
         -e "s|@TLS_CERTIFICATE_KEY@|${TLS_CERTIFICATE_KEY:?set TLS_CERTIFICATE_KEY}|g" \
         -e "s|@STATIC_ROOT@|${STATIC_ROOT:-$PROJECT/staticfiles}|g" \
         -e "s|@UPSTREAM_SERVERS@|$upstreams|g" \
+        -e "s|@SOCKET_UPSTREAM_SERVERS@|${socket_upstreams:-$upstreams}|g" \
         deploy/nginx/mutualaid.conf.template
     ;;
   manage)

@@ -34,7 +34,7 @@ from mutualaid.accounts.two_factor import session_is_verified, two_factor_is_req
 from mutualaid.aid import selectors, services
 from mutualaid.aid.states import InvalidTransition
 from mutualaid.limits import person_is_limited, too_many_message
-from mutualaid.operations.metrics import WEBSOCKETS_OPEN
+from mutualaid.operations.metrics import WEBSOCKETS_ACCEPTED, WEBSOCKETS_OPEN
 from notifications.events import EVENT_TYPES, community_group, event_text, person_group
 
 ACTIONS = {"accept", "decline"}
@@ -154,6 +154,7 @@ class TaskUpdatesConsumer(AsyncWebsocketConsumer):
         await self.accept()
         self.counted_open = True
         WEBSOCKETS_OPEN.inc()
+        WEBSOCKETS_ACCEPTED.inc()
         open_consumers.add(self)
         LayerDataWatch.start(self.channel_layer)
         self.stop_renewing = asyncio.Event()

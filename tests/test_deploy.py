@@ -39,8 +39,17 @@ def test_the_units_start_everything_through_deploy_run_sh():
     assert re.search(r"^Restart=always$", worker, flags=re.MULTILINE)
 
 
+def upstream_servers(site: str, name: str) -> list[str]:
+    block = re.search(rf"upstream {name} {{(.*?)}}", site, flags=re.DOTALL).group(1)
+    return re.findall(r"server (127\.0\.0\.1:\d+)", block)
+
+
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="needs nginx")
-def test_the_nginx_site_renders_to_a_configuration_nginx_accepts(tmp_path):
+@pytest.mark.parametrize(
+    ("socket_daphnes", "socket_servers"),
+    [("0", ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"]), ("1", ["127.0.0.1:8004"])],
+)
+def test_the_nginx_site_renders_to_a_configuration_nginx_accepts(tmp_path, socket_daphnes, socket_servers):
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", tmp_path / "key.pem",
          "-out", tmp_path / "cert.pem", "-days", "2", "-subj", "/CN=localhost"],
@@ -54,12 +63,20 @@ def test_the_nginx_site_renders_to_a_configuration_nginx_accepts(tmp_path):
         "TLS_CERTIFICATE_KEY": str(tmp_path / "key.pem"),
         "STATIC_ROOT": str(tmp_path / "static"),
         "DAPHNE_COUNT": "3",
+        "SOCKET_DAPHNE_COUNT": socket_daphnes,
     }
     site = subprocess.run(
         ["bash", DEPLOY / "run.sh", "nginx-site"], env=environment, check=True, capture_output=True, text=True
     ).stdout
     assert "@" not in re.sub(r"#.*", "", site)  # every placeholder filled in
-    assert site.count("server 127.0.0.1:800") == 3
+    assert upstream_servers(site, "mutualaid_daphne") == [
+        "127.0.0.1:8001",
+        "127.0.0.1:8002",
+        "127.0.0.1:8003",
+    ]
+    # The sockets: daphnes of their own after the page daphnes, or the page daphnes themselves.
+    assert upstream_servers(site, "mutualaid_sockets") == socket_servers
+    assert re.search(r"location /ws/ {\s*proxy_pass http://mutualaid_sockets;", site)
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log; events {{}}\n"

@@ -33,6 +33,9 @@ HTTP_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 WEBSOCKETS_OPEN = Gauge("mutualaid_websockets_open", "Live-update sockets open on this process.")
+WEBSOCKETS_ACCEPTED = Counter(
+    "mutualaid_websockets_accepted", "Live-update sockets this process has accepted since it started."
+)
 
 
 class DatabaseCollector:
