@@ -21,6 +21,7 @@ from mutualaid.aid.models import (
     Community,
     CoordinatorMessage,
     HelpRequest,
+    HelpSeries,
     StatusChange,
     TimeWindow,
     VolunteerCheck,
@@ -323,3 +324,24 @@ class VolunteerCheckAdmin(ReadOnlyAdminMixin, CommunityScopedAdmin):
 
     list_display = ["volunteer", "kind", "checked_on", "expires_on", "checked_by", "community"]
     list_filter = ["kind"]
+
+
+@admin.register(HelpSeries)
+class HelpSeriesAdmin(ReadOnlyAdminMixin, CommunityScopedAdmin):
+    """Weekly help is filed, paused and ended on the pages, through the services (audited,
+    its coming occurrences kept in step); here it can be looked up."""
+
+    list_display = [
+        "pk",
+        "category",
+        "rule",
+        "part_of_day",
+        "people_needed",
+        "starts",
+        "until",
+        "paused_until",
+        "active",
+        "requester",
+    ]
+    list_filter = ["active", ("category", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["description", "contact_name", "requester__username", "requester__last_name"]

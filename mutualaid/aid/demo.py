@@ -292,7 +292,7 @@ def grant_coordinator_admin(user: User) -> None:
     codenames = [
         "view_community", "change_community",
         "view_category", "add_category", "change_category",
-        "view_helprequest", "change_helprequest",
+        "view_helprequest", "change_helprequest", "view_helpseries",
         "view_volunteeroffer", "change_volunteeroffer",
         "view_assignment", "view_statuschange", "view_user", "view_matchingrun",
         "view_partnerorganisation", "view_apikey", "view_referrer", "view_referrerinvitation",
