@@ -17,6 +17,11 @@ find_python() {
 ensure_virtualenv() {  # $1: the lock to install, "main" (serving) or "dev" (tests, tools)
   local python lock="requirements/$1.txt" stamp=".venv/.installed-$1"
   python=$(find_python)
+  # A first run stopped while creating .venv (Ctrl+C) leaves one without pip: start it afresh.
+  if [ -x .venv/bin/python ] && ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+    echo "==> .venv is incomplete (an interrupted first run?): creating it again"
+    rm -rf .venv
+  fi
   if [ ! -x .venv/bin/python ]; then
     echo "==> Creating the virtual environment in .venv"
     if ! "$python" -m venv .venv; then
