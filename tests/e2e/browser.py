@@ -193,10 +193,16 @@ class SignedInBrowsers:
     live_server_url: str
     javascript: bool = True
 
-    def browser_for(self, username: str) -> webdriver.Chrome:
+    def open_browser(self, *, javascript: bool | None = None) -> webdriver.Chrome:
+        """A headless Chromium nobody is signed in to yet (JavaScript as the class says, unless
+        told), closed when the test ends."""
+        browser = new_browser(javascript=self.javascript if javascript is None else javascript)
+        self.addCleanup(browser.quit)
+        return browser
+
+    def browser_for(self, username: str, *, javascript: bool | None = None) -> webdriver.Chrome:
         from tests.conftest import PASSWORD
 
-        browser = new_browser(javascript=self.javascript)
-        self.addCleanup(browser.quit)  # also when signing in fails
+        browser = self.open_browser(javascript=javascript)  # closed also when signing in fails
         log_in(browser, self.live_server_url, username, PASSWORD)
         return browser

@@ -16,7 +16,7 @@ from mutualaid.aid import services
 from mutualaid.aid.models import Category, Community, HelpRequest
 from notifications.models import OutgoingMessage
 from tests.conftest import LADEUZEPLEIN, PASSWORD, make_user, make_volunteer
-from tests.e2e.browser import log_in, new_browser, set_up_authenticator, wait_for_text
+from tests.e2e.browser import SignedInBrowsers, log_in, set_up_authenticator, wait_for_text
 from tests.e2e.test_accessibility import LIVE_SERVER_SETTINGS
 
 REFERRER_PASSWORD = "the-gp-practice-password-3"
@@ -28,7 +28,9 @@ def submit(driver) -> None:
 
 @pytest.mark.browser
 @override_settings(**LIVE_SERVER_SETTINGS)
-class ReferrerFlowTests(ChannelsLiveServerTestCase):
+class ReferrerFlowTests(SignedInBrowsers, ChannelsLiveServerTestCase):
+    javascript = False
+
     def setUp(self) -> None:
         self.community = Community.objects.create(
             name="Leuven", slug="leuven", latitude=50.8798, longitude=4.7005
@@ -36,22 +38,12 @@ class ReferrerFlowTests(ChannelsLiveServerTestCase):
         self.shopping = Category.objects.create(community=self.community, slug="shopping", name="Shopping")
         make_user("coordinator", self.community, is_coordinator=True, is_staff=True)
         self.volunteer = make_volunteer("volunteer-vic", self.community, [self.shopping], LADEUZEPLEIN)
-        self.browsers = []
-
-    def tearDown(self) -> None:
-        for browser in self.browsers:
-            browser.quit()
-
-    def browser(self):
-        browser = new_browser(javascript=False)
-        self.browsers.append(browser)
-        return browser
 
     def test_invited_referrer_joins_files_for_a_neighbour_and_follows_the_status(self) -> None:
         url = self.live_server_url
 
         # The coordinator registers the practice and invites its GP.
-        coordinator = self.browser()
+        coordinator = self.open_browser()
         log_in(coordinator, url, "coordinator", PASSWORD)
         coordinator.get(f"{url}/coordinator/partners/")
         coordinator.find_element(By.NAME, "name").send_keys("Huisartsenpraktijk Centrum")
@@ -65,7 +57,7 @@ class ReferrerFlowTests(ChannelsLiveServerTestCase):
         path = link[link.index("/referrals/") :]
 
         # The GP opens the link, sets a name and password, and is signed in.
-        referrer = self.browser()
+        referrer = self.open_browser()
         referrer.get(f"{url}{path}")
         wait_for_text(referrer, "Huisartsenpraktijk Centrum")
         referrer.find_element(By.NAME, "first_name").send_keys("Ann")

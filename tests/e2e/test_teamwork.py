@@ -11,8 +11,8 @@ from selenium.webdriver.common.by import By
 
 from mutualaid.aid import services
 from mutualaid.aid.models import Category, Community, ConcernReport, HelpRequest, TeamNote, VolunteerOffer
-from tests.conftest import LADEUZEPLEIN, NAAMSESTRAAT, PASSWORD, make_user, make_volunteer, post_request
-from tests.e2e.browser import log_in, new_browser, wait_for_element_text, wait_for_text, wait_until_live_idle
+from tests.conftest import LADEUZEPLEIN, NAAMSESTRAAT, make_user, make_volunteer, post_request
+from tests.e2e.browser import SignedInBrowsers, wait_for_element_text, wait_for_text, wait_until_live_idle
 from tests.e2e.test_accessibility import LIVE_SERVER_SETTINGS
 
 
@@ -27,7 +27,7 @@ def press(driver, label: str) -> None:
 
 @pytest.mark.browser
 @override_settings(**LIVE_SERVER_SETTINGS)
-class TeamworkInTheBrowserTests(ChannelsLiveServerTestCase):
+class TeamworkInTheBrowserTests(SignedInBrowsers, ChannelsLiveServerTestCase):
     def setUp(self) -> None:
         self.community = Community.objects.create(
             name="Leuven", slug="leuven", latitude=50.8798, longitude=4.7005
@@ -37,17 +37,6 @@ class TeamworkInTheBrowserTests(ChannelsLiveServerTestCase):
         self.els = make_user(
             "els", self.community, first_name="Els", last_name="Peeters", is_coordinator=True
         )
-        self.browsers = []
-
-    def tearDown(self) -> None:
-        for browser in self.browsers:
-            browser.quit()
-
-    def browser_for(self, username: str, *, javascript: bool = True):
-        browser = new_browser(javascript=javascript)
-        self.browsers.append(browser)
-        log_in(browser, self.live_server_url, username, PASSWORD)
-        return browser
 
     def test_a_call_taken_and_a_note_written_by_one_coordinator_show_live_on_the_others_page(self) -> None:
         caller = services.help_request_create(
