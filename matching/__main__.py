@@ -8,6 +8,7 @@ instance, including unreadable files and malformed JSON.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from typing import NoReturn
@@ -103,4 +104,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # One instance, then exit: nothing here makes reference cycles worth collecting, and the
+    # collector's passes over the millions of objects json.loads builds more than doubled its
+    # time (100k x 100k: 0.34 s without them, 0.82 s with). Only the CLI process: main()
+    # called from elsewhere (the tests) leaves the collector alone.
+    gc.disable()
     sys.exit(main())
