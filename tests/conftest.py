@@ -21,7 +21,15 @@ from mutualaid.accounts.models import User
 from mutualaid.accounts.two_factor import authenticator, known_secret_device, role_requires_two_factor
 from mutualaid.aid import services
 from mutualaid.aid.geocoding import default_geocoder
-from mutualaid.aid.models import Category, Community, HelpRequest, Urgency, VolunteerOffer
+from mutualaid.aid.models import (
+    Category,
+    Community,
+    HelpRequest,
+    HelpSeries,
+    PartOfDay,
+    Urgency,
+    VolunteerOffer,
+)
 from mutualaid.aid.places import Location
 
 PASSWORD = "a-long-test-password"
@@ -234,6 +242,24 @@ def post_request(
         urgency=urgency,
         location=location,
         time_windows=[(timezone.localdate() + dt.timedelta(days=1), 0)],
+    )
+
+
+def weekly_help(requester: User, community: Community, category: Category, **changes) -> HelpSeries:
+    """Weekly help from tomorrow morning, filed by the person themselves unless `changes` say
+    otherwise (any argument of `help_series_create`)."""
+    from mutualaid.aid.services.series import help_series_create
+
+    details = {
+        "created_by": requester,
+        "description": "Carry the shopping up four floors.",
+        "location": NAAMSESTRAAT,
+        "every_weeks": 1,
+        "starts": timezone.localdate() + dt.timedelta(days=1),
+        "part_of_day": PartOfDay.MORNING,
+    }
+    return help_series_create(
+        community=community, requester=requester, category=category, **(details | changes)
     )
 
 

@@ -21,7 +21,15 @@ from mutualaid.aid.services.series import (
     help_series_give_back_all,
 )
 from mutualaid.aid.states import RequestStatus
-from tests.conftest import LADEUZEPLEIN, NAAMSESTRAAT, PASSWORD, make_volunteer, offer_of, sign_in
+from tests.conftest import (
+    LADEUZEPLEIN,
+    NAAMSESTRAAT,
+    PASSWORD,
+    make_volunteer,
+    offer_of,
+    sign_in,
+    weekly_help,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -34,19 +42,7 @@ NEXT_WEEK = dt.timedelta(days=7)
 
 
 def weekly_for(citizen, community, category, people_needed: int, **extra) -> HelpSeries:
-    return help_series_create(
-        community=community,
-        requester=citizen,
-        created_by=citizen,
-        category=category,
-        description="Carry the shopping up four floors.",
-        location=NAAMSESTRAAT,
-        every_weeks=1,
-        starts=today() + dt.timedelta(days=1),
-        part_of_day=PartOfDay.MORNING,
-        people_needed=people_needed,
-        **extra,
-    )
+    return weekly_help(citizen, community, category, people_needed=people_needed, **extra)
 
 
 def with_capacity(volunteer, capacity: int = 4):

@@ -10,10 +10,9 @@ from django.utils import timezone
 
 from mutualaid.aid import services
 from mutualaid.aid.demo import _grant_coordinator_admin
-from mutualaid.aid.models import AuditEntry, Category, HelpRequest, HelpSeries, PartOfDay, StatusChange
+from mutualaid.aid.models import AuditEntry, Category, HelpRequest, StatusChange
 from mutualaid.aid.places import Location
-from mutualaid.aid.services.series import help_series_create
-from tests.conftest import make_user, make_volunteer, offer_of, post_request, sign_in
+from tests.conftest import make_user, make_volunteer, offer_of, post_request, sign_in, weekly_help
 
 HERENT = Location(50.9070, 4.6720, "Kerkstraat 1, 3020 Herent", "Herent")
 
@@ -398,21 +397,10 @@ def test_only_a_superuser_sets_someone_elses_password_in_the_admin_and_it_is_rec
 def test_a_coordinator_looks_up_their_communitys_weekly_help_and_changes_none(
     admin_client, citizen, community, shopping, other_community, gardening
 ):
-    def weekly(person, where, category) -> HelpSeries:
-        return help_series_create(
-            community=where,
-            requester=person,
-            created_by=person,
-            category=category,
-            description="Carry the shopping up four floors.",
-            location=HERENT,
-            every_weeks=1,
-            starts=timezone.localdate() + dt.timedelta(days=1),
-            part_of_day=PartOfDay.MORNING,
-        )
-
-    ours = weekly(citizen, community, shopping)
-    theirs = weekly(make_user("herent-weekly", other_community), other_community, gardening)
+    ours = weekly_help(citizen, community, shopping)
+    theirs = weekly_help(
+        make_user("herent-weekly", other_community), other_community, gardening, location=HERENT
+    )
 
     assert changelist_rows(admin_client.get(reverse("admin:aid_helpseries_changelist"))) == {ours}
     assert admin_client.get(reverse("admin:aid_helpseries_change", args=[theirs.pk])).status_code in (

@@ -8,10 +8,10 @@ import datetime as dt
 from django.utils import timezone
 
 from mutualaid.aid import services
-from mutualaid.aid.models import AssignmentStatus, PartOfDay
-from mutualaid.aid.services.series import assignment_accept_every_week, help_series_create
+from mutualaid.aid.models import AssignmentStatus
+from mutualaid.aid.services.series import assignment_accept_every_week
 from mutualaid.aid.states import RequestStatus
-from tests.conftest import NAAMSESTRAAT, offer_of
+from tests.conftest import offer_of, weekly_help
 from worker import jobs
 from worker.models import PeriodicJob
 
@@ -19,18 +19,7 @@ from worker.models import PeriodicJob
 def test_the_job_files_the_next_day_for_two_with_the_standing_volunteer_in_one_place(
     db, citizen, community, shopping, volunteer
 ):
-    series = help_series_create(
-        community=community,
-        requester=citizen,
-        created_by=citizen,
-        category=shopping,
-        description="Carry the shopping up four floors.",
-        location=NAAMSESTRAAT,
-        every_weeks=1,
-        starts=timezone.localdate() + dt.timedelta(days=1),
-        part_of_day=PartOfDay.MORNING,
-        people_needed=2,
-    )
+    series = weekly_help(citizen, community, shopping, people_needed=2)
     offer = offer_of(volunteer)
     offer.capacity = 3
     offer.save()
