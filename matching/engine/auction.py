@@ -398,11 +398,7 @@ class Auction:
                 person_slot[displaced] = -1
                 person_edge[displaced] = -1
                 queue.append(displaced)
-            slot_holder[slot] = person
-            slot_price[slot] = bid
-            person_slot[person] = slot
-            person_edge[person] = edge
-            profit[person] = int(benefit[edge]) - bid
+            self._hand_slot(slot, person, edge, bid)
             # The cheapest slot got dearer: move it behind the cheaper ones (stable, as `_resort`).
             last = slot + int(slots[target]) - 1
             while slot < last and int(slot_price[slot + 1]) < bid:
@@ -412,6 +408,14 @@ class Auction:
             p1[target] = slot_price[first]
             p2[target] = slot_price[first + 1] if last > first else INF
         self.stats.forward_rounds += steps
+
+    def _hand_slot(self, slot: int, person: int, edge: int, price: int) -> None:
+        """`person` holds `slot` at `price`, through `edge` (one step of either direction)."""
+        self.slot_holder[slot] = person
+        self.slot_price[slot] = price
+        self.person_slot[person] = slot
+        self.person_edge[person] = edge
+        self.profit[person] = int(self.benefit[edge]) - price
 
     def _swap_slots(self, slot: int, other: int) -> None:
         """Swap price and holder of two slots of one volunteer, and the holders' slots."""
@@ -431,7 +435,7 @@ class Auction:
         """
         benefit, profit, edge_person = self.benefit, self.profit, self.edge_person
         slot_price, slot_holder, slot_owner = self.slot_price, self.slot_holder, self.slot_owner
-        person_slot, person_edge, pending = self.person_slot, self.person_edge, self.pending
+        person_slot, pending = self.person_slot, self.pending
         slot_start, slots = self.slot_start, self.slots
         queue = [int(v) for v in np.flatnonzero(pending)]
         steps = 0
@@ -474,11 +478,7 @@ class Auction:
                     old_owner = int(slot_owner[old_slot])
                     pending[old_owner] = True
                     queue.append(old_owner)
-                slot_holder[slot] = chosen
-                slot_price[slot] = price
-                person_slot[chosen] = slot
-                person_edge[chosen] = best_edge
-                profit[chosen] = int(benefit[best_edge]) - price
+                self._hand_slot(slot, chosen, best_edge, price)
             # The slot got cheaper: move it before the dearer ones (stable, as `_resort`).
             while slot > first and int(slot_price[slot - 1]) > price:
                 self._swap_slots(slot - 1, slot)
