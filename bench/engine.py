@@ -271,9 +271,15 @@ def child_ortools(n: int, m: int, runs: int, variant: str) -> dict:
     }
 
 
-def run_child(kind: str, n: int, m: int, runs: int, variant: str) -> dict | None:
+def run_child(
+    kind: str, n: int, m: int, runs: int, variant: str, timeout: float | None = None
+) -> dict | None:
+    """One measurement in its own process; {"stopped": seconds} if it ran past `timeout`."""
     command = [sys.executable, __file__, "--child", kind, str(n), str(m), str(runs), variant]
-    completed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"stopped": timeout}
     if completed.returncode != 0:
         print(f"  {kind} {n}x{m} failed: {completed.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         return None
@@ -304,6 +310,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller instances, for a smoke run")
     parser.add_argument("--runs", type=int, help="engine runs per case (median reported)")
     parser.add_argument("--only", help="run only the cases whose name contains this text")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=900,
+        help="stop a measurement after this many seconds and say so in its row (default 900)",
+    )
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
@@ -333,7 +345,8 @@ def main() -> None:
     header = (
         "| case | engine solve s | engine CPU s | graph solve | traced peak MB | max RSS MB "
         "| matched | total priority | total cost | certified "
-        "| dense build + LSA s (LSA alone) | OR-tools MCF s (same 64-NN graph) | OR-tools priority / cost "
+        "| dense build + LSA s (LSA alone) | OR-tools MCF s (same 64-NN graph) | engine / OR-tools "
+        "| OR-tools priority / cost "
         "| greedy s | greedy priority | greedy cost % |"
     )
     print(header)
@@ -342,9 +355,13 @@ def main() -> None:
         if arguments.only and arguments.only not in name:
             continue
         runs = arguments.runs or runs
-        engine = run_child("engine", n, m, runs, variant)
+        engine = run_child("engine", n, m, runs, variant, arguments.timeout)
         if engine is None:
             print(f"| {name} | failed |")
+            continue
+        if "stopped" in engine:
+            stopped = f"stopped after {engine['stopped']:.0f} s (engine runs and the traced solve)"
+            print(f"| {name} | {stopped} |", flush=True)
             continue
         columns = [
             name,
@@ -368,14 +385,15 @@ def main() -> None:
             )
         else:
             columns.append("skipped: " + ("needs has no LSA form" if variant == "v2" else "does not fit"))
-        tools = run_child("ortools", n, m, runs, variant) if have_ortools else None
-        if tools:
+        tools = run_child("ortools", n, m, runs, variant, arguments.timeout) if have_ortools else None
+        if tools and "stopped" not in tools:
             columns += [
                 f"{tools['seconds']:.2f}",
+                f"{engine['solve_s'] / tools['seconds']:.2f}",
                 f"{tools['total_priority']} / {tools['total_cost']:.3f}",
             ]
         else:
-            columns += ["-", "-"]
+            columns += [f"stopped after {tools['stopped']:.0f} s" if tools else "-", "-", "-"]
         greedy = run_child("greedy", n, m, 1, variant)
         if greedy:
             extra = (
@@ -390,7 +408,8 @@ def main() -> None:
         "engine solve s: median wall time after parsing (candidates, graph solve, certificate, "
         "reasons), CPU s the median process time of the same runs; OR-tools: median of the same "
         "number of runs (graph build + solve, on the 64 nearest feasible pairs, so its optimum "
-        "may be below the engine's where that graph misses pairs); max RSS includes the "
+        "may be below the engine's where that graph misses pairs); engine / OR-tools: the engine's "
+        "solve s over OR-tools' (below 1: the engine is faster); max RSS includes the "
         "Python instance dict and interpreter."
     )
 
