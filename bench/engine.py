@@ -239,8 +239,10 @@ def child_ortools(n: int, m: int, runs: int, variant: str) -> dict:
     instance = parse_instance(make_data(n, m, variant))
     request, volunteer, _, cost, scale = anchor_graph(instance)
     units = np.rint(cost * 1e7).astype(np.int64)
-    big = int(np.abs(units).sum()) + 1
     places = int(instance.request_needs.sum())
+    # A rank must outweigh any difference of two cost totals (at most `places` pairs each);
+    # no larger, or OR-tools refuses the costs (BAD_COST_RANGE at 100k x 100k).
+    big = 2 * places * int(np.abs(units).max()) + 1
     source, sink = n + m, n + m + 1
     tails = np.concatenate([np.full(n, source), request, n + np.arange(m), [source]])
     heads = np.concatenate([np.arange(n), n + volunteer, np.full(m, sink), [sink]])
