@@ -50,6 +50,12 @@ Progress = Callable[[str, float], None]
 # Neighbours of a request's skill group looked at first, and the feasible pairs wanted
 # before the search stops widening for lack of candidates. Widening multiplies by 4.
 FIRST_NEIGHBOURS = 24
+# With extra_km differing between volunteers and a graph for the auction, prices make
+# requests reach past their 24 nearest (see docs/engine.md, "which version 2 field
+# costs"), so the first search looks further. Solve CPU s, v2 mix, 24 / 48 / 64 / 96:
+# 10k x 10k 25.7 / 18.5-19.9 / 17.3 / 20.4, 20k x 20k 62.4 / 51.4 / 47.2 / -. Not for
+# LAPJVsp's graphs: v2 5k x 5k 7.2-8.2 (24) against 9.9-10.4 s (48).
+VARYING_EXTRA_NEIGHBOURS = 64
 WANTED_FEASIBLE = 6
 WIDEN_FACTOR = 4
 # A request whose unseen volunteers may be this close (km) is searched further, up to this
@@ -389,6 +395,15 @@ def _varying_extra(instance: Instance) -> bool:
     """Whether extra_km differs between the volunteers able to take work."""
     extra = instance.volunteer_extra_km[instance.volunteer_capacity > 0]
     return len(extra) > 0 and float(extra.max()) > float(extra.min())
+
+
+def _auction_with_varying_extra(instance: Instance, scale: Scale, graph: CandidateGraph, method: str) -> bool:
+    """Whether extra_km differs and the first graph would go to the auction."""
+    if method == "lap" or not _varying_extra(instance):
+        return False
+    places = PlaceGraph(instance, scale)  # a throw-away numbering of this graph's gadgets
+    _, objects, _, _ = places.edges(graph)
+    return not _use_lap(method, places, objects)
 
 
 def _solve_by_lap(
@@ -734,6 +749,8 @@ def solve(
     search = CandidateSearch(instance)
     _report(progress, "candidates", 0.0)
     graph = build_candidates(instance, search, first_neighbours)
+    if first_neighbours == FIRST_NEIGHBOURS and _auction_with_varying_extra(instance, scale, graph, method):
+        graph = build_candidates(instance, search, VARYING_EXTRA_NEIGHBOURS)
     _report(progress, "candidates", 1.0)
 
     places = PlaceGraph(instance, scale)

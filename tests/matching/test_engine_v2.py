@@ -271,6 +271,33 @@ def test_the_profits_resolve_is_tried_only_when_extra_km_differs(monkeypatch):
     assert calls
 
 
+def test_the_first_search_looks_further_only_for_the_auction_with_differing_extra_km(monkeypatch):
+    import matching.engine.solver as solver
+
+    searched = []
+    build = solver.build_candidates
+    monkeypatch.setattr(
+        solver,
+        "build_candidates",
+        lambda instance, search, k: searched.append(k) or build(instance, search, k),
+    )
+    data = _generated_v2(150, 150, 2)
+    by_auction = solve(parse_instance(data), method="auction")
+    assert searched == [solver.FIRST_NEIGHBOURS, solver.VARYING_EXTRA_NEIGHBOURS]
+    searched.clear()
+    by_lap = solve(parse_instance(data), method="lap")
+    assert searched == [solver.FIRST_NEIGHBOURS]
+    searched.clear()
+    for person in data["volunteers"]:
+        person["extra_km"] = 1.5
+    solve(parse_instance(data), method="auction")
+    assert searched == [solver.FIRST_NEIGHBOURS]
+    # The wider first graph changes the work, not the answer.
+    assert by_auction.certificate["optimal"] and by_lap.certificate["optimal"]
+    assert by_auction.total_priority == by_lap.total_priority
+    assert by_auction.total_cost == pytest.approx(by_lap.total_cost, abs=1e-6 * by_lap.matched)
+
+
 def _solve_auction_with_sequential_limit(monkeypatch, data: dict, limit: int):
     import matching.engine.auction as auction
 
