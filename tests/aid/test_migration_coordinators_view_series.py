@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from mutualaid.accounts.models import User
 from mutualaid.aid.demo import grant_coordinator_admin
+from tests.aid.migrating import migrate
 
 BEFORE = [("aid", "0026_help_series_people_needed")]
 AFTER = [("aid", "0027_grant_coordinators_view_helpseries")]
-
-
-def migrate(target) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(target)
 
 
 def can_view_series(user: User) -> bool:

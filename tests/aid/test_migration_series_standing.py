@@ -4,21 +4,13 @@ back (to the first who committed)."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from mutualaid.aid.models import HelpSeries
+from tests.aid.migrating import migrate
 from tests.aid.test_recurring_teams import weekly_for
 
 BEFORE = [("aid", "0025_urgent_asked_at_once")]
 AFTER = [("aid", "0026_help_series_people_needed")]
-
-
-def migrate(target) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(target)
-    return executor
 
 
 @pytest.mark.slow
