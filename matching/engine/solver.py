@@ -54,8 +54,11 @@ FIRST_NEIGHBOURS = 24
 # requests reach past their 24 nearest (see docs/engine.md, "which version 2 field
 # costs"), so the first search looks further. Solve CPU s, v2 mix, 24 / 48 / 64 / 96:
 # 10k x 10k 25.7 / 18.5-19.9 / 17.3 / 20.4, 20k x 20k 62.4 / 51.4 / 47.2 / -. Not for
-# LAPJVsp's graphs: v2 5k x 5k 7.2-8.2 (24) against 9.9-10.4 s (48).
+# LAPJVsp's graphs: v2 5k x 5k 7.2-8.2 (24) against 9.9-10.4 s (48). Memory grows with
+# the graph: v2 100k x 100k took 1,139 MB with 64 (the contract's limit is 1 GB) and 784 MB
+# with 24, so requests x neighbours stays within a budget (24 at 100k, 64 up to 31k).
 VARYING_EXTRA_NEIGHBOURS = 64
+VARYING_EXTRA_SEARCH_BUDGET = 2_000_000
 WANTED_FEASIBLE = 6
 WIDEN_FACTOR = 4
 # A request whose unseen volunteers may be this close (km) is searched further, up to this
@@ -749,8 +752,11 @@ def solve(
     search = CandidateSearch(instance)
     _report(progress, "candidates", 0.0)
     graph = build_candidates(instance, search, first_neighbours)
-    if first_neighbours == FIRST_NEIGHBOURS and _auction_with_varying_extra(instance, scale, graph, method):
-        graph = build_candidates(instance, search, VARYING_EXTRA_NEIGHBOURS)
+    wider = min(VARYING_EXTRA_NEIGHBOURS, VARYING_EXTRA_SEARCH_BUDGET // max(instance.n_requests, 1))
+    if first_neighbours == FIRST_NEIGHBOURS < wider and _auction_with_varying_extra(
+        instance, scale, graph, method
+    ):
+        graph = build_candidates(instance, search, wider)
     _report(progress, "candidates", 1.0)
 
     places = PlaceGraph(instance, scale)

@@ -271,7 +271,9 @@ def test_the_profits_resolve_is_tried_only_when_extra_km_differs(monkeypatch):
     assert calls
 
 
-def test_the_first_search_looks_further_only_for_the_auction_with_differing_extra_km(monkeypatch):
+def test_the_first_search_looks_further_only_for_the_auction_with_differing_extra_km_within_a_budget(
+    monkeypatch,
+):
     import matching.engine.solver as solver
 
     searched = []
@@ -288,6 +290,16 @@ def test_the_first_search_looks_further_only_for_the_auction_with_differing_extr
     by_lap = solve(parse_instance(data), method="lap")
     assert searched == [solver.FIRST_NEIGHBOURS]
     searched.clear()
+    # Memory: requests x neighbours stays within the budget, and 24 is the least.
+    monkeypatch.setattr(solver, "VARYING_EXTRA_SEARCH_BUDGET", 150 * 30)
+    solve(parse_instance(data), method="auction")
+    assert searched == [solver.FIRST_NEIGHBOURS, 30]
+    searched.clear()
+    monkeypatch.setattr(solver, "VARYING_EXTRA_SEARCH_BUDGET", 150 * 20)
+    solve(parse_instance(data), method="auction")
+    assert searched == [solver.FIRST_NEIGHBOURS]
+    searched.clear()
+    monkeypatch.setattr(solver, "VARYING_EXTRA_SEARCH_BUDGET", 10**9)
     for person in data["volunteers"]:
         person["extra_km"] = 1.5
     solve(parse_instance(data), method="auction")
