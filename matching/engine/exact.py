@@ -230,3 +230,98 @@ def reduced_resolve(
     None when the costs do not fit float64.
     """
     return lap_matching(n_persons, capacity, edge_person, edge_volunteer, benefit - price[edge_volunteer])
+
+
+def augment_resolve(
+    capacity: np.ndarray,
+    edge_person: np.ndarray,
+    edge_volunteer: np.ndarray,
+    benefit: np.ndarray,
+    person_edge: np.ndarray,
+    price: np.ndarray,
+    movers: np.ndarray,
+) -> np.ndarray | None:
+    """The previous optimum repaired by one shortest augmenting path per mover (Hungarian
+    steps), under the previous optimum's exact duals `price`.
+
+    As a min-cost flow (person -> volunteer costs -b, volunteer -> sink up to its capacity,
+    person -> sink for "unassigned"), potentials -pi_r, P_v and 0 at the sink give every
+    residual edge a reduced cost >= 0 except the movers' new edges. A mover leaves its
+    volunteer (which is then short of one unit) with pi_r raised to its best profit, so its
+    edges are fine too; a Dijkstra from it to the volunteer it left (or to the sink if it
+    had none) finds the cheapest way to re-route its unit, and the usual potential update
+    keeps every reduced cost >= 0. After the last mover that is an optimum of the whole
+    graph. Few movers cost a few Dijkstras where a full LAPJVsp re-solve of a scarce graph
+    costs a second or more. The caller still proves the result with `least_duals`. None
+    if the state is not what this assumes (a negative reduced cost) or costs leave float64.
+    """
+    n, m = len(person_edge), len(capacity)
+    sink = n + m
+    person_edge = person_edge.copy()
+    price = price.astype(np.int64).copy()
+    if len(benefit) and int(benefit.max()) >= _FLOAT_EXACT:
+        return None
+    keys = edge_person * max(m, 1) + edge_volunteer
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(edge_person, minlength=n), out=starts[1:])
+    profit = benefit - price[edge_volunteer]
+    pi = np.zeros(n, dtype=np.int64)
+    np.maximum.at(pi, edge_person, profit)
+    # Movers not reached yet stay out of the graph (their new edges would be negative); each
+    # joins, with all its edges, when its turn comes.
+    waiting = np.zeros(n, dtype=bool)
+    waiting[movers] = True
+    for mover in np.unique(movers).tolist():
+        waiting[mover] = False
+        left = int(person_edge[mover])
+        load = np.bincount(edge_volunteer[person_edge[person_edge >= 0]], minlength=m)
+        through = load.copy()  # units each volunteer passes to the sink, before this step
+        target = sink
+        if left >= 0:
+            target = n + int(edge_volunteer[left])
+            person_edge[mover] = -1
+        own = slice(starts[mover], starts[mover + 1])
+        pi[mover] = max(0, int((benefit[own] - price[edge_volunteer[own]]).max(initial=0)))
+        matched = np.zeros(len(benefit), dtype=bool)
+        assigned = np.flatnonzero(person_edge >= 0)
+        matched[person_edge[assigned]] = True
+        reduced = pi[edge_person] + price[edge_volunteer] - benefit  # person -> volunteer
+        active = ~waiting[edge_person]
+        free = ~matched & active
+        matched &= active
+        leaving = np.flatnonzero(((person_edge >= 0) | (np.arange(n) == mover)) & ~waiting)
+        staying_out = np.flatnonzero((person_edge < 0) & (np.arange(n) != mover) & ~waiting)
+        spare = np.flatnonzero(through < capacity)
+        used = np.flatnonzero(through > 0)
+        tails = np.concatenate(
+            [edge_person[free], n + edge_volunteer[matched], leaving, np.full(len(staying_out), sink),
+             n + spare, np.full(len(used), sink)]
+        )  # fmt: skip
+        heads = np.concatenate(
+            [n + edge_volunteer[free], edge_person[matched], np.full(len(leaving), sink), staying_out,
+             np.full(len(spare), sink), n + used]
+        )  # fmt: skip
+        weights = np.concatenate(
+            [reduced[free], -reduced[matched], pi[leaving], -pi[staying_out], -price[spare], price[used]]
+        )
+        if len(weights) and int(weights.min()) < 0:
+            return None
+        graph = csr_matrix((weights.astype(np.float64), (tails, heads)), shape=(n + m + 1, n + m + 1))
+        distance, predecessor = dijkstra(graph, directed=True, indices=mover, return_predecessors=True)
+        if not np.isfinite(distance[target]):
+            return None
+        # Re-route along the path: each person on it takes its next hop's volunteer, or none.
+        node = target
+        while node != mover:
+            before = int(predecessor[node])
+            if before < n:
+                if node == sink:
+                    person_edge[before] = -1
+                else:
+                    person_edge[before] = int(np.searchsorted(keys, before * max(m, 1) + node - n))
+            node = before
+        reach = np.minimum(distance, distance[target])
+        shift = reach[sink]
+        pi = np.maximum(pi + (reach[:n] - shift).astype(np.int64), 0)
+        price = np.maximum(price - (reach[n:sink] - shift).astype(np.int64), 0)
+    return person_edge

@@ -38,7 +38,7 @@ from matching.engine.candidates import (
     skills_ok,
     slots_ok,
 )
-from matching.engine.exact import lap_matching, least_duals, reduced_resolve, region_resolve
+from matching.engine.exact import augment_resolve, lap_matching, least_duals, reduced_resolve, region_resolve
 from matching.engine.geometry import EARTH_RADIUS_KM, indexed_pair_km, km_to_chord, pair_km
 from matching.engine.instance import Instance
 from matching.engine.one_point import applies as one_point_applies
@@ -89,6 +89,9 @@ LAP_LIMIT_VARYING_EXTRA = 4e8
 # guess: few movers rarely change which volunteers are full; many do, and then it only
 # costs time).
 REDUCED_RESOLVE_MOVERS = 32
+# Up to this many movers, a failed region re-solve is followed by one shortest augmenting
+# path per mover under the old exact duals (exact.augment_resolve), each a Dijkstra.
+AUGMENT_MOVERS = 64
 # Benefits (and a gadget's M more) stay below 2**60: a bid is at most benefit + eps and a
 # price at most a bid, far from the INF sentinel 2**62.
 _BENEFIT_LIMIT = 2**60
@@ -440,6 +443,10 @@ def _solve_by_lap(
         how = "region"
         guess = region_resolve(capacity, person, obj, units, auction.person_edge, old_price, movers)
         price = None if guess is None else least_duals(n_persons, capacity, person, obj, units, guess)
+        if price is None and len(movers) <= AUGMENT_MOVERS:
+            how = "augment"
+            guess = augment_resolve(capacity, person, obj, units, auction.person_edge, old_price, movers)
+            price = None if guess is None else least_duals(n_persons, capacity, person, obj, units, guess)
         if price is None and try_profits and len(movers) <= REDUCED_RESOLVE_MOVERS:
             how = "reduced"
             guess = reduced_resolve(n_persons, capacity, person, obj, units, old_price)

@@ -640,6 +640,7 @@ def test_warm_auction_continues_from_an_installed_lap_solution(monkeypatch):
         return lap_matching(*args) if len(calls) == 1 else None
 
     monkeypatch.setattr(solver, "lap_matching", first_call_only)
+    monkeypatch.setattr(solver, "AUGMENT_MOVERS", -1)  # the repair by augmenting paths would succeed
     data = _crowded_instance()
     instance = parse_instance(data)
     result = solve(instance, method="lap", first_neighbours=1)

@@ -201,6 +201,7 @@ def test_a_warm_lap_resolve_on_the_old_prices_gives_the_optimum_of_a_full_resolv
     # Generator's v2 mix, 200 x 200, seed 1: the widening round has few movers and is
     # re-solved on the profits under the old prices (exact.reduced_resolve).
     instance = parse_instance(_generated_v2(200, 200, 1))
+    monkeypatch.setattr(solver, "AUGMENT_MOVERS", -1)  # tried first, and it would succeed
     warm = solve(instance, method="lap")
     assert warm.certificate["lap_solves"].get("reduced", 0) >= 1
     monkeypatch.setattr(solver, "REDUCED_RESOLVE_MOVERS", -1)
@@ -210,6 +211,58 @@ def test_a_warm_lap_resolve_on_the_old_prices_gives_the_optimum_of_a_full_resolv
         assert result.certificate["optimal"] is True and certify(instance, result).ok
     assert warm.total_priority == full.total_priority
     assert warm.total_cost == pytest.approx(full.total_cost, abs=1e-6 * full.matched)
+
+
+@pytest.mark.parametrize("version_2", [False, True])
+def test_an_augmenting_repair_after_widening_gives_the_optimum_of_a_full_resolve(monkeypatch, version_2):
+    import matching.engine.solver as solver
+
+    make_instance = load_make_instance()
+    # Crisis shape, 1,000 requests x 250 volunteers, seed 1: a widening round with a few
+    # movers where the region re-solve gives up (version 2: places, gadgets, extra_km too).
+    data = _generated_v2(1000, 250, 1) if version_2 else make_instance.make(1000, 250, 1, 2.5)
+    instance = parse_instance(data)
+    monkeypatch.setattr(solver, "REDUCED_RESOLVE_MOVERS", -1)
+    repaired = solve(instance, method="lap")
+    assert repaired.certificate["lap_solves"].get("augment", 0) >= 1
+    monkeypatch.setattr(solver, "AUGMENT_MOVERS", -1)
+    full = solve(instance, method="lap")
+    assert "augment" not in full.certificate["lap_solves"]
+    for result in (repaired, full):
+        assert result.certificate["optimal"] is True and certify(instance, result).ok
+    assert repaired.total_priority == full.total_priority
+    assert repaired.total_cost == pytest.approx(full.total_cost, abs=1e-6 * full.matched)
+
+
+def test_an_augmenting_repair_matches_lapjv_on_random_graphs_with_new_edges():
+    import numpy as np
+
+    from matching.engine.exact import augment_resolve, lap_matching, least_duals
+
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        n_persons, n_volunteers = int(rng.integers(5, 60)), int(rng.integers(2, 30))
+        keys = np.unique(rng.integers(0, n_persons * n_volunteers, size=int(rng.integers(10, 400))))
+        person, volunteer_of_edge = keys // n_volunteers, keys % n_volunteers
+        benefit = rng.integers(1, 50, size=len(keys)).astype(np.int64)  # many ties
+        capacity = rng.integers(1, 4, size=n_volunteers)
+        # The old optimum on the graph without some edges of a few movers...
+        movers = np.unique(rng.choice(person, size=min(4, len(person))))
+        dropped = np.isin(person, movers) & (rng.random(len(keys)) < 0.5)
+        kept = np.flatnonzero(~dropped)
+        old = lap_matching(n_persons, capacity, person[kept], volunteer_of_edge[kept], benefit[kept])
+        price = least_duals(n_persons, capacity, person[kept], volunteer_of_edge[kept], benefit[kept], old)
+        assert price is not None
+        # ... renumbered into the whole graph, repaired, and compared with a full solve.
+        start = np.where(old >= 0, kept[np.maximum(old, 0)], -1)
+        repaired = augment_resolve(capacity, person, volunteer_of_edge, benefit, start, price, movers)
+        assert repaired is not None
+        assert least_duals(n_persons, capacity, person, volunteer_of_edge, benefit, repaired) is not None
+        optimum = lap_matching(n_persons, capacity, person, volunteer_of_edge, benefit)
+        assert benefit[repaired[repaired >= 0]].sum() == benefit[optimum[optimum >= 0]].sum()
+        assert np.all(
+            np.bincount(volunteer_of_edge[repaired[repaired >= 0]], minlength=n_volunteers) <= capacity
+        )
 
 
 def test_a_profits_resolve_without_new_edges_keeps_the_optimum_and_its_duals_prove_it():
@@ -259,6 +312,7 @@ def test_the_profits_resolve_is_tried_only_when_extra_km_differs(monkeypatch):
     calls = []
     resolve = solver.reduced_resolve
     monkeypatch.setattr(solver, "reduced_resolve", lambda *args: calls.append(1) or resolve(*args))
+    monkeypatch.setattr(solver, "AUGMENT_MOVERS", -1)  # tried first, and it would succeed
     make_instance = load_make_instance()
     # Version 1 crisis shape (1,000 x 250, seed 1): its widening round has few movers and the
     # region re-solve fails, where the profits re-solve failed too on such shapes.
