@@ -195,6 +195,13 @@ def _generated_v2(n_requests: int, n_volunteers: int, seed: int) -> dict:
     return make_instance.add_version_2(make_instance.make(n_requests, n_volunteers, seed, 2.5), seed)
 
 
+def assert_same_certified_optimum(instance, first, second) -> None:
+    for result in (first, second):
+        assert result.certificate["optimal"] is True and certify(instance, result).ok
+    assert first.total_priority == second.total_priority
+    assert first.total_cost == pytest.approx(second.total_cost, abs=1e-6 * second.matched)
+
+
 def test_a_warm_lap_resolve_on_the_old_prices_gives_the_optimum_of_a_full_resolve(monkeypatch):
     import matching.engine.solver as solver
 
@@ -207,10 +214,7 @@ def test_a_warm_lap_resolve_on_the_old_prices_gives_the_optimum_of_a_full_resolv
     monkeypatch.setattr(solver, "REDUCED_RESOLVE_MOVERS", -1)
     full = solve(instance, method="lap")
     assert "reduced" not in full.certificate["lap_solves"]
-    for result in (warm, full):
-        assert result.certificate["optimal"] is True and certify(instance, result).ok
-    assert warm.total_priority == full.total_priority
-    assert warm.total_cost == pytest.approx(full.total_cost, abs=1e-6 * full.matched)
+    assert_same_certified_optimum(instance, warm, full)
 
 
 @pytest.mark.parametrize("version_2", [False, True])
@@ -228,10 +232,7 @@ def test_an_augmenting_repair_after_widening_gives_the_optimum_of_a_full_resolve
     monkeypatch.setattr(solver, "AUGMENT_MOVERS", -1)
     full = solve(instance, method="lap")
     assert "augment" not in full.certificate["lap_solves"]
-    for result in (repaired, full):
-        assert result.certificate["optimal"] is True and certify(instance, result).ok
-    assert repaired.total_priority == full.total_priority
-    assert repaired.total_cost == pytest.approx(full.total_cost, abs=1e-6 * full.matched)
+    assert_same_certified_optimum(instance, repaired, full)
 
 
 def test_an_augmenting_repair_matches_lapjv_on_random_graphs_with_new_edges():
